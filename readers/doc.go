@@ -1,0 +1,8 @@
+// Package readers streams the records of CSV (plain or gzip) and Parquet
+// files from local disk or S3, one record at a time, in bounded memory.
+//
+// It knows files and formats and nothing about Insider: a Reader yields
+// Records whose cells are typed Values, each with a resumable Position, and
+// Open picks the source by scheme (s3:// or a local path) and the format by
+// extension or by the caller's choice. Readers start no goroutines.
+package readers

@@ -1,0 +1,145 @@
+package readers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Reader streams the records of one input. Next returns io.EOF after the last
+// record. A Reader is used by one goroutine at a time.
+type Reader interface {
+	// Columns returns the column names in the order of Record.Values. For CSV
+	// they come from the header row; for Parquet, dotted paths of the leaf
+	// columns. The slice must not be modified.
+	Columns() []string
+	// Next returns the next record. The returned Record and its Values are
+	// owned by the caller and are not reused by later calls.
+	Next(ctx context.Context) (Record, error)
+	// Pos returns the position of the record the next call to Next would
+	// return; after io.EOF it is the end of the input. Opening the same input
+	// with Options.Start set to this position resumes there.
+	Pos() Position
+	// Identity describes the input so that a changed file can be told from
+	// the one a checkpoint was written for.
+	Identity() Identity
+	// Close releases the input. It is safe to call more than once.
+	Close() error
+}
+
+// Position locates a record in its input and says how to restart reading
+// there cheaply.
+type Position struct {
+	// File is the input as given (local path or s3:// URI).
+	File string `json:"-"`
+	// Index is the 0-based index of the record among the data rows (the
+	// header row excluded). Row numbers shown to people are Index+1.
+	Index int64 `json:"index"`
+	// Line is the 1-based line of a CSV record's first line (0 for Parquet).
+	Line int64 `json:"line,omitempty"`
+	// Offset is the byte offset of the record's start in a plain CSV file,
+	// or -1 where the input cannot be entered by seeking (gzip).
+	Offset int64 `json:"offset"`
+	// RowGroup and GroupRow locate a Parquet row: the row group and the
+	// 0-based row inside it.
+	RowGroup int   `json:"row_group,omitempty"`
+	GroupRow int64 `json:"group_row,omitempty"`
+}
+
+// Row returns the 1-based data row number people see in messages.
+func (p Position) Row() int64 { return p.Index + 1 }
+
+// String formats the position for messages: "file row N (line L)".
+func (p Position) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s row %d (line %d)", p.File, p.Row(), p.Line)
+	}
+	return fmt.Sprintf("%s row %d", p.File, p.Row())
+}
+
+// Identity tells one version of an input from another: size and modification
+// time for local files, ETag and size for S3 objects.
+type Identity struct {
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mod_time,omitzero"`
+	ETag    string    `json:"etag,omitempty"`
+}
+
+// Equal reports whether two identities describe the same version of a file.
+func (id Identity) Equal(o Identity) bool {
+	return id.Size == o.Size && id.ModTime.Equal(o.ModTime) && id.ETag == o.ETag
+}
+
+// Record is one data row of an input.
+type Record struct {
+	Pos    Position
+	Values []Value
+}
+
+// Strings returns the record's cells as text, as they were written (nulls
+// become empty strings), for rejects files.
+func (r Record) Strings() []string {
+	out := make([]string, len(r.Values))
+	for i, v := range r.Values {
+		out[i] = v.String()
+	}
+	return out
+}
+
+// Format is the file format of an input.
+type Format string
+
+// The formats Open understands. FormatAuto picks by extension: .parquet is
+// Parquet, anything else CSV (gzip'd when it ends in .gz).
+const (
+	FormatAuto    Format = "auto"
+	FormatCSV     Format = "csv"
+	FormatParquet Format = "parquet"
+)
+
+// Options configures Open.
+type Options struct {
+	Format Format
+	// Delimiter separates CSV fields; ',' when zero.
+	Delimiter rune
+	// Start, when non-zero, resumes reading at a Position previously
+	// returned by Reader.Pos or carried by a Record.
+	Start *Position
+	// S3 configures access to s3:// inputs.
+	S3 S3Options
+}
+
+// S3Options says how to reach S3 or an S3-compatible store.
+type S3Options struct {
+	Region    string
+	Endpoint  string
+	PathStyle bool
+}
+
+// ErrChanged is returned by Open when a resume position does not fit the
+// input (for example it lies beyond the end of the file).
+var ErrChanged = errors.New("input changed since the position was taken")
+
+// ParseError reports a record that could not be read. It names the file and
+// where in it the problem is.
+type ParseError struct {
+	File string
+	Row  int64 // 1-based data row, 0 when unknown
+	Line int64 // 1-based line, 0 when unknown
+	Err  error
+}
+
+func (e *ParseError) Error() string {
+	switch {
+	case e.Line > 0 && e.Row > 0:
+		return fmt.Sprintf("%s row %d (line %d): %v", e.File, e.Row, e.Line, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("%s line %d: %v", e.File, e.Line, e.Err)
+	case e.Row > 0:
+		return fmt.Sprintf("%s row %d: %v", e.File, e.Row, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
