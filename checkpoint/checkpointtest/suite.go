@@ -1,0 +1,342 @@
+// Package checkpointtest is the suite every checkpoint.Store passes (restic
+// internal/backend/test/suite.go): Run checks what each store must do alone,
+// RunLease what two stores over the same backing must do to each other.
+package checkpointtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// Run checks the contract of checkpoint.Store. newStore returns a new store
+// over a new, empty backing each time it is called; Run closes the stores.
+func Run(t *testing.T, newStore func(t *testing.T) checkpoint.Store) {
+	open := func(t *testing.T) checkpoint.Store {
+		t.Helper()
+		s := newStore(t)
+		t.Cleanup(func() { _ = s.Close(context.Background()) })
+		return s
+	}
+
+	t.Run("LoadMissing", func(t *testing.T) {
+		s := open(t)
+		_, err := s.Load(t.Context(), "job1")
+		require.ErrorIs(t, err, checkpoint.ErrNotFound)
+	})
+
+	t.Run("RoundTrip", func(t *testing.T) {
+		s := open(t)
+		want := SampleState("job1")
+		require.NoError(t, s.Save(t.Context(), "job1", want))
+		got, err := s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, Normalize(want), Normalize(got))
+	})
+
+	t.Run("SaveStampsVersionAndJob", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Save(t.Context(), "job1", checkpoint.State{ConfigHash: "h"}))
+		got, err := s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, checkpoint.Version, got.Version)
+		assert.Equal(t, "job1", got.Job)
+		assert.Equal(t, "h", got.ConfigHash)
+	})
+
+	t.Run("SaveRefusesOtherJobOrVersion", func(t *testing.T) {
+		s := open(t)
+		st := SampleState("job2")
+		assert.Error(t, s.Save(t.Context(), "job1", st), "State.Job of another job")
+		st = SampleState("job1")
+		st.Version = checkpoint.Version + 1
+		assert.Error(t, s.Save(t.Context(), "job1", st), "State.Version of another format")
+		_, err := s.Load(t.Context(), "job1")
+		assert.ErrorIs(t, err, checkpoint.ErrNotFound, "a refused Save writes nothing")
+	})
+
+	t.Run("SaveReplaces", func(t *testing.T) {
+		s := open(t)
+		first := SampleState("job1")
+		require.NoError(t, s.Save(t.Context(), "job1", first))
+		second := SampleState("job1")
+		delete(second.Files, "s3://bucket/b.parquet")
+		second.Files["data/a.csv"].Frontier = readers.Position{Index: 900, Line: 901, Offset: 90000}
+		second.Files["data/a.csv"].Done = nil
+		second.Files["data/a.csv"].InFlight = nil
+		second.Files["data/c.csv"] = &checkpoint.FileState{Identity: readers.Identity{Size: 1}, Finished: true}
+		require.NoError(t, s.Save(t.Context(), "job1", second))
+		got, err := s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, Normalize(second), Normalize(got))
+	})
+
+	t.Run("NoAliasing", func(t *testing.T) {
+		s := open(t)
+		st := SampleState("job1")
+		require.NoError(t, s.Save(t.Context(), "job1", st))
+		st.Files["data/a.csv"].Frontier.Index = 12345
+		st.Files["data/a.csv"].Done[0].End.Index = 12345
+		st.Files["new"] = &checkpoint.FileState{}
+
+		got, err := s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, Normalize(SampleState("job1")), Normalize(got), "changing a saved State changes the checkpoint")
+		got.Files["data/a.csv"].Frontier.Index = 54321
+		got.Files["data/a.csv"].InFlight[0].Start.Index = 54321
+
+		again, err := s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, Normalize(SampleState("job1")), Normalize(again), "changing a loaded State changes the checkpoint")
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Save(t.Context(), "job1", SampleState("job1")))
+		require.NoError(t, s.Delete(t.Context(), "job1"))
+		_, err := s.Load(t.Context(), "job1")
+		require.ErrorIs(t, err, checkpoint.ErrNotFound)
+		// The job can start over.
+		require.NoError(t, s.Save(t.Context(), "job1", SampleState("job1")))
+		_, err = s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+	})
+
+	t.Run("DeleteMissing", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.Delete(t.Context(), "job1"))
+		require.NoError(t, s.Delete(t.Context(), "job1"))
+		_, err := s.Load(t.Context(), "job1")
+		require.ErrorIs(t, err, checkpoint.ErrNotFound)
+	})
+
+	t.Run("JobsIndependent", func(t *testing.T) {
+		s := open(t)
+		one, two := SampleState("job1"), SampleState("job2")
+		two.ConfigHash = "other"
+		require.NoError(t, s.Save(t.Context(), "job1", one))
+		require.NoError(t, s.Save(t.Context(), "job2", two))
+		require.NoError(t, s.Delete(t.Context(), "job1"))
+		_, err := s.Load(t.Context(), "job1")
+		require.ErrorIs(t, err, checkpoint.ErrNotFound)
+		got, err := s.Load(t.Context(), "job2")
+		require.NoError(t, err)
+		assert.Equal(t, Normalize(two), Normalize(got))
+	})
+
+	t.Run("OddJobIDs", func(t *testing.T) {
+		// Job ids are hex hashes, but a store must not let an odd one
+		// escape its place or collide with another.
+		s := open(t)
+		jobs := []string{"a/b", "a_b", "a%2Fb", "a%252Fb", "../escape", ".hidden", "A-b.c", "ünïcode", "sp ace"}
+		for i, job := range jobs {
+			st := checkpoint.State{ConfigHash: fmt.Sprint(i)}
+			require.NoError(t, s.Save(t.Context(), job, st), job)
+		}
+		for i, job := range jobs {
+			got, err := s.Load(t.Context(), job)
+			require.NoError(t, err, job)
+			assert.Equal(t, fmt.Sprint(i), got.ConfigHash, job)
+			assert.Equal(t, job, got.Job)
+		}
+		assert.Error(t, s.Save(t.Context(), "", checkpoint.State{}), "empty job id")
+	})
+
+	t.Run("CloseTwice", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.Save(t.Context(), "job1", SampleState("job1")))
+		require.NoError(t, s.Close(context.Background()))
+		require.NoError(t, s.Close(context.Background()))
+	})
+}
+
+// RunLease checks that two stores over one backing (two runs of a job, on
+// one machine or two) exclude each other per job. newPair returns two new
+// stores over a new, empty backing each time it is called; RunLease closes
+// them.
+func RunLease(t *testing.T, newPair func(t *testing.T) (a, b checkpoint.Store)) {
+	open := func(t *testing.T) (a, b checkpoint.Store) {
+		t.Helper()
+		a, b = newPair(t)
+		t.Cleanup(func() {
+			_ = a.Close(context.Background())
+			_ = b.Close(context.Background())
+		})
+		return a, b
+	}
+
+	t.Run("SecondStoreRefused", func(t *testing.T) {
+		a, b := open(t)
+		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
+
+		_, err := b.Load(t.Context(), "job1")
+		assert.ErrorIs(t, err, checkpoint.ErrLeaseHeld, "Load")
+		assert.ErrorIs(t, b.Save(t.Context(), "job1", checkpoint.State{ConfigHash: "b"}), checkpoint.ErrLeaseHeld, "Save")
+		assert.ErrorIs(t, b.Delete(t.Context(), "job1"), checkpoint.ErrLeaseHeld, "Delete")
+
+		// The holder goes on; other jobs are not affected.
+		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
+		got, err := a.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, Normalize(SampleState("job1")), Normalize(got))
+		require.NoError(t, b.Save(t.Context(), "job2", SampleState("job2")))
+		assert.ErrorIs(t, a.Save(t.Context(), "job2", SampleState("job2")), checkpoint.ErrLeaseHeld)
+	})
+
+	t.Run("LoadTakesLease", func(t *testing.T) {
+		a, b := open(t)
+		_, err := a.Load(t.Context(), "job1")
+		require.ErrorIs(t, err, checkpoint.ErrNotFound)
+		assert.ErrorIs(t, b.Save(t.Context(), "job1", SampleState("job1")), checkpoint.ErrLeaseHeld)
+		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
+	})
+
+	t.Run("DeleteKeepsLease", func(t *testing.T) {
+		a, b := open(t)
+		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
+		require.NoError(t, a.Delete(t.Context(), "job1"))
+		assert.ErrorIs(t, b.Save(t.Context(), "job1", SampleState("job1")), checkpoint.ErrLeaseHeld)
+		require.NoError(t, a.Close(context.Background()))
+		_, err := b.Load(t.Context(), "job1")
+		require.ErrorIs(t, err, checkpoint.ErrNotFound)
+	})
+
+	t.Run("CloseReleasesAndKeepsState", func(t *testing.T) {
+		a, b := open(t)
+		want := SampleState("job1")
+		require.NoError(t, a.Save(t.Context(), "job1", want))
+		require.NoError(t, a.Close(context.Background()))
+
+		got, err := b.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, Normalize(want), Normalize(got))
+		require.NoError(t, b.Save(t.Context(), "job1", checkpoint.State{ConfigHash: "b"}))
+	})
+
+	t.Run("RaceExactlyOneWins", func(t *testing.T) {
+		for round := range 5 {
+			a, b := open(t)
+			stores := []checkpoint.Store{a, b}
+			errs := make([]error, len(stores))
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i, s := range stores {
+				wg.Go(func() {
+					<-start
+					st := checkpoint.State{ConfigHash: fmt.Sprint("store", i)}
+					errs[i] = s.Save(t.Context(), "job1", st)
+				})
+			}
+			close(start)
+			wg.Wait()
+
+			winners := 0
+			for i, err := range errs {
+				if err == nil {
+					winners++
+					got, lerr := stores[i].Load(t.Context(), "job1")
+					require.NoError(t, lerr)
+					assert.Equal(t, fmt.Sprint("store", i), got.ConfigHash, "round %d: the winner's State is saved", round)
+				} else {
+					assert.ErrorIs(t, err, checkpoint.ErrLeaseHeld, "round %d: the loser is told the lease is held", round)
+				}
+			}
+			require.Equal(t, 1, winners, "round %d: exactly one store takes the lease; errors %v", round, errs)
+		}
+	})
+}
+
+// SampleState returns a State for job with two files, done and in-flight
+// ranges, and times in several locations, with nanoseconds and a monotonic
+// clock reading. Equal calls return equal States. Position.File is left
+// empty: it is not persisted (the map key names the file).
+func SampleState(job string) checkpoint.State {
+	ist := time.FixedZone("IST", 3*3600)
+	ref := time.Date(2025, 3, 14, 15, 9, 26, 535897932, ist)
+	// A fixed wall time that carries a monotonic reading, which no store keeps.
+	now := time.Now()
+	now = now.Add(time.Date(2025, 3, 15, 8, 0, 0, 123456789, time.UTC).Sub(now))
+	return checkpoint.State{
+		Version:    checkpoint.Version,
+		Job:        job,
+		ConfigHash: "sha256:0123456789abcdef",
+		Updated:    now,
+		Files: map[string]*checkpoint.FileState{
+			"data/a.csv": {
+				Identity: readers.Identity{Size: 1 << 20, ModTime: time.Date(2024, 12, 31, 23, 59, 59, 1, time.UTC)},
+				RefTime:  ref,
+				Frontier: readers.Position{Index: 100, Line: 102, Offset: 4096},
+				Done: []checkpoint.Range{
+					{Start: readers.Position{Index: 200, Line: 202, Offset: 8192}, End: readers.Position{Index: 300, Line: 302, Offset: 12288}},
+					{Start: readers.Position{Index: 400, Line: 402, Offset: 16384}, End: readers.Position{Index: 500, Line: 502, Offset: 20480}},
+				},
+				InFlight: []checkpoint.Range{
+					{Start: readers.Position{Index: 100, Line: 102, Offset: 4096}, End: readers.Position{Index: 200, Line: 202, Offset: 8192}},
+				},
+				RowsAcked:    350,
+				RowsRejected: 2,
+				LastRun:      now.Add(-time.Minute),
+			},
+			"s3://bucket/b.parquet": {
+				Identity: readers.Identity{Size: 123456, ETag: `"9b2cf535f27731c974343645a3985328"`},
+				RefTime:  ref.Add(time.Hour).In(time.Local),
+				Frontier: readers.Position{Index: 1000, Offset: -1, RowGroup: 1, GroupRow: 0},
+				InFlight: []checkpoint.Range{
+					{Start: readers.Position{Index: 1000, Offset: -1, RowGroup: 1}, End: readers.Position{Index: 1500, Offset: -1, RowGroup: 1, GroupRow: 500}},
+				},
+				Finished:  false,
+				RowsAcked: 1000,
+				Total:     5000,
+				LastRun:   now,
+			},
+		},
+	}
+}
+
+// Normalize returns a deep copy of s in which every time is in UTC without
+// a monotonic reading and empty slices and maps are nil, so that a State
+// can be compared with require.Equal after a trip through a store.
+func Normalize(s checkpoint.State) checkpoint.State {
+	s.Updated = normTime(s.Updated)
+	files := s.Files
+	s.Files = nil
+	for name, f := range files {
+		if s.Files == nil {
+			s.Files = make(map[string]*checkpoint.FileState, len(files))
+		}
+		if f == nil {
+			s.Files[name] = nil
+			continue
+		}
+		c := *f
+		c.Identity.ModTime = normTime(c.Identity.ModTime)
+		c.RefTime = normTime(c.RefTime)
+		c.LastRun = normTime(c.LastRun)
+		c.Done = normRanges(c.Done)
+		c.InFlight = normRanges(c.InFlight)
+		s.Files[name] = &c
+	}
+	return s
+}
+
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.Round(0).UTC()
+}
+
+func normRanges(rs []checkpoint.Range) []checkpoint.Range {
+	if len(rs) == 0 {
+		return nil
+	}
+	return append([]checkpoint.Range(nil), rs...)
+}

@@ -1,0 +1,371 @@
+package checkpoint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrCorrupt is wrapped by Load when a saved checkpoint cannot be decoded
+// (truncated, not JSON, no format version, or written for another job).
+var ErrCorrupt = errors.New("checkpoint is truncated or corrupt")
+
+// ErrVersion is wrapped by Load when a saved checkpoint has a format version
+// other than Version.
+var ErrVersion = errors.New("checkpoint has an unsupported format version")
+
+// errClosed is returned by a store used after Close.
+var errClosed = errors.New("checkpoint store is closed")
+
+// LeaseHeldError reports that another run of the same job holds the lease (S3)
+// or the lock (local file) on a checkpoint, or took it over from this run. It
+// wraps ErrLeaseHeld.
+type LeaseHeldError struct {
+	// Checkpoint names the checkpoint: a file path or an s3:// URI.
+	Checkpoint string
+	// Holder identifies the other run when known: the S3 lease holder, or
+	// what the other process wrote into the local lock file.
+	Holder string
+	// Expires is when the other run's S3 lease runs out unless renewed
+	// (zero for a local lock, which lasts until that process exits).
+	Expires time.Time
+	// Lost is set when this run held the lease and another run took it over
+	// (because this run did not save within the lease TTL).
+	Lost bool
+}
+
+func (e *LeaseHeldError) Error() string {
+	var b strings.Builder
+	b.WriteString("checkpoint ")
+	b.WriteString(e.Checkpoint)
+	if e.Lost {
+		b.WriteString(": lease was taken over by another run of this job")
+	} else {
+		b.WriteString(": held by another run of this job")
+	}
+	if e.Holder != "" {
+		fmt.Fprintf(&b, " (%s", e.Holder)
+		if !e.Expires.IsZero() {
+			fmt.Fprintf(&b, ", lease expires %s", e.Expires.UTC().Format(time.RFC3339))
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrLeaseHeld.
+func (e *LeaseHeldError) Unwrap() error { return ErrLeaseHeld }
+
+// FileStore keeps one checkpoint file per job, <dir>/<job>.json, and a lock
+// file beside it, <dir>/<job>.lock. The first Load, Save or Delete of a job
+// takes an exclusive flock on the lock file, so a second process (or a second
+// FileStore in this process) working on the same job on this machine gets a
+// *LeaseHeldError; Close releases the locks, and so does the kernel when the
+// process dies. Lock files are left in place: removing them would race with
+// another process opening them.
+//
+// Save writes a temporary file in dir, fsyncs and renames it over the
+// checkpoint and fsyncs dir, so a crash leaves the old or the new State.
+// Save stamps State.Version and State.Job when they are zero and refuses a
+// State whose Version or Job is another one. Files are created with mode
+// 0600. FileStore does not consult ctx: local writes are short, and the final
+// save on SIGTERM must not be lost to a cancelled context.
+//
+// Job ids are used in file names as they are when they consist of ASCII
+// letters, digits, '-', '_' and '.' (not leading); other bytes are
+// percent-escaped, so distinct jobs never share a file and no job escapes dir.
+//
+// A FileStore is safe for concurrent use.
+type FileStore struct {
+	dir string
+
+	mu     sync.Mutex
+	locks  map[string]*os.File // by job: open lock file holding LOCK_EX
+	closed bool
+}
+
+var _ Store = (*FileStore)(nil)
+
+// NewFileStore returns a store keeping checkpoints in dir, creating it with
+// mode 0700 if it does not exist (an existing dir keeps its mode).
+func NewFileStore(dir string) (*FileStore, error) {
+	if dir == "" {
+		return nil, errors.New("checkpoint directory is empty")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create checkpoint directory: %w", err)
+	}
+	return &FileStore{dir: dir, locks: make(map[string]*os.File)}, nil
+}
+
+// Path returns the file that holds the checkpoint of job.
+func (s *FileStore) Path(job string) (string, error) {
+	name, err := jobName(job)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(s.dir, name+".json"), nil
+}
+
+// Load returns the State saved for job, or an error wrapping ErrNotFound if
+// there is none. A checkpoint that cannot be decoded is an error wrapping
+// ErrCorrupt or ErrVersion that names the file.
+func (s *FileStore) Load(_ context.Context, job string) (State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path, err := s.lock(job)
+	if err != nil {
+		return State{}, err
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, fmt.Errorf("checkpoint %s: %w", path, ErrNotFound)
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return decodeState(data, path, job)
+}
+
+// Save atomically replaces the checkpoint of job with st.
+func (s *FileStore) Save(_ context.Context, job string, st State) error {
+	data, err := encodeState(job, st)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path, err := s.lock(job)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, data); err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// Delete removes the checkpoint of job. The job stays locked until Close.
+func (s *FileStore) Delete(_ context.Context, job string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path, err := s.lock(job)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("delete checkpoint: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("delete checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// Close releases the locks of every job this store touched. Later calls to
+// Load, Save and Delete fail; calling Close again does nothing.
+func (s *FileStore) Close(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for job, f := range s.locks {
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("release checkpoint lock: %w", err))
+		}
+		delete(s.locks, job)
+	}
+	s.closed = true
+	return errors.Join(errs...)
+}
+
+// lock takes the lock of job unless this store holds it already and returns
+// the path of the job's checkpoint file. s.mu is held.
+func (s *FileStore) lock(job string) (string, error) {
+	if s.closed {
+		return "", errClosed
+	}
+	name, err := jobName(job)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(s.dir, name+".json")
+	if _, ok := s.locks[job]; ok {
+		return path, nil
+	}
+	lockPath := filepath.Join(s.dir, name+".lock")
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("lock checkpoint: %w", err)
+	}
+	if err := flock(f); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return "", &LeaseHeldError{Checkpoint: path, Holder: lockHolder(lockPath)}
+		}
+		return "", fmt.Errorf("lock checkpoint %s: %w", lockPath, err)
+	}
+	// Say who holds the lock, for the error message another process shows.
+	// Best effort: the lock is what counts.
+	host, _ := os.Hostname()
+	if f.Truncate(0) == nil {
+		_, _ = f.WriteAt(fmt.Appendf(nil, "pid %d on %s\n", os.Getpid(), host), 0)
+	}
+	s.locks[job] = f
+	return path, nil
+}
+
+func flock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+// lockHolder returns what the holder of a lock file wrote into it, shortened,
+// or "" if it cannot be read.
+func lockHolder(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	h := strings.TrimSpace(string(b))
+	if len(h) > 200 {
+		h = h[:200]
+	}
+	return strings.ToValidUTF8(h, "?")
+}
+
+// writeFileAtomic replaces path with data: temporary file in the same
+// directory, fsync, close, rename, fsync the directory (restic
+// internal/backend/local/local.go, Save).
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*") // mode 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Clean(dir))
+}
+
+// syncDir fsyncs a directory so that a rename or removal in it is durable.
+// File systems that cannot sync directories are tolerated, as in restic.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EINVAL) {
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// jobName turns a job id into a file name or object key component that is
+// distinct for distinct ids and contains no path separator: bytes other than
+// ASCII letters, digits, '-', '_' and non-leading '.' become %XX.
+func jobName(job string) (string, error) {
+	if job == "" {
+		return "", errors.New("checkpoint job id is empty")
+	}
+	var b strings.Builder
+	for i := 0; i < len(job); i++ {
+		c := job[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.' && i > 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	if b.Len() > 200 { // leaves room for ".json" and temp-file decoration under NAME_MAX
+		return "", fmt.Errorf("checkpoint job id %.40q... is too long", job)
+	}
+	return b.String(), nil
+}
+
+// encodeState stamps Version and Job when they are zero, checks them, and
+// encodes st.
+func encodeState(job string, st State) ([]byte, error) {
+	if _, err := jobName(job); err != nil {
+		return nil, err
+	}
+	if st.Version == 0 {
+		st.Version = Version
+	}
+	if st.Version != Version {
+		return nil, fmt.Errorf("save checkpoint of job %s: State.Version is %d, this build writes version %d", job, st.Version, Version)
+	}
+	if st.Job == "" {
+		st.Job = job
+	}
+	if st.Job != job {
+		return nil, fmt.Errorf("save checkpoint of job %s: State.Job is %q", job, st.Job)
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode checkpoint of job %s: %w", job, err)
+	}
+	return append(data, '\n'), nil
+}
+
+// decodeState decodes a checkpoint of job read from name (a path or URI for
+// messages), refusing anything that is not a complete State of this version
+// and job.
+func decodeState(data []byte, name, job string) (State, error) {
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return State{}, fmt.Errorf("checkpoint %s: %w: %v", name, ErrCorrupt, err)
+	}
+	if head.Version == 0 {
+		return State{}, fmt.Errorf("checkpoint %s: %w: no format version", name, ErrCorrupt)
+	}
+	if head.Version != Version {
+		return State{}, fmt.Errorf("checkpoint %s: %w: version %d, this build reads version %d", name, ErrVersion, head.Version, Version)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, fmt.Errorf("checkpoint %s: %w: %v", name, ErrCorrupt, err)
+	}
+	if st.Job != job {
+		return State{}, fmt.Errorf("checkpoint %s: %w: it belongs to job %q, not %q", name, ErrCorrupt, st.Job, job)
+	}
+	return st, nil
+}

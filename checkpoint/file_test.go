@@ -1,0 +1,226 @@
+package checkpoint_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/checkpoint/checkpointtest"
+)
+
+func newFileStore(t *testing.T, dir string) *checkpoint.FileStore {
+	t.Helper()
+	s, err := checkpoint.NewFileStore(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func TestFileStore(t *testing.T) {
+	checkpointtest.Run(t, func(t *testing.T) checkpoint.Store {
+		return newFileStore(t, t.TempDir())
+	})
+}
+
+func TestFileStoreLease(t *testing.T) {
+	// flock locks belong to an open file description, so two stores in one
+	// process exclude each other as two processes would.
+	checkpointtest.RunLease(t, func(t *testing.T) (a, b checkpoint.Store) {
+		dir := t.TempDir()
+		return newFileStore(t, dir), newFileStore(t, dir)
+	})
+}
+
+func TestFileStoreUnreadable(t *testing.T) {
+	ctx := t.Context()
+	valid := func(t *testing.T) []byte {
+		dir := t.TempDir()
+		s := newFileStore(t, dir)
+		require.NoError(t, s.Save(ctx, "job1", checkpointtest.SampleState("job1")))
+		b, err := os.ReadFile(filepath.Join(dir, "job1.json"))
+		require.NoError(t, err)
+		return b
+	}(t)
+
+	tests := []struct {
+		name    string
+		content string
+		want    error
+		msg     string
+	}{
+		{"Empty", "", checkpoint.ErrCorrupt, "unexpected end of JSON input"},
+		{"Truncated", string(valid[:len(valid)/2]), checkpoint.ErrCorrupt, "unexpected end of JSON input"},
+		{"NotJSON", "\x00\x00\x00garbage", checkpoint.ErrCorrupt, "invalid character"},
+		{"NoVersion", `{"job":"job1","files":{}}`, checkpoint.ErrCorrupt, "no format version"},
+		{"NewerVersion", `{"version":2,"job":"job1","files":{"a":{"frontier":"moved"}}}`, checkpoint.ErrVersion, "version 2, this build reads version 1"},
+		{"WrongTypes", `{"version":1,"job":"job1","files":{"a":{"frontier":"moved"}}}`, checkpoint.ErrCorrupt, "cannot unmarshal"},
+		{"OtherJob", strings.Replace(string(valid), `"job":"job1"`, `"job":"job2"`, 1), checkpoint.ErrCorrupt, `belongs to job "job2"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "job1.json")
+			require.NoError(t, os.WriteFile(path, []byte(tt.content), 0o600))
+			s := newFileStore(t, dir)
+			_, err := s.Load(ctx, "job1")
+			require.ErrorIs(t, err, tt.want)
+			assert.NotErrorIs(t, err, checkpoint.ErrNotFound, "an unreadable checkpoint is never a fresh start")
+			assert.Contains(t, err.Error(), path, "the error names the file")
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
+func TestFileStoreModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "checkpoints")
+	s := newFileStore(t, dir)
+	require.NoError(t, s.Save(t.Context(), "job1", checkpointtest.SampleState("job1")))
+
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), "directory")
+	for _, name := range []string{"job1.json", "job1.lock"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
+	}
+}
+
+func TestFileStoreNoTempFilesLeft(t *testing.T) {
+	dir := t.TempDir()
+	s := newFileStore(t, dir)
+	for i := range 20 {
+		st := checkpointtest.SampleState("job1")
+		st.ConfigHash = fmt.Sprint(i)
+		require.NoError(t, s.Save(t.Context(), "job1", st))
+	}
+	require.NoError(t, s.Save(t.Context(), "job2", checkpointtest.SampleState("job2")))
+	require.NoError(t, s.Delete(t.Context(), "job2"))
+
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"job1.json", "job1.lock", "job2.lock"}, names)
+
+	got, err := s.Load(t.Context(), "job1")
+	require.NoError(t, err)
+	assert.Equal(t, "19", got.ConfigHash)
+}
+
+func TestFileStoreOddJobIDsStayInDir(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "ckpt")
+	s := newFileStore(t, dir)
+	for _, job := range []string{"../escape", "a/b", ".hidden"} {
+		require.NoError(t, s.Save(t.Context(), job, checkpointtest.SampleState(job)))
+		p, err := s.Path(job)
+		require.NoError(t, err)
+		assert.Equal(t, dir, filepath.Dir(p), job)
+		assert.False(t, strings.HasPrefix(filepath.Base(p), "."), "%s: no hidden file", job)
+	}
+	entries, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "nothing written beside the store's directory")
+}
+
+// TestFileStoreLockedByOtherDescription holds the lock the way another
+// process would: through another open file description of the lock file.
+func TestFileStoreLockedByOtherDescription(t *testing.T) {
+	dir := t.TempDir()
+	lockPath := filepath.Join(dir, "job1.lock")
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	_, err = f.WriteString("pid 4242 on otherhost\n")
+	require.NoError(t, err)
+
+	s := newFileStore(t, dir)
+	_, err = s.Load(t.Context(), "job1")
+	require.ErrorIs(t, err, checkpoint.ErrLeaseHeld)
+	var held *checkpoint.LeaseHeldError
+	require.ErrorAs(t, err, &held)
+	assert.Equal(t, "pid 4242 on otherhost", held.Holder)
+	assert.Contains(t, err.Error(), filepath.Join(dir, "job1.json"))
+	assert.Contains(t, err.Error(), "pid 4242 on otherhost")
+	require.ErrorIs(t, s.Save(t.Context(), "job1", checkpointtest.SampleState("job1")), checkpoint.ErrLeaseHeld)
+	require.ErrorIs(t, s.Delete(t.Context(), "job1"), checkpoint.ErrLeaseHeld)
+	_, err = os.Stat(filepath.Join(dir, "job1.json"))
+	require.ErrorIs(t, err, os.ErrNotExist, "nothing written while locked out")
+
+	// Once the other holder lets go, the store takes the lock, and Close
+	// gives it back.
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_UN))
+	require.NoError(t, s.Save(t.Context(), "job1", checkpointtest.SampleState("job1")))
+	require.ErrorIs(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB), syscall.EWOULDBLOCK)
+	require.NoError(t, s.Close(t.Context()))
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+
+	_, err = s.Load(t.Context(), "job1")
+	assert.Error(t, err, "a closed store is not used again")
+}
+
+// TestFileStoreLockedByOtherProcess runs this test binary again as a second
+// process that takes the lock, and checks that its death (kill -9) frees it.
+func TestFileStoreLockedByOtherProcess(t *testing.T) {
+	if dir := os.Getenv("CHECKPOINT_TEST_LOCK_HELPER"); dir != "" {
+		lockHelper(dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFileStoreLockedByOtherProcess$")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_LOCK_HELPER="+dir)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "locked\n", line)
+
+	s := newFileStore(t, dir)
+	err = s.Save(t.Context(), "job1", checkpointtest.SampleState("job1"))
+	require.ErrorIs(t, err, checkpoint.ErrLeaseHeld)
+	assert.Contains(t, err.Error(), fmt.Sprintf("pid %d ", cmd.Process.Pid), "the error names the other process")
+
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	got, err := s.Load(t.Context(), "job1")
+	require.NoError(t, err, "a killed holder leaves no stale lock")
+	assert.Equal(t, "from helper", got.ConfigHash)
+}
+
+// lockHelper is the second process of TestFileStoreLockedByOtherProcess: it
+// saves a checkpoint, says so, and holds the lock until killed or stdin ends.
+func lockHelper(dir string) {
+	s, err := checkpoint.NewFileStore(dir)
+	if err == nil {
+		err = s.Save(context.Background(), "job1", checkpoint.State{ConfigHash: "from helper"})
+	}
+	if err != nil {
+		fmt.Println("helper:", err)
+		os.Exit(1)
+	}
+	fmt.Println("locked")
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	os.Exit(0)
+}
