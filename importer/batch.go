@@ -1,0 +1,244 @@
+package importer
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/insider-import/insider-import/readers"
+)
+
+// A unit is what the grouper hands the batcher: the consecutive rows of one
+// user merged into one user object, plus the rejected or empty rows that
+// came between them. Its rows form one contiguous range of the input.
+type unit struct {
+	first readers.Position
+	rows  []*row // in input order, rejected ones included
+	user  []byte // the encoded user object; nil when nothing is sent
+	users []*row // rows whose content is in user
+}
+
+// maxUnitRows bounds how many consecutive rows of one user merge into one
+// user object, so that memory and request size stay bounded.
+const maxUnitRows = 500
+
+// grouper merges consecutive rows of the same user. It is deterministic:
+// the same rows always give the same units.
+type grouper struct {
+	cfg     *Config
+	nAttrs  int
+	pending *unit
+	key     []byte
+}
+
+// add takes the next row and returns a finished unit, if the row closed one.
+func (g *grouper) add(r *row) *unit {
+	ok := len(r.problems) == 0
+	var done *unit
+	if g.pending != nil && (len(g.pending.rows) >= maxUnitRows || ok && g.key != nil && !bytes.Equal(g.key, r.key)) {
+		done = g.flush()
+	}
+	if g.pending == nil {
+		g.pending = &unit{first: r.pos}
+	}
+	g.pending.rows = append(g.pending.rows, r)
+	if ok && g.key == nil {
+		g.key = r.key
+	}
+	return done
+}
+
+// flush closes the pending unit, encoding its user object.
+func (g *grouper) flush() *unit {
+	u := g.pending
+	g.pending, g.key = nil, nil
+	if u == nil {
+		return nil
+	}
+	var good []*row
+	for _, r := range u.rows {
+		if len(r.problems) == 0 && (r.attrs != nil || len(r.evs) > 0) {
+			good = append(good, r)
+		}
+	}
+	if len(good) > 0 {
+		u.users = good
+		u.user = g.encode(good)
+	}
+	return u
+}
+
+// encode writes one user object from the rows of one user: identifiers
+// from the first row, each attribute from the last row that has it,
+// events in row order.
+func (g *grouper) encode(rows []*row) []byte {
+	var b []byte
+	b = append(b, `{"identifiers":`...)
+	b = append(b, rows[0].key...)
+	attrs := g.cfg.Mapping.Attributes
+	opened, first, custom := false, true, false
+	for i := range attrs {
+		var v []byte
+		for _, r := range rows {
+			if r.attrs != nil && r.attrs[i] != nil {
+				v = r.attrs[i]
+			}
+		}
+		if v == nil {
+			continue
+		}
+		if !opened {
+			b = append(b, `,"attributes":{`...)
+			opened = true
+		}
+		if attrs[i].Custom && !custom {
+			if !first {
+				b = append(b, ',')
+			}
+			b = append(b, `"custom":{`...)
+			first, custom = true, true
+		}
+		b = appendKey(b, first, attrs[i].Name)
+		b = append(b, v...)
+		first = false
+	}
+	if custom {
+		b = append(b, '}')
+	}
+	if opened {
+		b = append(b, '}')
+	}
+	n := 0
+	for _, r := range rows {
+		for _, e := range r.evs {
+			if n == 0 {
+				b = append(b, `,"events":[`...)
+			} else {
+				b = append(b, ',')
+			}
+			b = append(b, e...)
+			n++
+		}
+	}
+	if n > 0 {
+		b = append(b, ']')
+	}
+	if g.cfg.Insider.NotAppend {
+		b = append(b, `,"not_append":true`...)
+	}
+	return append(b, '}')
+}
+
+// batch is one request's worth of users and the contiguous input range
+// [start, end) they came from, with the rows of that range that were
+// rejected before sending.
+type batch struct {
+	seq        int64
+	file       string
+	start, end readers.Position
+	units      []*unit
+	body       []byte
+	userOff    []int // offsets of each user object in body, plus the end
+	userUnit   []*unit
+	rows       int64 // rows in the range
+	final      bool  // the last batch of its file
+	dispatched bool
+}
+
+// nUsers is the number of user objects in the request.
+func (b *batch) nUsers() int { return len(b.userUnit) }
+
+const maxBatchRows = 20_000 // a batch closes after this many rows even with few users
+
+// batcher packs units into batches of at most BatchUsers users and
+// BatchBytes bytes of request body.
+type batcher struct {
+	cfg    *Config
+	file   string
+	prefix []byte
+	suffix []byte
+	cur    *batch
+	seq    *int64
+}
+
+func newBatcher(cfg *Config, file string, seq *int64) *batcher {
+	suffix := []byte(`],"skip_hook":true`)
+	if cfg.Insider.ErrorCallbackURL != "" {
+		suffix = append(suffix, `,"error_callback_endpoint":`...)
+		suffix = appendString(suffix, cfg.Insider.ErrorCallbackURL)
+	}
+	suffix = append(suffix, '}')
+	return &batcher{cfg: cfg, file: file, prefix: []byte(`{"users":[`), suffix: suffix, seq: seq}
+}
+
+// add puts a unit in the current batch; if it does not fit, the current
+// batch is closed and returned, and the unit starts the next one. A unit
+// whose user alone is over the byte limit has its rows rejected.
+func (bt *batcher) add(u *unit) (closed *batch) {
+	if u.user != nil && len(bt.prefix)+len(u.user)+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
+		for _, r := range u.users {
+			r.problems = append(r.problems, Problem{Rule: "size", Msg: fmt.Sprintf(
+				"the user object built from rows %d-%d is %d bytes, over delivery.batch_bytes (%d)",
+				u.first.Row(), u.rows[len(u.rows)-1].pos.Row(), len(u.user), bt.cfg.Delivery.BatchBytes)})
+		}
+		u.user, u.users = nil, nil
+	}
+	if c := bt.cur; c != nil {
+		full := c.rows+int64(len(u.rows)) > maxBatchRows
+		if u.user != nil {
+			full = full || c.nUsers()+1 > bt.cfg.Delivery.BatchUsers ||
+				len(c.body)+1+len(u.user)+len(bt.suffix) > bt.cfg.Delivery.BatchBytes
+		}
+		if full {
+			closed = bt.cut(u.first)
+		}
+	}
+	if bt.cur == nil {
+		*bt.seq++
+		bt.cur = &batch{seq: *bt.seq, file: bt.file, start: u.first}
+		bt.cur.body = append(bt.cur.body, bt.prefix...)
+	}
+	c := bt.cur
+	c.units = append(c.units, u)
+	c.rows += int64(len(u.rows))
+	if u.user != nil {
+		if c.nUsers() > 0 {
+			c.body = append(c.body, ',')
+		}
+		c.userOff = append(c.userOff, len(c.body))
+		c.userUnit = append(c.userUnit, u)
+		c.body = append(c.body, u.user...)
+		u.user = nil // the bytes now live in the body
+	}
+	return closed
+}
+
+// cut closes the current batch at end (the position of the first row after
+// it) and returns it, or nil when there is none.
+func (bt *batcher) cut(end readers.Position) *batch {
+	c := bt.cur
+	if c == nil {
+		return nil
+	}
+	bt.cur = nil
+	c.end = end
+	c.userOff = append(c.userOff, len(c.body))
+	c.body = append(c.body, bt.suffix...)
+	return c
+}
+
+// subBody builds a request body holding users [i, j) of b, for splitting a
+// batch the API found too large.
+func (bt *batcher) subBody(b *batch, i, j int) []byte {
+	out := append([]byte(nil), bt.prefix...)
+	for k := i; k < j; k++ {
+		if k > i {
+			out = append(out, ',')
+		}
+		start, end := b.userOff[k], b.userOff[k+1]
+		if k+1 < len(b.userOff)-1 {
+			end-- // drop the comma before the next user
+		}
+		out = append(out, b.body[start:end]...)
+	}
+	return append(out, bt.suffix...)
+}

@@ -1,0 +1,467 @@
+package importer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// DefaultEndpoint is Insider's Upsert URL.
+const DefaultEndpoint = "https://unification.useinsider.com" + upsert.Path
+
+// Config is a decoded import config. LoadConfig fills it from YAML and
+// applies defaults; Validate checks it against the input columns.
+type Config struct {
+	File     string // path of the YAML file, for messages
+	Source   SourceConfig
+	Insider  InsiderConfig
+	Delivery DeliveryConfig
+	Events   EventsConfig
+	Mapping  Mapping
+}
+
+// SourceConfig says where the inputs are and how to read them.
+type SourceConfig struct {
+	Paths     []string
+	Format    readers.Format
+	Delimiter rune
+	// NullValues are cell texts that mean "absent", besides the empty cell
+	// (e.g. NULL, \N).
+	NullValues []string
+	S3         readers.S3Options
+	at         at
+}
+
+// InsiderConfig is the account and request options.
+type InsiderConfig struct {
+	Endpoint         string
+	Partner          string
+	APIKeyEnv        string
+	APIKeyFile       string
+	ErrorCallbackURL string
+	// NotAppend is set by array_attributes: overwrite; every user then
+	// carries "not_append": true.
+	NotAppend bool
+	at        map[string]at
+}
+
+// DeliveryConfig shapes batches and the request rate.
+type DeliveryConfig struct {
+	BatchUsers        int
+	BatchBytes        int
+	Workers           int
+	RequestsPerSecond float64
+	MaxAttempts       int
+	Timeout           time.Duration
+}
+
+// EventsConfig is the TTL filter.
+type EventsConfig struct {
+	TTL             map[string]time.Duration // by event name; "default" for the rest
+	FutureTolerance time.Duration
+}
+
+// TTLFor returns the TTL of an event name.
+func (e EventsConfig) TTLFor(name string) time.Duration {
+	if d, ok := e.TTL[name]; ok {
+		return d
+	}
+	return e.TTL["default"]
+}
+
+// Mapping turns columns into identifiers, attributes and events.
+type Mapping struct {
+	Identifiers []Field // Name is email, phone_number, uuid, or a custom name with Custom set
+	Attributes  []Field // Custom set for those under attributes.custom
+	Events      []EventSpec
+}
+
+// EventSpec maps columns to one event per row.
+type EventSpec struct {
+	Name       string // fixed name, or
+	NameColumn *Field // the column holding it
+	Timestamp  Field
+	Params     []Field
+	at         at
+}
+
+// Field is one mapped value: from a column (short form "name: column") or
+// a constant (value:), with a type and its parsing options.
+type Field struct {
+	Name      string
+	Custom    bool
+	Column    string
+	Type      FieldType
+	Layout    string // Go layout or "rfc3339" for date and datetime
+	Timezone  *time.Location
+	Separator string // for arrays
+	Decimal   string // "." (default) or "," for numbers
+	Value     *string
+	at        at
+
+	col   int         // index of Column in the current input's header
+	wants upsert.Type // the JSON type Insider expects, 0 when free
+}
+
+// FieldType is a declared type in the mapping.
+type FieldType string
+
+// The mapping types.
+const (
+	TypeString   FieldType = "string"
+	TypeNumber   FieldType = "number"
+	TypeInteger  FieldType = "integer"
+	TypeBoolean  FieldType = "boolean"
+	TypeDate     FieldType = "date"
+	TypeDateTime FieldType = "datetime"
+	TypeArray    FieldType = "array"
+)
+
+var fieldTypes = []FieldType{TypeString, TypeNumber, TypeInteger, TypeBoolean, TypeDate, TypeDateTime, TypeArray}
+
+// LoadConfig reads and strictly decodes a YAML config, applies defaults and
+// checks everything that does not need the input files. Every problem is
+// reported at once in a *ConfigError.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig is LoadConfig for YAML already in memory; name is used in
+// messages.
+func ParseConfig(name string, b []byte) (*Config, error) {
+	f, err := parser.ParseBytes(b, 0)
+	if err != nil {
+		return nil, &ConfigError{Problems: []ConfigProblem{{File: name, Msg: strings.TrimSpace(err.Error())}}}
+	}
+	w := &walker{file: name}
+	c := &Config{File: name}
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		w.addf(nil, "the config is empty")
+	} else {
+		if len(f.Docs) > 1 {
+			w.addf(f.Docs[1].Body, "only one YAML document is allowed")
+		}
+		c.decode(w, f.Docs[0].Body)
+	}
+	c.applyDefaults()
+	c.check(w)
+	if len(w.problems) > 0 {
+		return nil, &ConfigError{Problems: w.problems}
+	}
+	return c, nil
+}
+
+func (c *Config) decode(w *walker, root ast.Node) {
+	sawSource, sawMapping := false, false
+	w.mapping(root, "config", []string{"source", "insider", "delivery", "events", "mapping"}, func(key string, k, v ast.Node) {
+		switch key {
+		case "source":
+			sawSource = true
+			c.Source.at = pos(k)
+			c.decodeSource(w, v)
+		case "insider":
+			c.decodeInsider(w, v)
+		case "delivery":
+			d := &c.Delivery
+			w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout"}, func(key string, _, v ast.Node) {
+				where := "delivery." + key
+				switch key {
+				case "batch_users":
+					w.integer(v, where, &d.BatchUsers)
+					if d.BatchUsers < 1 || d.BatchUsers > upsert.MaxUsers {
+						w.addf(v, "%s must be between 1 and %d", where, upsert.MaxUsers)
+					}
+				case "batch_bytes":
+					w.integer(v, where, &d.BatchBytes)
+					if d.BatchBytes < 1000 || d.BatchBytes > upsert.MaxBytes {
+						w.addf(v, "%s must be between 1000 and %d", where, upsert.MaxBytes)
+					}
+				case "workers":
+					w.integer(v, where, &d.Workers)
+					if d.Workers < 1 || d.Workers > 256 {
+						w.addf(v, "%s must be between 1 and 256", where)
+					}
+				case "requests_per_second":
+					w.float(v, where, &d.RequestsPerSecond)
+					if d.RequestsPerSecond <= 0 {
+						w.addf(v, "%s must be above 0", where)
+					}
+				case "max_attempts":
+					w.integer(v, where, &d.MaxAttempts)
+					if d.MaxAttempts < 1 {
+						w.addf(v, "%s must be at least 1", where)
+					}
+				case "timeout":
+					w.duration(v, where, &d.Timeout)
+				}
+			})
+		case "events":
+			w.mapping(v, "events", []string{"ttl", "future_tolerance"}, func(key string, _, v ast.Node) {
+				switch key {
+				case "ttl":
+					c.Events.TTL = map[string]time.Duration{}
+					w.mapping(v, "events.ttl", nil, func(name string, k, v ast.Node) {
+						if name != "default" && !upsert.ValidEventName(name) {
+							w.addf(k, "events.ttl: %q is not an event name (lowercase letters, digits and _)", name)
+						}
+						var d time.Duration
+						w.duration(v, "events.ttl."+name, &d)
+						c.Events.TTL[name] = d
+					})
+				case "future_tolerance":
+					w.duration(v, "events.future_tolerance", &c.Events.FutureTolerance)
+				}
+			})
+		case "mapping":
+			sawMapping = true
+			c.decodeMapping(w, v)
+		}
+	})
+	if !sawSource {
+		w.addf(root, "source: missing (source.paths names the input files)")
+	}
+	if !sawMapping {
+		w.addf(root, "mapping: missing")
+	}
+}
+
+func (c *Config) decodeSource(w *walker, v ast.Node) {
+	s := &c.Source
+	w.mapping(v, "source", []string{"paths", "format", "csv", "s3", "null_values"}, func(key string, k, v ast.Node) {
+		switch key {
+		case "paths":
+			w.strings(v, "source.paths", &s.Paths)
+		case "format":
+			var f string
+			w.str(v, "source.format", &f)
+			s.Format = readers.Format(f)
+			if !slices.Contains([]readers.Format{readers.FormatAuto, readers.FormatCSV, readers.FormatParquet}, s.Format) {
+				w.addf(v, "source.format must be auto, csv or parquet, not %q", f)
+			}
+		case "null_values":
+			w.strings(v, "source.null_values", &s.NullValues)
+		case "csv":
+			w.mapping(v, "source.csv", []string{"delimiter"}, func(_ string, _, v ast.Node) {
+				var d string
+				w.str(v, "source.csv.delimiter", &d)
+				if d == `\t` || d == "tab" {
+					d = "\t"
+				}
+				r, n := utf8.DecodeRuneInString(d)
+				if n == 0 || n != len(d) || r == '"' || r == '\n' || r == '\r' {
+					w.addf(v, "source.csv.delimiter must be one character other than a quote or newline, not %q", d)
+					return
+				}
+				s.Delimiter = r
+			})
+		case "s3":
+			w.mapping(v, "source.s3", []string{"region", "endpoint", "path_style"}, func(key string, _, v ast.Node) {
+				switch key {
+				case "region":
+					w.str(v, "source.s3.region", &s.S3.Region)
+				case "endpoint":
+					w.str(v, "source.s3.endpoint", &s.S3.Endpoint)
+				case "path_style":
+					w.boolean(v, "source.s3.path_style", &s.S3.PathStyle)
+				}
+			})
+		}
+	})
+	if len(s.Paths) == 0 {
+		w.addAt(s.at, "source.paths: name at least one file, glob or s3:// prefix")
+	}
+}
+
+func (c *Config) decodeInsider(w *walker, v ast.Node) {
+	in := &c.Insider
+	in.at = map[string]at{}
+	w.mapping(v, "insider", []string{"endpoint", "partner", "api_key_env", "api_key_file", "error_callback_url", "array_attributes"}, func(key string, k, v ast.Node) {
+		in.at[key] = pos(v)
+		where := "insider." + key
+		switch key {
+		case "endpoint":
+			w.str(v, where, &in.Endpoint)
+		case "partner":
+			w.str(v, where, &in.Partner)
+		case "api_key_env":
+			w.str(v, where, &in.APIKeyEnv)
+		case "api_key_file":
+			w.str(v, where, &in.APIKeyFile)
+		case "error_callback_url":
+			w.str(v, where, &in.ErrorCallbackURL)
+		case "array_attributes":
+			var s string
+			w.str(v, where, &s)
+			switch s {
+			case "append":
+			case "overwrite":
+				in.NotAppend = true
+			default:
+				w.addf(v, "%s must be append or overwrite, not %q", where, s)
+			}
+		}
+	})
+}
+
+func (c *Config) applyDefaults() {
+	if c.Source.Format == "" {
+		c.Source.Format = readers.FormatAuto
+	}
+	if c.Insider.Endpoint == "" {
+		c.Insider.Endpoint = DefaultEndpoint
+	}
+	if c.Insider.APIKeyEnv == "" {
+		c.Insider.APIKeyEnv = "INSIDER_API_KEY"
+	}
+	d := &c.Delivery
+	if d.BatchUsers == 0 {
+		d.BatchUsers = upsert.MaxUsers
+	}
+	if d.BatchBytes == 0 {
+		d.BatchBytes = 4_500_000
+	}
+	if d.Workers == 0 {
+		d.Workers = 8
+	}
+	if d.RequestsPerSecond == 0 {
+		d.RequestsPerSecond = 300
+	}
+	if d.MaxAttempts == 0 {
+		d.MaxAttempts = 8
+	}
+	if d.Timeout == 0 {
+		d.Timeout = 60 * time.Second
+	}
+	if c.Events.TTL == nil {
+		c.Events.TTL = map[string]time.Duration{}
+	}
+	if _, ok := c.Events.TTL["default"]; !ok {
+		c.Events.TTL["default"] = 90 * 24 * time.Hour
+	}
+	if _, ok := c.Events.TTL["purchase"]; !ok {
+		c.Events.TTL["purchase"] = 730 * 24 * time.Hour
+	}
+	if c.Events.FutureTolerance == 0 {
+		c.Events.FutureTolerance = 5 * time.Minute
+	}
+}
+
+// check validates what does not depend on the inputs.
+func (c *Config) check(w *walker) {
+	in := c.Insider
+	if u, err := url.Parse(in.Endpoint); err != nil || u.Host == "" {
+		w.addAt(in.at["endpoint"], "insider.endpoint %q is not a URL", in.Endpoint)
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		w.addAt(in.at["endpoint"], "insider.endpoint: plain http:// is only allowed for loopback hosts (the API key would travel in clear); use https://")
+	} else if u.Scheme != "http" && u.Scheme != "https" {
+		w.addAt(in.at["endpoint"], "insider.endpoint must be an https:// URL")
+	}
+	if in.ErrorCallbackURL != "" {
+		if u, err := url.Parse(in.ErrorCallbackURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			w.addAt(in.at["error_callback_url"], "insider.error_callback_url %q is not an http(s) URL", in.ErrorCallbackURL)
+		}
+	}
+	if len(c.Mapping.Identifiers) == 0 {
+		w.addf(nil, "mapping.identifiers: map at least one identifier (email, phone_number, uuid or custom)")
+	}
+	if len(c.Mapping.Attributes) == 0 && len(c.Mapping.Events) == 0 {
+		w.addf(nil, "mapping: map at least one attribute or event; Insider needs one of them for every user")
+	}
+}
+
+// Partner returns the partner name from the config or INSIDER_PARTNER_NAME.
+func (c *Config) Partner() string {
+	if c.Insider.Partner != "" {
+		return c.Insider.Partner
+	}
+	return os.Getenv("INSIDER_PARTNER_NAME")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Hash returns a hash of everything that shapes the payloads of a given
+// input: the mapping, TTLs, array mode, callback URL and how cells are
+// read. A checkpoint written under another hash is not resumed.
+func (c *Config) Hash() string {
+	type fieldKey struct {
+		Name, Column, Type, Layout, TZ, Sep, Dec string
+		Custom                                   bool
+		Value                                    *string
+	}
+	fk := func(fs []Field) []fieldKey {
+		out := make([]fieldKey, len(fs))
+		for i, f := range fs {
+			tz := ""
+			if f.Timezone != nil {
+				tz = f.Timezone.String()
+			}
+			out[i] = fieldKey{f.Name, f.Column, string(f.Type), f.Layout, tz, f.Separator, f.Decimal, f.Custom, f.Value}
+		}
+		return out
+	}
+	type eventKey struct {
+		Name      string
+		NameCol   []fieldKey
+		Timestamp []fieldKey
+		Params    []fieldKey
+	}
+	var evs []eventKey
+	for _, e := range c.Mapping.Events {
+		k := eventKey{Name: e.Name, Timestamp: fk([]Field{e.Timestamp}), Params: fk(e.Params)}
+		if e.NameColumn != nil {
+			k.NameCol = fk([]Field{*e.NameColumn})
+		}
+		evs = append(evs, k)
+	}
+	ttl := make([]string, 0, len(c.Events.TTL))
+	for k, v := range c.Events.TTL {
+		ttl = append(ttl, k+"="+v.String())
+	}
+	slices.Sort(ttl)
+	b, _ := json.Marshal(struct {
+		ID, Attr  []fieldKey
+		Events    []eventKey
+		TTL       []string
+		Future    string
+		NotAppend bool
+		Callback  string
+		Format    readers.Format
+		Delim     rune
+		Nulls     []string
+	}{fk(c.Mapping.Identifiers), fk(c.Mapping.Attributes), evs, ttl, c.Events.FutureTolerance.String(),
+		c.Insider.NotAppend, c.Insider.ErrorCallbackURL, c.Source.Format, c.Source.Delimiter, c.Source.NullValues})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// JobID names a job: the sources, the account and the shard. The same
+// config run again is the same job and resumes its checkpoint.
+func (c *Config) JobID(shardIndex, shardCount int) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q|%s|%s|%d/%d", c.Source.Paths, c.Partner(), c.Insider.Endpoint, shardIndex, shardCount)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

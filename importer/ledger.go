@@ -1,0 +1,235 @@
+package importer
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// ledger is the committer: it learns of every batch when it is dispatched
+// and when it is finished, keeps the per-file frontier and ranges the
+// checkpoint records, writes rejects, and counts for the report. Batches
+// finish out of order; the frontier only advances over a contiguous run of
+// finished ones. It is safe for concurrent use.
+type ledger struct {
+	mu      sync.Mutex
+	state   checkpoint.State
+	files   map[string]*fileLedger
+	rejects *rejectWriter
+	counts  Counts
+	dirty   bool
+	now     func() time.Time
+}
+
+type fileLedger struct {
+	fs      *checkpoint.FileState
+	entries []*entry // ranges after the frontier, in input order
+}
+
+type entry struct {
+	r    checkpoint.Range
+	done bool
+}
+
+func newLedger(st checkpoint.State, rejects *rejectWriter, now func() time.Time) *ledger {
+	if st.Files == nil {
+		st.Files = map[string]*checkpoint.FileState{}
+	}
+	return &ledger{state: st, files: map[string]*fileLedger{}, rejects: rejects, now: now}
+}
+
+// begin starts (or resumes) a file and returns its state. Ranges recorded
+// by an earlier run become entries: finished ones as done, in-flight ones as
+// placeholders the re-sent batches will fill.
+func (l *ledger) begin(file string, id readers.Identity, ref time.Time) *checkpoint.FileState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fs := l.state.Files[file]
+	if fs == nil {
+		fs = &checkpoint.FileState{Identity: id, RefTime: ref, Frontier: readers.Position{Offset: -1}}
+		l.state.Files[file] = fs
+	}
+	fs.LastRun = l.now()
+	fl := &fileLedger{fs: fs}
+	for _, r := range fs.Done {
+		fl.entries = append(fl.entries, &entry{r: r, done: true})
+	}
+	for _, r := range fs.InFlight {
+		fl.entries = append(fl.entries, &entry{r: r})
+	}
+	slices.SortFunc(fl.entries, func(a, b *entry) int { return int(a.r.Start.Index - b.r.Start.Index) })
+	l.files[file] = fl
+	l.dirty = true
+	return fs
+}
+
+// dispatch records that b is about to be sent: from now on a checkpoint
+// lists it as in flight.
+func (l *ledger) dispatch(b *batch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fl := l.files[b.file]
+	b.dispatched = true
+	r := checkpoint.Range{Start: b.start, End: b.end}
+	for _, e := range fl.entries {
+		if e.r.Start.Index == r.Start.Index && !e.done {
+			e.r = r // a re-sent in-flight batch from an earlier run
+			l.dirty = true
+			return
+		}
+	}
+	fl.entries = append(fl.entries, &entry{r: r})
+	l.dirty = true
+}
+
+// finishFile records that the file was read to its end: total rows.
+func (l *ledger) finishFile(file string, total int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fl := l.files[file]
+	fl.fs.Total = total
+	l.advance(fl)
+	l.dirty = true
+}
+
+// outcome is what the API said about a batch.
+type outcome struct {
+	failed   map[int][]string // by user index: Insider's messages
+	rejected string           // the whole batch was refused (400), with this reason
+	dryRun   bool
+}
+
+// complete records a finished batch: acknowledged users, rejected rows,
+// counts, and the frontier.
+func (l *ledger) complete(b *batch, o outcome) error {
+	userOf := make(map[*row]int, len(b.userUnit))
+	for i, u := range b.userUnit {
+		for _, r := range u.users {
+			userOf[r] = i
+		}
+	}
+	var c Counts
+	var rejects []rejectRecord
+	for _, u := range b.units {
+		for _, r := range u.rows {
+			c.RowsRead++
+			c.EventsRead += int64(r.eventsRead)
+			if len(r.problems) > 0 {
+				c.RowsRejected++
+				c.EventsRejected += int64(r.eventsRead)
+				rejects = append(rejects, rejectRecord{row: r, problems: r.problems})
+				continue
+			}
+			c.RowsMapped++
+			c.EventsExpired += int64(r.expired)
+			c.EventsFuture += int64(r.future)
+			i, inUser := userOf[r]
+			if !inUser {
+				c.RowsNothingToSend++
+				continue
+			}
+			msgs, failed := o.failed[i]
+			if o.rejected != "" {
+				failed, msgs = true, []string{o.rejected}
+			}
+			if failed {
+				c.RowsRejectedByAPI++
+				c.EventsRejected += int64(len(r.evs))
+				rejects = append(rejects, rejectRecord{row: r, api: msgs, user: i})
+				continue
+			}
+			c.EventsSent += int64(len(r.evs))
+		}
+	}
+	users := int64(b.nUsers())
+	if o.rejected != "" {
+		c.UsersRejected = users
+	} else {
+		c.UsersRejected = int64(len(o.failed))
+	}
+	c.UsersSent = users
+	c.UsersAccepted = users - c.UsersRejected
+	if o.dryRun {
+		c.UsersSent, c.UsersAccepted = 0, 0
+		c.UsersValid = users
+	}
+
+	var werr error
+	if len(rejects) > 0 && l.rejects != nil {
+		werr = l.rejects.write(b.file, rejects)
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.counts.add(c)
+	fl := l.files[b.file]
+	for _, e := range fl.entries {
+		if e.r.Start.Index == b.start.Index {
+			e.done = true
+		}
+	}
+	fl.fs.RowsAcked += c.RowsMapped - c.RowsRejectedByAPI
+	fl.fs.RowsRejected += c.RowsRejected + c.RowsRejectedByAPI
+	l.advance(fl)
+	l.dirty = true
+	return werr
+}
+
+// advance moves the frontier over finished leading entries and marks the
+// file finished once it was read to the end and nothing is outstanding.
+func (l *ledger) advance(fl *fileLedger) {
+	i := 0
+	for i < len(fl.entries) && fl.entries[i].done {
+		fl.fs.Frontier = fl.entries[i].r.End
+		i++
+	}
+	fl.entries = fl.entries[i:]
+	if len(fl.entries) == 0 && fl.fs.Total > 0 && fl.fs.Frontier.Index >= fl.fs.Total {
+		fl.fs.Finished = true
+	}
+	fl.fs.Done, fl.fs.InFlight = fl.fs.Done[:0], fl.fs.InFlight[:0]
+	for _, e := range fl.entries {
+		if e.done {
+			fl.fs.Done = append(fl.fs.Done, e.r)
+		} else {
+			fl.fs.InFlight = append(fl.fs.InFlight, e.r)
+		}
+	}
+}
+
+// markEmpty records a file with no data rows as finished.
+func (l *ledger) markEmpty(file string, end readers.Position) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fs := l.files[file].fs
+	fs.Frontier, fs.Finished = end, true
+	l.dirty = true
+}
+
+// snapshot returns a deep copy of the state to save, and whether anything
+// changed since the last snapshot.
+func (l *ledger) snapshot() (checkpoint.State, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.state
+	st.Updated = l.now()
+	st.Files = make(map[string]*checkpoint.FileState, len(l.state.Files))
+	for k, v := range l.state.Files {
+		c := *v
+		c.Done = slices.Clone(v.Done)
+		c.InFlight = slices.Clone(v.InFlight)
+		st.Files[k] = &c
+	}
+	dirty := l.dirty
+	l.dirty = false
+	return st, dirty
+}
+
+func (l *ledger) totals() Counts {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts
+}

@@ -1,0 +1,115 @@
+package importer
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Counts are the report's counters. When a run finishes they add up:
+//
+//	RowsRead   = RowsMapped + RowsRejected
+//	EventsRead = EventsSent + EventsExpired + EventsFuture + EventsRejected
+//	UsersSent  = UsersAccepted + UsersRejected
+type Counts struct {
+	RowsRead          int64 `json:"rows_read"`
+	RowsMapped        int64 `json:"rows_mapped"`
+	RowsRejected      int64 `json:"rows_rejected"`
+	RowsRejectedByAPI int64 `json:"rows_rejected_by_api"`
+	RowsNothingToSend int64 `json:"rows_nothing_to_send"`
+
+	EventsRead     int64 `json:"events_read"`
+	EventsSent     int64 `json:"events_sent"`
+	EventsExpired  int64 `json:"events_dropped_expired"`
+	EventsFuture   int64 `json:"events_dropped_future"`
+	EventsRejected int64 `json:"events_rejected"`
+
+	UsersSent     int64 `json:"users_sent"`
+	UsersAccepted int64 `json:"users_accepted"`
+	UsersRejected int64 `json:"users_rejected"`
+	UsersValid    int64 `json:"users_valid,omitempty"` // dry run: users that would be sent
+}
+
+func (c *Counts) add(o Counts) {
+	c.RowsRead += o.RowsRead
+	c.RowsMapped += o.RowsMapped
+	c.RowsRejected += o.RowsRejected
+	c.RowsRejectedByAPI += o.RowsRejectedByAPI
+	c.RowsNothingToSend += o.RowsNothingToSend
+	c.EventsRead += o.EventsRead
+	c.EventsSent += o.EventsSent
+	c.EventsExpired += o.EventsExpired
+	c.EventsFuture += o.EventsFuture
+	c.EventsRejected += o.EventsRejected
+	c.UsersSent += o.UsersSent
+	c.UsersAccepted += o.UsersAccepted
+	c.UsersRejected += o.UsersRejected
+	c.UsersValid += o.UsersValid
+}
+
+// Report is what a run did.
+type Report struct {
+	Job       string    `json:"job"`
+	DryRun    bool      `json:"dry_run,omitempty"`
+	Started   time.Time `json:"started"`
+	Duration  float64   `json:"duration_seconds"`
+	Status    string    `json:"status"` // ok, rejects, interrupted, failed
+	Error     string    `json:"error,omitempty"`
+	Counts
+	Requests     int64        `json:"requests"`
+	Retries      int64        `json:"retries"`
+	Throttled    int64        `json:"throttled"`
+	BytesSent    int64        `json:"bytes_sent"`
+	RowsPerSec   float64      `json:"rows_per_second"`
+	RejectsFile  string       `json:"rejects_file,omitempty"`
+	RejectsCount int64        `json:"rejects_written"`
+	Files        []FileReport `json:"files"`
+}
+
+// FileReport is the state of one input at the end of a run.
+type FileReport struct {
+	File         string `json:"file"`
+	State        string `json:"state"` // done, partial, skipped (done earlier), changed
+	RowsAcked    int64  `json:"rows_acked"`
+	RowsRejected int64  `json:"rows_rejected"`
+	Note         string `json:"note,omitempty"`
+}
+
+// WriteText writes the human summary.
+func (r *Report) WriteText(w io.Writer) {
+	var b strings.Builder
+	title := "import"
+	if r.DryRun {
+		title = "dry run (nothing sent)"
+	}
+	fmt.Fprintf(&b, "insider-import %s: %s in %.1fs\n", title, r.Status, r.Duration)
+	if r.Error != "" {
+		fmt.Fprintf(&b, "  error: %s\n", r.Error)
+	}
+	fmt.Fprintf(&b, "  rows    read %d = mapped %d + rejected %d", r.RowsRead, r.RowsMapped, r.RowsRejected)
+	if r.RowsRejectedByAPI > 0 {
+		fmt.Fprintf(&b, "  (rejected by Insider after mapping: %d)", r.RowsRejectedByAPI)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  events  read %d = sent %d + expired (TTL) %d + future %d + rejected %d\n",
+		r.EventsRead, r.EventsSent, r.EventsExpired, r.EventsFuture, r.EventsRejected)
+	if r.DryRun {
+		fmt.Fprintf(&b, "  users   valid %d (would be sent)\n", r.UsersValid)
+	} else {
+		fmt.Fprintf(&b, "  users   sent %d = accepted %d + rejected by Insider %d\n", r.UsersSent, r.UsersAccepted, r.UsersRejected)
+		fmt.Fprintf(&b, "  requests %d (retries %d, throttled %d), %.1f MB sent, %.0f rows/s\n",
+			r.Requests, r.Retries, r.Throttled, float64(r.BytesSent)/1e6, r.RowsPerSec)
+	}
+	for _, f := range r.Files {
+		fmt.Fprintf(&b, "  file %s: %s (acked %d, rejected %d)", f.File, f.State, f.RowsAcked, f.RowsRejected)
+		if f.Note != "" {
+			fmt.Fprintf(&b, " — %s", f.Note)
+		}
+		b.WriteString("\n")
+	}
+	if r.RejectsCount > 0 {
+		fmt.Fprintf(&b, "  %d rejected rows written to %s\n", r.RejectsCount, r.RejectsFile)
+	}
+	io.WriteString(w, b.String())
+}

@@ -1,0 +1,666 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// Errors Run returns besides config and I/O errors.
+var (
+	// ErrIncomplete: the run finished, but some rows or users were rejected
+	// (see the rejects file).
+	ErrIncomplete = errors.New("finished, but some rows were rejected")
+	// ErrInterrupted: the run was stopped by its context (a signal); the
+	// checkpoint is saved and running again resumes.
+	ErrInterrupted = errors.New("interrupted: the checkpoint is saved, run the same command again to resume")
+	// ErrChangedInput: an input differs from the one the checkpoint was
+	// written for.
+	ErrChangedInput = errors.New("an input changed since the checkpoint was written")
+)
+
+// Options are the run-time settings that do not belong in the config file.
+type Options struct {
+	APIKey      string
+	Store       checkpoint.Store // nil: no checkpoint (dry runs)
+	Restart     bool             // discard the job's checkpoint and start over
+	DryRun      bool             // read, map and validate; send nothing
+	RejectsPath string
+	// Grace is how long in-flight requests may finish after ctx is
+	// cancelled; 0 means 25s.
+	Grace      time.Duration
+	ShardIndex int
+	ShardCount int // 0 or 1: no sharding
+	Logger     *slog.Logger
+	// Progress, if set, is called every ProgressEvery from one goroutine.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+	// OnBatch, if set, sees every request body before it is sent (or, in a
+	// dry run, instead of sending).
+	OnBatch      func(body []byte)
+	HTTPClient   *http.Client
+	Now          func() time.Time
+	SaveInterval time.Duration // 0 means 2s
+}
+
+// Progress is a live snapshot for progress bars and log lines.
+type Progress struct {
+	RowsRead     int64
+	RowsDone     int64
+	RowsRejected int64
+	EventsSent   int64
+	Requests     int64
+	Retries      int64
+	Throttled    int64
+	BytesRead    int64 // of the inputs, as far as known
+	BytesTotal   int64
+	Elapsed      time.Duration
+}
+
+type run struct {
+	cfg     *Config
+	opts    Options
+	log     *slog.Logger
+	ledger  *ledger
+	sender  *sender
+	rejects *rejectWriter
+	job     string
+	seq     int64
+
+	rowsRead   atomic.Int64
+	bytesDone  atomic.Int64 // finished files
+	bytesCur   atomic.Int64 // current file
+	bytesTotal int64
+	files      []FileReport
+}
+
+// Run imports the inputs of cfg. It returns the report and nil, or
+// ErrIncomplete (some rows rejected), ErrCredentials, ErrInterrupted,
+// *ConfigError, checkpoint.ErrLeaseHeld or another error; the report is
+// filled as far as the run got in every case but a config error.
+func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Grace == 0 {
+		opts.Grace = 25 * time.Second
+	}
+	if opts.SaveInterval == 0 {
+		opts.SaveInterval = 2 * time.Second
+	}
+	if opts.ProgressEvery == 0 {
+		opts.ProgressEvery = time.Second
+	}
+	if opts.ShardCount < 1 {
+		opts.ShardCount = 1
+	}
+	start := opts.Now()
+	r := &run{cfg: cfg, opts: opts, log: opts.Logger, job: cfg.JobID(opts.ShardIndex, opts.ShardCount)}
+	rep := &Report{Job: r.job, DryRun: opts.DryRun, Started: start, RejectsFile: opts.RejectsPath}
+	err := r.run(ctx, rep)
+	rep.Duration = opts.Now().Sub(start).Seconds()
+	if r.ledger != nil {
+		rep.Counts = r.ledger.totals()
+	}
+	if r.sender != nil {
+		rep.Requests, rep.Retries = r.sender.requests.Load(), r.sender.retries.Load()
+		rep.Throttled, rep.BytesSent = r.sender.throttled.Load(), r.sender.bytesSent.Load()
+	}
+	if rep.Duration > 0 {
+		rep.RowsPerSec = float64(rep.RowsRead) / rep.Duration
+	}
+	if r.rejects != nil {
+		rep.RejectsCount = r.rejects.count()
+	}
+	rep.Files = r.files
+	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
+		err = ErrIncomplete
+	}
+	switch {
+	case err == nil:
+		rep.Status = "ok"
+	case errors.Is(err, ErrIncomplete):
+		rep.Status = "finished with rejected rows"
+	case errors.Is(err, ErrInterrupted):
+		rep.Status = "interrupted"
+		rep.Error = err.Error()
+	default:
+		rep.Status = "failed"
+		rep.Error = err.Error()
+	}
+	return rep, err
+}
+
+func (r *run) run(ctx context.Context, rep *Report) error {
+	files, err := readers.Expand(ctx, r.cfg.Source.Paths, r.cfg.Source.S3)
+	if err != nil {
+		return err
+	}
+	files = r.shard(files)
+
+	st := checkpoint.State{Version: checkpoint.Version, Job: r.job, ConfigHash: r.cfg.Hash()}
+	if r.opts.Store != nil && !r.opts.DryRun {
+		if r.opts.Restart {
+			if err := r.opts.Store.Delete(ctx, r.job); err != nil {
+				return fmt.Errorf("checkpoint: %w", err)
+			}
+		}
+		loaded, err := r.opts.Store.Load(ctx, r.job)
+		switch {
+		case errors.Is(err, checkpoint.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("checkpoint: %w", err)
+		case loaded.ConfigHash != st.ConfigHash:
+			return &ConfigError{Problems: []ConfigProblem{{File: r.cfg.File, Msg: fmt.Sprintf(
+				"the mapping changed since the checkpoint of job %s was written (%s); payloads would differ from what was sent. Run with --restart to import from the start, or restore the old config to resume",
+				r.job, loaded.Updated.Format(time.RFC3339))}}}
+		default:
+			st = loaded
+		}
+	}
+	if r.opts.RejectsPath != "" {
+		r.rejects = newRejectWriter(r.opts.RejectsPath)
+	}
+	r.ledger = newLedger(st, r.rejects, r.opts.Now)
+
+	todo, err := r.preflight(ctx, files, st)
+	if err != nil {
+		return err
+	}
+
+	rps := r.cfg.Delivery.RequestsPerSecond / float64(r.opts.ShardCount)
+	r.sender = newSender(r.cfg, r.opts.APIKey, r.opts.HTTPClient, rps, func(msg string, args ...any) { r.log.Warn(msg, args...) })
+
+	// Sends may outlive ctx by the grace period, so in-flight requests can
+	// finish after a SIGTERM; reading stops at once.
+	sendBase, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	stopGrace := context.AfterFunc(ctx, func() {
+		r.log.Info("stopping: no new batches; waiting for requests in flight", "grace", r.opts.Grace.String())
+		time.AfterFunc(r.opts.Grace, cancelSend)
+	})
+	defer stopGrace()
+
+	g, gctx := errgroup.WithContext(sendBase)
+	readCtx, cancelRead := context.WithCancel(gctx)
+	defer cancelRead()
+	stopRead := context.AfterFunc(ctx, cancelRead)
+	defer stopRead()
+
+	batches := make(chan *batch)
+	g.Go(func() error {
+		defer close(batches)
+		return r.produce(readCtx, todo, batches)
+	})
+	workers := r.cfg.Delivery.Workers
+	if r.opts.DryRun {
+		workers = 1
+	}
+	for range workers {
+		g.Go(func() error { return r.work(gctx, batches) })
+	}
+
+	saverDone := make(chan error, 1)
+	stopSaver := make(chan struct{})
+	go func() { saverDone <- r.saveLoop(stopSaver) }()
+
+	err = g.Wait()
+	close(stopSaver)
+	saveErr := <-saverDone
+	if err == nil && ctx.Err() != nil {
+		err = ErrInterrupted
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = ErrInterrupted
+	}
+	if err := r.flush(); err != nil && saveErr == nil {
+		saveErr = err
+	}
+	r.fileReports(files)
+	if saveErr != nil {
+		if errors.Is(saveErr, checkpoint.ErrLeaseHeld) || err == nil {
+			return saveErr
+		}
+		r.log.Error("saving the checkpoint failed", "error", saveErr.Error())
+	}
+	return err
+}
+
+// shard keeps the files assigned to this shard: each file goes to one shard
+// by a hash of its name.
+func (r *run) shard(files []string) []string {
+	if r.opts.ShardCount <= 1 {
+		return files
+	}
+	var out []string
+	for _, f := range files {
+		h := fnv.New32a()
+		h.Write([]byte(f))
+		if int(h.Sum32()%uint32(r.opts.ShardCount)) == r.opts.ShardIndex {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+type fileTask struct {
+	file   string
+	resume *checkpoint.FileState // nil: from the start
+}
+
+// preflight opens every input before anything is sent: each must have the
+// mapped columns, and match its checkpoint. It returns the files to read.
+func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State) ([]fileTask, error) {
+	var (
+		problems []ConfigProblem
+		changed  []string
+		todo     []fileTask
+	)
+	for _, f := range files {
+		rd, err := readers.Open(ctx, f, r.readerOptions(nil))
+		if err != nil {
+			return nil, err
+		}
+		id, cols := rd.Identity(), rd.Columns()
+		rd.Close()
+		r.bytesTotal += id.Size
+		if _, err := newMapper(r.cfg, f, cols, time.Time{}); err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				problems = append(problems, ce.Problems...)
+				continue
+			}
+			return nil, err
+		}
+		fs := st.Files[f]
+		switch {
+		case fs == nil:
+			todo = append(todo, fileTask{file: f})
+		case !fs.Identity.Equal(id):
+			changed = append(changed, f)
+			r.files = append(r.files, FileReport{File: f, State: "changed", Note: fmt.Sprintf(
+				"was %d bytes (%s), now %d bytes (%s); not imported again, use --restart to re-import",
+				fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id))})
+		case fs.Finished:
+			r.bytesTotal -= id.Size
+			r.files = append(r.files, FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
+		default:
+			todo = append(todo, fileTask{file: f, resume: fs})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	for _, f := range changed {
+		fs := st.Files[f]
+		if !fs.Finished {
+			return nil, fmt.Errorf("%s: %w while partly imported (%d rows acknowledged): run with --restart to start the job over", f, ErrChangedInput, fs.RowsAcked)
+		}
+		r.log.Warn("input changed since it was imported; not importing it again", "file", f)
+	}
+	return todo, nil
+}
+
+func identVersion(id readers.Identity) string {
+	if id.ETag != "" {
+		return "ETag " + id.ETag
+	}
+	return "modified " + id.ModTime.Format(time.RFC3339)
+}
+
+func (r *run) readerOptions(start *readers.Position) readers.Options {
+	return readers.Options{Format: r.cfg.Source.Format, Delimiter: r.cfg.Source.Delimiter, Start: start, S3: r.cfg.Source.S3}
+}
+
+// produce reads the files in order and hands batches to the workers.
+func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch) error {
+	for _, t := range todo {
+		if err := r.produceFile(ctx, t, out); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped: the workers finish what is in flight
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) error {
+	var start *readers.Position
+	if t.resume != nil && t.resume.Frontier.Index > 0 {
+		p := t.resume.Frontier
+		start = &p
+	}
+	rd, err := readers.Open(ctx, t.file, r.readerOptions(start))
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	ref := r.opts.Now()
+	if t.resume != nil && !t.resume.RefTime.IsZero() {
+		ref = t.resume.RefTime
+	}
+	fs := r.ledger.begin(t.file, rd.Identity(), ref)
+	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
+	if err != nil {
+		return err
+	}
+	if r.rejects != nil {
+		r.rejects.setColumns(t.file, rd.Columns())
+	}
+	r.log.Info("reading", "file", t.file, "from_row", rd.Pos().Row())
+
+	// Ranges an earlier run dispatched: finished ones are skipped, in-flight
+	// ones are rebuilt exactly (cut at their recorded end).
+	var ranges []checkpoint.Range
+	var done []bool
+	if t.resume != nil {
+		for _, d := range t.resume.Done {
+			ranges, done = append(ranges, d), append(done, true)
+		}
+		for _, f := range t.resume.InFlight {
+			ranges, done = append(ranges, f), append(done, false)
+		}
+		sortRanges(ranges, done)
+	}
+
+	g := &grouper{cfg: r.cfg}
+	bt := newBatcher(r.cfg, t.file, &r.seq)
+	emit := func(b *batch) error {
+		if b == nil {
+			return nil
+		}
+		r.ledger.dispatch(b)
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cut := func(at readers.Position) error {
+		if u := g.flush(); u != nil {
+			if err := emit(bt.add(u)); err != nil {
+				return err
+			}
+		}
+		return emit(bt.cut(at))
+	}
+	ri := 0
+	var pos readers.Position
+	for {
+		pos = rd.Pos()
+		// At a recorded range boundary, close what is open.
+		for ri < len(ranges) && pos.Index >= ranges[ri].End.Index {
+			if !done[ri] {
+				if err := cut(pos); err != nil {
+					return err
+				}
+			}
+			ri++
+		}
+		rec, err := rd.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if ri < len(ranges) && done[ri] && rec.Pos.Index >= ranges[ri].Start.Index {
+			if err == nil || isRowError(err) {
+				continue // acknowledged by an earlier run
+			}
+		}
+		if ri < len(ranges) && !done[ri] && rec.Pos.Index == ranges[ri].Start.Index {
+			if err := cut(rec.Pos); err != nil {
+				return err
+			}
+		}
+		var rw *row
+		switch {
+		case err == nil:
+			rw = mp.mapRecord(rec)
+		case isRowError(err):
+			rw = &row{pos: rec.Pos, cells: rec.Values, problems: []Problem{{Rule: "csv", Msg: err.Error()}}}
+		default:
+			return err
+		}
+		r.rowsRead.Add(1)
+		if p := rd.Pos(); p.Offset >= 0 {
+			r.bytesCur.Store(p.Offset)
+		}
+		if u := g.add(rw); u != nil {
+			if err := emit(bt.add(u)); err != nil {
+				return err
+			}
+		}
+	}
+	end := rd.Pos()
+	for ri < len(ranges) {
+		if !done[ri] {
+			if err := cut(end); err != nil {
+				return err
+			}
+		}
+		ri++
+	}
+	if err := cut(end); err != nil {
+		return err
+	}
+	if end.Index == 0 {
+		r.ledger.markEmpty(t.file, end)
+	}
+	r.ledger.finishFile(t.file, end.Index)
+	r.bytesDone.Add(rd.Identity().Size)
+	r.bytesCur.Store(0)
+	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
+	return nil
+}
+
+func isRowError(err error) bool {
+	var pe *readers.ParseError
+	return errors.As(err, &pe)
+}
+
+func sortRanges(rs []checkpoint.Range, done []bool) {
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rs[j].Start.Index < rs[j-1].Start.Index; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+			done[j], done[j-1] = done[j-1], done[j]
+		}
+	}
+}
+
+// work sends batches until the channel closes.
+func (r *run) work(ctx context.Context, in <-chan *batch) error {
+	for b := range in {
+		if err := r.deliver(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) deliver(ctx context.Context, b *batch) error {
+	if b.nUsers() == 0 {
+		return r.ledger.complete(b, outcome{})
+	}
+	if r.opts.OnBatch != nil {
+		r.opts.OnBatch(b.body)
+	}
+	if r.opts.DryRun {
+		return r.ledger.complete(b, outcome{dryRun: true})
+	}
+	o, err := r.sendUsers(ctx, b, 0, b.nUsers(), b.body)
+	if err != nil {
+		if errors.Is(err, ErrCredentials) {
+			r.log.Error("Insider refused the credentials; stopping", "partner", r.cfg.Partner())
+		}
+		return err
+	}
+	return r.ledger.complete(b, o)
+}
+
+// sendUsers sends users [i, j) of b. A 400 that says the request is too
+// large splits it in two; another 400 rejects its users with the message.
+func (r *run) sendUsers(ctx context.Context, b *batch, i, j int, body []byte) (outcome, error) {
+	resp, err := r.sender.send(ctx, body)
+	var ae *APIError
+	if errors.As(err, &ae) && !ae.Temporary() && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusNotFound && ae.Status != http.StatusMethodNotAllowed {
+		if j-i > 1 && (ae.Status == http.StatusRequestEntityTooLarge || tooLarge(ae.Msg)) {
+			mid := (i + j) / 2
+			bt := newBatcher(r.cfg, b.file, nil)
+			a, err := r.sendUsers(ctx, b, i, mid, bt.subBody(b, i, mid))
+			if err != nil {
+				return a, err
+			}
+			c, err := r.sendUsers(ctx, b, mid, j, bt.subBody(b, mid, j))
+			if err != nil {
+				return c, err
+			}
+			for k, v := range c.failed {
+				if a.failed == nil {
+					a.failed = map[int][]string{}
+				}
+				a.failed[k] = v
+			}
+			return a, nil
+		}
+		r.log.Warn("Insider refused a request; its users are rejected", "file", b.file, "rows", fmt.Sprintf("%d-%d", b.start.Row(), b.end.Index), "error", ae.Error())
+		o := outcome{failed: map[int][]string{}}
+		for k := i; k < j; k++ {
+			o.failed[k] = []string{ae.Error()}
+		}
+		return o, nil
+	}
+	if err != nil {
+		return outcome{}, fmt.Errorf("%s rows %d-%d: %w", b.file, b.start.Row(), b.end.Index, err)
+	}
+	failed, err := failedUsers(resp.Data.Fail, j-i)
+	if err != nil {
+		return outcome{}, fmt.Errorf("%s rows %d-%d: %w", b.file, b.start.Row(), b.end.Index, err)
+	}
+	o := outcome{}
+	if len(failed) > 0 {
+		o.failed = make(map[int][]string, len(failed))
+		for k, v := range failed {
+			o.failed[i+k] = v
+		}
+	}
+	return o, nil
+}
+
+func tooLarge(msg string) bool {
+	for _, s := range []string{"too large", "too big", "size", "exceed", "maximum", "1000"} {
+		if containsFold(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// saveLoop saves the checkpoint every SaveInterval until stop closes, and
+// reports progress.
+func (r *run) saveLoop(stop <-chan struct{}) error {
+	save := time.NewTicker(r.opts.SaveInterval)
+	defer save.Stop()
+	prog := time.NewTicker(r.opts.ProgressEvery)
+	defer prog.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-stop:
+			r.progress(start)
+			return nil
+		case <-prog.C:
+			r.progress(start)
+		case <-save.C:
+			if err := r.save(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (r *run) progress(start time.Time) {
+	if r.opts.Progress == nil {
+		return
+	}
+	c := r.ledger.totals()
+	p := Progress{
+		RowsRead: r.rowsRead.Load(), RowsDone: c.RowsRead, RowsRejected: c.RowsRejected + c.RowsRejectedByAPI,
+		EventsSent: c.EventsSent, BytesRead: r.bytesDone.Load() + r.bytesCur.Load(), BytesTotal: r.bytesTotal,
+		Elapsed: time.Since(start),
+	}
+	if r.sender != nil {
+		p.Requests, p.Retries, p.Throttled = r.sender.requests.Load(), r.sender.retries.Load(), r.sender.throttled.Load()
+	}
+	r.opts.Progress(p)
+}
+
+// save writes the checkpoint: rejects are flushed first, so a saved
+// frontier never covers a reject line that was not written.
+func (r *run) save() error {
+	if r.opts.Store == nil || r.opts.DryRun {
+		return nil
+	}
+	st, dirty := r.ledger.snapshot()
+	if !dirty {
+		return nil
+	}
+	if r.rejects != nil {
+		if err := r.rejects.flush(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.opts.Store.Save(ctx, r.job, st); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// flush is the final save and closes the rejects file.
+func (r *run) flush() error {
+	err := r.save()
+	if r.rejects != nil {
+		if cerr := r.rejects.close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func (r *run) fileReports(files []string) {
+	st, _ := r.ledger.snapshot()
+	listed := map[string]bool{}
+	for _, f := range r.files {
+		listed[f.File] = true
+	}
+	for _, f := range files {
+		fs := st.Files[f]
+		if listed[f] || fs == nil {
+			if fs == nil && !listed[f] {
+				r.files = append(r.files, FileReport{File: f, State: "not started"})
+			}
+			continue
+		}
+		state := "partial"
+		if fs.Finished {
+			state = "done"
+		}
+		r.files = append(r.files, FileReport{File: f, State: state, RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected})
+	}
+}
