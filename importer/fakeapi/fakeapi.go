@@ -1,0 +1,437 @@
+package fakeapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/insider-import/insider-import/importer/upsert"
+)
+
+// Options configures a Server. The zero value is a permissive, well-behaved
+// API: any partner and token, no throttling, no failures.
+type Options struct {
+	// Partner is the expected X-PARTNER-NAME. Empty accepts any non-empty
+	// lowercase name (Insider's partner names are lowercase).
+	Partner string
+	// Token is the expected X-REQUEST-TOKEN. Empty accepts any non-empty
+	// token. The token is never logged.
+	Token string
+	// Throttle is the maximum number of upsert requests per second across
+	// all clients (a token bucket holding one second's worth). Requests over
+	// it get 429 with "Retry-After: 1". Zero or less turns throttling off.
+	Throttle float64
+	// FailRate is the fraction (0..1) of upsert requests, after
+	// authentication and throttling, answered with 500. Which ones is
+	// decided by a random generator seeded with Seed, so a run with the same
+	// seed and the same request order fails the same requests.
+	FailRate float64
+	Seed     uint64
+	// Delay holds every upsert answer back this long, after the request has
+	// been processed and counted (like an ack lost on the way back when the
+	// client gives up first).
+	Delay time.Duration
+	// MaxBytes and MaxUsers override upsert.MaxBytes and upsert.MaxUsers
+	// when positive (to exercise batch splitting with small payloads).
+	MaxBytes int
+	MaxUsers int
+	// EventTTL returns the retention of an event name; events older than
+	// Now minus it are counted in Stats.ExpiredEvents (Insider would drop
+	// them silently). Nil means DefaultEventTTL; a zero return means never.
+	EventTTL func(eventName string) time.Duration
+	// Now is the clock for throttling and event age. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives one line per rejected request (Warn/Info) and per
+	// accepted request (Debug). Nil discards.
+	Logger *slog.Logger
+	// Record, if set, is called with the body and the answer of every
+	// request answered 200 (including those where some users failed). It is
+	// called from the request's goroutine, possibly concurrently, before the
+	// answer is written. The body is not used by the Server afterwards.
+	Record func(body []byte, resp upsert.Response)
+}
+
+// DefaultEventTTL is the default retention of an event in an Insider
+// account: 730 days for purchase, 90 days for everything else (see §6 of the
+// API notes; accounts can differ).
+func DefaultEventTTL(eventName string) time.Duration {
+	const day = 24 * time.Hour
+	if eventName == "purchase" {
+		return 730 * day
+	}
+	return 90 * day
+}
+
+// Stats are the counters of a Server. Requests counts every request to the
+// upsert path and equals the sum of Accepted, BadRequests, Forbidden,
+// Throttled, Failed and OtherErrors.
+type Stats struct {
+	Requests    int64 `json:"requests"`
+	Accepted    int64 `json:"accepted"`     // answered 200 (possibly with a fail block)
+	BadRequests int64 `json:"bad_requests"` // answered 400
+	Forbidden   int64 `json:"forbidden"`    // answered 401 or 403
+	Throttled   int64 `json:"throttled"`    // answered 429
+	Failed      int64 `json:"failed"`       // answered 500 (FailRate)
+	OtherErrors int64 `json:"other_errors"` // answered 405 (wrong method)
+
+	UsersAccepted int64 `json:"users_accepted"`
+	UsersRejected int64 `json:"users_rejected"` // users listed in a fail block
+	// Events counts the events of accepted users, every delivery;
+	// DistinctEvents counts them once per event key (see EventKey), the way
+	// Insider stores identical events once.
+	Events         int64 `json:"events"`
+	DistinctEvents int64 `json:"distinct_events"`
+	// ExpiredEvents and FutureEvents count deliveries (within Events) whose
+	// timestamp is older than the event's TTL or after Now. Insider would
+	// not store them; an importer should not send them.
+	ExpiredEvents int64 `json:"expired_events"`
+	FutureEvents  int64 `json:"future_events"`
+	// RequestsWithoutSkipHook counts accepted requests whose top-level
+	// skip_hook is not exactly true (a backfill would trigger journeys).
+	RequestsWithoutSkipHook int64 `json:"requests_without_skip_hook"`
+	// BytesAccepted is the total body size of accepted requests.
+	BytesAccepted int64 `json:"bytes_accepted"`
+}
+
+// Server is the fake API. It is an http.Handler and is safe for concurrent
+// use; create it with New.
+type Server struct {
+	opts     Options
+	maxBytes int
+	maxUsers int
+	ttl      func(string) time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	limiter  *rate.Limiter // nil when not throttling
+	mux      *http.ServeMux
+
+	mu     sync.Mutex
+	rng    *rand.Rand
+	stats  Stats
+	events map[string]int // event key → deliveries
+}
+
+// New returns a Server with opts. FailRate is clamped to 0..1.
+func New(opts Options) *Server {
+	s := &Server{
+		opts:     opts,
+		maxBytes: upsert.MaxBytes,
+		maxUsers: upsert.MaxUsers,
+		ttl:      opts.EventTTL,
+		now:      opts.Now,
+		log:      opts.Logger,
+		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		events:   make(map[string]int),
+		mux:      http.NewServeMux(),
+	}
+	s.opts.FailRate = min(max(opts.FailRate, 0), 1)
+	if opts.MaxBytes > 0 {
+		s.maxBytes = opts.MaxBytes
+	}
+	if opts.MaxUsers > 0 {
+		s.maxUsers = opts.MaxUsers
+	}
+	if s.ttl == nil {
+		s.ttl = DefaultEventTTL
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Throttle > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(opts.Throttle), max(1, int(math.Ceil(opts.Throttle))))
+	}
+	s.mux.HandleFunc(upsert.Path, s.handleUpsert)
+	s.mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	s.mux.HandleFunc("GET /events", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Events())
+	})
+	return s
+}
+
+// ServeHTTP serves the upsert path, GET /stats and GET /events.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Serve answers requests on l until ctx is done, then shuts down: it stops
+// accepting, cancels the contexts of requests in flight (ending any Delay)
+// and waits up to five seconds for them. It returns nil after a shutdown
+// caused by ctx, or the error that stopped serving. Serve closes l.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		err = errors.Join(fmt.Errorf("shut down: %w", err), srv.Close())
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Events returns a copy of the delivered events: event key (see EventKey) →
+// number of deliveries. A count above 1 means the same event arrived again.
+func (s *Server) Events() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.events)
+}
+
+// Reset clears the counters and the delivered events.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats = Stats{}
+	s.events = make(map[string]int)
+}
+
+func (s *Server) add(f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
+}
+
+// Whole-request error messages. Those quoted from Insider keep Insider's text.
+const (
+	// drainLimit bounds how much of a rejected body is read and discarded.
+	drainLimit = 64 << 20
+
+	msgUsersMissing = "users must be defined: bad request"
+	msgTooBig       = "request body is bigger than maximum allowed size %s bytes"
+	msgThrottled    = "rejected: too many requests"
+	msgInternal     = "internal error"
+)
+
+func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
+	s.add(func(st *Stats) { st.Requests++ })
+	log := s.log.With("remote", r.RemoteAddr)
+	// reject answers before the body is read in full. It reads the rest
+	// first, so that a client still sending a big body gets the answer
+	// rather than a reset connection.
+	reject := func(status int, v any) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, drainLimit))
+		writeJSON(w, status, v)
+	}
+
+	if r.Method != http.MethodPost {
+		s.add(func(st *Stats) { st.OtherErrors++ })
+		log.Warn("upsert: method not allowed", "method", r.Method)
+		w.Header().Set("Allow", http.MethodPost)
+		reject(http.StatusMethodNotAllowed, upsert.ErrorBody{Error: "method " + r.Method + " not allowed: use POST"})
+		return
+	}
+	if status, msg := s.authorize(r); status != 0 {
+		s.add(func(st *Stats) { st.Forbidden++ })
+		log.Warn("upsert: credentials refused", "status", status, "error", msg)
+		reject(status, upsert.ErrorBody{Error: msg})
+		return
+	}
+	if s.limiter != nil && !s.limiter.AllowN(s.now(), 1) {
+		s.add(func(st *Stats) { st.Throttled++ })
+		log.Debug("upsert: throttled")
+		w.Header().Set("Retry-After", "1")
+		reject(http.StatusTooManyRequests, upsert.ErrorBody{Error: msgThrottled})
+		return
+	}
+	if s.failNext() {
+		s.add(func(st *Stats) { st.Failed++ })
+		log.Info("upsert: failing on purpose (fail rate)")
+		f := false
+		reject(http.StatusInternalServerError, upsert.ErrorBody{Success: &f, Message: msgInternal})
+		return
+	}
+
+	body, msg := s.readBody(r)
+	var res *result
+	if msg == "" {
+		res, msg = s.check(body)
+	}
+	if msg != "" {
+		s.add(func(st *Stats) { st.BadRequests++ })
+		log.Warn("upsert: bad request", "error", msg)
+		reject(http.StatusBadRequest, upsert.ErrorBody{Error: msg})
+		return
+	}
+
+	resp := s.commit(body, res)
+	if resp.Data.Fail.Count > 0 {
+		log.Info("upsert: some users rejected", "accepted", resp.Data.Successful.Count,
+			"rejected", resp.Data.Fail.Count, "errors", len(resp.Data.Fail.Errors))
+	} else {
+		log.Debug("upsert: accepted", "users", resp.Data.Successful.Count)
+	}
+	if s.opts.Record != nil {
+		s.opts.Record(body, resp)
+	}
+	if s.opts.Delay > 0 {
+		t := time.NewTimer(s.opts.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// authorize checks the partner and token headers. It returns 0 when they
+// pass, else the status and message to answer with.
+func (s *Server) authorize(r *http.Request) (int, string) {
+	partner := r.Header.Get(upsert.HeaderPartner)
+	token := r.Header.Get(upsert.HeaderToken)
+	switch {
+	case partner == "":
+		return http.StatusForbidden, upsert.HeaderPartner + " header is missing: forbidden"
+	case s.opts.Partner != "" && partner != s.opts.Partner:
+		return http.StatusForbidden, "partner is invalid: forbidden"
+	case s.opts.Partner == "" && partner != strings.ToLower(partner):
+		return http.StatusForbidden, "partner is invalid (partner names are lowercase): forbidden"
+	case token == "":
+		return http.StatusUnauthorized, upsert.HeaderToken + " header is missing: unauthorized"
+	case s.opts.Token != "" && token != s.opts.Token:
+		return http.StatusForbidden, "request token is invalid for this partner: forbidden"
+	}
+	return 0, ""
+}
+
+// failNext draws whether this request fails on purpose.
+func (s *Server) failNext() bool {
+	if s.opts.FailRate <= 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.Float64() < s.opts.FailRate
+}
+
+// readBody checks the content type and size and reads the body. It returns
+// a message for a 400 answer when they are wrong.
+func (s *Server) readBody(r *http.Request) ([]byte, string) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return nil, "Content-Type must be application/json: bad request"
+	}
+	tooBig := fmt.Sprintf(msgTooBig, thousands(s.maxBytes))
+	if r.ContentLength > int64(s.maxBytes) {
+		return nil, tooBig
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.maxBytes)+1))
+	if err != nil {
+		return nil, "reading request body: " + err.Error()
+	}
+	if len(body) > s.maxBytes {
+		return nil, tooBig
+	}
+	return body, ""
+}
+
+// commit counts an answered-200 request and its accepted users' events and
+// returns the answer.
+func (s *Server) commit(body []byte, res *result) upsert.Response {
+	var resp upsert.Response
+	resp.Data.Successful.Count = len(res.users)
+	resp.Data.Fail.Count = res.failed
+	if len(res.errs) > 0 {
+		resp.Data.Fail.Errors = res.errs
+	}
+	now := s.now()
+	var events, expired, future int64
+	for _, u := range res.users {
+		for _, e := range u.events {
+			events++
+			if ttl := s.ttl(e.name); ttl > 0 && e.time.Before(now.Add(-ttl)) {
+				expired++
+			}
+			if e.time.After(now) {
+				future++
+			}
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &s.stats
+	st.Accepted++
+	st.BytesAccepted += int64(len(body))
+	st.UsersAccepted += int64(len(res.users))
+	st.UsersRejected += int64(res.failed)
+	st.Events += events
+	st.ExpiredEvents += expired
+	st.FutureEvents += future
+	if !res.skipHook {
+		st.RequestsWithoutSkipHook++
+	}
+	for _, u := range res.users {
+		for _, e := range u.events {
+			s.events[e.key]++
+		}
+	}
+	st.DistinctEvents = int64(len(s.events))
+	return resp
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// thousands formats n with "," every three digits, as Insider's size message
+// does (5,000,000).
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
