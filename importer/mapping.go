@@ -94,11 +94,8 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 			}
 		case "timestamp":
 			haveTS = true
-			f, fok := decodeField(w, where+".timestamp", "timestamp", false, k, v)
+			f, fok := decodeField(w, where+".timestamp", "timestamp", false, k, v, TypeDateTime)
 			if fok {
-				if f.Type == "" || f.Type == TypeString {
-					f.Type = TypeDateTime
-				}
 				if f.Type != TypeDateTime && f.Type != TypeDate {
 					w.addAt(f.at, "%s.timestamp: type must be datetime or date, not %s", where, f.Type)
 				}
@@ -135,7 +132,7 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 
 // decodeField reads the short form (a column name) or the long form
 // {column, type, layout, timezone, separator, decimal, value}.
-func decodeField(w *walker, where, name string, custom bool, k, v ast.Node) (Field, bool) {
+func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defType ...FieldType) (Field, bool) {
 	f := Field{Name: name, Custom: custom, at: pos(k)}
 	if custom && !upsert.ValidCustomName(name) {
 		w.addf(k, "%s: %q is not a name Insider accepts for a custom field (lowercase letters, digits and _)", where, name)
@@ -202,6 +199,9 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node) (Fie
 	}
 	if f.Type == "" {
 		f.Type = TypeString
+		if len(defType) > 0 {
+			f.Type = defType[0]
+		}
 	}
 	if f.Layout != "" && f.Type != TypeDate && f.Type != TypeDateTime {
 		w.addAt(f.at, "%s: layout applies to date and datetime only", where)

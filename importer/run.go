@@ -28,6 +28,9 @@ var (
 	// ErrChangedInput: an input differs from the one the checkpoint was
 	// written for.
 	ErrChangedInput = errors.New("an input changed since the checkpoint was written")
+	// ErrTooManyRejects: the run stopped early because rows were rejected
+	// systematically (Options.MaxRejects).
+	ErrTooManyRejects = errors.New("too many rejected rows")
 )
 
 // Options are the run-time settings that do not belong in the config file.

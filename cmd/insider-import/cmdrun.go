@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer"
+)
+
+type runFlags struct {
+	config     string
+	checkpoint string
+	report     string
+	rejects    string
+	dryRun     bool
+	restart    bool
+	grace      time.Duration
+	shardIndex int
+	shardCount int
+	logFormat  string
+	progress   string
+	sample     int
+}
+
+func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) (*runFlags, error) {
+	f := &runFlags{shardCount: 1}
+	fs := flag.NewFlagSet("insider-import "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "c", "", "the import config `file` (YAML)")
+	fs.StringVar(&f.config, "config", "", "same as -c")
+	fs.StringVar(&f.report, "report", "", "write the report as JSON to `file` (mode 0600)")
+	fs.StringVar(&f.rejects, "rejects", "", "write rejected rows as JSON lines to `file` (default: insider-import-rejects.jsonl beside the checkpoints)")
+	fs.StringVar(&f.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON elsewhere)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress display: bar, log, none, or auto (a bar on a terminal, a JSON log line every 5s elsewhere)")
+	if validate {
+		fs.IntVar(&f.sample, "sample", 1, "print the first `N` request bodies exactly as they would be sent")
+	} else {
+		fs.StringVar(&f.checkpoint, "checkpoint", "", "checkpoint location: a `DIR` or s3://bucket/prefix/ (default: .insider-import beside the config)")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "read, map and validate everything; send nothing")
+		fs.BoolVar(&f.restart, "restart", false, "discard this job's checkpoint and import everything from the start")
+		fs.DurationVar(&f.grace, "grace", 25*time.Second, "on SIGTERM/SIGINT, how long requests in flight may finish")
+		fs.IntVar(&f.shardIndex, "shard-index", envInt("JOB_COMPLETION_INDEX", 0), "this shard's index (default $JOB_COMPLETION_INDEX)")
+		fs.IntVar(&f.shardCount, "shard-count", 1, "number of shards the files are split across")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if f.config == "" {
+		return nil, usageError{"-c FILE is required: the import config"}
+	}
+	if f.shardCount < 1 || f.shardIndex < 0 || f.shardIndex >= f.shardCount {
+		return nil, usageError{fmt.Sprintf("--shard-index %d must be in [0, --shard-count %d)", f.shardIndex, f.shardCount)}
+	}
+	return f, nil
+}
+
+func envInt(name string, def int) int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv(name), &n); err == nil {
+		return n
+	}
+	return def
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newLogger(format string, stderr io.Writer, tty bool) *slog.Logger {
+	if format == "auto" {
+		format = "json"
+		if tty {
+			format = "text"
+		}
+	}
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "text" {
+		if tty {
+			opts.Level = slog.LevelWarn // the bar shows progress; keep the terminal quiet
+		}
+		return slog.New(slog.NewTextHandler(stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(stderr, opts))
+}
+
+// apiKey reads the key from the file or environment variable the config
+// names. It is never printed.
+func apiKey(cfg *importer.Config) (string, error) {
+	if cfg.Insider.APIKeyFile != "" {
+		b, err := os.ReadFile(cfg.Insider.APIKeyFile)
+		if err != nil {
+			return "", usageError{fmt.Sprintf("insider.api_key_file: %v", err)}
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if k := strings.TrimSpace(os.Getenv(cfg.Insider.APIKeyEnv)); k != "" {
+		return k, nil
+	}
+	return "", usageError{fmt.Sprintf("no API key: set the environment variable %s (insider.api_key_env) or insider.api_key_file", cfg.Insider.APIKeyEnv)}
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, validate bool) error {
+	name := "run"
+	if validate {
+		name = "validate"
+	}
+	f, err := parseRunFlags(name, args, stderr, validate)
+	if err != nil {
+		return err
+	}
+	cfg, err := importer.LoadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	tty := isTerminal(stderr)
+	log := newLogger(f.logFormat, stderr, tty)
+	opts := importer.Options{
+		DryRun: f.dryRun || validate, Restart: f.restart, Grace: f.grace,
+		ShardIndex: f.shardIndex, ShardCount: f.shardCount, Logger: log,
+	}
+	if cfg.Partner() == "" && !opts.DryRun {
+		return usageError{"no partner name: set insider.partner in the config or INSIDER_PARTNER_NAME"}
+	}
+	if !opts.DryRun {
+		if opts.APIKey, err = apiKey(cfg); err != nil {
+			return err
+		}
+		store, dir, err := openStore(ctx, f.checkpoint, f.config, cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close(context.WithoutCancel(ctx))
+		opts.Store = store
+		if f.rejects == "" && dir != "" {
+			f.rejects = filepath.Join(dir, "insider-import-rejects.jsonl")
+		}
+	}
+	if f.rejects == "" && !opts.DryRun {
+		f.rejects = "insider-import-rejects.jsonl"
+	}
+	opts.RejectsPath = f.rejects
+	if validate {
+		left := f.sample
+		opts.OnBatch = func(body []byte) {
+			if left > 0 {
+				left--
+				fmt.Fprintf(stdout, "%s\n", body)
+			}
+		}
+	}
+	stopProgress := wireProgress(&opts, f.progress, stderr, tty, log)
+	rep, err := importer.Run(ctx, cfg, opts)
+	stopProgress()
+	if rep != nil {
+		rep.WriteText(stdout)
+		if f.report != "" {
+			if werr := writeJSON(f.report, rep); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	return err
+}
+
+// wireProgress connects importer progress to a bar on a terminal or a JSON
+// log line every few seconds elsewhere. It returns a func that finishes the
+// display.
+func wireProgress(opts *importer.Options, mode string, stderr io.Writer, tty bool, log *slog.Logger) func() {
+	if mode == "auto" {
+		mode = "log"
+		if tty {
+			mode = "bar"
+		}
+	}
+	switch mode {
+	case "bar":
+		bar := progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("importing"),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionFullWidth(),
+		)
+		opts.Progress = func(p importer.Progress) {
+			if p.BytesTotal > 0 && bar.GetMax64() != p.BytesTotal {
+				bar.ChangeMax64(p.BytesTotal)
+			}
+			rate := 0.0
+			if s := p.Elapsed.Seconds(); s > 0 {
+				rate = float64(p.RowsRead) / s
+			}
+			bar.Describe(fmt.Sprintf("%d rows (%.0f rows/s), %d rejected, %d requests", p.RowsRead, rate, p.RowsRejected, p.Requests))
+			bar.Set64(p.BytesRead)
+		}
+		return func() { bar.Finish(); fmt.Fprintln(stderr) }
+	case "log":
+		opts.ProgressEvery = 5 * time.Second
+		opts.Progress = func(p importer.Progress) {
+			rate := 0.0
+			if s := p.Elapsed.Seconds(); s > 0 {
+				rate = float64(p.RowsRead) / s
+			}
+			log.Info("progress", "rows_read", p.RowsRead, "rows_done", p.RowsDone, "rows_rejected", p.RowsRejected,
+				"events_sent", p.EventsSent, "requests", p.Requests, "retries", p.Retries, "throttled", p.Throttled,
+				"bytes_read", p.BytesRead, "bytes_total", p.BytesTotal, "rows_per_second", int64(rate))
+		}
+	}
+	return func() {}
+}
+
+// openStore opens the checkpoint store: a local directory (default
+// .insider-import beside the config) or an s3:// prefix. dir is the local
+// directory, "" for S3.
+func openStore(ctx context.Context, uri, configPath string, cfg *importer.Config) (checkpoint.Store, string, error) {
+	if strings.HasPrefix(uri, "s3://") {
+		s, err := openS3Store(ctx, uri, cfg)
+		return s, "", err
+	}
+	if uri == "" {
+		uri = filepath.Join(filepath.Dir(configPath), ".insider-import")
+	}
+	s, err := checkpoint.NewFileStore(uri)
+	if err != nil {
+		return nil, "", fmt.Errorf("checkpoint: %w", err)
+	}
+	return s, uri, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return errors.Join(os.WriteFile(path, append(b, '\n'), 0o600), os.Chmod(path, 0o600))
+}

@@ -1,0 +1,141 @@
+// Command insider-import backfills historical user data from CSV and Parquet
+// files, local or in S3, into Insider's Upsert User Data API.
+//
+//	insider-import run      -c import.yaml [--checkpoint URI] [--report FILE] [--dry-run]
+//	insider-import validate -c import.yaml [--sample N]
+//	insider-import status   -c import.yaml
+//	insider-import fake     [--addr 127.0.0.1:8080]
+//
+// Exit codes: 0 all rows imported; 3 finished, some rows rejected; 2 bad
+// usage or config; 4 credentials refused (403); 5 another run of the same
+// job holds the checkpoint; 1 any other failure; 130/143 interrupted by
+// SIGINT/SIGTERM (the checkpoint is saved: run again to resume).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitRejects     = 3
+	exitCredentials = 4
+	exitLeaseHeld   = 5
+	exitSIGINT      = 130
+	exitSIGTERM     = 143
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got os.Signal
+	gotSig := make(chan struct{})
+	go func() {
+		got = <-sigs
+		close(gotSig)
+		cancel()
+		// A second signal exits at once; the checkpoint saved so far is
+		// valid because every save is atomic.
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "insider-import: second %v, exiting now\n", s)
+		os.Exit(signalCode(s))
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := exitCode(err)
+	select {
+	case <-gotSig:
+		if code == exitFailure || errors.Is(err, importer.ErrInterrupted) || err == nil {
+			code = signalCode(got)
+		}
+	default:
+	}
+	os.Exit(code)
+}
+
+func signalCode(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return exitSIGTERM
+	}
+	return exitSIGINT
+}
+
+// usageError marks bad command-line usage (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ce *importer.ConfigError
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ce), errors.As(err, &ue), errors.Is(err, importer.ErrChangedInput), errors.Is(err, importer.ErrTooManyRejects):
+		return exitUsage
+	case errors.Is(err, importer.ErrIncomplete):
+		return exitRejects
+	case errors.Is(err, importer.ErrCredentials):
+		return exitCredentials
+	case errors.Is(err, checkpoint.ErrLeaseHeld):
+		return exitLeaseHeld
+	case errors.Is(err, importer.ErrInterrupted), errors.Is(err, context.Canceled):
+		return exitSIGINT
+	}
+	return exitFailure
+}
+
+const usage = `insider-import backfills user data from CSV and Parquet files into Insider's Upsert API.
+
+Usage:
+  insider-import run      -c import.yaml [--checkpoint DIR|s3://bucket/prefix/] [--report FILE] [--rejects FILE] [--dry-run] [--restart]
+  insider-import validate -c import.yaml [--sample N]   read, map and validate; send nothing
+  insider-import status   -c import.yaml                what the checkpoint says, per file
+  insider-import fake     [--addr 127.0.0.1:8080]        local stand-in for the Insider API
+
+Run 'insider-import COMMAND -h' for a command's flags.
+`
+
+// run dispatches a subcommand. Errors are printed here, once.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr, false)
+	case "validate":
+		err = cmdRun(ctx, args[1:], stdout, stderr, true)
+	case "status":
+		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "fake":
+		err = runFake(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		err = usageError{fmt.Sprintf("unknown command %q", args[0])}
+	}
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, importer.ErrIncomplete) {
+		fmt.Fprintf(stderr, "insider-import: %v\n", err)
+	}
+	return err
+}

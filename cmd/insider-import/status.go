@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// cmdStatus prints what the checkpoint says about each input: done,
+// partial with a percentage, new, or changed since it was imported.
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("insider-import status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfgPath, cpURI string
+	var shardIndex, shardCount int
+	fs.StringVar(&cfgPath, "c", "", "the import config `file` (YAML)")
+	fs.StringVar(&cpURI, "checkpoint", "", "checkpoint location (as given to run)")
+	fs.IntVar(&shardIndex, "shard-index", envInt("JOB_COMPLETION_INDEX", 0), "shard index")
+	fs.IntVar(&shardCount, "shard-count", 1, "shard count")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfgPath == "" {
+		return usageError{"-c FILE is required: the import config"}
+	}
+	cfg, err := importer.LoadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	store, _, err := openStore(ctx, cpURI, cfgPath, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close(context.WithoutCancel(ctx))
+	job := cfg.JobID(shardIndex, shardCount)
+	st, err := store.Load(ctx, job)
+	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
+		return err
+	}
+	files, err := readers.Expand(ctx, cfg.Source.Paths, cfg.Source.S3)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "job %s", job)
+	if !st.Updated.IsZero() {
+		fmt.Fprintf(stdout, ", checkpoint saved %s", st.Updated.Format(time.RFC3339))
+	}
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tSTATE\tROWS ACKED\tROWS REJECTED\tLAST RUN")
+	for _, f := range files {
+		state, acked, rejected, last := "new", int64(0), int64(0), "-"
+		if fst := st.Files[f]; fst != nil {
+			acked, rejected = fst.RowsAcked, fst.RowsRejected
+			last = fst.LastRun.Format(time.RFC3339)
+			state = "partial"
+			if fst.Total > 0 {
+				state = fmt.Sprintf("partial %.0f%%", 100*float64(fst.Frontier.Index)/float64(fst.Total))
+			}
+			if fst.Finished {
+				state = "done"
+			}
+			if id, err := identity(ctx, f, cfg); err == nil && !id.Equal(fst.Identity) {
+				state = "changed"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f, state, acked, rejected, last)
+	}
+	return tw.Flush()
+}
+
+func identity(ctx context.Context, file string, cfg *importer.Config) (readers.Identity, error) {
+	r, err := readers.Open(ctx, file, readers.Options{Format: cfg.Source.Format, Delimiter: cfg.Source.Delimiter, S3: cfg.Source.S3})
+	if err != nil {
+		return readers.Identity{}, err
+	}
+	defer r.Close()
+	return r.Identity(), nil
+}
