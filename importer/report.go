@@ -50,12 +50,12 @@ func (c *Counts) add(o Counts) {
 
 // Report is what a run did.
 type Report struct {
-	Job       string    `json:"job"`
-	DryRun    bool      `json:"dry_run,omitempty"`
-	Started   time.Time `json:"started"`
-	Duration  float64   `json:"duration_seconds"`
-	Status    string    `json:"status"` // ok, rejects, interrupted, failed
-	Error     string    `json:"error,omitempty"`
+	Job      string    `json:"job"`
+	DryRun   bool      `json:"dry_run,omitempty"`
+	Started  time.Time `json:"started"`
+	Duration float64   `json:"duration_seconds"`
+	Status   string    `json:"status"` // ok, rejects, interrupted, failed
+	Error    string    `json:"error,omitempty"`
 	Counts
 	Requests     int64        `json:"requests"`
 	Retries      int64        `json:"retries"`
