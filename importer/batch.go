@@ -142,6 +142,7 @@ type batch struct {
 	rows       int64 // rows in the range
 	final      bool  // the last batch of its file
 	dispatched bool
+	gen        int64 // dispatch generation: sent only once a checkpoint covers it
 }
 
 // nUsers is the number of user objects in the request.

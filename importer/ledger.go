@@ -21,6 +21,7 @@ type ledger struct {
 	rejects *rejectWriter
 	counts  Counts
 	dirty   bool
+	gen     int64 // counts dispatches; a saved State covers all up to its gen
 	now     func() time.Time
 }
 
@@ -73,6 +74,8 @@ func (l *ledger) dispatch(b *batch) {
 	defer l.mu.Unlock()
 	fl := l.files[b.file]
 	b.dispatched = true
+	l.gen++
+	b.gen = l.gen
 	r := checkpoint.Range{Start: b.start, End: b.end}
 	for _, e := range fl.entries {
 		if e.r.Start.Index == r.Start.Index && !e.done {
@@ -209,9 +212,9 @@ func (l *ledger) markEmpty(file string, end readers.Position) {
 	l.dirty = true
 }
 
-// snapshot returns a deep copy of the state to save, and whether anything
-// changed since the last snapshot.
-func (l *ledger) snapshot() (checkpoint.State, bool) {
+// snapshot returns a deep copy of the state to save, whether anything
+// changed since the last snapshot, and the dispatch generation it covers.
+func (l *ledger) snapshot() (checkpoint.State, bool, int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.state
@@ -225,7 +228,7 @@ func (l *ledger) snapshot() (checkpoint.State, bool) {
 	}
 	dirty := l.dirty
 	l.dirty = false
-	return st, dirty
+	return st, dirty, l.gen
 }
 
 func (l *ledger) totals() Counts {

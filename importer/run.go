@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,6 +87,16 @@ type run struct {
 	bytesCur   atomic.Int64 // current file
 	bytesTotal int64
 	files      []FileReport
+
+	// Write-ahead: a batch is sent only after a saved checkpoint lists it as
+	// in flight, so after a crash every re-sent batch is one that was in
+	// flight, never one acknowledged after the last periodic save.
+	saveKick   chan struct{}
+	savedMu    sync.Mutex
+	savedGen   int64
+	savedCh    chan struct{} // closed and replaced after each save
+	saverDead  chan struct{}
+	saveFailed atomic.Pointer[error]
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or
@@ -112,7 +123,8 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
 		opts.ShardCount = 1
 	}
 	start := opts.Now()
-	r := &run{cfg: cfg, opts: opts, log: opts.Logger, job: cfg.JobID(opts.ShardIndex, opts.ShardCount)}
+	r := &run{cfg: cfg, opts: opts, log: opts.Logger, job: cfg.JobID(opts.ShardIndex, opts.ShardCount),
+		saveKick: make(chan struct{}, 1), savedCh: make(chan struct{}), saverDead: make(chan struct{})}
 	rep := &Report{Job: r.job, DryRun: opts.DryRun, Started: start, RejectsFile: opts.RejectsPath}
 	err := r.run(ctx, rep)
 	rep.Duration = opts.Now().Sub(start).Seconds()
@@ -219,7 +231,15 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 
 	saverDone := make(chan error, 1)
 	stopSaver := make(chan struct{})
-	go func() { saverDone <- r.saveLoop(stopSaver) }()
+	go func() {
+		err := r.saveLoop(stopSaver)
+		if err != nil {
+			r.saveFailed.Store(&err)
+			close(r.saverDead)
+			cancelSend() // a checkpoint that cannot be written stops the run
+		}
+		saverDone <- err
+	}()
 
 	err = g.Wait()
 	close(stopSaver)
@@ -505,6 +525,9 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	if r.opts.DryRun {
 		return r.ledger.complete(b, outcome{dryRun: true})
 	}
+	if err := r.durable(ctx, b.gen); err != nil {
+		return err
+	}
 	o, err := r.sendUsers(ctx, b, 0, b.nUsers(), b.body)
 	if err != nil {
 		if errors.Is(err, ErrCredentials) {
@@ -573,7 +596,8 @@ func tooLarge(msg string) bool {
 	return false
 }
 
-// saveLoop saves the checkpoint every SaveInterval until stop closes, and
+// saveLoop saves the checkpoint every SaveInterval, and at once when a
+// worker waits for its batch to be recorded, until stop closes; it also
 // reports progress.
 func (r *run) saveLoop(stop <-chan struct{}) error {
 	save := time.NewTicker(r.opts.SaveInterval)
@@ -592,6 +616,37 @@ func (r *run) saveLoop(stop <-chan struct{}) error {
 			if err := r.save(); err != nil {
 				return err
 			}
+		case <-r.saveKick:
+			if err := r.save(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// durable returns once a saved checkpoint covers dispatch generation gen.
+// Saves are shared: workers waiting together are served by one write.
+func (r *run) durable(ctx context.Context, gen int64) error {
+	if r.opts.Store == nil || r.opts.DryRun {
+		return nil
+	}
+	for {
+		r.savedMu.Lock()
+		saved, ch := r.savedGen, r.savedCh
+		r.savedMu.Unlock()
+		if saved >= gen {
+			return nil
+		}
+		select {
+		case r.saveKick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ch:
+		case <-r.saverDead:
+			return *r.saveFailed.Load()
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
@@ -618,7 +673,7 @@ func (r *run) save() error {
 	if r.opts.Store == nil || r.opts.DryRun {
 		return nil
 	}
-	st, dirty := r.ledger.snapshot()
+	st, dirty, gen := r.ledger.snapshot()
 	if !dirty {
 		return nil
 	}
@@ -632,6 +687,13 @@ func (r *run) save() error {
 	if err := r.opts.Store.Save(ctx, r.job, st); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	r.savedMu.Lock()
+	if gen > r.savedGen {
+		r.savedGen = gen
+		close(r.savedCh)
+		r.savedCh = make(chan struct{})
+	}
+	r.savedMu.Unlock()
 	return nil
 }
 
@@ -647,7 +709,7 @@ func (r *run) flush() error {
 }
 
 func (r *run) fileReports(files []string) {
-	st, _ := r.ledger.snapshot()
+	st, _, _ := r.ledger.snapshot()
 	listed := map[string]bool{}
 	for _, f := range r.files {
 		listed[f.File] = true
