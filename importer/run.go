@@ -97,7 +97,13 @@ type run struct {
 	savedCh    chan struct{} // closed and replaced after each save
 	saverDead  chan struct{}
 	saveFailed atomic.Pointer[error]
+	lastSave   time.Time // only the saver goroutine (then flush) touches it
 }
+
+// keepAlive is how often the checkpoint is written even when nothing
+// changed, so that a lease on it (S3 store) never lapses during a long
+// stall such as heavy throttling.
+const keepAlive = 30 * time.Second
 
 // Run imports the inputs of cfg. It returns the report and nil, or
 // ErrIncomplete (some rows rejected), ErrCredentials, ErrInterrupted,
@@ -674,7 +680,7 @@ func (r *run) save() error {
 		return nil
 	}
 	st, dirty, gen := r.ledger.snapshot()
-	if !dirty {
+	if !dirty && time.Since(r.lastSave) < keepAlive {
 		return nil
 	}
 	if r.rejects != nil {
@@ -687,6 +693,7 @@ func (r *run) save() error {
 	if err := r.opts.Store.Save(ctx, r.job, st); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	r.lastSave = time.Now()
 	r.savedMu.Lock()
 	if gen > r.savedGen {
 		r.savedGen = gen
