@@ -232,7 +232,7 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 		workers = 1
 	}
 	for range workers {
-		g.Go(func() error { return r.work(gctx, batches) })
+		g.Go(func() error { return r.work(gctx, sendBase, batches) })
 	}
 
 	saverDone := make(chan error, 1)
@@ -511,17 +511,24 @@ func sortRanges(rs []checkpoint.Range, done []bool) {
 	}
 }
 
-// work sends batches until the channel closes.
-func (r *run) work(ctx context.Context, in <-chan *batch) error {
+// work sends batches until the channel closes. Once stop is done (another
+// worker failed, or credentials were refused) it sends nothing new, but a
+// request already on the wire runs to its answer under sendCtx, which only
+// the grace period after a signal cancels: cutting it off would leave a
+// batch the API may have stored to be sent again.
+func (r *run) work(stop, sendCtx context.Context, in <-chan *batch) error {
 	for b := range in {
-		if err := r.deliver(ctx, b); err != nil {
+		if stop.Err() != nil {
+			continue // not sent; it stays in flight and a resume sends it
+		}
+		if err := r.deliver(stop, sendCtx, b); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *run) deliver(ctx context.Context, b *batch) error {
+func (r *run) deliver(stop, sendCtx context.Context, b *batch) error {
 	if b.nUsers() == 0 {
 		return r.ledger.complete(b, outcome{})
 	}
@@ -531,10 +538,10 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	if r.opts.DryRun {
 		return r.ledger.complete(b, outcome{dryRun: true})
 	}
-	if err := r.durable(ctx, b.gen); err != nil {
+	if err := r.durable(stop, b.gen); err != nil {
 		return err
 	}
-	o, err := r.sendUsers(ctx, b, 0, b.nUsers(), b.body)
+	o, err := r.sendUsers(stop, sendCtx, b, 0, b.nUsers(), b.body)
 	if err != nil {
 		if errors.Is(err, ErrCredentials) {
 			r.log.Error("Insider refused the credentials; stopping", "partner", r.cfg.Partner())
@@ -546,18 +553,18 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 
 // sendUsers sends users [i, j) of b. A 400 that says the request is too
 // large splits it in two; another 400 rejects its users with the message.
-func (r *run) sendUsers(ctx context.Context, b *batch, i, j int, body []byte) (outcome, error) {
-	resp, err := r.sender.send(ctx, body)
+func (r *run) sendUsers(stop, ctx context.Context, b *batch, i, j int, body []byte) (outcome, error) {
+	resp, err := r.sender.send(stop, ctx, body)
 	var ae *APIError
 	if errors.As(err, &ae) && !ae.Temporary() && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusNotFound && ae.Status != http.StatusMethodNotAllowed {
 		if j-i > 1 && (ae.Status == http.StatusRequestEntityTooLarge || tooLarge(ae.Msg)) {
 			mid := (i + j) / 2
 			bt := newBatcher(r.cfg, b.file, nil)
-			a, err := r.sendUsers(ctx, b, i, mid, bt.subBody(b, i, mid))
+			a, err := r.sendUsers(stop, ctx, b, i, mid, bt.subBody(b, i, mid))
 			if err != nil {
 				return a, err
 			}
-			c, err := r.sendUsers(ctx, b, mid, j, bt.subBody(b, mid, j))
+			c, err := r.sendUsers(stop, ctx, b, mid, j, bt.subBody(b, mid, j))
 			if err != nil {
 				return c, err
 			}
@@ -594,7 +601,7 @@ func (r *run) sendUsers(ctx context.Context, b *batch, i, j int, body []byte) (o
 }
 
 func tooLarge(msg string) bool {
-	for _, s := range []string{"too large", "too big", "size", "exceed", "maximum", "1000"} {
+	for _, s := range []string{"too large", "too big", "size", "exceed", "maximum", "at most", "1000"} {
 		if containsFold(msg, s) {
 			return true
 		}

@@ -78,9 +78,13 @@ func newSender(cfg *Config, key string, client *http.Client, rps float64, log fu
 
 // send posts body until it gets an answer that is not temporary, or runs out
 // of attempts. A 200 answer is returned parsed; others as *APIError, or
-// ErrCredentials.
-func (s *sender) send(ctx context.Context, body []byte) (*upsert.Response, error) {
+// ErrCredentials. Requests run under ctx; once stop is done no new attempt
+// starts (a request on the wire still gets its answer).
+func (s *sender) send(stop, ctx context.Context, body []byte) (*upsert.Response, error) {
 	for attempt := 1; ; attempt++ {
+		if err := stop.Err(); err != nil {
+			return nil, err
+		}
 		resp, err := s.post(ctx, body)
 		if err == nil {
 			s.recover()
@@ -106,7 +110,7 @@ func (s *sender) send(ctx context.Context, body []byte) (*upsert.Response, error
 		}
 		s.retries.Add(1)
 		s.log("retrying request", "attempt", attempt, "wait", wait.Round(time.Millisecond).String(), "error", err.Error())
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := sleepCtx(stop, wait); err != nil {
 			return nil, err
 		}
 	}
