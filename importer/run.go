@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -429,53 +430,71 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		}
 		return emit(bt.cut(at))
 	}
+	// Reading and mapping overlap: one goroutine reads chunks of records,
+	// mappers turn them into rows in parallel, and this goroutine takes the
+	// chunks back in input order for grouping and batching, which must stay
+	// sequential to be deterministic.
+	rctx, cancel := context.WithCancel(ctx)
+	var wg errgroup.Group
+	defer func() { cancel(); wg.Wait() }()
+	nmap := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *chunk, nmap)
+	ordered := make(chan *chunk, 2*nmap+2)
+	wg.Go(func() error { r.readChunks(rctx, rd, work, ordered); return nil })
+	for range nmap {
+		wg.Go(func() error {
+			for c := range work {
+				c.mapRows(mp)
+			}
+			return nil
+		})
+	}
+
 	ri := 0
-	var pos readers.Position
-	for {
-		pos = rd.Pos()
-		// At a recorded range boundary, close what is open.
-		for ri < len(ranges) && pos.Index >= ranges[ri].End.Index {
-			if !done[ri] {
-				if err := cut(pos); err != nil {
+	var end readers.Position
+	for c := range ordered {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for _, rw := range c.rows {
+			// At a recorded range boundary, close what is open.
+			for ri < len(ranges) && rw.pos.Index >= ranges[ri].End.Index {
+				if !done[ri] {
+					if err := cut(rw.pos); err != nil {
+						return err
+					}
+				}
+				ri++
+			}
+			if ri < len(ranges) && rw.pos.Index >= ranges[ri].Start.Index {
+				if done[ri] {
+					continue // acknowledged by an earlier run
+				}
+				if rw.pos.Index == ranges[ri].Start.Index {
+					if err := cut(rw.pos); err != nil {
+						return err
+					}
+				}
+			}
+			r.rowsRead.Add(1)
+			if u := g.add(rw); u != nil {
+				if err := emit(bt.add(u)); err != nil {
 					return err
 				}
 			}
-			ri++
 		}
-		rec, err := rd.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
+		if c.err != nil {
+			return c.err
 		}
-		if ri < len(ranges) && done[ri] && rec.Pos.Index >= ranges[ri].Start.Index {
-			if err == nil || isRowError(err) {
-				continue // acknowledged by an earlier run
-			}
-		}
-		if ri < len(ranges) && !done[ri] && rec.Pos.Index == ranges[ri].Start.Index {
-			if err := cut(rec.Pos); err != nil {
-				return err
-			}
-		}
-		var rw *row
-		switch {
-		case err == nil:
-			rw = mp.mapRecord(rec)
-		case isRowError(err):
-			rw = &row{pos: rec.Pos, cells: rec.Values, problems: []Problem{{Rule: "csv", Msg: err.Error()}}}
-		default:
-			return err
-		}
-		r.rowsRead.Add(1)
-		if p := rd.Pos(); p.Offset >= 0 {
-			r.bytesCur.Store(p.Offset)
-		}
-		if u := g.add(rw); u != nil {
-			if err := emit(bt.add(u)); err != nil {
-				return err
-			}
+		if c.end != nil {
+			end = *c.end
 		}
 	}
-	end := rd.Pos()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	for ri < len(ranges) {
 		if !done[ri] {
 			if err := cut(end); err != nil {
@@ -495,6 +514,73 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	r.bytesCur.Store(0)
 	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
 	return nil
+}
+
+// chunk is a run of consecutive records on their way through the mappers.
+type chunk struct {
+	recs []readers.Record
+	errs []error // per record: nil, or the *readers.ParseError it came with
+	rows []*row
+	end  *readers.Position // on the last chunk: the input's end
+	err  error             // a read error that ends the file
+	done chan struct{}     // closed once rows is filled
+}
+
+const chunkRows = 256
+
+// readChunks reads rd to its end in chunks, handing each to the mappers
+// (work) and, in order, to the consumer (ordered). It closes both.
+func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered chan<- *chunk) {
+	defer close(ordered)
+	defer close(work)
+	for {
+		c := &chunk{done: make(chan struct{}), recs: make([]readers.Record, 0, chunkRows), errs: make([]error, 0, chunkRows)}
+		for len(c.recs) < chunkRows {
+			rec, err := rd.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				p := rd.Pos()
+				c.end = &p
+				break
+			}
+			if err != nil && !isRowError(err) {
+				c.err = err
+				break
+			}
+			c.recs = append(c.recs, rec)
+			c.errs = append(c.errs, err)
+		}
+		if p := rd.Pos(); p.Offset >= 0 {
+			r.bytesCur.Store(p.Offset)
+		}
+		select {
+		case ordered <- c:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case work <- c:
+		case <-ctx.Done():
+			return
+		}
+		if c.end != nil || c.err != nil {
+			return
+		}
+	}
+}
+
+// mapRows maps the chunk's records; mappers run it concurrently on
+// different chunks.
+func (c *chunk) mapRows(mp *mapper) {
+	c.rows = make([]*row, len(c.recs))
+	for i, rec := range c.recs {
+		if err := c.errs[i]; err != nil {
+			c.rows[i] = &row{pos: rec.Pos, cells: rec.Values, problems: []Problem{{Rule: "csv", Msg: err.Error()}}}
+			continue
+		}
+		c.rows[i] = mp.mapRecord(rec)
+	}
+	c.recs, c.errs = nil, nil
+	close(c.done)
 }
 
 func isRowError(err error) bool {

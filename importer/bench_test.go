@@ -1,0 +1,169 @@
+package importer
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/insider-import/insider-import/importer/fakeapi"
+	"github.com/insider-import/insider-import/importer/upsert"
+)
+
+// benchRows is the size of the benchmark file (about 14 columns like the
+// offline-purchases file of PERFORMANCE.md).
+const benchRows = 200_000
+
+var (
+	benchOnce sync.Once
+	benchFile string
+)
+
+func benchCSV(b *testing.B) string {
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "insider-import-bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchFile = filepath.Join(dir, "purchases.csv")
+		f, err := os.Create(benchFile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := csv.NewWriter(f)
+		w.Write([]string{"customer_id", "email", "phone", "first_name", "tier", "ltv", "order_id", "sku", "product_name", "category", "currency", "price", "qty", "purchased_at"})
+		now := time.Now().UTC()
+		for i := range benchRows {
+			u := i / 3
+			w.Write([]string{
+				fmt.Sprint(10000000000000000 + u), fmt.Sprintf("user%d@example.com", u), fmt.Sprintf("+4477009%05d", u%100000),
+				"Name", "gold", fmt.Sprintf("%d.%02d", i%5000, i%100), fmt.Sprintf("ORD-%d", i), fmt.Sprintf("SKU-%d", i%977),
+				"Some product, with a comma", "Footwear>Running", "EUR", fmt.Sprintf("%d.99", i%300), fmt.Sprint(1 + i%4),
+				now.Add(-time.Duration(i) * time.Second).Format(time.RFC3339),
+			})
+		}
+		w.Flush()
+		if err := errors.Join(w.Error(), f.Close()); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return benchFile
+}
+
+func benchConfig(b *testing.B, endpoint, file string) *Config {
+	y := fmt.Sprintf(`
+source: {paths: [%q]}
+insider: {endpoint: %q, partner: bench, array_attributes: overwrite}
+delivery: {batch_users: 1000, workers: 8, requests_per_second: 100000}
+mapping:
+  identifiers: {uuid: customer_id, email: email, phone_number: phone}
+  attributes:
+    name: first_name
+    custom: {tier: tier, lifetime_value: {column: ltv, type: number}}
+  events:
+    - name: purchase
+      timestamp: purchased_at
+      params:
+        event_group_id: order_id
+        product_id: sku
+        name: product_name
+        taxonomy: {column: category, type: array, separator: ">"}
+        currency: currency
+        unit_sale_price: {column: price, type: number}
+        quantity: {column: qty, type: integer}
+`, file, endpoint)
+	cfg, err := ParseConfig("bench.yaml", []byte(y))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
+}
+
+// BenchmarkBareCSVRead is the floor: encoding/csv with ReuseRecord reading
+// the same file, fields only.
+func BenchmarkBareCSVRead(b *testing.B) {
+	file := benchCSV(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := csv.NewReader(f)
+		r.ReuseRecord = true
+		n := 0
+		for {
+			_, err := r.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		f.Close()
+	}
+	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkPipelineNullServer is the whole pipeline (read, map, validate,
+// encode, batch, 8 workers, HTTP on loopback, checkpoint bookkeeping) into
+// a server that answers success without reading JSON: the importer's own
+// ceiling.
+func BenchmarkPipelineNullServer(b *testing.B) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"data":{"successful":{"count":1000},"fail":{}}}`)
+	}))
+	defer ts.Close()
+	benchPipeline(b, ts.URL+upsert.Path)
+}
+
+// BenchmarkPipelineFake is the same into the stand-in API, which parses and
+// validates every request (and so shares the two cores with the importer).
+func BenchmarkPipelineFake(b *testing.B) {
+	ts := httptest.NewServer(fakeapi.New(fakeapi.Options{}))
+	defer ts.Close()
+	benchPipeline(b, ts.URL+upsert.Path)
+}
+
+func benchPipeline(b *testing.B, endpoint string) {
+	file := benchCSV(b)
+	cfg := benchConfig(b, endpoint, file)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := Run(context.Background(), cfg, Options{APIKey: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.EventsSent != benchRows {
+			b.Fatalf("sent %d events, want %d: %+v", rep.EventsSent, benchRows, rep.Counts)
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	rows := float64(benchRows) * float64(b.N)
+	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/rows, "allocs/row")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/rows, "B/row")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchFile != "" {
+		os.RemoveAll(filepath.Dir(benchFile))
+	}
+	os.Exit(code)
+}
