@@ -369,3 +369,21 @@ func decodeState(data []byte, name, job string) (State, error) {
 	}
 	return st, nil
 }
+
+// Peek returns the State saved for job without taking the job's lock, so
+// that `status` can look while an import runs. Saves are atomic renames, so
+// Peek sees a whole State, old or new.
+func (s *FileStore) Peek(_ context.Context, job string) (State, error) {
+	path, err := s.Path(job)
+	if err != nil {
+		return State{}, err
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, fmt.Errorf("checkpoint %s: %w", path, ErrNotFound)
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return decodeState(data, path, job)
+}

@@ -224,3 +224,23 @@ func lockHelper(dir string) {
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 	os.Exit(0)
 }
+
+func TestFileStorePeekTakesNoLock(t *testing.T) {
+	dir := t.TempDir()
+	a, err := checkpoint.NewFileStore(dir)
+	require.NoError(t, err)
+	defer a.Close(context.Background())
+	st := checkpointtest.SampleState("job1")
+	require.NoError(t, a.Save(context.Background(), "job1", st))
+
+	b, err := checkpoint.NewFileStore(dir)
+	require.NoError(t, err)
+	defer b.Close(context.Background())
+	_, err = b.Load(context.Background(), "job1")
+	require.ErrorIs(t, err, checkpoint.ErrLeaseHeld, "a second store cannot take the job")
+	got, err := b.Peek(context.Background(), "job1")
+	require.NoError(t, err)
+	assert.Equal(t, checkpointtest.Normalize(st).Files, checkpointtest.Normalize(got).Files)
+	_, err = b.Peek(context.Background(), "nope")
+	assert.ErrorIs(t, err, checkpoint.ErrNotFound)
+}

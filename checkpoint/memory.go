@@ -62,3 +62,6 @@ func (m *MemoryStore) Delete(_ context.Context, job string) error {
 
 // Close does nothing; see MemoryStore.
 func (m *MemoryStore) Close(context.Context) error { return nil }
+
+// Peek is Load: the memory store takes no lock.
+func (s *MemoryStore) Peek(ctx context.Context, job string) (State, error) { return s.Load(ctx, job) }

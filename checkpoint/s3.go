@@ -464,3 +464,21 @@ func isNoSuchKey(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound")
 }
+
+// Peek returns the State saved for job without taking or disturbing the
+// lease, so that `status` can look while an import runs.
+func (s *S3Store) Peek(ctx context.Context, job string) (State, error) {
+	name, err := jobName(job)
+	if err != nil {
+		return State{}, err
+	}
+	key := s.prefix + name + ".json"
+	obj, err := s.get(ctx, key)
+	if err != nil {
+		return State{}, err
+	}
+	if obj == nil || noState(obj.env.State) {
+		return State{}, fmt.Errorf("checkpoint %s: %w", s.uri(key), ErrNotFound)
+	}
+	return decodeState(obj.env.State, s.uri(key), job)
+}

@@ -205,6 +205,20 @@ func testS3Store(t *testing.T, b *s3Backend) {
 		})
 	})
 
+	t.Run("PeekLeavesTheLeaseAlone", func(t *testing.T) {
+		prefix := b.prefix()
+		a := newS3Store(t, b.client, b.bucket, prefix, checkpoint.S3StoreOptions{Holder: "run-a"})
+		st := checkpointtest.SampleState("job1")
+		require.NoError(t, a.Save(t.Context(), "job1", st))
+		other := newS3Store(t, b.client, b.bucket, prefix, checkpoint.S3StoreOptions{Holder: "status"})
+		got, err := other.Peek(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Equal(t, checkpointtest.Normalize(st).Files, checkpointtest.Normalize(got).Files)
+		require.NoError(t, a.Save(t.Context(), "job1", st), "the holder keeps its lease after a peek")
+		_, err = other.Peek(t.Context(), "nope")
+		assert.ErrorIs(t, err, checkpoint.ErrNotFound)
+	})
+
 	t.Run("ManyRunsRaceOneWins", func(t *testing.T) {
 		prefix := b.prefix()
 		const n = 8

@@ -80,3 +80,9 @@ var ErrNotFound = errors.New("checkpoint not found")
 // on the checkpoint (or took it over while this run was writing). The run
 // that gets it must stop without writing.
 var ErrLeaseHeld = errors.New("checkpoint lease is held by another run of this job")
+
+// Peeker is implemented by stores that can read a State without taking the
+// job's lock or lease (for `status` while an import runs).
+type Peeker interface {
+	Peek(ctx context.Context, job string) (State, error)
+}

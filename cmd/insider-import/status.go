@@ -41,7 +41,12 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer store.Close(context.WithoutCancel(ctx))
 	job := cfg.JobID(shardIndex, shardCount)
-	st, err := store.Load(ctx, job)
+	var st checkpoint.State
+	if p, ok := store.(checkpoint.Peeker); ok {
+		st, err = p.Peek(ctx, job) // no lock: an import may be running
+	} else {
+		st, err = store.Load(ctx, job)
+	}
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		return err
 	}
