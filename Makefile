@@ -5,6 +5,7 @@ BIN     := bin/insider-import
 PKGS    := ./...
 RACE    := $(shell $(GO) env CGO_ENABLED | grep -q 1 && echo -race)
 FUZZTIME ?= 3s
+BENCH_ROWS ?= 100000
 
 .PHONY: build test demo bench lint fuzz clean
 
@@ -18,8 +19,11 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(RACE) -count=1 -timeout 20m $(PKGS)
 
+# Go benchmarks (rows/s, allocations per row, next to a bare CSV read), then
+# whole-process runs of the binary (rows/s, peak RSS at 1x and 10x size).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./importer/ ./readers/
+	./scripts/bench.sh $(BENCH_ROWS)
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
