@@ -112,6 +112,7 @@ type Field struct {
 	Decimal   string // "." (default) or "," for numbers
 	Value     *string
 	at        at
+	typed     bool // the YAML declared type:
 
 	col   int         // index of Column in the current input's header
 	wants upsert.Type // the JSON type Insider expects, 0 when free
@@ -164,9 +165,27 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 	c.applyDefaults()
 	c.check(w)
 	if len(w.problems) > 0 {
+		sortProblems(w.problems)
 		return nil, &ConfigError{Problems: w.problems}
 	}
 	return c, nil
+}
+
+// sortProblems puts problems in the order of the file, those without a
+// line last, so that a user fixes them top to bottom.
+func sortProblems(ps []ConfigProblem) {
+	slices.SortStableFunc(ps, func(a, b ConfigProblem) int {
+		if (a.Line == 0) != (b.Line == 0) {
+			if a.Line == 0 {
+				return 1
+			}
+			return -1
+		}
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
 }
 
 func (c *Config) decode(w *walker, root ast.Node) {
@@ -257,6 +276,26 @@ func (c *Config) decodeSource(w *walker, v ast.Node) {
 				w.addf(v, "source.format must be auto, csv or parquet, not %q", f)
 			}
 		case "null_values":
+			// NULL, null and ~ are YAML's own nulls; here they are the
+			// cell texts meant, as written.
+			if seq, ok := v.(*ast.SequenceNode); ok {
+				for _, e := range seq.Values {
+					if n, isNull := unwrap(e).(*ast.NullNode); isNull {
+						if t := n.GetToken(); t != nil && t.Value != "" {
+							s.NullValues = append(s.NullValues, t.Value)
+						}
+						continue
+					}
+					if str, ok := w.scalar(unwrap(e), "source.null_values"); ok && str != "" {
+						s.NullValues = append(s.NullValues, str)
+					}
+				}
+				break
+			}
+			if n, isNull := v.(*ast.NullNode); isNull && n.GetToken() != nil && n.GetToken().Value != "" && n.GetToken().Value != "null" {
+				s.NullValues = []string{n.GetToken().Value}
+				break
+			}
 			w.strings(v, "source.null_values", &s.NullValues)
 		case "csv":
 			w.mapping(v, "source.csv", []string{"delimiter"}, func(_ string, _, v ast.Node) {

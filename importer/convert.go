@@ -12,8 +12,14 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
+// Conversions run once per mapped cell, so they append straight into the
+// row's buffer, parse without regular expressions and never take number
+// text through float64: "1830.50" is sent as 1830.50, and an identifier such
+// as 10000000000000000001 keeps every digit.
+
 // cell returns the value of f in rec: its constant, or its column's cell
-// with configured null tokens turned into null.
+// with surrounding spaces trimmed and configured null tokens turned into
+// null. An empty cell is null.
 func (m *mapper) cell(f *Field, rec *readers.Record) readers.Value {
 	if f.Value != nil {
 		return readers.StringValue(*f.Value)
@@ -24,12 +30,57 @@ func (m *mapper) cell(f *Field, rec *readers.Record) readers.Value {
 	v := rec.Values[f.col]
 	if v.Kind == readers.KindString {
 		s := strings.TrimSpace(v.Str)
-		if s == "" || m.nulls[s] {
+		if s == "" || m.isNull(s) {
 			return readers.Value{}
 		}
 		v.Str = s
 	}
 	return v
+}
+
+// isNull reports whether s is one of source.null_values.
+func (m *mapper) isNull(s string) bool {
+	for _, n := range m.nulls {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// field is cell, with an array that has no items (a cell of separators and
+// spaces, an empty list) also null: an empty cell means "absent", and an
+// empty array would wipe the stored one under array_attributes: overwrite.
+func (m *mapper) field(f *Field, rec *readers.Record) readers.Value {
+	v := m.cell(f, rec)
+	if f.Type == TypeArray && !v.IsNull() && !hasItems(f, v) {
+		return readers.Value{}
+	}
+	return v
+}
+
+func hasItems(f *Field, v readers.Value) bool {
+	switch v.Kind {
+	case readers.KindList:
+		for _, it := range v.List {
+			if !it.IsNull() {
+				return true
+			}
+		}
+		return false
+	case readers.KindString:
+		for s := v.Str; ; {
+			item, rest, more := strings.Cut(s, f.Separator)
+			if strings.TrimSpace(item) != "" {
+				return true
+			}
+			if !more {
+				return false
+			}
+			s = rest
+		}
+	}
+	return true
 }
 
 // text returns v as a string for string fields and identifiers. Numbers
@@ -47,13 +98,13 @@ func appendValue(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 	switch f.Type {
 	case TypeString:
 		if v.Kind == readers.KindList {
-			return dst, fmt.Errorf("a list cannot be a %s; declare type: array", f.Type)
+			return dst, errors.New("a list cannot be a string; declare type: array")
 		}
 		return appendString(dst, text(v)), nil
 	case TypeNumber:
 		return appendNumber(dst, f, v)
 	case TypeInteger:
-		i, err := toInteger(v)
+		i, err := toInteger(v, f.Decimal)
 		if err != nil {
 			return dst, err
 		}
@@ -76,6 +127,8 @@ func appendValue(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 	return dst, fmt.Errorf("unknown type %q", f.Type)
 }
 
+// appendTime appends t as an RFC 3339 string in UTC ("Z"), with as many
+// fractional digits as it has.
 func appendTime(dst []byte, t time.Time) []byte {
 	dst = append(dst, '"')
 	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
@@ -94,39 +147,97 @@ func appendNumber(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 	case readers.KindBool:
 		return dst, errors.New("a boolean is not a number")
 	case readers.KindString, readers.KindDecimal:
-		s, err := normalizeNumber(v.Str, f.Decimal)
-		if err != nil {
-			return dst, err
-		}
-		return append(dst, s...), nil
+		return appendNumberText(dst, v.Str, f.Decimal)
 	}
 	return dst, fmt.Errorf("a %s is not a number", v.Kind)
 }
 
-// normalizeNumber turns number text into a JSON number literal, keeping
-// its digits where they already form one.
-func normalizeNumber(s, decimal string) (string, error) {
-	orig := s
+// appendNumberText appends number text as a JSON number literal, keeping
+// its digits: an optional sign ("+" is dropped), digits with at most one
+// decimal separator (decimal: "." or ","), and an optional exponent.
+// Leading zeros are dropped ("007" is 7), ".5" becomes 0.5 and "5." 5.
+// Thousands separators, spaces inside, hex, NaN and infinities are refused.
+func appendNumberText(dst []byte, s, decimal string) ([]byte, error) {
+	sep := byte('.')
 	if decimal == "," {
-		if strings.Contains(s, ".") {
-			return "", fmt.Errorf("not a number: %q (decimal comma configured, and it has a '.')", orig)
+		sep = ','
+	}
+	start := len(dst)
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		if s[i] == '-' {
+			dst = append(dst, '-')
 		}
-		s = strings.Replace(s, ",", ".", 1)
+		i++
 	}
-	if isJSONNumber(s) {
-		return s, nil
+	// Integer part.
+	intStart := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || strings.ContainsAny(s, "_xXpP") {
-		if decimal == "." && strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {
-			return "", fmt.Errorf("not a number: %q (a decimal comma? set decimal: \",\" on the field)", orig)
+	digits := s[intStart:i]
+	trimmed := strings.TrimLeft(digits, "0")
+	if trimmed == "" {
+		trimmed = "0"
+	}
+	// Fraction.
+	frac := ""
+	if i < len(s) && s[i] == sep {
+		i++
+		fs := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
 		}
-		return "", fmt.Errorf("not a number: %q", orig)
+		frac = s[fs:i]
 	}
-	return strconv.FormatFloat(f, 'f', -1, 64), nil
+	if digits == "" && frac == "" {
+		return dst[:start], numberError(s, decimal)
+	}
+	dst = append(dst, trimmed...)
+	if frac != "" {
+		dst = append(dst, '.')
+		dst = append(dst, frac...)
+	}
+	// Exponent.
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		es := i
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		ds := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == ds || i != len(s) {
+			return dst[:start], numberError(s, decimal)
+		}
+		dst = append(dst, s[es:i]...)
+		if f, err := strconv.ParseFloat(string(dst[start:]), 64); err != nil || math.IsInf(f, 0) {
+			return dst[:start], fmt.Errorf("not a number Insider accepts: %q (out of range)", s)
+		}
+	}
+	if i != len(s) {
+		return dst[:start], numberError(s, decimal)
+	}
+	return dst, nil
 }
 
-func toInteger(v readers.Value) (int64, error) {
+func numberError(s, decimal string) error {
+	switch {
+	case decimal == "," && strings.Contains(s, "."):
+		return fmt.Errorf("not a number: %q (decimal: \",\" is set on the field, and it has a '.'; thousands separators are not read)", s)
+	case decimal != "," && strings.Count(s, ",") == 1 && !strings.Contains(s, "."):
+		return fmt.Errorf("not a number: %q (a decimal comma? set decimal: \",\" on the field)", s)
+	case decimal != "," && strings.Contains(s, ","):
+		return fmt.Errorf("not a number: %q (thousands separators are not read)", s)
+	}
+	return fmt.Errorf("not a number: %q", s)
+}
+
+// toInteger reads a whole number. "3", "+3", "3.0" and "3.00" are three
+// (with decimal: "," also "3,0"); "3.5", "3e2" and "three" are refused.
+func toInteger(v readers.Value, decimal string) (int64, error) {
 	switch v.Kind {
 	case readers.KindInt:
 		return v.Int, nil
@@ -136,21 +247,28 @@ func toInteger(v readers.Value) (int64, error) {
 		}
 		return int64(v.Float), nil
 	case readers.KindString, readers.KindDecimal:
-		s := strings.TrimPrefix(v.Str, "+")
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return i, nil
+		s := v.Str
+		sep := "."
+		if decimal == "," && v.Kind == readers.KindString {
+			sep = ","
 		}
-		// "3.0" is three; "3.5" is refused.
-		if whole, frac, ok := strings.Cut(s, "."); ok && strings.Trim(frac, "0") == "" {
-			if i, err := strconv.ParseInt(whole, 10, 64); err == nil {
-				return i, nil
+		whole, frac, hasFrac := strings.Cut(s, sep)
+		if hasFrac && (frac == "" || strings.Trim(frac, "0") != "") {
+			return 0, fmt.Errorf("not a whole number: %q", s)
+		}
+		i, err := strconv.ParseInt(strings.TrimPrefix(whole, "+"), 10, 64)
+		if err != nil {
+			if errors.Is(err, strconv.ErrRange) {
+				return 0, fmt.Errorf("whole number out of range: %q", s)
 			}
+			return 0, fmt.Errorf("not a whole number: %q", s)
 		}
-		return 0, fmt.Errorf("not a whole number: %q", v.Str)
+		return i, nil
 	}
 	return 0, fmt.Errorf("a %s is not a whole number", v.Kind)
 }
 
+// toBool reads true/false, 1/0, yes/no, y/n and t/f in any case.
 func toBool(v readers.Value) (bool, error) {
 	switch v.Kind {
 	case readers.KindBool:
@@ -160,11 +278,15 @@ func toBool(v readers.Value) (bool, error) {
 			return v.Int == 1, nil
 		}
 	case readers.KindString:
-		switch strings.ToLower(v.Str) {
-		case "true", "1", "yes", "y", "t":
-			return true, nil
-		case "false", "0", "no", "n", "f":
-			return false, nil
+		for _, t := range [...]string{"true", "1", "yes", "y", "t"} {
+			if strings.EqualFold(v.Str, t) {
+				return true, nil
+			}
+		}
+		for _, f := range [...]string{"false", "0", "no", "n", "f"} {
+			if strings.EqualFold(v.Str, f) {
+				return false, nil
+			}
 		}
 		return false, fmt.Errorf("not a boolean: %q (use true/false, 1/0, yes/no or y/n)", v.Str)
 	}
@@ -175,6 +297,8 @@ func toBool(v readers.Value) (bool, error) {
 // they are read in the field's timezone.
 var zoneless = []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
 
+// toTime reads a date or datetime. A date is midnight UTC of its day in the
+// field's timezone.
 func toTime(f *Field, v readers.Value) (time.Time, error) {
 	var t time.Time
 	switch v.Kind {
@@ -189,6 +313,9 @@ func toTime(f *Field, v readers.Value) (time.Time, error) {
 	default:
 		return t, fmt.Errorf("a %s is not a %s", v.Kind, f.Type)
 	}
+	if y := t.Year(); y < 1 || y > 9999 {
+		return t, fmt.Errorf("year %d is outside 1-9999", y)
+	}
 	if f.Type == TypeDate {
 		local := t.In(f.Timezone)
 		if v.Kind == readers.KindDate {
@@ -202,14 +329,9 @@ func toTime(f *Field, v readers.Value) (time.Time, error) {
 
 func parseTime(f *Field, s string) (time.Time, error) {
 	layout := f.Layout
-	switch strings.ToLower(layout) {
-	case "":
-		if f.Type == TypeDate {
-			layout = time.DateOnly
-			break
-		}
-		fallthrough
-	case "rfc3339":
+	if layout == "" && f.Type == TypeDate {
+		layout = time.DateOnly
+	} else if layout == "" || strings.EqualFold(layout, "rfc3339") {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return t, nil
 		}
@@ -232,27 +354,13 @@ func parseTime(f *Field, s string) (time.Time, error) {
 	return t, nil
 }
 
+// appendArray appends a JSON array: the items of a list, or of a cell
+// split at the field's separator, each trimmed, empty ones left out. Items
+// are strings, or numbers where Insider wants numbers (list_id).
 func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
-	var items []readers.Value
-	switch v.Kind {
-	case readers.KindList:
-		items = v.List
-	case readers.KindString:
-		for _, p := range strings.Split(v.Str, f.Separator) {
-			if p = strings.TrimSpace(p); p != "" {
-				items = append(items, readers.Value{Kind: readers.KindString, Str: p})
-			}
-		}
-	default:
-		items = []readers.Value{v}
-	}
 	numbers := f.wants == upsert.TypeNumberArray
-	dst = append(dst, '[')
 	n := 0
-	for _, it := range items {
-		if it.IsNull() {
-			continue
-		}
+	item := func(it readers.Value) error {
 		if n > 0 {
 			dst = append(dst, ',')
 		}
@@ -260,11 +368,44 @@ func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 		if numbers {
 			var err error
 			if dst, err = appendNumber(dst, f, it); err != nil {
-				return dst, fmt.Errorf("item %d: %w", n, err)
+				return fmt.Errorf("item %d: %w", n, err)
 			}
-			continue
+			return nil
+		}
+		if it.Kind == readers.KindList {
+			return fmt.Errorf("item %d: a list inside a list", n)
 		}
 		dst = appendString(dst, text(it))
+		return nil
+	}
+	dst = append(dst, '[')
+	switch v.Kind {
+	case readers.KindList:
+		for _, it := range v.List {
+			if it.IsNull() {
+				continue
+			}
+			if err := item(it); err != nil {
+				return dst, err
+			}
+		}
+	case readers.KindString:
+		for s := v.Str; ; {
+			part, rest, more := strings.Cut(s, f.Separator)
+			if part = strings.TrimSpace(part); part != "" {
+				if err := item(readers.Value{Kind: readers.KindString, Str: part}); err != nil {
+					return dst, err
+				}
+			}
+			if !more {
+				break
+			}
+			s = rest
+		}
+	default:
+		if err := item(v); err != nil {
+			return dst, err
+		}
 	}
 	return append(dst, ']'), nil
 }

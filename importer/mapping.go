@@ -9,6 +9,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/readers"
 )
 
 func (c *Config) decodeMapping(w *walker, v ast.Node) {
@@ -77,7 +78,7 @@ func sortFields(fs []Field) {
 }
 
 func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
-	ev := EventSpec{at: pos(n)}
+	ev := EventSpec{at: pos(firstKey(n))}
 	ok := true
 	var haveTS bool
 	w.mapping(n, where, []string{"name", "name_column", "timestamp", "params"}, func(key string, k, v ast.Node) {
@@ -90,6 +91,13 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 		case "name_column":
 			f, fok := decodeField(w, where+".name_column", "event_name", false, k, v)
 			if fok {
+				if f.Type != TypeString {
+					w.addAt(f.at, "%s.name_column: event names are strings; remove type %s", where, f.Type)
+				}
+				finishField(w, where+".name_column", &f)
+				if f.Value != nil && !upsert.ValidEventName(strings.TrimSpace(*f.Value)) {
+					w.addAt(f.at, "%s.name_column.value: %q is not an event name Insider accepts (lowercase letters, digits and _)", where, *f.Value)
+				}
 				ev.NameColumn = &f
 			}
 		case "timestamp":
@@ -99,6 +107,8 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 				if f.Type != TypeDateTime && f.Type != TypeDate {
 					w.addAt(f.at, "%s.timestamp: type must be datetime or date, not %s", where, f.Type)
 				}
+				finishField(w, where+".timestamp", &f)
+				checkConstant(w, where+".timestamp", &f)
 				ev.Timestamp = f
 			}
 		case "params":
@@ -131,7 +141,9 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 }
 
 // decodeField reads the short form (a column name) or the long form
-// {column, type, layout, timezone, separator, decimal, value}.
+// {column, type, layout, timezone, separator, decimal, value}. Whether the
+// options fit the type is checked by finishField, once the type is settled
+// (a default attribute without a type takes the one Insider expects).
 func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defType ...FieldType) (Field, bool) {
 	f := Field{Name: name, Custom: custom, at: pos(k)}
 	if custom && !upsert.ValidCustomName(name) {
@@ -139,7 +151,6 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 	}
 	switch v.(type) {
 	case *ast.MappingNode:
-		var tz string
 		w.mapping(v, where, []string{"column", "type", "layout", "timezone", "separator", "decimal", "value"}, func(key string, _, v ast.Node) {
 			switch key {
 			case "column":
@@ -148,22 +159,26 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 				var t string
 				w.str(v, where+".type", &t)
 				f.Type = FieldType(t)
+				f.typed = true
 				if !slices.Contains(fieldTypes, f.Type) {
 					w.addf(v, "%s.type must be one of string, number, integer, boolean, date, datetime, array; not %q", where, t)
 				}
 			case "layout":
 				w.str(v, where+".layout", &f.Layout)
 			case "timezone":
+				var tz string
 				w.str(v, where+".timezone", &tz)
 				loc, err := time.LoadLocation(tz)
-				if err != nil {
-					w.addf(v, "%s.timezone: unknown time zone %q", where, tz)
+				if err != nil || tz == "" {
+					w.addf(v, "%s.timezone: unknown time zone %q (an IANA name such as Europe/Berlin, or UTC)", where, tz)
+					loc = time.UTC
 				}
 				f.Timezone = loc
 			case "separator":
 				w.str(v, where+".separator", &f.Separator)
 				if f.Separator == "" {
 					w.addf(v, "%s.separator must not be empty", where)
+					f.Separator = "|"
 				}
 			case "decimal":
 				w.str(v, where+".decimal", &f.Decimal)
@@ -203,11 +218,31 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 			f.Type = defType[0]
 		}
 	}
-	if f.Layout != "" && f.Type != TypeDate && f.Type != TypeDateTime {
-		w.addAt(f.at, "%s: layout applies to date and datetime only", where)
+	return f, true
+}
+
+// finishField checks that the options given fit the field's settled type
+// and fills in their defaults.
+func finishField(w *walker, where string, f *Field) {
+	isTime := f.Type == TypeDate || f.Type == TypeDateTime
+	if f.Layout != "" && !isTime {
+		w.addAt(f.at, "%s: layout applies to date and datetime only, not %s", where, f.Type)
+	}
+	if f.Timezone != nil && !isTime {
+		w.addAt(f.at, "%s: timezone applies to date and datetime only, not %s", where, f.Type)
+	}
+	if f.Decimal != "" && f.Type != TypeNumber && f.Type != TypeInteger && f.Type != TypeArray {
+		w.addAt(f.at, "%s: decimal applies to number, integer and array only, not %s", where, f.Type)
 	}
 	if f.Separator != "" && f.Type != TypeArray {
-		w.addAt(f.at, "%s: separator applies to arrays only", where)
+		w.addAt(f.at, "%s: separator applies to arrays only, not %s", where, f.Type)
+	}
+	if isTime && f.Layout != "" {
+		if strings.EqualFold(f.Layout, "rfc3339") {
+			f.Layout = "rfc3339"
+		} else if msg := checkLayout(f.Layout); msg != "" {
+			w.addAt(f.at, "%s: %s", where, msg)
+		}
 	}
 	if f.Type == TypeArray && f.Separator == "" {
 		f.Separator = "|"
@@ -218,7 +253,6 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 	if f.Timezone == nil {
 		f.Timezone = time.UTC
 	}
-	return f, true
 }
 
 // checkNames checks the identifier and attribute names against Insider's
@@ -226,39 +260,50 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 func (m *Mapping) checkNames(w *walker) {
 	for i := range m.Identifiers {
 		f := &m.Identifiers[i]
-		if f.Type != TypeString && !f.Custom {
-			w.addAt(f.at, "mapping.identifiers.%s: identifiers are strings; remove type %s", f.Name, f.Type)
+		where := fieldPath("mapping.identifiers", f)
+		if f.Type != TypeString {
+			w.addAt(f.at, "%s: identifiers are strings; remove type %s", where, f.Type)
+			f.Type = TypeString
 		}
 		f.wants = upsert.TypeString
+		finishField(w, where, f)
+		checkConstant(w, where, f)
 	}
 	for i := range m.Attributes {
 		f := &m.Attributes[i]
-		if f.Custom {
-			continue
+		where := fieldPath("mapping.attributes", f)
+		if !f.Custom {
+			want, ok := upsert.DefaultAttributes[f.Name]
+			if !ok {
+				w.addAt(f.at, "mapping.attributes.%s is not one of Insider's default attributes; custom attributes go under mapping.attributes.custom", f.Name)
+				continue
+			}
+			if upsert.IsIdentifier(f.Name) && slices.ContainsFunc(m.Identifiers, func(id Field) bool { return !id.Custom && id.Name == f.Name }) {
+				w.addAt(f.at, "%s: %s is mapped under identifiers already, and Insider wants identifiers only there; remove one", where, f.Name)
+			}
+			f.wants = want
+			checkType(w, where, f, want)
 		}
-		want, ok := upsert.DefaultAttributes[f.Name]
-		if !ok {
-			w.addAt(f.at, "mapping.attributes.%s is not one of Insider's default attributes; custom attributes go under mapping.attributes.custom", f.Name)
-			continue
-		}
-		f.wants = want
-		checkType(w, "mapping.attributes."+f.Name, f, want)
+		finishField(w, where, f)
+		checkConstant(w, where, f)
 	}
 }
 
 func checkParams(w *walker, where string, ev *EventSpec) {
 	for i := range ev.Params {
 		f := &ev.Params[i]
-		if f.Custom {
-			continue
+		at := fieldPath(where+".params", f)
+		if !f.Custom {
+			want, ok := upsert.DefaultEventParams[f.Name]
+			if !ok {
+				w.addAt(f.at, "%s.params.%s is not one of Insider's default event params; custom params go under params.custom", where, f.Name)
+				continue
+			}
+			f.wants = want
+			checkType(w, at, f, want)
 		}
-		want, ok := upsert.DefaultEventParams[f.Name]
-		if !ok {
-			w.addAt(f.at, "%s.params.%s is not one of Insider's default event params; custom params go under params.custom", where, f.Name)
-			continue
-		}
-		f.wants = want
-		checkType(w, where+".params."+f.Name, f, want)
+		finishField(w, at, f)
+		checkConstant(w, at, f)
 	}
 	if ev.Name != "" {
 		for _, req := range upsert.RequiredParams(ev.Name) {
@@ -270,7 +315,8 @@ func checkParams(w *walker, where string, ev *EventSpec) {
 }
 
 // checkType reports a declared type that cannot produce what Insider wants,
-// and fills in the natural type where none was declared.
+// and gives a field declared without a type the natural one (email_optin:
+// optin reads booleans, birthday: dob reads dates).
 func checkType(w *walker, where string, f *Field, want upsert.Type) {
 	compatible := map[upsert.Type][]FieldType{
 		upsert.TypeString:      {TypeString},
@@ -282,15 +328,73 @@ func checkType(w *walker, where string, f *Field, want upsert.Type) {
 		upsert.TypeStringArray: {TypeArray},
 		upsert.TypeNumberArray: {TypeArray},
 	}[want]
-	if f.Type == TypeString && !slices.Contains(compatible, TypeString) {
-		// Short form with no type: take the type Insider expects.
+	if !f.typed {
 		f.Type = compatible[0]
-		if f.Type == TypeArray && f.Separator == "" {
-			f.Separator = "|"
-		}
 		return
 	}
 	if !slices.Contains(compatible, f.Type) {
 		w.addAt(f.at, "%s: Insider expects a %s here, which type %s cannot give", where, want, f.Type)
+	}
+}
+
+// fieldPath names a field of section in messages: section.name, or
+// section.custom.name.
+func fieldPath(section string, f *Field) string {
+	if f.Custom {
+		return section + ".custom." + f.Name
+	}
+	return section + "." + f.Name
+}
+
+// firstKey returns the first key of a mapping node, where a problem with
+// the whole mapping (an event spec) is best shown; else n.
+func firstKey(n ast.Node) ast.Node {
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
+		return m.Values[0].Key
+	}
+	return n
+}
+
+// checkLayout reports a Go time layout that cannot read a full date: one
+// written as YYYY-MM-DD instead of with Go's reference time
+// (2006-01-02 15:04:05), or one without a year, month or day.
+func checkLayout(layout string) string {
+	sample := time.Date(2011, 11, 22, 13, 14, 15, 0, time.UTC)
+	text := sample.Format(layout)
+	if text == layout {
+		return fmt.Sprintf("layout %q has no date or time in it: Go layouts are written with the reference time, e.g. \"2006-01-02\" for YYYY-MM-DD or \"02/01/2006 15:04\" for DD/MM/YYYY hh:mm; or use rfc3339", layout)
+	}
+	got, err := time.Parse(layout, text)
+	if err != nil || got.Year() != 2011 || got.Month() != 11 || got.Day() != 22 {
+		return fmt.Sprintf("layout %q does not give a full date (year, month and day): write it with Go's reference time 2006-01-02 15:04:05, e.g. \"2006-01-02\"", layout)
+	}
+	return ""
+}
+
+// checkConstant converts a field's constant (value:) once, so that a
+// constant no row could send is a config problem, not a million rejects.
+func checkConstant(w *walker, where string, f *Field) {
+	if f.Value == nil || strings.TrimSpace(*f.Value) == "" {
+		return
+	}
+	if _, err := appendValue(nil, f, readers.StringValue(strings.TrimSpace(*f.Value))); err != nil {
+		w.addAt(f.at, "%s.value: %v", where, err)
+		return
+	}
+	if !f.Custom && f.wants != 0 {
+		var msg string
+		switch {
+		case f.Name == "email":
+			if !upsert.ValidEmail(strings.TrimSpace(*f.Value)) {
+				msg = "not a valid email address"
+			}
+		case f.Name == "phone_number":
+			if !upsert.ValidPhone(strings.TrimSpace(*f.Value)) {
+				msg = "not an E.164 phone number"
+			}
+		}
+		if msg != "" {
+			w.addAt(f.at, "%s.value: %s", where, msg)
+		}
 	}
 }

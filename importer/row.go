@@ -1,10 +1,9 @@
 package importer
 
 import (
-	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/insider-import/insider-import/importer/upsert"
@@ -47,13 +46,18 @@ type row struct {
 	problems                    []Problem
 }
 
-// mapper turns records of one input into rows. It is used by one goroutine.
+// mapper turns records of one input into rows. mapRecord is safe for
+// concurrent use: mappers on every core share one mapper.
 type mapper struct {
 	cfg   *Config
-	m     Mapping // copy whose Fields carry the column indexes of the input
-	nulls map[string]bool
+	m     Mapping   // copy whose Fields carry the column indexes of the input
+	nulls []string  // source.null_values
 	ref   time.Time // TTL reference time
 	file  string
+	// hint sizes each row's buffer: about what recent rows needed. It is
+	// atomic because mappers share a mapper; it is stored only when row
+	// sizes change a lot, so the cache line stays shared.
+	hint atomic.Int32
 }
 
 // newMapper binds the config's mapping to an input's columns. A mapped
@@ -61,15 +65,16 @@ type mapper struct {
 // YAML line.
 func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapper, error) {
 	idx := make(map[string]int, len(columns))
+	dups := map[string]int{}
 	for i, c := range columns {
-		if _, dup := idx[c]; !dup {
-			idx[c] = i
+		if _, dup := idx[c]; dup {
+			dups[c]++
+			continue
 		}
+		idx[c] = i
 	}
-	mp := &mapper{cfg: cfg, nulls: map[string]bool{}, ref: ref, file: file}
-	for _, n := range cfg.Source.NullValues {
-		mp.nulls[n] = true
-	}
+	mp := &mapper{cfg: cfg, nulls: cfg.Source.NullValues, ref: ref, file: file}
+	mp.hint.Store(256)
 	var problems []ConfigProblem
 	bind := func(fs []Field) []Field {
 		out := make([]Field, len(fs))
@@ -84,6 +89,10 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 			if !ok {
 				problems = append(problems, ConfigProblem{File: cfg.File, Line: f.at.Line, Column: f.at.Column,
 					Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, file)})
+			}
+			if n := dups[f.Column]; n > 0 {
+				problems = append(problems, ConfigProblem{File: cfg.File, Line: f.at.Line, Column: f.at.Column,
+					Msg: fmt.Sprintf("column %q (for %s) appears %d times in the header of %s; which one is meant is not clear", f.Column, f.Name, n+1, file)})
 			}
 			if ok {
 				f.col = c
@@ -109,36 +118,56 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 	return mp, nil
 }
 
-var countryRe = regexp.MustCompile(`^[A-Za-z]{2}$`)
+// Rules named in Problems, besides Insider's own keys ("regexp(...)",
+// "event_params.required", ...) and "type(T)" for a cell that does not
+// convert to its declared type T.
+const (
+	ruleIdentifierRequired = "identifiers.required"
+	ruleDataRequired       = "attributes_or_events.required"
+	ruleCountry            = "format(iso3166-1-alpha-2)"
+	ruleCurrency           = "format(iso4217)"
+	ruleMin0               = "min(0)"
+	ruleEventName          = "event_name.regexp(^[a-z0-9_]+$)"
+	ruleEventNameRequired  = "event_name.required"
+	ruleTimestamp          = "timestamp"
+	ruleParamRequired      = "event_params.required"
+)
 
 // mapRecord maps one record. Problems are collected, not returned: a row
-// with any problem is rejected whole, with every reason found.
+// with any problem is rejected whole, with every reason found. All encoded
+// parts of the row share one buffer, sized from the row before.
 func (m *mapper) mapRecord(rec readers.Record) *row {
 	r := &row{pos: rec.Pos, cells: rec.Values}
-	var buf []byte
+	hint := int(m.hint.Load())
+	buf := make([]byte, 0, hint)
 
 	// Identifiers.
 	buf = append(buf, '{')
 	first, custom := true, false
+	present := 0
 	for i := range m.m.Identifiers {
 		f := &m.m.Identifiers[i]
 		v := m.cell(f, &rec)
 		if v.IsNull() {
 			continue
 		}
-		s := strings.TrimSpace(text(v))
+		present++
 		if v.Kind == readers.KindList {
-			r.fail(f, "type", "an identifier must be a single value, not a list")
+			r.fail(f, "type(string)", "an identifier must be a single value, not a list")
 			continue
 		}
+		s := text(v)
+		lower := false
 		if !f.Custom {
 			switch f.Name {
 			case "email":
-				s = strings.ToLower(s)
+				// Emails are lower-cased, which does not change whether
+				// they pass the check: done in the buffer, not a copy.
 				if !upsert.ValidEmail(s) {
-					r.fail(f, "regexp("+upsert.EmailPattern+")", "not a valid email address: "+s)
+					r.fail(f, "regexp("+upsert.EmailPattern+")", "not a valid email address: "+lowerASCII(s))
 					continue
 				}
+				lower = true
 			case "phone_number":
 				if !upsert.ValidPhone(s) {
 					r.fail(f, "regexp("+upsert.PhonePattern+")", "user has an invalid phone number: "+s+" (E.164 wanted, e.g. +6598765432)")
@@ -154,144 +183,224 @@ func (m *mapper) mapRecord(rec readers.Record) *row {
 			first, custom = true, true
 		}
 		buf = appendKey(buf, first, f.Name)
+		vstart := len(buf)
 		buf = appendString(buf, s)
+		if lower {
+			lowerInPlace(buf[vstart:])
+		}
 		first = false
 	}
 	if custom {
 		buf = append(buf, '}')
 	}
 	buf = append(buf, '}')
-	if len(buf) == 2 {
+	if present == 0 {
 		cols := make([]string, 0, len(m.m.Identifiers))
 		for _, f := range m.m.Identifiers {
 			cols = append(cols, f.Column)
 		}
-		r.problems = append(r.problems, Problem{Column: strings.Join(cols, ", "), Rule: "identifiers.required", Msg: "the row has no identifier: every identifier column is empty"})
+		r.problems = append(r.problems, Problem{Column: strings.Join(cols, ", "), Rule: ruleIdentifierRequired,
+			Msg: "the row has no identifier: every identifier column is empty"})
 	}
-	r.key = buf
+	r.key = buf[:len(buf):len(buf)]
 
 	// Attributes.
-	var vbuf []byte
 	for i := range m.m.Attributes {
 		f := &m.m.Attributes[i]
-		v := m.cell(f, &rec)
+		v := m.field(f, &rec)
 		if v.IsNull() {
 			continue
 		}
-		start := len(vbuf)
+		start := len(buf)
 		var err error
-		vbuf, err = appendValue(vbuf, f, v)
+		buf, err = appendValue(buf, f, v)
 		if err != nil {
+			buf = buf[:start]
 			r.fail(f, "type("+string(f.Type)+")", err.Error())
 			continue
 		}
-		enc := vbuf[start:]
 		if !f.Custom {
-			if msg := checkDefaultAttr(f.Name, enc); msg != "" {
-				r.fail(f, "format", msg)
+			if rule, msg := checkDefaultAttr(f.Name, buf[start:]); msg != "" {
+				buf = buf[:start]
+				r.fail(f, rule, msg)
 				continue
-			}
-			if f.Name == "country" {
-				copy(enc, bytes.ToUpper(enc))
 			}
 		}
 		if r.attrs == nil {
 			r.attrs = make([][]byte, len(m.m.Attributes))
 		}
-		r.attrs[i] = enc[:len(enc):len(enc)]
+		r.attrs[i] = buf[start:len(buf):len(buf)]
 	}
 
 	// Events.
 	for i := range m.m.Events {
-		m.mapEvent(r, &m.m.Events[i], &rec)
+		buf = m.mapEvent(r, &m.m.Events[i], &rec, buf)
 	}
 	if len(r.problems) == 0 && r.attrs == nil && r.eventsRead == 0 {
-		r.problems = append(r.problems, Problem{Rule: "attributes_or_events.required", Msg: "the row has no attribute and no event value to send"})
+		r.problems = append(r.problems, Problem{Rule: ruleDataRequired, Msg: "the row has no attribute and no event value to send"})
+	}
+	if n := len(buf); n > hint || n < hint/4 {
+		m.hint.Store(int32(min(max(n+n/4, 64), 16<<10)))
 	}
 	return r
 }
 
-// checkDefaultAttr checks formats of default attributes beyond their JSON
-// type; enc is the encoded value.
-func checkDefaultAttr(name string, enc []byte) string {
+// checkDefaultAttr checks what a default attribute's JSON type does not
+// say: formats and ranges. enc is its encoded value, which it may
+// normalise in place (country codes to upper case, emails to lower case).
+// It returns the rule and message of a problem, or "" and "".
+func checkDefaultAttr(name string, enc []byte) (rule, msg string) {
 	switch name {
 	case "country":
-		if len(enc) < 2 || !countryRe.Match(enc[1:len(enc)-1]) {
-			return fmt.Sprintf("country must be an ISO 3166-1 alpha-2 code such as SG, not %s", enc)
+		upperInPlace(enc)
+		if s := unquote(enc); !upsert.ValidCountry(s) {
+			return ruleCountry, fmt.Sprintf("country must be an ISO 3166-1 alpha-2 code such as SG, not %s", s)
 		}
 	case "email":
-		if !upsert.ValidEmail(string(enc[1 : len(enc)-1])) {
-			return "not a valid email address: " + string(enc[1:len(enc)-1])
+		lowerInPlace(enc)
+		if s := unquote(enc); !upsert.ValidEmail(s) {
+			return "regexp(" + upsert.EmailPattern + ")", "not a valid email address: " + s
 		}
 	case "phone_number":
-		if !upsert.ValidPhone(string(enc[1 : len(enc)-1])) {
-			return "not an E.164 phone number: " + string(enc[1:len(enc)-1])
+		if s := unquote(enc); !upsert.ValidPhone(s) {
+			return "regexp(" + upsert.PhonePattern + ")", "user has an invalid phone number: " + s + " (E.164 wanted, e.g. +6598765432)"
 		}
 	case "age":
 		if enc[0] == '-' {
-			return "age must not be negative"
+			return ruleMin0, "age must not be negative: " + string(enc)
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// unquote returns the text of an encoded JSON string for messages and
+// checks. Escapes stay as they are: a value that needed escaping fails the
+// format checks anyway.
+func unquote(enc []byte) string {
+	if len(enc) >= 2 && enc[0] == '"' {
+		return string(enc[1 : len(enc)-1])
+	}
+	return string(enc)
+}
+
+func upperInPlace(b []byte) {
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+}
+
+func lowerInPlace(b []byte) {
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c - 'A' + 'a'
+		}
+	}
+}
+
+// lowerASCII lower-cases ASCII letters, allocating only when s has an
+// upper-case one. (strings.ToLower would also fold non-ASCII letters, which
+// Insider's email check does not.)
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			lowerInPlace(b[i:])
+			return string(b)
+		}
+	}
+	return s
 }
 
 func (r *row) fail(f *Field, rule, msg string) {
 	r.problems = append(r.problems, Problem{Column: f.Column, Field: f.Name, Rule: rule, Msg: msg})
 }
 
-func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record) {
+// requiredBit numbers the params some event requires, so that mapEvent
+// tracks which are present in a bit set rather than a map.
+func requiredBit(param string) uint8 {
+	switch param {
+	case "event_group_id":
+		return 1
+	case "currency":
+		return 2
+	case "unit_sale_price":
+		return 4
+	case "quantity":
+		return 8
+	}
+	return 0
+}
+
+// mapEvent appends the event of spec e in rec to buf and records it in r:
+// as an event to send, dropped by the TTL filter, or as problems.
+func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte) []byte {
 	tv := m.cell(&e.Timestamp, rec)
 	if tv.IsNull() {
-		return // no timestamp: no event in this row
+		return buf // no timestamp: no event in this row
 	}
 	r.eventsRead++
 	bad := len(r.problems)
 	name := e.Name
 	if e.NameColumn != nil {
 		nv := m.cell(e.NameColumn, rec)
-		name = strings.TrimSpace(text(nv))
+		name = text(nv)
 		if nv.IsNull() {
-			r.fail(e.NameColumn, "event_name.required", "the event has a timestamp but no name")
+			r.fail(e.NameColumn, ruleEventNameRequired, "the event has a timestamp but no name")
 		} else if !upsert.ValidEventName(name) {
-			r.fail(e.NameColumn, "event_name", "invalid event name: "+name+" (lowercase letters, digits and _)")
+			r.fail(e.NameColumn, ruleEventName, "invalid event name: "+name+" (lowercase letters, digits and _)")
 		}
 	}
 	ts, err := toTime(&e.Timestamp, tv)
 	if err != nil {
-		r.fail(&e.Timestamp, "timestamp", err.Error())
+		r.fail(&e.Timestamp, ruleTimestamp, err.Error())
 	}
 
-	var buf []byte
+	start := len(buf)
 	buf = append(buf, `{"event_name":`...)
 	buf = appendString(buf, name)
 	buf = append(buf, `,"timestamp":`...)
 	buf = appendTime(buf, ts)
 	first, custom := true, false
-	present := map[string]bool{}
+	var present uint8
 	for i := range e.Params {
 		f := &e.Params[i]
-		v := m.cell(f, rec)
+		v := m.field(f, rec)
 		if v.IsNull() {
 			continue
 		}
+		mark := len(buf)
 		if first {
 			buf = append(buf, `,"event_params":{`...)
 		}
-		if f.Custom && !custom {
+		opens := f.Custom && !custom // the first custom param opens "custom"
+		if opens {
 			if !first {
 				buf = append(buf, ',')
 			}
 			buf = append(buf, `"custom":{`...)
-			first, custom = true, true
 		}
-		buf = appendKey(buf, first, f.Name)
-		first = false
+		buf = appendKey(buf, first || opens, f.Name)
+		vstart := len(buf)
 		if buf, err = appendValue(buf, f, v); err != nil {
+			buf = buf[:mark]
 			r.fail(f, "type("+string(f.Type)+")", err.Error())
 			continue
 		}
+		if !f.Custom && f.Name == "currency" {
+			enc := buf[vstart:]
+			upperInPlace(enc)
+			if s := unquote(enc); !upsert.ValidCurrency(s) {
+				buf = buf[:mark]
+				r.fail(f, ruleCurrency, "currency must be an ISO 4217 code such as USD, not "+s)
+				continue
+			}
+		}
+		custom = custom || opens
+		first = false
 		if !f.Custom {
-			present[f.Name] = true
+			present |= requiredBit(f.Name)
 		}
 	}
 	if custom {
@@ -302,26 +411,44 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record) {
 	}
 	buf = append(buf, '}')
 	for _, req := range upsert.RequiredParams(name) {
-		if !present[req] {
-			col := ""
-			for _, f := range e.Params {
-				if f.Name == req && !f.Custom {
-					col = f.Column
-				}
-			}
-			r.problems = append(r.problems, Problem{Column: col, Field: req, Rule: "event_params.required",
-				Msg: fmt.Sprintf("%s parameter is required on %s event", req, name)})
+		if present&requiredBit(req) != 0 || r.failedParam(e, req) {
+			continue
 		}
+		col := ""
+		for _, f := range e.Params {
+			if f.Name == req && !f.Custom {
+				col = f.Column
+			}
+		}
+		r.problems = append(r.problems, Problem{Column: col, Field: req, Rule: ruleParamRequired,
+			Msg: fmt.Sprintf("%s parameter is required on %s event", req, name)})
 	}
 	if len(r.problems) > bad {
-		return
+		return buf[:start]
 	}
 	switch {
 	case ts.Before(m.ref.Add(-m.cfg.Events.TTLFor(name))):
 		r.expired++
+		return buf[:start]
 	case ts.After(m.ref.Add(m.cfg.Events.FutureTolerance)):
 		r.future++
-	default:
-		r.evs = append(r.evs, buf)
+		return buf[:start]
 	}
+	r.evs = append(r.evs, buf[start:len(buf):len(buf)])
+	return buf
+}
+
+// failedParam reports whether param of e already has a problem in this
+// row, so that a bad currency is not also reported as a missing one.
+func (r *row) failedParam(e *EventSpec, param string) bool {
+	for _, p := range r.problems {
+		if p.Field == param {
+			for i := range e.Params {
+				if f := &e.Params[i]; !f.Custom && f.Name == param && f.Column == p.Column {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -7,8 +7,8 @@
 package upsert
 
 import (
-	"regexp"
 	"slices"
+	"strings"
 )
 
 // Limits of one request.
@@ -115,15 +115,66 @@ var (
 	// EventNamePattern is the documented pattern; the accepted names are
 	// stricter (see ValidEventName).
 	EventNamePattern = `^[a-z0-9][a-zA-Z0-9._-]*$`
-	emailRe          = regexp.MustCompile(EmailPattern)
-	phoneRe          = regexp.MustCompile(PhonePattern)
 )
 
-// ValidEmail reports whether s passes Insider's email check.
-func ValidEmail(s string) bool { return emailRe.MatchString(s) }
+// ValidEmail reports whether s passes Insider's email check, EmailPattern:
+// something, "@", something, ".", something, on one line. It is a loop
+// rather than the regexp because the importer runs it on every row; the
+// tests hold it to the regexp.
+func ValidEmail(s string) bool {
+	// "." in the pattern is any character but a newline, so a newline
+	// anywhere fails; otherwise the earliest "@" past the first byte leaves
+	// the most room for ".+\..+" after it.
+	at := -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\n':
+			return false
+		case '@':
+			if at < 0 && i > 0 {
+				at = i
+			}
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	// The last "." with at least one character between it and the "@" and
+	// at least one after it.
+	dot := strings.LastIndexByte(s, '.')
+	return dot > at+1 && dot < len(s)-1
+}
 
-// ValidPhone reports whether s is an E.164 number as Insider checks it.
-func ValidPhone(s string) bool { return phoneRe.MatchString(s) }
+// ValidPhone reports whether s is an E.164 number as Insider checks it,
+// PhonePattern: "+", a digit 1-9, then 6 to 14 more digits.
+func ValidPhone(s string) bool {
+	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidCurrency reports whether s looks like an ISO 4217 currency code:
+// three upper-case ASCII letters, e.g. USD.
+func ValidCurrency(s string) bool { return len(s) == 3 && upperASCII(s) }
+
+// ValidCountry reports whether s looks like an ISO 3166-1 alpha-2 country
+// code: two upper-case ASCII letters, e.g. SG.
+func ValidCountry(s string) bool { return len(s) == 2 && upperASCII(s) }
+
+func upperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidEventName reports whether s is an event name Insider accepts:
 // lowercase letters, digits and "_", not starting with "_". Insider's sample
