@@ -63,6 +63,13 @@ func (g *grouper) flush() *unit {
 	if len(good) > 0 {
 		u.users = good
 		u.user = g.encode(good)
+		// The encoded parts now live in the user object; until the batch is
+		// answered a row keeps only what rejects and counts need. Event
+		// slots stay (their number is counted), their bytes go.
+		for _, r := range good {
+			r.key, r.attrs = nil, nil
+			clear(r.evs)
+		}
 	}
 	return u
 }

@@ -67,8 +67,11 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			acked, rejected = fst.RowsAcked, fst.RowsRejected
 			last = fst.LastRun.Format(time.RFC3339)
 			state = "partial"
-			if fst.Total > 0 {
+			switch {
+			case fst.Total > 0:
 				state = fmt.Sprintf("partial %.0f%%", 100*float64(fst.Frontier.Index)/float64(fst.Total))
+			case fst.Frontier.Offset > 0 && fst.Identity.Size > 0: // plain CSV not yet read to the end
+				state = fmt.Sprintf("partial %.0f%%", 100*float64(fst.Frontier.Offset)/float64(fst.Identity.Size))
 			}
 			if fst.Finished {
 				state = "done"
