@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -301,6 +302,23 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 		todo     []fileTask
 	)
 	for _, f := range files {
+		fs := st.Files[f]
+		if fs != nil && fs.Finished {
+			// A finished file is never read again: its identity is enough.
+			id, err := readers.Stat(ctx, f, r.readerOptions(nil))
+			if err != nil {
+				return nil, err
+			}
+			if fs.Identity.Equal(id) {
+				r.files = append(r.files, FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
+			} else {
+				r.log.Warn("input changed since it was imported; not importing it again", "file", f)
+				r.files = append(r.files, FileReport{File: f, State: "changed", Note: fmt.Sprintf(
+					"was %d bytes (%s), now %d bytes (%s); not imported again, use --restart to re-import",
+					fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id))})
+			}
+			continue
+		}
 		rd, err := readers.Open(ctx, f, r.readerOptions(nil))
 		if err != nil {
 			return nil, err
@@ -316,18 +334,12 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 			}
 			return nil, err
 		}
-		fs := st.Files[f]
 		switch {
 		case fs == nil:
 			todo = append(todo, fileTask{file: f})
 		case !fs.Identity.Equal(id):
-			changed = append(changed, f)
-			r.files = append(r.files, FileReport{File: f, State: "changed", Note: fmt.Sprintf(
-				"was %d bytes (%s), now %d bytes (%s); not imported again, use --restart to re-import",
-				fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id))})
-		case fs.Finished:
-			r.bytesTotal -= id.Size
-			r.files = append(r.files, FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
+			changed = append(changed, fmt.Sprintf("%s: %v while partly imported (%d rows acknowledged; was %d bytes, %s; now %d bytes, %s)",
+				f, ErrChangedInput, fs.RowsAcked, fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id)))
 		default:
 			todo = append(todo, fileTask{file: f, resume: fs})
 		}
@@ -335,12 +347,8 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
 	}
-	for _, f := range changed {
-		fs := st.Files[f]
-		if !fs.Finished {
-			return nil, fmt.Errorf("%s: %w while partly imported (%d rows acknowledged): run with --restart to start the job over", f, ErrChangedInput, fs.RowsAcked)
-		}
-		r.log.Warn("input changed since it was imported; not importing it again", "file", f)
+	if len(changed) > 0 {
+		return nil, fmt.Errorf("%w; run with --restart to start the job over:\n  %s", ErrChangedInput, strings.Join(changed, "\n  "))
 	}
 	return todo, nil
 }

@@ -361,3 +361,72 @@ func TestTTLDropsAreNotRejections(t *testing.T) {
 	assert.EqualValues(t, 2, srv.Stats().Events)
 	assert.Zero(t, srv.Stats().ExpiredEvents)
 }
+
+// A scheduled run over a glob imports only new files; a finished file that
+// reappears changed is reported and not re-imported; a partly imported file
+// that changed is refused.
+func TestScheduledRunsImportNewFilesOnly(t *testing.T) {
+	now := time.Now()
+	dir := t.TempDir()
+	srv, url := startFake(t, fakeapi.Options{})
+	genCSVFrom(t, dir, "day1.csv", 0, 10, now)
+	cfg := testConfig(t, url, []string{filepath.Join(dir, "*.csv")}, "")
+	store := checkpoint.NewMemoryStore()
+	_, err := Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.EqualValues(t, 10, srv.Stats().Events)
+
+	genCSVFrom(t, dir, "day2.csv", 100, 6, now)
+	rep, err := Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.EqualValues(t, 6, rep.RowsRead, "only the new file is read")
+	assert.EqualValues(t, 16, srv.Stats().Events)
+	states := map[string]string{}
+	for _, f := range rep.Files {
+		states[filepath.Base(f.File)] = f.State
+	}
+	assert.Equal(t, map[string]string{"day1.csv": "skipped", "day2.csv": "done"}, states)
+
+	genCSVFrom(t, dir, "day1.csv", 0, 12, now) // day1 rewritten
+	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.Zero(t, rep.RowsRead)
+	assert.EqualValues(t, 16, srv.Stats().Events, "a changed finished file is not re-imported")
+	for _, f := range rep.Files {
+		if filepath.Base(f.File) == "day1.csv" {
+			assert.Equal(t, "changed", f.State)
+			assert.Contains(t, f.Note, "--restart")
+		}
+	}
+
+	// A partly imported file that changed is refused, naming the file.
+	st, err := store.Load(context.Background(), cfg.JobID(0, 1))
+	require.NoError(t, err)
+	day2 := filepath.Join(dir, "day2.csv")
+	st.Files[day2].Finished = false
+	require.NoError(t, store.Save(context.Background(), cfg.JobID(0, 1), st))
+	genCSVFrom(t, dir, "day2.csv", 100, 7, now)
+	_, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.ErrorIs(t, err, ErrChangedInput)
+	assert.Contains(t, err.Error(), day2)
+
+	// --restart imports everything again from the start.
+	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store, Restart: true})
+	require.NoError(t, err)
+	assert.EqualValues(t, 19, rep.RowsRead)
+}
+
+// A changed mapping is refused rather than resumed with other payloads.
+func TestChangedMappingIsRefused(t *testing.T) {
+	now := time.Now()
+	_, url := startFake(t, fakeapi.Options{})
+	p := genCSV(t, t.TempDir(), "a.csv", 10, now)
+	store := checkpoint.NewMemoryStore()
+	_, err := Run(context.Background(), testConfig(t, url, []string{p}, ""), Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	cfg2 := testConfig(t, url, []string{p}, "events: {ttl: {default: 30d}}")
+	_, err = Run(context.Background(), cfg2, Options{APIKey: testKey, Store: store})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "--restart")
+}

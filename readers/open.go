@@ -14,15 +14,7 @@ import (
 // Parquet; everything else is CSV, gzip'd or not, told by its first bytes).
 // With opts.Start set, reading resumes at that position.
 func Open(ctx context.Context, uri string, opts Options) (Reader, error) {
-	var (
-		src source
-		err error
-	)
-	if IsS3(uri) {
-		src, err = openS3(ctx, uri, opts)
-	} else {
-		src, err = openLocal(uri)
-	}
+	src, err := openSource(ctx, uri, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -115,4 +107,22 @@ func expandLocal(pattern string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// Stat returns the identity of an input without reading any of its content:
+// a stat for local files, a HEAD request for S3 objects.
+func Stat(ctx context.Context, uri string, opts Options) (Identity, error) {
+	src, err := openSource(ctx, uri, opts)
+	if err != nil {
+		return Identity{}, err
+	}
+	defer src.Close()
+	return src.Identity(), nil
+}
+
+func openSource(ctx context.Context, uri string, opts Options) (source, error) {
+	if IsS3(uri) {
+		return openS3(ctx, uri, opts)
+	}
+	return openLocal(uri)
 }
