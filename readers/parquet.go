@@ -60,10 +60,11 @@ type parquetReader struct {
 	opened   bool  // column chunks of group are open
 	index    int64 // index of the next record
 
-	buf  []byte  // coalesced row group bytes, reused
-	slab []Value // Values handed out in slices, never reused
-	err  error   // sticky
-	done bool
+	coalesce int64   // largest row group read in one piece
+	buf      []byte  // coalesced row group bytes, reused
+	slab     []Value // Values handed out in slices, never reused
+	err      error   // sticky
+	done     bool
 }
 
 var _ Reader = (*parquetReader)(nil)
@@ -96,7 +97,7 @@ type pqColumn struct {
 // columns; a LIST column is named by its list field (e.g. "tags", not
 // "tags.list.element") and yields KindList values.
 func newParquetReader(ctx context.Context, src source, opts Options) (r Reader, err error) {
-	p := &parquetReader{src: src, name: src.Name()}
+	p := &parquetReader{src: src, name: src.Name(), coalesce: pqCoalesceBytes}
 	defer func() {
 		if v := recover(); v != nil {
 			err = &ParseError{File: p.name, Err: fmt.Errorf("corrupt Parquet metadata: %v", v)}
@@ -496,7 +497,7 @@ func (p *parquetReader) openGroup(ctx context.Context) error {
 		c.remaining = md.GetNumValues()
 	}
 	ra := p.src.ReaderAt(ctx)
-	coalesce := hi > lo && hi-lo <= pqCoalesceBytes
+	coalesce := hi > lo && hi-lo <= p.coalesce
 	if coalesce {
 		if int64(cap(p.buf)) < hi-lo {
 			p.buf = make([]byte, hi-lo)

@@ -438,6 +438,22 @@ func TestS3Parquet(t *testing.T) {
 		assert.Equal(t, want, pqDescribeAll(rest[0].Values))
 		assert.Less(t, env.spy.bodyBytes(), int64(len(data))/2)
 
+		// Row groups too large to read in one piece are read column chunk
+		// by column chunk, in buffered ranged GETs.
+		env.spy.reset()
+		src = env.open(t, "exports/p.parquet")
+		r, err = newParquetReader(ctx, src, Options{})
+		require.NoError(t, err)
+		r.(*parquetReader).coalesce = 0
+		recs = pqReadAll(t, r)
+		require.Len(t, recs, rows)
+		for _, i := range []int{0, 2500, 5999} {
+			_, want := pgRowAt(i)
+			assert.Equal(t, want, pqDescribeAll(recs[i].Values))
+		}
+		t.Logf("column chunk by column chunk: %d GETs, %d bytes of %d", len(env.spy.gets()), env.spy.bodyBytes(), len(data))
+		assert.LessOrEqual(t, len(env.spy.gets()), 6*len(pgColumns)+1)
+
 		// A connection dropped inside a row group read is resumed.
 		env.spy.reset(0, 5000)
 		src = env.open(t, "exports/p.parquet")
