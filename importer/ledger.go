@@ -19,6 +19,7 @@ type ledger struct {
 	state   checkpoint.State
 	files   map[string]*fileLedger
 	rejects *rejectWriter
+	tally   *rejectTally // rejects by reason; applies Options.MaxRejects
 	counts  Counts
 	dirty   bool
 	gen     int64 // counts dispatches; a saved State covers all up to its gen
@@ -163,6 +164,9 @@ func (l *ledger) complete(b *batch, o outcome) error {
 	var werr error
 	if len(rejects) > 0 && l.rejects != nil {
 		werr = l.rejects.write(b.file, rejects)
+	}
+	if err := l.tally.late(rejects); err != nil && werr == nil {
+		werr = err
 	}
 
 	l.mu.Lock()

@@ -65,6 +65,13 @@ type Report struct {
 	RejectsFile  string       `json:"rejects_file,omitempty"`
 	RejectsCount int64        `json:"rejects_written"`
 	Files        []FileReport `json:"files"`
+
+	// RejectsCSV are the rejects CSV files written (one per distinct input
+	// header).
+	RejectsCSV []string `json:"rejects_csv,omitempty"`
+	// RejectReasons counts rejected rows by column and rule, most first. A
+	// row with several problems counts under each.
+	RejectReasons []RejectReason `json:"rejected_by_reason,omitempty"`
 }
 
 // FileReport is the state of one input at the end of a run.
@@ -75,6 +82,9 @@ type FileReport struct {
 	RowsRejected int64  `json:"rows_rejected"`
 	Note         string `json:"note,omitempty"`
 }
+
+// maxReasonLines is how many reasons the text summary lists.
+const maxReasonLines = 20
 
 // WriteText writes the human summary.
 func (r *Report) WriteText(w io.Writer) {
@@ -92,8 +102,13 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(&b, "  (rejected by Insider after mapping: %d)", r.RowsRejectedByAPI)
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "  events  read %d = sent %d + expired (TTL) %d + future %d + rejected %d\n",
-		r.EventsRead, r.EventsSent, r.EventsExpired, r.EventsFuture, r.EventsRejected)
+	if r.DryRun {
+		fmt.Fprintf(&b, "  events  read %d = would be sent %d + dropped by TTL: expired %d + future %d + rejected %d\n",
+			r.EventsRead, r.EventsSent, r.EventsExpired, r.EventsFuture, r.EventsRejected)
+	} else {
+		fmt.Fprintf(&b, "  events  read %d = sent %d + expired (TTL) %d + future %d + rejected %d\n",
+			r.EventsRead, r.EventsSent, r.EventsExpired, r.EventsFuture, r.EventsRejected)
+	}
 	if r.DryRun {
 		fmt.Fprintf(&b, "  users   valid %d (would be sent)\n", r.UsersValid)
 	} else {
@@ -108,8 +123,28 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		b.WriteString("\n")
 	}
-	if r.RejectsCount > 0 {
+	if len(r.RejectReasons) > 0 {
+		b.WriteString("  rejected rows by reason (a row with several problems counts under each):\n")
+		for i, rr := range r.RejectReasons {
+			if i == maxReasonLines {
+				fmt.Fprintf(&b, "    ... %d more reasons (see the JSON report)\n", len(r.RejectReasons)-i)
+				break
+			}
+			what := rr.Rule
+			if rr.Column != "" {
+				what = "column " + rr.Column + ": " + rr.Rule
+			}
+			fmt.Fprintf(&b, "    %8d  %s\n", rr.Rows, what)
+			if rr.Example != "" {
+				fmt.Fprintf(&b, "              e.g. %s\n", rr.Example)
+			}
+		}
+	}
+	if r.RejectsCount > 0 && r.RejectsFile != "" {
 		fmt.Fprintf(&b, "  %d rejected rows written to %s\n", r.RejectsCount, r.RejectsFile)
+	}
+	if len(r.RejectsCSV) > 0 {
+		fmt.Fprintf(&b, "  rejected rows as CSV, to fix and import again with the same config: %s\n", strings.Join(r.RejectsCSV, ", "))
 	}
 	io.WriteString(w, b.String())
 }

@@ -44,6 +44,7 @@ type row struct {
 
 	eventsRead, expired, future int
 	problems                    []Problem
+	tallied                     bool // counted as rejected by the rejectTally
 }
 
 // mapper turns records of one input into rows. mapRecord is safe for

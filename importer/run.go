@@ -43,6 +43,13 @@ type Options struct {
 	Restart     bool             // discard the job's checkpoint and start over
 	DryRun      bool             // read, map and validate; send nothing
 	RejectsPath string
+	// RejectsCSVPath, if set, also writes the rejected rows as CSV in their
+	// source's own columns plus reject_reason, to be fixed and imported
+	// again with the same config (see rejectCSV).
+	RejectsCSVPath string
+	// MaxRejects, if set, stops the run with a *TooManyRejectsError
+	// (ErrTooManyRejects) once more rows are rejected than it allows.
+	MaxRejects *RejectLimit
 	// Grace is how long in-flight requests may finish after ctx is
 	// cancelled; 0 means 25s.
 	Grace      time.Duration
@@ -149,6 +156,7 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
 	if r.rejects != nil {
 		rep.RejectsCount = r.rejects.count()
 	}
+	r.reportRejects(rep)
 	rep.Files = r.files
 	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
 		err = ErrIncomplete
@@ -158,6 +166,9 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
 		rep.Status = "ok"
 	case errors.Is(err, ErrIncomplete):
 		rep.Status = "finished with rejected rows"
+	case errors.Is(err, ErrTooManyRejects):
+		rep.Status = "stopped: too many rejected rows"
+		rep.Error = err.Error()
 	case errors.Is(err, ErrInterrupted):
 		rep.Status = "interrupted"
 		rep.Error = err.Error()
@@ -195,10 +206,9 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 			st = loaded
 		}
 	}
-	if r.opts.RejectsPath != "" {
-		r.rejects = newRejectWriter(r.opts.RejectsPath)
-	}
+	r.setupRejects(st)
 	r.ledger = newLedger(st, r.rejects, r.opts.Now)
+	r.ledger.tally = newRejectTally(r.opts.MaxRejects)
 
 	todo, err := r.preflight(ctx, files, st)
 	if err != nil {
@@ -487,6 +497,9 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 				}
 			}
 			r.rowsRead.Add(1)
+			if err := r.ledger.tally.observe(rw); err != nil {
+				return err
+			}
 			if u := g.add(rw); u != nil {
 				if err := emit(bt.add(u)); err != nil {
 					return err

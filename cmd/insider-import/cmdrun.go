@@ -33,6 +33,7 @@ type runFlags struct {
 	logFormat  string
 	progress   string
 	sample     int
+	rejectFlags
 }
 
 func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) (*runFlags, error) {
@@ -43,6 +44,7 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 	fs.StringVar(&f.config, "config", "", "same as -c")
 	fs.StringVar(&f.report, "report", "", "write the report as JSON to `file` (mode 0600)")
 	fs.StringVar(&f.rejects, "rejects", "", "write rejected rows as JSON lines to `file` (default: insider-import-rejects.jsonl beside the checkpoints)")
+	f.rejectFlags.register(fs)
 	fs.StringVar(&f.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON elsewhere)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: bar, log, none, or auto (a bar on a terminal, a JSON log line every 5s elsewhere)")
 	if validate {
@@ -56,6 +58,9 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 		fs.IntVar(&f.shardCount, "shard-count", 1, "number of shards the files are split across")
 	}
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := f.rejectFlags.check(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -156,6 +161,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 		f.rejects = "insider-import-rejects.jsonl"
 	}
 	opts.RejectsPath = f.rejects
+	f.rejectFlags.apply(&opts)
 	if validate {
 		left := f.sample
 		opts.OnBatch = func(body []byte) {
