@@ -204,10 +204,11 @@ func TestResumeResendsOnlyInFlightBatchesByteIdentical(t *testing.T) {
 	fs := st.Files[p]
 	require.NotNil(t, fs)
 	require.NotEmpty(t, fs.InFlight, "the failed batches stay in flight")
-	firstAttempt := map[string]bool{}
+	firstAttempt, ackedFirst := map[string]bool{}, map[string]bool{}
 	mu.Lock()
 	for b := range bodies {
 		firstAttempt[b] = true
+		ackedFirst[b] = accepted[b]
 	}
 	mu.Unlock()
 
@@ -217,21 +218,20 @@ func TestResumeResendsOnlyInFlightBatchesByteIdentical(t *testing.T) {
 	assert.EqualValues(t, 200, fake.Stats().DistinctEvents, "every event arrived")
 	mu.Lock()
 	defer mu.Unlock()
-	for b, n := range bodies {
-		if n > 1 {
-			assert.False(t, accepted[b] && n > 2, "an accepted body was sent again")
-		}
-	}
-	// Every body of the second run that was also sent in the first is a
-	// re-send of a batch that was not acknowledged, and byte-identical.
+	// A body sent in both runs is a re-send of a batch the first run had in
+	// flight and never got acknowledged, and it is byte-identical (the same
+	// body string). Batches in flight that the first run never sent are
+	// sent for the first time.
 	resent := 0
 	for b, n := range bodies {
-		if n == 2 {
+		if n > 1 {
 			resent++
 			assert.True(t, firstAttempt[b])
+			assert.False(t, ackedFirst[b], "a body the API acknowledged was sent again")
 		}
 	}
-	assert.Equal(t, len(fs.InFlight), resent, "exactly the in-flight batches were re-sent")
+	assert.Positive(t, resent)
+	assert.LessOrEqual(t, resent, len(fs.InFlight), "only in-flight batches are re-sent")
 	for _, n := range fake.Events() {
 		assert.Equal(t, 1, n, "no event delivered twice")
 	}
