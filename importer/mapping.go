@@ -333,8 +333,16 @@ func checkType(w *walker, where string, f *Field, want upsert.Type) {
 		return
 	}
 	if !slices.Contains(compatible, f.Type) {
-		w.addAt(f.at, "%s: Insider expects a %s here, which type %s cannot give", where, want, f.Type)
+		w.addAt(f.at, "%s: Insider expects %s here, which type %s cannot give", where, withArticle(want.String()), f.Type)
 	}
+}
+
+// withArticle puts "a" or "an" before a type's name.
+func withArticle(s string) string {
+	if s != "" && (strings.ContainsRune("aeiou", rune(s[0])) || strings.HasPrefix(s, "RFC")) {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 // fieldPath names a field of section in messages: section.name, or
