@@ -78,14 +78,20 @@ func (l *ledger) dispatch(b *batch) {
 	l.gen++
 	b.gen = l.gen
 	r := checkpoint.Range{Start: b.start, End: b.end}
+	found := false
 	for _, e := range fl.entries {
 		if e.r.Start.Index == r.Start.Index && !e.done {
 			e.r = r // a re-sent in-flight batch from an earlier run
-			l.dirty = true
-			return
+			found = true
+			break
 		}
 	}
-	fl.entries = append(fl.entries, &entry{r: r})
+	if !found {
+		fl.entries = append(fl.entries, &entry{r: r})
+	}
+	// Rebuild fs.InFlight now, not at the next completion: the save a
+	// worker waits for before sending b must list b.
+	l.advance(fl)
 	l.dirty = true
 }
 
