@@ -148,7 +148,7 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig is LoadConfig for YAML already in memory; name is used in
 // messages.
 func ParseConfig(name string, b []byte) (*Config, error) {
-	f, err := parser.ParseBytes(b, 0)
+	f, err := parseYAML(b)
 	if err != nil {
 		return nil, &ConfigError{Problems: []ConfigProblem{{File: name, Msg: strings.TrimSpace(err.Error())}}}
 	}
@@ -186,6 +186,17 @@ func sortProblems(ps []ConfigProblem) {
 		}
 		return a.Column - b.Column
 	})
+}
+
+// parseYAML parses b, turning a panic in the YAML parser (which fuzzing can
+// provoke) into an error: a config file must never crash the program.
+func parseYAML(b []byte) (f *ast.File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("the YAML parser failed on this file (%v); check its syntax", p)
+		}
+	}()
+	return parser.ParseBytes(b, 0)
 }
 
 func (c *Config) decode(w *walker, root ast.Node) {

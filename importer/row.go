@@ -240,6 +240,10 @@ func (m *mapper) mapRecord(rec readers.Record) *row {
 	if len(r.problems) == 0 && r.attrs == nil && r.eventsRead == 0 {
 		r.problems = append(r.problems, Problem{Rule: ruleDataRequired, Msg: "the row has no attribute and no event value to send"})
 	}
+	if len(r.problems) > 0 {
+		// Rejected whole: none of its parts is sent or counted as dropped.
+		r.attrs, r.evs, r.expired, r.future = nil, nil, 0, 0
+	}
 	if n := len(buf); n > hint || n < hint/4 {
 		m.hint.Store(int32(min(max(n+n/4, 64), 16<<10)))
 	}
