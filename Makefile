@@ -6,7 +6,7 @@ PKGS    := ./...
 RACE    := $(shell $(GO) env CGO_ENABLED | grep -q 1 && echo -race)
 FUZZTIME ?= 3s
 # go test -fuzz takes one package and one target per invocation.
-FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText
+FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks
 BENCH_ROWS ?= 100000
 
 .PHONY: build test demo bench lint fuzz clean

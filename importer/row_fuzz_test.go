@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -185,6 +186,22 @@ func FuzzNumberText(f *testing.F) {
 		}
 		if !isJSONNumber(string(out)) || !json.Valid(out) {
 			t.Fatalf("%q gave %q, not a JSON number", s, out)
+		}
+	})
+}
+
+// FuzzIdentifierChecks holds the loop-based email and phone checks to the
+// regular expressions Insider reports.
+func FuzzIdentifierChecks(f *testing.F) {
+	for _, s := range []string{"a@b.c", "@b.c", "a@b.", "a@b\n.c", "\xff@\xff.\xff", "+6598765432", "+0123456", "+1234567890123456"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := upsert.ValidEmail(s), emailRe.MatchString(s); got != want {
+			t.Fatalf("ValidEmail(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if got, want := upsert.ValidPhone(s), phoneRe.MatchString(s); got != want {
+			t.Fatalf("ValidPhone(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
 }

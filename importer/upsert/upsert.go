@@ -139,10 +139,10 @@ func ValidEmail(s string) bool {
 	if at < 0 {
 		return false
 	}
-	// The last "." with at least one character between it and the "@" and
-	// at least one after it.
-	dot := strings.LastIndexByte(s, '.')
-	return dot > at+1 && dot < len(s)-1
+	// The last "." with at least one character after it must have at least
+	// one between it and the "@".
+	dot := strings.LastIndexByte(s[:len(s)-1], '.')
+	return dot > at+1
 }
 
 // ValidPhone reports whether s is an E.164 number as Insider checks it,
