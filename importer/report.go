@@ -97,7 +97,11 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Error != "" {
 		fmt.Fprintf(&b, "  error: %s\n", r.Error)
 	}
-	fmt.Fprintf(&b, "  rows    read %d = mapped %d + rejected %d", r.RowsRead, r.RowsMapped, r.RowsRejected)
+	if r.DryRun {
+		fmt.Fprintf(&b, "  rows    read %d = valid %d + rejected %d", r.RowsRead, r.RowsMapped, r.RowsRejected)
+	} else {
+		fmt.Fprintf(&b, "  rows    read %d = mapped %d + rejected %d", r.RowsRead, r.RowsMapped, r.RowsRejected)
+	}
 	if r.RowsRejectedByAPI > 0 {
 		fmt.Fprintf(&b, "  (rejected by Insider after mapping: %d)", r.RowsRejectedByAPI)
 	}

@@ -125,7 +125,7 @@ func TestDryRunSendsNothingAndReports(t *testing.T) {
 
 	var text strings.Builder
 	rep.WriteText(&text)
-	assert.Contains(t, text.String(), "rows    read 5 = mapped 3 + rejected 2")
+	assert.Contains(t, text.String(), "rows    read 5 = valid 3 + rejected 2")
 	assert.Contains(t, text.String(), "dropped by TTL: expired 1")
 	assert.Contains(t, text.String(), "       1  column dob: type(date)\n")
 	b, err := json.Marshal(rep)
