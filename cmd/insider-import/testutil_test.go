@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -196,6 +197,19 @@ func (f *fake) Stats(t *testing.T) fakeapi.Stats {
 	var st fakeapi.Stats
 	f.getJSON(t, "/stats", &st)
 	return st
+}
+
+// EventsRaw returns the body of GET /events (a JSON object: event key →
+// deliveries), undecoded.
+func (f *fake) EventsRaw(t *testing.T) []byte {
+	t.Helper()
+	resp, err := httpClient.Get(f.URL + "/events")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET /events")
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
 }
 
 // Events returns GET /events: event key → deliveries.
