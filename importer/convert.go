@@ -24,10 +24,10 @@ func (m *mapper) cell(f *Field, rec *readers.Record) readers.Value {
 	if f.Value != nil {
 		return readers.StringValue(*f.Value)
 	}
-	if f.col < 0 || f.col >= len(rec.Values) {
+	if f.col < 0 || f.col >= rec.Len() {
 		return readers.Value{}
 	}
-	v := rec.Values[f.col]
+	v := rec.Value(f.col)
 	if v.Kind == readers.KindString {
 		s := strings.TrimSpace(v.Str)
 		if s == "" || m.isNull(s) {

@@ -109,13 +109,13 @@ func (w *rejectWriter) write(file string, recs []rejectRecord) error {
 			b = append(b, ']')
 		}
 		b = append(b, `,"cells":{`...)
-		for i, v := range r.cells {
+		for i, v := range r.src.Strings() {
 			name := "column_" + strconv.Itoa(i+1)
 			if i < len(cols) {
 				name = cols[i]
 			}
 			b = appendKey(b, i == 0, name)
-			b = appendString(b, v.String())
+			b = appendString(b, v)
 		}
 		b = append(b, "}}\n"...)
 		if _, err := w.w.Write(b); err != nil {
@@ -308,7 +308,7 @@ func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error
 		return err
 	}
 	for _, rr := range recs {
-		cells := rr.row.cells
+		cells := rr.row.src.Strings()
 		n := max(len(cells), o.ncols)
 		if o.reason >= o.ncols {
 			n++ // reject_reason after the cells (after any extra ones of a malformed row)
@@ -317,9 +317,7 @@ func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error
 		for i := range rec {
 			rec[i] = ""
 		}
-		for i, v := range cells {
-			rec[i] = v.String()
-		}
+		copy(rec, cells)
 		if o.reason >= o.ncols {
 			rec[n-1] = rr.reason()
 		} else {

@@ -37,7 +37,7 @@ func (p Problem) String() string {
 // live in buf; attrs and events are spans of it.
 type row struct {
 	pos   readers.Position
-	cells []readers.Value
+	src   readers.Record // the record as read, for rejects
 	key   []byte   // the encoded "identifiers" object
 	attrs [][]byte // by index of Mapping.Attributes; nil when absent
 	evs   [][]byte // encoded event objects, TTL filter passed
@@ -138,7 +138,7 @@ const (
 // with any problem is rejected whole, with every reason found. All encoded
 // parts of the row share one buffer, sized from the row before.
 func (m *mapper) mapRecord(rec readers.Record) *row {
-	r := &row{pos: rec.Pos, cells: rec.Values}
+	r := &row{pos: rec.Pos, src: rec}
 	hint := int(m.hint.Load())
 	buf := make([]byte, 0, hint)
 

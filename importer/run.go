@@ -595,7 +595,7 @@ func (c *chunk) mapRows(mp *mapper) {
 	c.rows = make([]*row, len(c.recs))
 	for i, rec := range c.recs {
 		if err := c.errs[i]; err != nil {
-			c.rows[i] = &row{pos: rec.Pos, cells: rec.Values, problems: []Problem{{Rule: "csv", Msg: err.Error()}}}
+			c.rows[i] = &row{pos: rec.Pos, src: rec, problems: []Problem{{Rule: "csv", Msg: err.Error()}}}
 			continue
 		}
 		c.rows[i] = mp.mapRecord(rec)

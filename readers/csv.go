@@ -162,10 +162,7 @@ func (c *csvReader) Next(ctx context.Context) (Record, error) {
 	}
 	c.index++
 	c.nextLine = c.lineAfterLast(fields)
-	rec := Record{Pos: pos, Values: make([]Value, len(fields))}
-	for i, f := range fields {
-		rec.Values[i] = StringValue(f)
-	}
+	rec := Record{Pos: pos, Text: fields}
 	if err != nil {
 		var perr *csv.ParseError
 		pe := c.parseError(err)

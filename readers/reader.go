@@ -10,7 +10,7 @@ import (
 // Reader streams the records of one input. Next returns io.EOF after the last
 // record. A Reader is used by one goroutine at a time.
 type Reader interface {
-	// Columns returns the column names in the order of Record.Values. For CSV
+	// Columns returns the column names in the order of the Record's cells. For CSV
 	// they come from the header row; for Parquet, dotted paths of the leaf
 	// columns. The slice must not be modified.
 	Columns() []string
@@ -71,15 +71,39 @@ func (id Identity) Equal(o Identity) bool {
 	return id.Size == o.Size && id.ModTime.Equal(o.ModTime) && id.ETag == o.ETag
 }
 
-// Record is one data row of an input.
+// Record is one data row of an input. Text formats (CSV) fill Text with the
+// cells as written; typed formats (Parquet) fill Values. Value and Len read
+// either, so callers need not care which.
 type Record struct {
 	Pos    Position
+	Text   []string
 	Values []Value
+}
+
+// Len is the number of cells.
+func (r Record) Len() int {
+	if r.Values != nil {
+		return len(r.Values)
+	}
+	return len(r.Text)
+}
+
+// Value returns cell i typed: as stored for typed formats, as a string (or
+// null when empty) for text formats. Keeping CSV cells as the strings the
+// parser made, and typing them only when read, saves a Value per cell.
+func (r Record) Value(i int) Value {
+	if r.Values != nil {
+		return r.Values[i]
+	}
+	return StringValue(r.Text[i])
 }
 
 // Strings returns the record's cells as text, as they were written (nulls
 // become empty strings), for rejects files.
 func (r Record) Strings() []string {
+	if r.Values == nil {
+		return r.Text
+	}
 	out := make([]string, len(r.Values))
 	for i, v := range r.Values {
 		out[i] = v.String()

@@ -498,7 +498,7 @@ func TestS3Open(t *testing.T) {
 			assert.Equal(t, []string{"email", "amount"}, r.Columns())
 			recs := pqReadAll(t, r)
 			require.Len(t, recs, 3000, key)
-			assert.Equal(t, "u2999@example.com", recs[2999].Values[0].String())
+			assert.Equal(t, "u2999@example.com", recs[2999].Value(0).String())
 			require.NoError(t, r.Close())
 
 			// Resume at row 2000.
@@ -506,7 +506,7 @@ func TestS3Open(t *testing.T) {
 			require.NoError(t, err, key)
 			rest := pqReadAll(t, r)
 			require.Len(t, rest, 1000, key)
-			assert.Equal(t, "u2000@example.com", rest[0].Values[0].String())
+			assert.Equal(t, "u2000@example.com", rest[0].Value(0).String())
 			require.NoError(t, r.Close())
 		}
 	})
