@@ -38,9 +38,9 @@ func (p Problem) String() string {
 type row struct {
 	pos   readers.Position
 	src   readers.Record // the record as read, for rejects
-	key   []byte   // the encoded "identifiers" object
-	attrs [][]byte // by index of Mapping.Attributes; nil when absent
-	evs   [][]byte // encoded event objects, TTL filter passed
+	key   []byte         // the encoded "identifiers" object
+	attrs [][]byte       // by index of Mapping.Attributes; nil when absent
+	evs   [][]byte       // encoded event objects, TTL filter passed
 
 	eventsRead, expired, future int
 	problems                    []Problem
