@@ -13,8 +13,7 @@ import (
 type unit struct {
 	first readers.Position
 	rows  []*row // in input order, rejected ones included
-	user  []byte // the encoded user object; nil when nothing is sent
-	users []*row // rows whose content is in user
+	users []*row // rows whose content goes into the user object; nil when nothing is sent
 }
 
 // maxUnitRows bounds how many consecutive rows of one user merge into one
@@ -47,7 +46,8 @@ func (g *grouper) add(r *row) *unit {
 	return done
 }
 
-// flush closes the pending unit, encoding its user object.
+// flush closes the pending unit and picks the rows whose content goes into
+// its user object; the batcher encodes it straight into a request body.
 func (g *grouper) flush() *unit {
 	u := g.pending
 	g.pending, g.key = nil, nil
@@ -62,26 +62,19 @@ func (g *grouper) flush() *unit {
 	}
 	if len(good) > 0 {
 		u.users = good
-		u.user = g.encode(good)
-		// The encoded parts now live in the user object; until the batch is
-		// answered a row keeps only what rejects and counts need. Event
-		// slots stay (their number is counted), their bytes go.
-		for _, r := range good {
-			r.key, r.attrs = nil, nil
-			clear(r.evs)
-		}
 	}
 	return u
 }
 
-// encode writes one user object from the rows of one user: identifiers
-// from the first row, each attribute from the last row that has it,
-// events in row order.
-func (g *grouper) encode(rows []*row) []byte {
-	var b []byte
+// encode appends one user object from the rows of one user to b:
+// identifiers from the first row, each attribute from the last row that
+// has it, events in row order.
+func (g *grouper) encode(b []byte, rows []*row) []byte { return encodeUser(b, g.cfg, rows) }
+
+func encodeUser(b []byte, cfg *Config, rows []*row) []byte {
 	b = append(b, `{"identifiers":`...)
 	b = append(b, rows[0].key...)
-	attrs := g.cfg.Mapping.Attributes
+	attrs := cfg.Mapping.Attributes
 	opened, first, custom := false, true, false
 	for i := range attrs {
 		var v []byte
@@ -129,7 +122,7 @@ func (g *grouper) encode(rows []*row) []byte {
 	if n > 0 {
 		b = append(b, ']')
 	}
-	if g.cfg.Insider.NotAppend {
+	if cfg.Insider.NotAppend {
 		b = append(b, `,"not_append":true`...)
 	}
 	return append(b, '}')
@@ -166,6 +159,9 @@ type batcher struct {
 	suffix []byte
 	cur    *batch
 	seq    *int64
+	// lastSize is the body size of the last batch, to size the next.
+	lastSize int
+	tooBig   int // size of the user object place last found over the limit
 }
 
 func newBatcher(cfg *Config, file string, seq *int64) *batcher {
@@ -178,46 +174,66 @@ func newBatcher(cfg *Config, file string, seq *int64) *batcher {
 	return &batcher{cfg: cfg, file: file, prefix: []byte(`{"users":[`), suffix: suffix, seq: seq}
 }
 
-// add puts a unit in the current batch; if it does not fit, the current
-// batch is closed and returned, and the unit starts the next one. A unit
-// whose user alone is over the byte limit has its rows rejected.
+// add puts a unit in the current batch, encoding its user object straight
+// into the request body; if it does not fit, the current batch is closed
+// and returned, and the unit starts the next one. A unit whose user object
+// alone is over the byte limit has its rows rejected.
 func (bt *batcher) add(u *unit) (closed *batch) {
-	if u.user != nil && len(bt.prefix)+len(u.user)+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
-		for _, r := range u.users {
-			r.problems = append(r.problems, Problem{Rule: "size", Msg: fmt.Sprintf(
-				"the user object built from rows %d-%d is %d bytes, over delivery.batch_bytes (%d)",
-				u.first.Row(), u.rows[len(u.rows)-1].pos.Row(), len(u.user), bt.cfg.Delivery.BatchBytes)})
-		}
-		u.user, u.users = nil, nil
+	if c := bt.cur; c != nil && c.rows+int64(len(u.rows)) > maxBatchRows {
+		closed = bt.cut(u.first)
 	}
-	if c := bt.cur; c != nil {
-		full := c.rows+int64(len(u.rows)) > maxBatchRows
-		if u.user != nil {
-			full = full || c.nUsers()+1 > bt.cfg.Delivery.BatchUsers ||
-				len(c.body)+1+len(u.user)+len(bt.suffix) > bt.cfg.Delivery.BatchBytes
-		}
-		if full {
-			closed = bt.cut(u.first)
-		}
+	if u.users != nil && bt.cur != nil && !bt.place(u) {
+		closed = bt.cut(u.first)
 	}
 	if bt.cur == nil {
 		*bt.seq++
 		bt.cur = &batch{seq: *bt.seq, file: bt.file, start: u.first}
-		bt.cur.body = append(bt.cur.body, bt.prefix...)
+		// Start at the size the last batch reached: one allocation instead
+		// of doubling up to a megabyte.
+		bt.cur.body = append(make([]byte, 0, bt.lastSize+bt.lastSize/8), bt.prefix...)
+		if u.users != nil && !bt.place(u) {
+			for _, r := range u.users {
+				r.problems = append(r.problems, Problem{Rule: "size", Msg: fmt.Sprintf(
+					"the user object built from rows %d-%d is %d bytes, over delivery.batch_bytes (%d)",
+					u.first.Row(), u.rows[len(u.rows)-1].pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
+			}
+			u.users = nil
+		}
 	}
 	c := bt.cur
 	c.units = append(c.units, u)
 	c.rows += int64(len(u.rows))
-	if u.user != nil {
-		if c.nUsers() > 0 {
-			c.body = append(c.body, ',')
-		}
-		c.userOff = append(c.userOff, len(c.body))
-		c.userUnit = append(c.userUnit, u)
-		c.body = append(c.body, u.user...)
-		u.user = nil // the bytes now live in the body
-	}
 	return closed
+}
+
+// place appends u's user object to the current batch if it fits within
+// the user and byte limits, and reports whether it did.
+func (bt *batcher) place(u *unit) bool {
+	c := bt.cur
+	if c.nUsers()+1 > bt.cfg.Delivery.BatchUsers {
+		return false
+	}
+	mark := len(c.body)
+	if c.nUsers() > 0 {
+		c.body = append(c.body, ',')
+	}
+	start := len(c.body)
+	c.body = encodeUser(c.body, bt.cfg, u.users)
+	if len(c.body)+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
+		bt.tooBig = len(c.body) - start
+		c.body = c.body[:mark]
+		return false
+	}
+	c.userOff = append(c.userOff, start)
+	c.userUnit = append(c.userUnit, u)
+	// The encoded parts now live in the body; until the batch is answered
+	// a row keeps only what rejects and counts need. Event slots stay
+	// (their number is counted), their bytes go.
+	for _, r := range u.users {
+		r.key, r.attrs = nil, nil
+		clear(r.evs)
+	}
+	return true
 }
 
 // cut closes the current batch at end (the position of the first row after
@@ -231,6 +247,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	c.end = end
 	c.userOff = append(c.userOff, len(c.body))
 	c.body = append(c.body, bt.suffix...)
+	bt.lastSize = len(c.body)
 	return c
 }
 

@@ -140,7 +140,7 @@ func FuzzMapRow(f *testing.F) {
 					}
 				}
 				if r.attrs != nil || len(r.evs) > 0 {
-					if u := g.encode([]*row{r}); !json.Valid(u) {
+					if u := g.encode(nil, []*row{r}); !json.Valid(u) {
 						t.Fatalf("user object is not JSON: %s", u)
 					}
 				}

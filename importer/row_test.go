@@ -46,7 +46,7 @@ func record(row int64, cells ...string) readers.Record {
 // userJSON is the user object the grouper would send for rows of one user.
 func userJSON(mp *mapper, rows ...*row) string {
 	g := &grouper{cfg: mp.cfg}
-	return string(g.encode(rows))
+	return string(g.encode(nil, rows))
 }
 
 // fakeVerdict posts body to the fake API in-process and returns its answer.
@@ -340,10 +340,11 @@ func TestMapRecordMergesAndRejectsPerRow(t *testing.T) {
 	require.Len(t, units[0].users, 2)
 	assert.Equal(t, int64(1), units[0].users[0].pos.Row())
 	assert.Equal(t, int64(3), units[0].users[1].pos.Row())
-	assert.Contains(t, string(units[0].user), `"unit_sale_price":1,`)
-	assert.Contains(t, string(units[0].user), `"unit_sale_price":2,`)
-	assert.Equal(t, 2, strings.Count(string(units[0].user), `"event_name"`))
-	requireAccepted(t, string(units[0].user))
+	user := string(g.encode(nil, units[0].users))
+	assert.Contains(t, user, `"unit_sale_price":1,`)
+	assert.Contains(t, user, `"unit_sale_price":2,`)
+	assert.Equal(t, 2, strings.Count(user, `"event_name"`))
+	requireAccepted(t, user)
 }
 
 func TestNewMapperColumns(t *testing.T) {
