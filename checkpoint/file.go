@@ -125,14 +125,7 @@ func (s *FileStore) Load(_ context.Context, job string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return State{}, fmt.Errorf("checkpoint %s: %w", path, ErrNotFound)
-	}
-	if err != nil {
-		return State{}, fmt.Errorf("read checkpoint: %w", err)
-	}
-	return decodeState(data, path, job)
+	return readState(path, job)
 }
 
 // Save atomically replaces the checkpoint of job with st.
@@ -378,6 +371,10 @@ func (s *FileStore) Peek(_ context.Context, job string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	return readState(path, job)
+}
+
+func readState(path, job string) (State, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, fmt.Errorf("checkpoint %s: %w", path, ErrNotFound)
