@@ -82,27 +82,15 @@ type benchRow struct {
 }
 
 func benchConfig(b *testing.B, endpoint, file string) *Config {
+	mapping, err := os.ReadFile("../testdata/bench/mapping.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
 	y := fmt.Sprintf(`
 source: {paths: [%q]}
 insider: {endpoint: %q, partner: bench, array_attributes: overwrite}
 delivery: {batch_users: 1000, workers: 8, requests_per_second: 100000}
-mapping:
-  identifiers: {uuid: customer_id, email: email, phone_number: phone}
-  attributes:
-    name: first_name
-    custom: {tier: tier, lifetime_value: {column: ltv, type: number}}
-  events:
-    - name: purchase
-      timestamp: purchased_at
-      params:
-        event_group_id: order_id
-        product_id: sku
-        name: product_name
-        taxonomy: {column: category, type: array, separator: ">"}
-        currency: currency
-        unit_sale_price: {column: price, type: number}
-        quantity: {column: qty, type: integer}
-`, file, endpoint)
+%s`, file, endpoint, mapping)
 	cfg, err := ParseConfig("bench.yaml", []byte(y))
 	if err != nil {
 		b.Fatal(err)

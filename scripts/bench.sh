@@ -36,23 +36,8 @@ source:
   s3: {endpoint: "$s3", path_style: true, region: us-east-1}
 insider: {endpoint: "$api/api/user/v1/upsert", partner: bench, array_attributes: overwrite}
 delivery: {batch_users: 1000, workers: 8, requests_per_second: 10000}
-mapping:
-  identifiers: {uuid: customer_id, email: email, phone_number: phone}
-  attributes:
-    name: first_name
-    custom: {tier: tier, lifetime_value: {column: ltv, type: number}}
-  events:
-    - name: purchase
-      timestamp: purchased_at
-      params:
-        event_group_id: order_id
-        product_id: sku
-        name: product_name
-        taxonomy: {column: category, type: array, separator: ">"}
-        currency: currency
-        unit_sale_price: {column: price, type: number}
-        quantity: {column: qty, type: integer}
 YAML
+  cat testdata/bench/mapping.yaml
 }
 
 measure() { # $1 label, $2 input, $3 rows
