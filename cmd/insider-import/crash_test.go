@@ -26,9 +26,9 @@ import (
 	"github.com/insider-import/insider-import/checkpoint"
 )
 
-// crashBatchUsers is small so that the fake's throttle bites and
-// the import lasts long enough for a dozen kills.
-var crashBatchUsers = 50
+// crashBatchUsers is small (about 175 rows a request) so that the fake's
+// throttle bites and the import outlasts a dozen kills.
+const crashBatchUsers = 50
 
 var crashHeader = []string{"customer_id", "email", "order_id", "sku", "currency", "price", "sale_price", "qty", "purchased_at"}
 

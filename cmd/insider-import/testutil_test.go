@@ -7,7 +7,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -347,10 +346,3 @@ func readCheckpoint(t *testing.T, dir string) (st checkpoint.State, ok bool) {
 
 // rfc3339 formats t as the importer sends event timestamps (UTC, "Z").
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// withTimeout is a context for test-side waits.
-func withTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
