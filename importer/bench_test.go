@@ -17,6 +17,7 @@ import (
 
 	"github.com/gocarina/gocsv"
 
+	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 )
@@ -139,6 +140,27 @@ func BenchmarkPipelineNullServer(b *testing.B) {
 	benchPipeline(b, ts.URL+upsert.Path)
 }
 
+// BenchmarkPipelineCheckpointed is the null-server pipeline with a local
+// checkpoint and small batches (100 users, 2,000 requests a run): what the
+// write-ahead rule (a batch is sent only once a saved checkpoint lists it)
+// costs when requests are many.
+func BenchmarkPipelineCheckpointed(b *testing.B) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"data":{"successful":{"count":100},"fail":{}}}`)
+	}))
+	defer ts.Close()
+	benchPipeline(b, ts.URL+upsert.Path, func(cfg *Config, opts *Options) {
+		cfg.Delivery.BatchUsers = 100
+		store, err := checkpoint.NewFileStore(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts.Store = store
+		opts.Restart = true
+	})
+}
+
 // BenchmarkPipelineFake is the same into the stand-in API, which parses and
 // validates every request (and so shares the two cores with the importer).
 func BenchmarkPipelineFake(b *testing.B) {
@@ -147,14 +169,18 @@ func BenchmarkPipelineFake(b *testing.B) {
 	benchPipeline(b, ts.URL+upsert.Path)
 }
 
-func benchPipeline(b *testing.B, endpoint string) {
+func benchPipeline(b *testing.B, endpoint string, tweak ...func(*Config, *Options)) {
 	file := benchCSV(b)
 	cfg := benchConfig(b, endpoint, file)
+	opts := Options{APIKey: "bench"}
+	for _, f := range tweak {
+		f(cfg, &opts)
+	}
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := Run(context.Background(), cfg, Options{APIKey: "bench"})
+		rep, err := Run(context.Background(), cfg, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

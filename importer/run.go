@@ -234,17 +234,23 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 	stopRead := context.AfterFunc(ctx, cancelRead)
 	defer stopRead()
 
-	batches := make(chan *batch)
-	g.Go(func() error {
-		defer close(batches)
-		return r.produce(readCtx, todo, batches)
-	})
 	workers := r.cfg.Delivery.Workers
 	if r.opts.DryRun {
 		workers = 1
 	}
+	// A few batches wait ready for the workers. They are listed in flight
+	// when queued, so one checkpoint write covers several of them before
+	// they are sent (the write-ahead rule costs a save per few requests,
+	// not one per request).
+	batches := make(chan *batch, workers)
+	g.Go(func() error {
+		defer close(batches)
+		return r.produce(readCtx, todo, batches)
+	})
 	for range workers {
-		g.Go(func() error { return r.work(gctx, sendBase, batches) })
+		// readCtx stops new sends on a signal or a failure; sendBase lets
+		// a request already on the wire finish.
+		g.Go(func() error { return r.work(readCtx, sendBase, batches) })
 	}
 
 	saverDone := make(chan error, 1)
@@ -618,8 +624,8 @@ func sortRanges(rs []checkpoint.Range, done []bool) {
 	}
 }
 
-// work sends batches until the channel closes. Once stop is done (another
-// worker failed, or credentials were refused) it sends nothing new, but a
+// work sends batches until the channel closes. Once stop is done (a signal,
+// another worker failed, credentials were refused) it sends nothing new, but a
 // request already on the wire runs to its answer under sendCtx, which only
 // the grace period after a signal cancels: cutting it off would leave a
 // batch the API may have stored to be sent again.
@@ -646,6 +652,9 @@ func (r *run) deliver(stop, sendCtx context.Context, b *batch) error {
 		return r.ledger.complete(b, outcome{dryRun: true})
 	}
 	if err := r.durable(stop, b.gen); err != nil {
+		if stop.Err() != nil {
+			return nil // stopping: not sent, it stays in flight
+		}
 		return err
 	}
 	o, err := r.sendUsers(stop, sendCtx, b, 0, b.nUsers(), b.body)
