@@ -58,7 +58,7 @@ func main() {
 	code := exitCode(err)
 	select {
 	case <-gotSig:
-		if code == exitFailure || errors.Is(err, importer.ErrInterrupted) || err == nil {
+		if errors.Is(err, importer.ErrInterrupted) || errors.Is(err, context.Canceled) {
 			code = signalCode(got)
 		}
 	default:
