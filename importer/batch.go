@@ -227,11 +227,13 @@ func (bt *batcher) place(u *unit) bool {
 	c.userOff = append(c.userOff, start)
 	c.userUnit = append(c.userUnit, u)
 	// The encoded parts now live in the body; until the batch is answered
-	// a row keeps only what rejects and counts need. Event slots stay
-	// (their number is counted), their bytes go.
+	// a row keeps only what counts need. Event slots stay (their number is
+	// counted), their bytes go, and so do the cells: should Insider reject
+	// the user, they are read again from the input by position (run.refill).
 	for _, r := range u.users {
 		r.key, r.attrs = nil, nil
 		clear(r.evs)
+		r.src = readers.Record{}
 	}
 	return true
 }

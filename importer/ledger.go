@@ -20,10 +20,13 @@ type ledger struct {
 	files   map[string]*fileLedger
 	rejects *rejectWriter
 	tally   *rejectTally // rejects by reason; applies Options.MaxRejects
-	counts  Counts
-	dirty   bool
-	gen     int64 // counts dispatches; a saved State covers all up to its gen
-	now     func() time.Time
+	// refill reads again the cells of rows that gave them up once their
+	// user object was built (see batcher.place), when Insider rejects them.
+	refill func(file string, rows []*row)
+	counts Counts
+	dirty  bool
+	gen    int64 // counts dispatches; a saved State covers all up to its gen
+	now    func() time.Time
 }
 
 type fileLedger struct {
@@ -167,6 +170,15 @@ func (l *ledger) complete(b *batch, o outcome) error {
 		c.UsersValid = users
 	}
 
+	var refill []*row
+	for _, rr := range rejects {
+		if rr.row.src.Len() == 0 {
+			refill = append(refill, rr.row)
+		}
+	}
+	if len(refill) > 0 && l.refill != nil {
+		l.refill(b.file, refill)
+	}
 	var werr error
 	if len(rejects) > 0 && l.rejects != nil {
 		werr = l.rejects.write(b.file, rejects)

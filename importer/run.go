@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,6 +210,7 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 	}
 	r.setupRejects(st)
 	r.ledger = newLedger(st, r.rejects, r.opts.Now)
+	r.ledger.refill = r.refill
 	r.ledger.tally = newRejectTally(r.opts.MaxRejects)
 
 	todo, err := r.preflight(ctx, files, st)
@@ -608,6 +611,35 @@ func (c *chunk) mapRows(mp *mapper) {
 	}
 	c.recs, c.errs = nil, nil
 	close(c.done)
+}
+
+// refill reads again, by position, the cells of rows Insider rejected after
+// they had given them up. Rows are rare and come in one batch's range, so
+// one reader from the first of them suffices. On failure the rejects keep
+// file, row and Insider's messages, without the cells.
+func (r *run) refill(file string, rows []*row) {
+	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.pos.Index, b.pos.Index) })
+	start := rows[0].pos
+	rd, err := readers.Open(context.Background(), file, r.readerOptions(&start))
+	if err == nil {
+		defer rd.Close()
+		for i := 0; i < len(rows) && err == nil; {
+			var rec readers.Record
+			rec, err = rd.Next(context.Background())
+			if err != nil && isRowError(err) {
+				err = nil
+			}
+			for err == nil && i < len(rows) && rows[i].pos.Index <= rec.Pos.Index {
+				if rows[i].pos.Index == rec.Pos.Index {
+					rows[i].src = rec
+				}
+				i++
+			}
+		}
+	}
+	if err != nil {
+		r.log.Warn("could not read the cells of rejected rows again; their rejects carry no cells", "file", file, "row", start.Row(), "error", err.Error())
+	}
 }
 
 func isRowError(err error) bool {
