@@ -17,33 +17,9 @@ func (c *Config) decodeMapping(w *walker, v ast.Node) {
 	w.mapping(v, "mapping", []string{"identifiers", "attributes", "events"}, func(key string, k, v ast.Node) {
 		switch key {
 		case "identifiers":
-			w.mapping(v, "mapping.identifiers", []string{"email", "phone_number", "uuid", "custom"}, func(name string, k, v ast.Node) {
-				if name == "custom" {
-					w.mapping(v, "mapping.identifiers.custom", nil, func(name string, k, v ast.Node) {
-						if f, ok := decodeField(w, "mapping.identifiers.custom."+name, name, true, k, v); ok {
-							m.Identifiers = append(m.Identifiers, f)
-						}
-					})
-					return
-				}
-				if f, ok := decodeField(w, "mapping.identifiers."+name, name, false, k, v); ok {
-					m.Identifiers = append(m.Identifiers, f)
-				}
-			})
+			decodeFields(w, v, "mapping.identifiers", []string{"email", "phone_number", "uuid", "custom"}, &m.Identifiers)
 		case "attributes":
-			w.mapping(v, "mapping.attributes", nil, func(name string, k, v ast.Node) {
-				if name == "custom" {
-					w.mapping(v, "mapping.attributes.custom", nil, func(name string, k, v ast.Node) {
-						if f, ok := decodeField(w, "mapping.attributes.custom."+name, name, true, k, v); ok {
-							m.Attributes = append(m.Attributes, f)
-						}
-					})
-					return
-				}
-				if f, ok := decodeField(w, "mapping.attributes."+name, name, false, k, v); ok {
-					m.Attributes = append(m.Attributes, f)
-				}
-			})
+			decodeFields(w, v, "mapping.attributes", nil, &m.Attributes)
 		case "events":
 			seq, ok := v.(*ast.SequenceNode)
 			if !ok {
@@ -112,19 +88,7 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 				ev.Timestamp = f
 			}
 		case "params":
-			w.mapping(v, where+".params", nil, func(name string, k, v ast.Node) {
-				if name == "custom" {
-					w.mapping(v, where+".params.custom", nil, func(name string, k, v ast.Node) {
-						if f, ok := decodeField(w, where+".params.custom."+name, name, true, k, v); ok {
-							ev.Params = append(ev.Params, f)
-						}
-					})
-					return
-				}
-				if f, ok := decodeField(w, where+".params."+name, name, false, k, v); ok {
-					ev.Params = append(ev.Params, f)
-				}
-			})
+			decodeFields(w, v, where+".params", nil, &ev.Params)
 		}
 	})
 	if (ev.Name == "") == (ev.NameColumn == nil) {
@@ -138,6 +102,25 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 	sortFields(ev.Params)
 	checkParams(w, where, &ev)
 	return ev, ok
+}
+
+// decodeFields decodes a mapping of fields (identifiers, attributes, event
+// params) in which the key "custom" holds the custom ones, appending them to
+// dst. known, when not nil, lists the keys allowed besides.
+func decodeFields(w *walker, v ast.Node, where string, known []string, dst *[]Field) {
+	w.mapping(v, where, known, func(name string, k, v ast.Node) {
+		if name == "custom" {
+			w.mapping(v, where+".custom", nil, func(name string, k, v ast.Node) {
+				if f, ok := decodeField(w, where+".custom."+name, name, true, k, v); ok {
+					*dst = append(*dst, f)
+				}
+			})
+			return
+		}
+		if f, ok := decodeField(w, where+"."+name, name, false, k, v); ok {
+			*dst = append(*dst, f)
+		}
+	})
 }
 
 // decodeField reads the short form (a column name) or the long form
