@@ -98,6 +98,7 @@ type run struct {
 	bytesCur   atomic.Int64 // current file
 	bytesTotal int64
 	files      []FileReport
+	s3         readers.S3Options // the config's, with one client for the run
 
 	// Write-ahead: a batch is sent only after a saved checkpoint lists it as
 	// in flight, so after a crash every re-sent batch is one that was in
@@ -182,7 +183,16 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
 }
 
 func (r *run) run(ctx context.Context, rep *Report) error {
-	files, err := readers.Expand(ctx, r.cfg.Source.Paths, r.cfg.Source.S3)
+	r.s3 = r.cfg.Source.S3
+	if slices.ContainsFunc(r.cfg.Source.Paths, readers.IsS3) {
+		// One client, so one credential chain, for every object of the run.
+		client, err := readers.NewS3Client(ctx, r.s3)
+		if err != nil {
+			return err
+		}
+		r.s3.Client = client
+	}
+	files, err := readers.Expand(ctx, r.cfg.Source.Paths, r.s3)
 	if err != nil {
 		return err
 	}
@@ -380,7 +390,7 @@ func identVersion(id readers.Identity) string {
 }
 
 func (r *run) readerOptions(start *readers.Position) readers.Options {
-	return readers.Options{Format: r.cfg.Source.Format, Delimiter: r.cfg.Source.Delimiter, Start: start, S3: r.cfg.Source.S3}
+	return readers.Options{Format: r.cfg.Source.Format, Delimiter: r.cfg.Source.Delimiter, Start: start, S3: r.s3}
 }
 
 // produce reads the files in order and hands batches to the workers.

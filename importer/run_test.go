@@ -16,12 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/readers"
+	"github.com/insider-import/insider-import/readers/s3test"
 )
 
 const testKey = "test-key-1234"
@@ -429,4 +433,46 @@ func TestChangedMappingIsRefused(t *testing.T) {
 	var ce *ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Contains(t, err.Error(), "--restart")
+}
+
+// TestRunFromS3 imports a glob of objects on a real S3-compatible server
+// (versitygw) mixed with a local file in one run, then resumes nothing.
+func TestRunFromS3(t *testing.T) {
+	ep := s3test.Server(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
+	ctx := context.Background()
+	s3opts := readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true}
+	client, err := readers.NewS3Client(ctx, s3opts)
+	require.NoError(t, err)
+	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("exports")})
+	require.NoError(t, err)
+	now := time.Now()
+	dir := t.TempDir()
+	for i, name := range []string{"day1.csv", "day2.csv"} {
+		p := genCSVFrom(t, dir, name, i*1000, 30, now)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("exports"), Key: aws.String("in/" + name), Body: bytes.NewReader(b)})
+		require.NoError(t, err)
+	}
+	local := genCSVFrom(t, dir, "local.csv", 5000, 10, now)
+
+	srv, url := startFake(t, fakeapi.Options{})
+	cfg := testConfig(t, url, []string{"s3://exports/in/day*.csv", local}, "")
+	cfg.Source.S3 = s3opts
+	store := checkpoint.NewMemoryStore()
+	rep, err := Run(ctx, cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.EqualValues(t, 70, rep.RowsRead)
+	assert.EqualValues(t, 70, srv.Stats().DistinctEvents)
+	var files []string
+	for _, f := range rep.Files {
+		files = append(files, f.File+" "+f.State)
+	}
+	assert.Equal(t, []string{"s3://exports/in/day1.csv done", "s3://exports/in/day2.csv done", local + " done"}, files)
+
+	rep, err = Run(ctx, cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.Zero(t, rep.RowsRead, "finished objects are not read again")
 }

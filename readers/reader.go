@@ -2,6 +2,8 @@ package readers
 
 import (
 	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"errors"
 	"fmt"
 	"time"
@@ -139,6 +141,19 @@ type S3Options struct {
 	Region    string
 	Endpoint  string
 	PathStyle bool
+	// Client, when set, is used for every object instead of a client made
+	// per input by NewS3Client: one credential chain for a whole run (with
+	// web identity or an instance role, a new client fetches credentials
+	// again).
+	Client *s3.Client `json:"-"`
+}
+
+// client returns o.Client, or a new one made by NewS3Client.
+func (o S3Options) client(ctx context.Context) (*s3.Client, error) {
+	if o.Client != nil {
+		return o.Client, nil
+	}
+	return NewS3Client(ctx, o)
 }
 
 // ErrChanged is returned by Open when a resume position does not fit the

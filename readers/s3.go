@@ -112,12 +112,13 @@ type s3Block struct {
 
 var _ source = (*s3Source)(nil)
 
-// openS3 opens the object uri names with a client made by NewS3Client.
+// openS3 opens the object uri names with opts.S3.Client, or a client made
+// by NewS3Client.
 func openS3(ctx context.Context, uri string, opts Options) (source, error) {
 	if _, _, err := parseS3(uri); err != nil {
 		return nil, err
 	}
-	client, err := NewS3Client(ctx, opts.S3)
+	client, err := opts.S3.client(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", uri, err)
 	}
@@ -397,7 +398,7 @@ func expandS3(ctx context.Context, pattern string, opts S3Options) ([]string, er
 	if _, err := path.Match(key, ""); err != nil {
 		return nil, fmt.Errorf("%s: %w", pattern, err)
 	}
-	client, err := NewS3Client(ctx, opts)
+	client, err := opts.client(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", pattern, err)
 	}
