@@ -24,7 +24,6 @@ const maxUnitRows = 500
 // the same rows always give the same units.
 type grouper struct {
 	cfg     *Config
-	nAttrs  int
 	pending *unit
 	key     []byte
 }
@@ -132,7 +131,6 @@ func encodeUser(b []byte, cfg *Config, rows []*row) []byte {
 // [start, end) they came from, with the rows of that range that were
 // rejected before sending.
 type batch struct {
-	seq        int64
 	file       string
 	start, end readers.Position
 	units      []*unit
@@ -140,8 +138,6 @@ type batch struct {
 	userOff    []int // offsets of each user object in body, plus the end
 	userUnit   []*unit
 	rows       int64 // rows in the range
-	final      bool  // the last batch of its file
-	dispatched bool
 	gen        int64 // dispatch generation: sent only once a checkpoint covers it
 }
 
@@ -158,20 +154,19 @@ type batcher struct {
 	prefix []byte
 	suffix []byte
 	cur    *batch
-	seq    *int64
 	// lastSize is the body size of the last batch, to size the next.
 	lastSize int
 	tooBig   int // size of the user object place last found over the limit
 }
 
-func newBatcher(cfg *Config, file string, seq *int64) *batcher {
+func newBatcher(cfg *Config, file string) *batcher {
 	suffix := []byte(`],"skip_hook":true`)
 	if cfg.Insider.ErrorCallbackURL != "" {
 		suffix = append(suffix, `,"error_callback_endpoint":`...)
 		suffix = appendString(suffix, cfg.Insider.ErrorCallbackURL)
 	}
 	suffix = append(suffix, '}')
-	return &batcher{cfg: cfg, file: file, prefix: []byte(`{"users":[`), suffix: suffix, seq: seq}
+	return &batcher{cfg: cfg, file: file, prefix: []byte(`{"users":[`), suffix: suffix}
 }
 
 // add puts a unit in the current batch, encoding its user object straight
@@ -186,8 +181,7 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		closed = bt.cut(u.first)
 	}
 	if bt.cur == nil {
-		*bt.seq++
-		bt.cur = &batch{seq: *bt.seq, file: bt.file, start: u.first}
+		bt.cur = &batch{file: bt.file, start: u.first}
 		// Start at the size the last batch reached: one allocation instead
 		// of doubling up to a megabyte.
 		bt.cur.body = append(make([]byte, 0, bt.lastSize+bt.lastSize/8), bt.prefix...)

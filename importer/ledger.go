@@ -77,7 +77,6 @@ func (l *ledger) dispatch(b *batch) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fl := l.files[b.file]
-	b.dispatched = true
 	l.gen++
 	b.gen = l.gen
 	r := checkpoint.Range{Start: b.start, End: b.end}

@@ -103,8 +103,7 @@ func FuzzMapRow(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		g := &grouper{cfg: cfg}
-		var seq int64
-		bt := newBatcher(cfg, "x.csv", &seq)
+		bt := newBatcher(cfg, "x.csv")
 		var batches []*batch
 		add := func(u *unit) {
 			if u == nil {

@@ -91,7 +91,6 @@ type run struct {
 	sender  *sender
 	rejects *rejectWriter
 	job     string
-	seq     int64
 
 	rowsRead   atomic.Int64
 	bytesDone  atomic.Int64 // finished files
@@ -446,7 +445,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	}
 
 	g := &grouper{cfg: r.cfg}
-	bt := newBatcher(r.cfg, t.file, &r.seq)
+	bt := newBatcher(r.cfg, t.file)
 	emit := func(b *batch) error {
 		if b == nil {
 			return nil
@@ -717,7 +716,7 @@ func (r *run) sendUsers(stop, ctx context.Context, b *batch, i, j int, body []by
 	if errors.As(err, &ae) && !ae.Temporary() && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusNotFound && ae.Status != http.StatusMethodNotAllowed {
 		if j-i > 1 && (ae.Status == http.StatusRequestEntityTooLarge || tooLarge(ae.Msg)) {
 			mid := (i + j) / 2
-			bt := newBatcher(r.cfg, b.file, nil)
+			bt := newBatcher(r.cfg, b.file)
 			a, err := r.sendUsers(stop, ctx, b, i, mid, bt.subBody(b, i, mid))
 			if err != nil {
 				return a, err
