@@ -3,9 +3,9 @@ package readers
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"time"
 )
 
