@@ -2,11 +2,11 @@ package readers
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // Reader streams the records of one input. Next returns io.EOF after the last
