@@ -88,7 +88,7 @@ func hasItems(f *Field, v readers.Value) bool {
 // as a float.
 func text(v readers.Value) string {
 	if v.Kind == readers.KindTime {
-		return v.Time.UTC().Format(time.RFC3339Nano)
+		return v.Time().Format(time.RFC3339Nano)
 	}
 	return v.String()
 }
@@ -272,7 +272,7 @@ func toInteger(v readers.Value, decimal string) (int64, error) {
 func toBool(v readers.Value) (bool, error) {
 	switch v.Kind {
 	case readers.KindBool:
-		return v.Bool, nil
+		return v.Bool(), nil
 	case readers.KindInt:
 		if v.Int == 0 || v.Int == 1 {
 			return v.Int == 1, nil
@@ -303,7 +303,7 @@ func toTime(f *Field, v readers.Value) (time.Time, error) {
 	var t time.Time
 	switch v.Kind {
 	case readers.KindTime, readers.KindDate:
-		t = v.Time
+		t = v.Time()
 	case readers.KindString:
 		var err error
 		t, err = parseTime(f, v.Str)

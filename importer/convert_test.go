@@ -86,7 +86,7 @@ func TestNumberFromTypedValues(t *testing.T) {
 		{v: readers.Value{Kind: readers.KindFloat, Float: 0.1}, want: "0.1"},
 		{v: readers.Value{Kind: readers.KindFloat, Float: 1e21}, want: "1000000000000000000000"},
 		{v: readers.Value{Kind: readers.KindDecimal, Str: "12.50"}, want: "12.50"},
-		{v: readers.Value{Kind: readers.KindBool, Bool: true}, err: true},
+		{v: readers.BoolValue(true), err: true},
 		{v: readers.Value{Kind: readers.KindTime}, err: true},
 	}
 	for _, tt := range tests {
@@ -164,7 +164,7 @@ func TestBooleanConversion(t *testing.T) {
 		require.Error(t, err, in)
 		assert.Contains(t, err.Error(), "not a boolean", in)
 	}
-	got, err := appendValue(nil, &Field{Type: TypeBoolean}, readers.Value{Kind: readers.KindBool, Bool: true})
+	got, err := appendValue(nil, &Field{Type: TypeBoolean}, readers.BoolValue(true))
 	require.NoError(t, err)
 	assert.Equal(t, "true", string(got))
 	got, err = appendValue(nil, &Field{Type: TypeBoolean}, readers.Value{Kind: readers.KindInt, Int: 0})
@@ -205,8 +205,8 @@ func TestTimeConversion(t *testing.T) {
 		{name: "date keeps its day in timezone", typ: TypeDate, layout: "2006-01-02", tz: berlin, v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
 		{name: "date from datetime: day in timezone", typ: TypeDate, layout: "rfc3339", tz: berlin, v: str("1990-04-11T23:30:00Z"), want: `"1990-04-12T00:00:00Z"`},
 		{name: "date rfc3339 plain date", typ: TypeDate, layout: "rfc3339", v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
-		{name: "parquet time", typ: TypeDateTime, v: readers.Value{Kind: readers.KindTime, Time: time.Date(2025, 1, 2, 3, 4, 5, 0, berlin)}, want: `"2025-01-02T02:04:05Z"`},
-		{name: "parquet date", typ: TypeDate, tz: berlin, v: readers.Value{Kind: readers.KindDate, Time: time.Date(1990, 4, 12, 0, 0, 0, 0, time.UTC)}, want: `"1990-04-12T00:00:00Z"`},
+		{name: "parquet time", typ: TypeDateTime, v: readers.TimeValue(time.Date(2025, 1, 2, 3, 4, 5, 0, berlin)), want: `"2025-01-02T02:04:05Z"`},
+		{name: "parquet date", typ: TypeDate, tz: berlin, v: readers.DateValue(time.Date(1990, 4, 12, 0, 0, 0, 0, time.UTC)), want: `"1990-04-12T00:00:00Z"`},
 		{name: "bad rfc3339", typ: TypeDateTime, layout: "rfc3339", v: str("01/06/2025"), errHas: "not an RFC 3339 datetime"},
 		{name: "layout mismatch", typ: TypeDate, layout: "2006-01-02", v: str("12/04/1990"), errHas: `does not match layout "2006-01-02"`},
 		{name: "impossible date", typ: TypeDate, layout: "2006-01-02", v: str("1990-02-30"), errHas: "does not match"},

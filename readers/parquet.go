@@ -1009,9 +1009,9 @@ func pqConverter(el *parquet.SchemaElement) (func(any) (Value, error), error) {
 		return func(v any) (Value, error) {
 			switch b := v.(type) {
 			case bool:
-				return Value{Kind: KindBool, Bool: b}, nil
+				return BoolValue(b), nil
 			case int64: // RLE-encoded booleans come back as bits
-				return Value{Kind: KindBool, Bool: b != 0}, nil
+				return BoolValue(b != 0), nil
 			}
 			return badValue(v, "BOOLEAN")
 		}, nil
@@ -1031,7 +1031,7 @@ func pqConverter(el *parquet.SchemaElement) (func(any) (Value, error), error) {
 				if !ok {
 					return badValue(v, "INT32")
 				}
-				return Value{Kind: KindDate, Time: time.Unix(int64(i)*86400, 0).UTC()}, nil
+				return Value{Kind: KindDate, Int: int64(i)}, nil
 			}, nil
 		case (lt != nil && lt.IsSetTIME()) || ct == parquet.ConvertedType_TIME_MILLIS:
 			return func(v any) (Value, error) {
@@ -1079,7 +1079,7 @@ func pqConverter(el *parquet.SchemaElement) (func(any) (Value, error), error) {
 				if !ok {
 					return badValue(v, "INT64")
 				}
-				return Value{Kind: KindTime, Time: unixTime(i, unit)}, nil
+				return TimeValue(unixTime(i, unit)), nil
 			}, nil
 		case (lt != nil && lt.IsSetTIME()) || ct == parquet.ConvertedType_TIME_MICROS:
 			tu := time.Microsecond
@@ -1113,7 +1113,7 @@ func pqConverter(el *parquet.SchemaElement) (func(any) (Value, error), error) {
 			}
 			nanos := binary.LittleEndian.Uint64([]byte(s[:8]))
 			day := int64(binary.LittleEndian.Uint32([]byte(s[8:])))
-			return Value{Kind: KindTime, Time: time.Unix((day-julianUnixEpoch)*86400, int64(nanos)).UTC()}, nil
+			return TimeValue(time.Unix((day-julianUnixEpoch)*86400, int64(nanos))), nil
 		}, nil
 	case parquet.Type_FLOAT:
 		return func(v any) (Value, error) {

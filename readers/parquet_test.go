@@ -297,7 +297,7 @@ func TestParquetXitongsysTypes(t *testing.T) {
 			v := recs[1].Values
 			assert.Equal(t, Value{Kind: KindFloat, Float: 0.1}, v[6], "FLOAT 0.1f reads as 0.1")
 			assert.Equal(t, KindTime, v[17].Kind)
-			assert.Equal(t, time.UTC, v[17].Time.Location())
+			assert.Equal(t, time.UTC, v[17].Time().Location())
 			assert.Equal(t, "-4.93", v[10].Str)
 		})
 	}

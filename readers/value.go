@@ -33,15 +33,53 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Value is one typed cell.
+// Value is one typed cell. It is kept small (64 bytes): booleans, times and
+// dates live in Int (see BoolValue, TimeValue, DateValue), read back with
+// the Bool and Time methods.
 type Value struct {
 	Kind  Kind
 	Str   string
-	Int   int64
+	Int   int64 // KindInt; KindBool 0/1; KindTime ns since the epoch; KindDate days since the epoch
 	Float float64
-	Bool  bool
-	Time  time.Time
 	List  []Value
+}
+
+// BoolValue returns a KindBool Value.
+func BoolValue(b bool) Value {
+	v := Value{Kind: KindBool}
+	if b {
+		v.Int = 1
+	}
+	return v
+}
+
+// TimeValue returns a KindTime Value for an instant. An instant that
+// nanoseconds since 1970 cannot hold (before 1678 or after 2262) comes back
+// as its RFC 3339 text, which the mapping parses all the same.
+func TimeValue(t time.Time) Value {
+	ns := t.UnixNano()
+	if !time.Unix(0, ns).Equal(t) {
+		return Value{Kind: KindString, Str: t.UTC().Format(time.RFC3339Nano)}
+	}
+	return Value{Kind: KindTime, Int: ns}
+}
+
+// DateValue returns a KindDate Value for the date of t in UTC.
+func DateValue(t time.Time) Value {
+	y, m, d := t.UTC().Date()
+	return Value{Kind: KindDate, Int: time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400}
+}
+
+// Bool returns a KindBool value's boolean.
+func (v Value) Bool() bool { return v.Int != 0 }
+
+// Time returns a KindTime value's instant or a KindDate value's midnight,
+// in UTC.
+func (v Value) Time() time.Time {
+	if v.Kind == KindDate {
+		return time.Unix(v.Int*86400, 0).UTC()
+	}
+	return time.Unix(0, v.Int).UTC()
 }
 
 // StringValue returns a KindString Value, or a null Value for "".
@@ -67,11 +105,11 @@ func (v Value) String() string {
 	case KindFloat:
 		return strconv.FormatFloat(v.Float, 'f', -1, 64)
 	case KindBool:
-		return strconv.FormatBool(v.Bool)
+		return strconv.FormatBool(v.Bool())
 	case KindTime:
-		return v.Time.Format(time.RFC3339Nano)
+		return v.Time().Format(time.RFC3339Nano)
 	case KindDate:
-		return v.Time.Format(time.DateOnly)
+		return v.Time().Format(time.DateOnly)
 	case KindList:
 		parts := make([]string, len(v.List))
 		for i, e := range v.List {
