@@ -86,10 +86,5 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func identity(ctx context.Context, file string, cfg *importer.Config) (readers.Identity, error) {
-	r, err := readers.Open(ctx, file, readers.Options{Format: cfg.Source.Format, Delimiter: cfg.Source.Delimiter, S3: cfg.Source.S3})
-	if err != nil {
-		return readers.Identity{}, err
-	}
-	defer r.Close()
-	return r.Identity(), nil
+	return readers.Stat(ctx, file, readers.Options{Format: cfg.Source.Format, S3: cfg.Source.S3})
 }
