@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,4 +61,70 @@ mapping:
 	assert.Equal(t, exitUsage, exitCode(err))
 	assert.Contains(t, stderr.String(), "api_key_file")
 	assert.EqualValues(t, 1, srv.Stats().Requests)
+}
+
+// TestStatus shows each file's state from the checkpoint: done, partial
+// with a percentage, new, and changed since it was imported.
+func TestStatus(t *testing.T) {
+	const key = "status-key"
+	srv := fakeapi.New(fakeapi.Options{Token: key})
+	var allow atomic.Int64 // requests answered before the API goes down
+	allow.Store(1 << 30)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow.Add(-1) < 0 {
+			http.Error(w, `{"error":"down"}`, http.StatusServiceUnavailable)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	dir := t.TempDir()
+	write := func(name string, rows int) {
+		var b strings.Builder
+		b.WriteString("id,name\n")
+		for i := range rows {
+			fmt.Fprintf(&b, "%s-%d,Name %d\n", name, i, i)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o600))
+	}
+	cfg := filepath.Join(dir, "import.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`source: {paths: [%q]}
+insider: {endpoint: "%s/api/user/v1/upsert", partner: acme}
+delivery: {batch_users: 10, workers: 1, max_attempts: 1}
+mapping:
+  identifiers: {uuid: id}
+  attributes: {name: name}
+`, filepath.Join(dir, "*.csv"), ts.URL)), 0o600))
+	t.Setenv("INSIDER_API_KEY", key)
+	ctx := context.Background()
+	cmd := func(args ...string) (string, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, args, &stdout, &stderr)
+		return stdout.String(), err
+	}
+
+	write("a.csv", 30)
+	_, err := cmd("run", "-c", cfg, "--progress", "none")
+	require.NoError(t, err)
+	write("b.csv", 40)
+	write("c.csv", 50)
+	allow.Store(2) // b.csv stops part way: the API goes down after 2 of its 4 batches
+	_, err = cmd("run", "-c", cfg, "--progress", "none")
+	require.Error(t, err)
+	write("a.csv", 31) // changed since it was imported
+
+	out, err := cmd("status", "-c", cfg)
+	require.NoError(t, err)
+	t.Log("\n" + out)
+	state := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && strings.HasSuffix(f[0], ".csv") {
+			state[filepath.Base(f[0])] = strings.Join(f[1:len(f)-3], " ")
+		}
+	}
+	assert.Equal(t, "changed", state["a.csv"])
+	assert.Regexp(t, `^partial [1-9]\d%$`, state["b.csv"])
+	// The reader may have begun c.csv before the failure stopped the run.
+	assert.Contains(t, []string{"new", "partial"}, state["c.csv"])
 }
