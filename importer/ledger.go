@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type ledger struct {
 type fileLedger struct {
 	fs      *checkpoint.FileState
 	entries []*entry // ranges after the frontier, in input order
+	eof     bool     // this run read the file to its end
 }
 
 type entry struct {
@@ -46,10 +48,11 @@ func newLedger(st checkpoint.State, rejects *rejectWriter, now func() time.Time)
 	return &ledger{state: st, files: map[string]*fileLedger{}, rejects: rejects, now: now}
 }
 
-// begin starts (or resumes) a file and returns its state. Ranges recorded
-// by an earlier run become entries: finished ones as done, in-flight ones as
-// placeholders the re-sent batches will fill.
-func (l *ledger) begin(file string, id readers.Identity, ref time.Time) *checkpoint.FileState {
+// begin starts (or resumes) a file and returns its state and the ranges an
+// earlier run recorded beyond the frontier, in input order. They become
+// entries: finished ones as done, in-flight ones as placeholders the re-sent
+// batches will fill.
+func (l *ledger) begin(file string, id readers.Identity, ref time.Time) (*checkpoint.FileState, []entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fs := l.state.Files[file]
@@ -65,10 +68,14 @@ func (l *ledger) begin(file string, id readers.Identity, ref time.Time) *checkpo
 	for _, r := range fs.InFlight {
 		fl.entries = append(fl.entries, &entry{r: r})
 	}
-	slices.SortFunc(fl.entries, func(a, b *entry) int { return int(a.r.Start.Index - b.r.Start.Index) })
+	slices.SortFunc(fl.entries, func(a, b *entry) int { return cmp.Compare(a.r.Start.Index, b.r.Start.Index) })
+	earlier := make([]entry, len(fl.entries))
+	for i, e := range fl.entries {
+		earlier[i] = *e
+	}
 	l.files[file] = fl
 	l.dirty = true
-	return fs
+	return fs, earlier
 }
 
 // dispatch records that b is about to be sent: from now on a checkpoint
@@ -97,12 +104,17 @@ func (l *ledger) dispatch(b *batch) {
 	l.dirty = true
 }
 
-// finishFile records that the file was read to its end: total rows.
-func (l *ledger) finishFile(file string, total int64) {
+// finishFile records that the file was read to its end, at end. A file
+// with nothing outstanding (no data rows, or every row finished) gets its
+// frontier at end at once.
+func (l *ledger) finishFile(file string, end readers.Position) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fl := l.files[file]
-	fl.fs.Total = total
+	fl.fs.Total, fl.eof = end.Index, true
+	if len(fl.entries) == 0 && fl.fs.Frontier.Index == end.Index {
+		fl.fs.Frontier = end
+	}
 	l.advance(fl)
 	l.dirty = true
 }
@@ -211,7 +223,7 @@ func (l *ledger) advance(fl *fileLedger) {
 		i++
 	}
 	fl.entries = fl.entries[i:]
-	if len(fl.entries) == 0 && fl.fs.Total > 0 && fl.fs.Frontier.Index >= fl.fs.Total {
+	if fl.eof && len(fl.entries) == 0 && fl.fs.Frontier.Index >= fl.fs.Total {
 		fl.fs.Finished = true
 	}
 	fl.fs.Done, fl.fs.InFlight = fl.fs.Done[:0], fl.fs.InFlight[:0]
@@ -222,15 +234,6 @@ func (l *ledger) advance(fl *fileLedger) {
 			fl.fs.InFlight = append(fl.fs.InFlight, e.r)
 		}
 	}
-}
-
-// markEmpty records a file with no data rows as finished.
-func (l *ledger) markEmpty(file string, end readers.Position) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fs := l.files[file].fs
-	fs.Frontier, fs.Finished = end, true
-	l.dirty = true
 }
 
 // snapshot returns a deep copy of the state to save, whether anything

@@ -280,10 +280,7 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 	err = g.Wait()
 	close(stopSaver)
 	saveErr := <-saverDone
-	if err == nil && ctx.Err() != nil {
-		err = ErrInterrupted
-	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = ErrInterrupted
 	}
 	if err := r.flush(); err != nil && saveErr == nil {
@@ -420,7 +417,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if t.resume != nil && !t.resume.RefTime.IsZero() {
 		ref = t.resume.RefTime
 	}
-	fs := r.ledger.begin(t.file, rd.Identity(), ref)
+	fs, earlier := r.ledger.begin(t.file, rd.Identity(), ref)
 	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
 	if err != nil {
 		return err
@@ -430,19 +427,8 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	}
 	r.log.Info("reading", "file", t.file, "from_row", rd.Pos().Row())
 
-	// Ranges an earlier run dispatched: finished ones are skipped, in-flight
-	// ones are rebuilt exactly (cut at their recorded end).
-	var ranges []checkpoint.Range
-	var done []bool
-	if t.resume != nil {
-		for _, d := range t.resume.Done {
-			ranges, done = append(ranges, d), append(done, true)
-		}
-		for _, f := range t.resume.InFlight {
-			ranges, done = append(ranges, f), append(done, false)
-		}
-		sortRanges(ranges, done)
-	}
+	// Ranges an earlier run dispatched (earlier): finished ones are skipped,
+	// in-flight ones are rebuilt exactly (cut at their recorded end).
 
 	g := &grouper{cfg: r.cfg}
 	bt := newBatcher(r.cfg, t.file)
@@ -496,19 +482,19 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		}
 		for _, rw := range c.rows {
 			// At a recorded range boundary, close what is open.
-			for ri < len(ranges) && rw.pos.Index >= ranges[ri].End.Index {
-				if !done[ri] {
+			for ri < len(earlier) && rw.pos.Index >= earlier[ri].r.End.Index {
+				if !earlier[ri].done {
 					if err := cut(rw.pos); err != nil {
 						return err
 					}
 				}
 				ri++
 			}
-			if ri < len(ranges) && rw.pos.Index >= ranges[ri].Start.Index {
-				if done[ri] {
+			if ri < len(earlier) && rw.pos.Index >= earlier[ri].r.Start.Index {
+				if earlier[ri].done {
 					continue // acknowledged by an earlier run
 				}
-				if rw.pos.Index == ranges[ri].Start.Index {
+				if rw.pos.Index == earlier[ri].r.Start.Index {
 					if err := cut(rw.pos); err != nil {
 						return err
 					}
@@ -534,8 +520,8 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for ri < len(ranges) {
-		if !done[ri] {
+	for ri < len(earlier) {
+		if !earlier[ri].done {
 			if err := cut(end); err != nil {
 				return err
 			}
@@ -545,10 +531,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if err := cut(end); err != nil {
 		return err
 	}
-	if end.Index == 0 {
-		r.ledger.markEmpty(t.file, end)
-	}
-	r.ledger.finishFile(t.file, end.Index)
+	r.ledger.finishFile(t.file, end)
 	r.bytesDone.Add(rd.Identity().Size)
 	r.bytesCur.Store(0)
 	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
@@ -654,15 +637,6 @@ func (r *run) refill(file string, rows []*row) {
 func isRowError(err error) bool {
 	var pe *readers.ParseError
 	return errors.As(err, &pe)
-}
-
-func sortRanges(rs []checkpoint.Range, done []bool) {
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && rs[j].Start.Index < rs[j-1].Start.Index; j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
-			done[j], done[j-1] = done[j-1], done[j]
-		}
-	}
 }
 
 // work sends batches until the channel closes. Once stop is done (a signal,

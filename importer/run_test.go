@@ -509,3 +509,21 @@ func TestConnectionErrorsAndTimeoutsAreRetried(t *testing.T) {
 		assert.NotContains(t, l, testKey, "the key never appears in logs")
 	}
 }
+
+// A file with a header and no rows is finished at once, and not read again.
+func TestHeaderOnlyFileIsFinished(t *testing.T) {
+	_, url := startFake(t, fakeapi.Options{})
+	p := filepath.Join(t.TempDir(), "empty.csv")
+	require.NoError(t, os.WriteFile(p, []byte("id,email,name,tier,order,cur,price,qty,ts\n"), 0o600))
+	cfg := testConfig(t, url, []string{p}, "")
+	store := checkpoint.NewMemoryStore()
+	rep, err := Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.Equal(t, "done", rep.Files[0].State)
+	st, err := store.Load(context.Background(), rep.Job)
+	require.NoError(t, err)
+	assert.Positive(t, st.Files[p].Frontier.Offset, "the frontier is the end of the header")
+	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.Equal(t, "skipped", rep.Files[0].State)
+}
