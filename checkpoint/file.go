@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/insider-import/insider-import/internal/safefile"
 )
 
 // ErrCorrupt is wrapped by Load when a saved checkpoint cannot be decoded
@@ -74,6 +76,10 @@ func (e *LeaseHeldError) Unwrap() error { return ErrLeaseHeld }
 //
 // Save writes a temporary file in dir, fsyncs and renames it over the
 // checkpoint and fsyncs dir, so a crash leaves the old or the new State.
+// Temporary files a killed Save left behind (.<job>.json.tmp-*) are removed
+// once the job's lock is taken. No file is read or written through a
+// symbolic link (a link at the checkpoint, lock or temporary name is
+// refused with an error that says so; see package safefile).
 // Save stamps State.Version and State.Job when they are zero and refuses a
 // State whose Version or Job is another one. Files are created with mode
 // 0600. FileStore does not consult ctx: local writes are short, and the final
@@ -197,7 +203,7 @@ func (s *FileStore) lock(job string) (string, error) {
 		return path, nil
 	}
 	lockPath := filepath.Join(s.dir, name+".lock")
-	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := safefile.OpenFile(lockPath, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return "", fmt.Errorf("lock checkpoint: %w", err)
 	}
@@ -215,7 +221,25 @@ func (s *FileStore) lock(job string) (string, error) {
 		_, _ = f.WriteAt(fmt.Appendf(nil, "pid %d on %s\n", os.Getpid(), host), 0)
 	}
 	s.locks[job] = f
+	removeStaleTemps(s.dir, name+".json")
 	return path, nil
+}
+
+// removeStaleTemps removes the temporary files of base that a Save killed
+// before its rename left in dir. Only the holder of the job's lock calls it,
+// so no Save of the job is under way. Best effort: a leftover temporary file
+// takes room but is never read.
+func removeStaleTemps(dir, base string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base + ".tmp-"
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			_ = os.Remove(filepath.Join(dir, e.Name())) // a link is removed, not followed
+		}
+	}
 }
 
 func flock(f *os.File) error {
@@ -230,7 +254,7 @@ func flock(f *os.File) error {
 // lockHolder returns what the holder of a lock file wrote into it, shortened,
 // or "" if it cannot be read.
 func lockHolder(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path)
 	if err != nil {
 		return ""
 	}
@@ -246,7 +270,7 @@ func lockHolder(path string) string {
 // internal/backend/local/local.go, Save).
 func writeFileAtomic(path string, data []byte) (err error) {
 	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*") // mode 0600
+	f, err := safefile.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -375,7 +399,7 @@ func (s *FileStore) Peek(_ context.Context, job string) (State, error) {
 }
 
 func readState(path, job string) (State, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, fmt.Errorf("checkpoint %s: %w", path, ErrNotFound)
 	}

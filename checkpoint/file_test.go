@@ -244,3 +244,78 @@ func TestFileStorePeekTakesNoLock(t *testing.T) {
 	_, err = b.Peek(context.Background(), "nope")
 	assert.ErrorIs(t, err, checkpoint.ErrNotFound)
 }
+
+// TestFileStoreRefusesSymlinks plants a symbolic link at the lock and at the
+// checkpoint name: the store refuses it with an error naming the file and
+// the link's target is left as it was.
+func TestFileStoreRefusesSymlinks(t *testing.T) {
+	for _, name := range []string{"job1.lock", "job1.json"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			target := filepath.Join(t.TempDir(), "precious")
+			require.NoError(t, os.WriteFile(target, []byte("precious\n"), 0o644))
+			require.NoError(t, os.Chmod(target, 0o644))
+			link := filepath.Join(dir, name)
+			require.NoError(t, os.Symlink(target, link))
+
+			s := newFileStore(t, dir)
+			_, err := s.Load(t.Context(), "job1")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), link)
+			assert.Contains(t, err.Error(), "symbolic link")
+			if name == "job1.lock" {
+				require.Error(t, s.Save(t.Context(), "job1", checkpointtest.SampleState("job1")))
+			}
+			b, err := os.ReadFile(target)
+			require.NoError(t, err)
+			assert.Equal(t, "precious\n", string(b), "the target is untouched")
+			st, err := os.Stat(target)
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "the target keeps its mode")
+		})
+	}
+}
+
+// TestFileStoreStaleTemps: temporary files a killed Save left (a file, and
+// a link planted at such a name) are removed when the next run takes the
+// job's lock; the link's target is untouched. Another job's are left alone.
+func TestFileStoreStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "precious")
+	require.NoError(t, os.WriteFile(target, []byte("precious\n"), 0o600))
+	stale := filepath.Join(dir, ".job1.json.tmp-123456")
+	require.NoError(t, os.WriteFile(stale, []byte(`{"version":1,"job":"jo`), 0o600))
+	staleLink := filepath.Join(dir, ".job1.json.tmp-999")
+	require.NoError(t, os.Symlink(target, staleLink))
+	other := filepath.Join(dir, ".job2.json.tmp-123456")
+	require.NoError(t, os.WriteFile(other, nil, 0o600))
+
+	s := newFileStore(t, dir)
+	_, err := s.Load(t.Context(), "job1")
+	require.ErrorIs(t, err, checkpoint.ErrNotFound)
+	for _, p := range []string{stale, staleLink} {
+		_, err = os.Lstat(p)
+		assert.ErrorIs(t, err, os.ErrNotExist, "%s removed", p)
+	}
+	_, err = os.Stat(other)
+	assert.NoError(t, err, "another job's temporary file is not this run's to remove")
+	b, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "precious\n", string(b))
+}
+
+// TestFileStoreLockMode: a lock file that exists with mode 0644 is 0600
+// once the store holds it; the checkpoint is written 0600.
+func TestFileStoreLockMode(t *testing.T) {
+	dir := t.TempDir()
+	lock := filepath.Join(dir, "job1.lock")
+	require.NoError(t, os.WriteFile(lock, nil, 0o644))
+	require.NoError(t, os.Chmod(lock, 0o644))
+	s := newFileStore(t, dir)
+	require.NoError(t, s.Save(t.Context(), "job1", checkpointtest.SampleState("job1")))
+	for _, p := range []string{lock, filepath.Join(dir, "job1.json")} {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), p)
+	}
+}

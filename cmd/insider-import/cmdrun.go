@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/internal/safefile"
 )
 
 type runFlags struct {
@@ -130,6 +130,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 	if err != nil {
 		return err
 	}
+	if err := safefile.NotLink(f.report); f.report != "" && err != nil {
+		return fmt.Errorf("--report: %w", err) // refused before anything is imported
+	}
 	cfg, err := importer.LoadConfig(f.config)
 	if err != nil {
 		return err
@@ -177,8 +180,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 	if rep != nil {
 		rep.WriteText(stdout)
 		if f.report != "" {
-			if werr := writeJSON(f.report, rep); werr != nil && err == nil {
-				err = werr
+			if werr := writeJSON(f.report, rep); werr != nil {
+				if err != nil {
+					fmt.Fprintf(stderr, "insider-import: %v\n", werr) // the run's own error is returned
+				} else {
+					err = werr
+				}
 			}
 		}
 	}
@@ -256,5 +263,8 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(os.WriteFile(path, append(b, '\n'), 0o600), os.Chmod(path, 0o600))
+	if err := safefile.WriteFile(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
 }
