@@ -1,0 +1,264 @@
+package importer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/insider-import/insider-import/readers"
+)
+
+// produce reads the files in order and hands batches to the workers.
+func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch) error {
+	for _, t := range todo {
+		if err := r.produceFile(ctx, t, out); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped: the workers finish what is in flight
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) error {
+	var start *readers.Position
+	if t.resume != nil && t.resume.Frontier.Index > 0 {
+		p := t.resume.Frontier
+		start = &p
+	}
+	rd, err := readers.Open(ctx, t.file, r.readerOptions(start))
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	ref := r.opts.Now()
+	if t.resume != nil && !t.resume.RefTime.IsZero() {
+		ref = t.resume.RefTime
+	}
+	fs, earlier := r.ledger.begin(t.file, rd.Identity(), ref)
+	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
+	if err != nil {
+		return err
+	}
+	if r.rejects != nil {
+		r.rejects.setColumns(t.file, rd.Columns())
+	}
+	r.log.Info("reading", "file", t.file, "from_row", rd.Pos().Row())
+
+	// Ranges an earlier run dispatched (earlier): finished ones are skipped,
+	// in-flight ones are rebuilt exactly (cut at their recorded end).
+
+	g := &grouper{cfg: r.cfg}
+	bt := newBatcher(r.cfg, t.file)
+	emit := func(b *batch) error {
+		if b == nil {
+			return nil
+		}
+		r.ledger.dispatch(b)
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cut := func(at readers.Position) error {
+		if u := g.flush(); u != nil {
+			if err := emit(bt.add(u)); err != nil {
+				return err
+			}
+		}
+		return emit(bt.cut(at))
+	}
+	// Reading and mapping overlap: one goroutine reads chunks of records,
+	// mappers turn them into rows in parallel, and this goroutine takes the
+	// chunks back in input order for grouping and batching, which must stay
+	// sequential to be deterministic.
+	rctx, cancel := context.WithCancel(ctx)
+	var wg errgroup.Group
+	defer func() { cancel(); wg.Wait() }()
+	nmap := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *chunk, nmap)
+	ordered := make(chan *chunk, 2*nmap+2)
+	wg.Go(func() error { r.readChunks(rctx, rd, work, ordered); return nil })
+	for range nmap {
+		wg.Go(func() error {
+			for c := range work {
+				c.mapRows(mp)
+			}
+			return nil
+		})
+	}
+
+	ri := 0
+	var end readers.Position
+	for c := range ordered {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for _, rw := range c.rows {
+			// At a recorded range boundary, close what is open.
+			for ri < len(earlier) && rw.pos.Index >= earlier[ri].r.End.Index {
+				if !earlier[ri].done {
+					if err := cut(rw.pos); err != nil {
+						return err
+					}
+				}
+				ri++
+			}
+			if ri < len(earlier) && rw.pos.Index >= earlier[ri].r.Start.Index {
+				if earlier[ri].done {
+					continue // acknowledged by an earlier run
+				}
+				if rw.pos.Index == earlier[ri].r.Start.Index {
+					if err := cut(rw.pos); err != nil {
+						return err
+					}
+				}
+			}
+			r.rowsRead.Add(1)
+			if err := r.ledger.tally.observe(rw); err != nil {
+				return err
+			}
+			if u := g.add(rw); u != nil {
+				if err := emit(bt.add(u)); err != nil {
+					return err
+				}
+			}
+		}
+		if c.err != nil {
+			return c.err
+		}
+		if c.end != nil {
+			end = *c.end
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for ri < len(earlier) {
+		if !earlier[ri].done {
+			if err := cut(end); err != nil {
+				return err
+			}
+		}
+		ri++
+	}
+	if err := cut(end); err != nil {
+		return err
+	}
+	r.ledger.finishFile(t.file, end)
+	r.bytesDone.Add(rd.Identity().Size)
+	r.bytesCur.Store(0)
+	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
+	return nil
+}
+
+// chunk is a run of consecutive records on their way through the mappers.
+type chunk struct {
+	recs []readers.Record
+	errs []error // per record: nil, or the *readers.ParseError it came with
+	rows []*row
+	end  *readers.Position // on the last chunk: the input's end
+	err  error             // a read error that ends the file
+	done chan struct{}     // closed once rows is filled
+}
+
+const chunkRows = 256
+
+// readChunks reads rd to its end in chunks, handing each to the mappers
+// (work) and, in order, to the consumer (ordered). It closes both.
+func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered chan<- *chunk) {
+	defer close(ordered)
+	defer close(work)
+	for {
+		c := &chunk{done: make(chan struct{}), recs: make([]readers.Record, 0, chunkRows), errs: make([]error, 0, chunkRows)}
+		for len(c.recs) < chunkRows {
+			rec, err := rd.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				p := rd.Pos()
+				c.end = &p
+				break
+			}
+			if err != nil && !isRowError(err) {
+				c.err = err
+				break
+			}
+			c.recs = append(c.recs, rec)
+			c.errs = append(c.errs, err)
+		}
+		if p := rd.Pos(); p.Offset >= 0 {
+			r.bytesCur.Store(p.Offset)
+		}
+		select {
+		case ordered <- c:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case work <- c:
+		case <-ctx.Done():
+			return
+		}
+		if c.end != nil || c.err != nil {
+			return
+		}
+	}
+}
+
+// mapRows maps the chunk's records; mappers run it concurrently on
+// different chunks.
+func (c *chunk) mapRows(mp *mapper) {
+	c.rows = make([]*row, len(c.recs))
+	for i, rec := range c.recs {
+		if err := c.errs[i]; err != nil {
+			c.rows[i] = &row{pos: rec.Pos, src: rec, problems: []Problem{{Rule: "csv", Msg: err.Error()}}}
+			continue
+		}
+		c.rows[i] = mp.mapRecord(rec)
+	}
+	c.recs, c.errs = nil, nil
+	close(c.done)
+}
+
+// refill reads again, by position, the cells of rows Insider rejected after
+// they had given them up. Rows are rare and come in one batch's range, so
+// one reader from the first of them suffices. On failure the rejects keep
+// file, row and Insider's messages, without the cells.
+func (r *run) refill(file string, rows []*row) {
+	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.pos.Index, b.pos.Index) })
+	start := rows[0].pos
+	rd, err := readers.Open(context.Background(), file, r.readerOptions(&start))
+	if err == nil {
+		defer rd.Close()
+		for i := 0; i < len(rows) && err == nil; {
+			var rec readers.Record
+			rec, err = rd.Next(context.Background())
+			if err != nil && isRowError(err) {
+				err = nil
+			}
+			for err == nil && i < len(rows) && rows[i].pos.Index <= rec.Pos.Index {
+				if rows[i].pos.Index == rec.Pos.Index {
+					rows[i].src = rec
+				}
+				i++
+			}
+		}
+	}
+	if err != nil {
+		r.log.Warn("could not read the cells of rejected rows again; their rejects carry no cells", "file", file, "row", start.Row(), "error", err.Error())
+	}
+}
+
+func isRowError(err error) bool {
+	var pe *readers.ParseError
+	return errors.As(err, &pe)
+}

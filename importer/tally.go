@@ -1,0 +1,197 @@
+package importer
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/insider-import/insider-import/checkpoint"
+)
+
+// RejectReason counts the rejected rows that share a reason: the column (if
+// the problem is with one) and the rule. A row with several problems counts
+// under each. Example is the first such problem, with where it was.
+type RejectReason struct {
+	Column  string `json:"column,omitempty"`
+	Rule    string `json:"rule"`
+	Rows    int64  `json:"rows"`
+	Example string `json:"example,omitempty"`
+}
+
+// Rules for rows rejected after mapping.
+const (
+	ruleByInsider    = "rejected_by_insider"
+	ruleOtherReasons = "other"
+	maxReasons       = 100 // distinct reasons kept; the rest count as "other"
+)
+
+// rejectTally counts rows and rejects by reason for the report, and applies
+// the RejectLimit. The producer shows it every row as it is mapped, in
+// input order (observe); the committer shows it the rows rejected later:
+// by Insider, or for size (late). A nil tally does nothing.
+type rejectTally struct {
+	limit *RejectLimit
+	read  atomic.Int64
+
+	mu       sync.Mutex
+	rejected int64
+	byReason map[reasonKey]*RejectReason
+	stop     *TooManyRejectsError // set once the limit is broken
+}
+
+type reasonKey struct{ column, rule string }
+
+func newRejectTally(limit *RejectLimit) *rejectTally {
+	return &rejectTally{limit: limit, byReason: map[reasonKey]*RejectReason{}}
+}
+
+// observe counts a row the producer mapped. It returns a
+// *TooManyRejectsError once the limit is broken. Rows without problems
+// take one atomic add.
+func (t *rejectTally) observe(r *row) error {
+	if t == nil {
+		return nil
+	}
+	read := t.read.Add(1)
+	if len(r.problems) == 0 {
+		if t.limit != nil && t.limit.Percent > 0 && read == t.limit.minRows() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			return t.check()
+		}
+		return nil
+	}
+	r.tallied = true
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.count(r, r.problems, nil)
+	return t.check()
+}
+
+// late counts rejected rows that observe did not see rejected: Insider
+// refused them, or their user was too large to send.
+func (t *rejectTally) late(recs []rejectRecord) error {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, rr := range recs {
+		if rr.row.tallied { // counted as rejected when it was mapped
+			continue
+		}
+		rr.row.tallied = true
+		t.count(rr.row, rr.problems, rr.api)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return t.check()
+}
+
+// count records one rejected row under each of its reasons (once per
+// reason). The caller holds mu.
+func (t *rejectTally) count(r *row, problems []Problem, api []string) {
+	t.rejected++
+	if len(api) > 0 {
+		t.add(reasonKey{rule: ruleByInsider}, r, api[0])
+	}
+	for i, p := range problems {
+		k := reasonKey{p.Column, p.Rule}
+		dup := false
+		for _, q := range problems[:i] {
+			if q.Column == p.Column && q.Rule == p.Rule {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			t.add(k, r, p.Msg)
+		}
+	}
+}
+
+func (t *rejectTally) add(k reasonKey, r *row, msg string) {
+	rr := t.byReason[k]
+	if rr == nil {
+		if len(t.byReason) >= maxReasons {
+			k = reasonKey{rule: ruleOtherReasons}
+			rr = t.byReason[k]
+		}
+		if rr == nil {
+			rr = &RejectReason{Column: k.column, Rule: k.rule, Example: r.pos.String() + ": " + msg}
+			t.byReason[k] = rr
+		}
+	}
+	rr.Rows++
+}
+
+// check applies the limit; the caller holds mu. Once broken, it keeps
+// returning the same error.
+func (t *rejectTally) check() error {
+	if t.stop != nil {
+		return t.stop
+	}
+	if t.limit == nil {
+		return nil
+	}
+	read := t.read.Load()
+	if !t.limit.exceeded(t.rejected, read) {
+		return nil
+	}
+	t.stop = &TooManyRejectsError{Limit: *t.limit, Rejected: t.rejected, Read: read, Reasons: t.sortedLocked()}
+	return t.stop
+}
+
+// reasons returns the counts by reason, most rows first.
+func (t *rejectTally) reasons() []RejectReason {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sortedLocked()
+}
+
+func (t *rejectTally) sortedLocked() []RejectReason {
+	out := make([]RejectReason, 0, len(t.byReason))
+	for _, r := range t.byReason {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b RejectReason) int {
+		if c := cmp.Compare(b.Rows, a.Rows); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Column, b.Column); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Rule, b.Rule)
+	})
+	return out
+}
+
+// setupRejects creates the rejects writer: JSON lines (Options.RejectsPath)
+// and/or CSV (Options.RejectsCSVPath). The CSV starts afresh unless the run
+// resumes a checkpoint.
+func (r *run) setupRejects(st checkpoint.State) {
+	if r.opts.RejectsPath == "" && r.opts.RejectsCSVPath == "" {
+		return
+	}
+	r.rejects = newRejectWriter(r.opts.RejectsPath)
+	if r.opts.RejectsCSVPath != "" {
+		r.rejects.csv = newRejectCSV(r.opts.RejectsCSVPath, r.cfg.Source.Delimiter, r.opts.DryRun || len(st.Files) == 0)
+	}
+}
+
+// reportRejects adds the rejects by reason and the CSV files written.
+func (r *run) reportRejects(rep *Report) {
+	if r.ledger != nil {
+		rep.RejectReasons = r.ledger.tally.reasons()
+	}
+	if r.rejects != nil && r.rejects.csv != nil {
+		rep.RejectsCSV = slices.Clone(r.rejects.csv.paths)
+	}
+}
