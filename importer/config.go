@@ -508,10 +508,13 @@ func (c *Config) Hash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// JobID names a job: the sources, the account and the shard. The same
-// config run again is the same job and resumes its checkpoint.
+// JobID names a job: the sources, the account (partner) and the shard. The
+// same config run again is the same job and resumes its checkpoint. The
+// endpoint is not part of it: the same account reached through another URL
+// (a proxy, a port) is the same import; UAT and production differ by
+// partner.
 func (c *Config) JobID(shardIndex, shardCount int) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%q|%s|%s|%d/%d", c.Source.Paths, c.Partner(), c.Insider.Endpoint, shardIndex, shardCount)
+	fmt.Fprintf(h, "%q|%s|%d/%d", c.Source.Paths, c.Partner(), shardIndex, shardCount)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
