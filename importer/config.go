@@ -32,6 +32,20 @@ type Config struct {
 	Delivery DeliveryConfig
 	Events   EventsConfig
 	Mapping  Mapping
+	Metrics  MetricsConfig
+}
+
+// MetricsConfig says where a batch run pushes its Prometheus metrics.
+type MetricsConfig struct {
+	// Pushgateway is the base URL of a Prometheus Pushgateway; "" pushes
+	// nothing.
+	Pushgateway string
+	// Job is the Pushgateway job label (default insider-import); the shard
+	// index is the other grouping label.
+	Job string
+	// PushInterval is how often metrics are pushed during a run (default 20s).
+	PushInterval time.Duration
+	at           map[string]at
 }
 
 // SourceConfig says where the inputs are and how to read them.
@@ -201,7 +215,7 @@ func parseYAML(b []byte) (f *ast.File, err error) {
 
 func (c *Config) decode(w *walker, root ast.Node) {
 	sawSource, sawMapping := false, false
-	w.mapping(root, "config", []string{"source", "insider", "delivery", "events", "mapping"}, func(key string, k, v ast.Node) {
+	w.mapping(root, "config", []string{"source", "insider", "delivery", "events", "mapping", "metrics"}, func(key string, k, v ast.Node) {
 		switch key {
 		case "source":
 			sawSource = true
@@ -263,6 +277,8 @@ func (c *Config) decode(w *walker, root ast.Node) {
 		case "mapping":
 			sawMapping = true
 			c.decodeMapping(w, v)
+		case "metrics":
+			c.decodeMetrics(w, v)
 		}
 	})
 	if !sawSource {
@@ -371,6 +387,35 @@ func (c *Config) decodeInsider(w *walker, v ast.Node) {
 	})
 }
 
+func (c *Config) decodeMetrics(w *walker, v ast.Node) {
+	m := &c.Metrics
+	m.at = map[string]at{}
+	w.mapping(v, "metrics", []string{"pushgateway", "job", "push_interval"}, func(key string, _, v ast.Node) {
+		m.at[key] = pos(v)
+		where := "metrics." + key
+		switch key {
+		case "pushgateway":
+			w.str(v, where, &m.Pushgateway)
+		case "job":
+			w.str(v, where, &m.Job)
+		case "push_interval":
+			w.duration(v, where, &m.PushInterval)
+			if m.PushInterval <= 0 {
+				w.addf(v, "%s must be above 0", where)
+			}
+		}
+	})
+}
+
+// CheckPushgateway checks a Pushgateway base URL (metrics.pushgateway or
+// --pushgateway): http or https with a host.
+func CheckPushgateway(s string) error {
+	if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	return nil
+}
+
 func (c *Config) applyDefaults() {
 	if c.Source.Format == "" {
 		c.Source.Format = readers.FormatAuto
@@ -412,6 +457,12 @@ func (c *Config) applyDefaults() {
 	if c.Events.FutureTolerance == 0 {
 		c.Events.FutureTolerance = 5 * time.Minute
 	}
+	if c.Metrics.Job == "" {
+		c.Metrics.Job = "insider-import"
+	}
+	if c.Metrics.PushInterval == 0 {
+		c.Metrics.PushInterval = 20 * time.Second
+	}
 }
 
 // check validates what does not depend on the inputs.
@@ -427,6 +478,11 @@ func (c *Config) check(w *walker) {
 	if in.ErrorCallbackURL != "" {
 		if u, err := url.Parse(in.ErrorCallbackURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			w.addAt(in.at["error_callback_url"], "insider.error_callback_url %q is not an http(s) URL", in.ErrorCallbackURL)
+		}
+	}
+	if m := c.Metrics; m.Pushgateway != "" {
+		if err := CheckPushgateway(m.Pushgateway); err != nil {
+			w.addAt(m.at["pushgateway"], "metrics.pushgateway: %v", err)
 		}
 	}
 	if len(c.Mapping.Identifiers) == 0 {

@@ -76,7 +76,11 @@ type Progress struct {
 	Throttled    int64
 	BytesRead    int64 // of the inputs, as far as known
 	BytesTotal   int64
+	BytesSent    int64 // request bodies
 	Elapsed      time.Duration
+	// Counts are the report's counters so far (rows and events finished:
+	// acknowledged, rejected or dropped).
+	Counts Counts
 }
 
 type run struct {
@@ -300,10 +304,11 @@ func (r *run) progress(start time.Time) {
 	p := Progress{
 		RowsRead: r.rowsRead.Load(), RowsDone: c.RowsRead, RowsRejected: c.RowsRejected + c.RowsRejectedByAPI,
 		EventsSent: c.EventsSent, BytesRead: r.bytesDone.Load() + r.bytesCur.Load(), BytesTotal: r.bytesTotal,
-		Elapsed: time.Since(start),
+		Elapsed: time.Since(start), Counts: c,
 	}
 	if r.sender != nil {
 		p.Requests, p.Retries, p.Throttled = r.sender.requests.Load(), r.sender.retries.Load(), r.sender.throttled.Load()
+		p.BytesSent = r.sender.bytesSent.Load()
 	}
 	r.opts.Progress(p)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -33,6 +34,10 @@ type runFlags struct {
 	logFormat  string
 	progress   string
 	sample     int
+	// pushgateway and pushInterval override metrics.pushgateway and
+	// metrics.push_interval.
+	pushgateway  string
+	pushInterval time.Duration
 	rejectFlags
 }
 
@@ -56,6 +61,8 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 		fs.DurationVar(&f.grace, "grace", 25*time.Second, "on SIGTERM/SIGINT, how long requests in flight may finish")
 		fs.IntVar(&f.shardIndex, "shard-index", envInt("JOB_COMPLETION_INDEX", 0), "this shard's index (default $JOB_COMPLETION_INDEX)")
 		fs.IntVar(&f.shardCount, "shard-count", 1, "number of shards the files are split across")
+		fs.StringVar(&f.pushgateway, "pushgateway", "", "push Prometheus metrics to the Pushgateway at `URL` during the run and at its end (default: metrics.pushgateway)")
+		fs.DurationVar(&f.pushInterval, "push-interval", 0, "how often metrics are pushed during the run (default: metrics.push_interval, 20s)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -68,6 +75,14 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 	}
 	if f.config == "" {
 		return nil, usageError{"-c FILE is required: the import config"}
+	}
+	if f.pushgateway != "" {
+		if err := importer.CheckPushgateway(f.pushgateway); err != nil {
+			return nil, usageError{fmt.Sprintf("--pushgateway: %v", err)}
+		}
+	}
+	if f.pushInterval < 0 {
+		return nil, usageError{"--push-interval must not be negative"}
 	}
 	if f.shardCount < 1 || f.shardIndex < 0 || f.shardIndex >= f.shardCount {
 		return nil, usageError{fmt.Sprintf("--shard-index %d must be in [0, --shard-count %d)", f.shardIndex, f.shardCount)}
@@ -121,7 +136,7 @@ func apiKey(cfg *importer.Config) (string, error) {
 	return "", usageError{fmt.Sprintf("no API key: set the environment variable %s (insider.api_key_env) or insider.api_key_file", cfg.Insider.APIKeyEnv)}
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, validate bool) error {
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, validate bool) (err error) {
 	name := "run"
 	if validate {
 		name = "validate"
@@ -142,6 +157,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 	opts := importer.Options{
 		DryRun: f.dryRun || validate, Restart: f.restart, Grace: f.grace,
 		ShardIndex: f.shardIndex, ShardCount: f.shardCount, Logger: log,
+	}
+	var (
+		rep *importer.Report
+		ps  *pusher
+	)
+	if !opts.DryRun {
+		// From here on every outcome is pushed, a refused key or a held
+		// lease included, so the exit code metric tells why a run failed.
+		url, every := cmp.Or(f.pushgateway, cfg.Metrics.Pushgateway), cmp.Or(f.pushInterval, cfg.Metrics.PushInterval)
+		ps = newPusher(url, cfg.Metrics.Job, f.shardIndex, every, log)
+		defer func() { ps.finish(rep, processExitCode(err), time.Now()) }()
 	}
 	if cfg.Partner() == "" && !opts.DryRun {
 		return usageError{"no partner name: set insider.partner in the config or INSIDER_PARTNER_NAME"}
@@ -175,7 +201,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 		}
 	}
 	stopProgress := wireProgress(&opts, f.progress, stderr, tty, log)
-	rep, err := importer.Run(ctx, cfg, opts)
+	ps.start(&opts)
+	rep, err = importer.Run(ctx, cfg, opts)
 	stopProgress()
 	if rep != nil {
 		rep.WriteText(stdout)

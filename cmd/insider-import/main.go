@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/insider-import/insider-import/checkpoint"
@@ -42,11 +43,9 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	var got os.Signal
-	gotSig := make(chan struct{})
 	go func() {
-		got = <-sigs
-		close(gotSig)
+		got := <-sigs
+		caught.Store(&got)
 		cancel()
 		// A second signal exits at once; the checkpoint saved so far is
 		// valid because every save is atomic.
@@ -55,15 +54,19 @@ func main() {
 		os.Exit(signalCode(s))
 	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	code := exitCode(err)
-	select {
-	case <-gotSig:
-		if errors.Is(err, importer.ErrInterrupted) || errors.Is(err, context.Canceled) {
-			code = signalCode(got)
-		}
-	default:
+	os.Exit(processExitCode(err))
+}
+
+// caught is the first SIGINT or SIGTERM received, if any.
+var caught atomic.Pointer[os.Signal]
+
+// processExitCode is the code the process exits with after err: exitCode's,
+// or 130/143 when a signal interrupted the run.
+func processExitCode(err error) int {
+	if s := caught.Load(); s != nil && (errors.Is(err, importer.ErrInterrupted) || errors.Is(err, context.Canceled)) {
+		return signalCode(*s)
 	}
-	os.Exit(code)
+	return exitCode(err)
 }
 
 func signalCode(s os.Signal) int {
