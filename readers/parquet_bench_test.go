@@ -178,3 +178,49 @@ func BenchmarkParquetXitongsysReader(b *testing.B) {
 	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(peak.max)/(1<<20), "MiB-heap-peak")
 }
+
+// BenchmarkParquetBareLibrary is parquet-go's own GenericReader (the library
+// the Parquet reader is built on) reading the same file into structs, 1000
+// rows at a time: the floor the reader is compared with.
+func BenchmarkParquetBareLibrary(b *testing.B) {
+	path := benchParquet(b)
+	var peak heapPeak
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			b.Fatal(err)
+		}
+		pf, err := pq.OpenFile(f, st.Size())
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := pq.NewGenericReader[benchPurchase](pf)
+		buf := make([]benchPurchase, 1000)
+		n := 0
+		for {
+			k, err := r.Read(buf)
+			n += k
+			if n%20_000 == 0 {
+				peak.sample()
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.Close()
+		f.Close()
+		if n != benchRows {
+			b.Fatalf("%d rows", n)
+		}
+	}
+	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(peak.max)/(1<<20), "MiB-heap-peak")
+}

@@ -2,12 +2,16 @@
 # Whole-process figures: rows/s and peak RSS of `insider-import run` for CSV,
 # CSV.gz and Parquet, local and (with versitygw) S3, at 1x and 10x size, into
 # the stand-in API; next to a bare encoding/csv read of the same CSV.
+# Parquet is also compared with a bare parquet-go read (GenericReader).
 #   scripts/bench.sh [ROWS]      (default 100000; 10x is ROWS*10)
+#   BENCH_FORMATS="parquet" scripts/bench.sh   (only some formats)
 set -euo pipefail
 rows=${1:-100000}
+formats=${BENCH_FORMATS:-csv csv.gz parquet}
 bin=bin/insider-import
 go build -o "$bin" ./cmd/insider-import
 work=$(mktemp -d)
+go build -o "$work/gen" ./testdata/gen
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -53,14 +57,19 @@ measure() { # $1 label, $2 input, $3 rows
 
 for scale in 1 10; do
   n=$(( rows * scale ))
-  for ext in csv csv.gz parquet; do
-    go run ./testdata/gen -rows "$n" -out "$work/p$scale.$ext"
+  for ext in csv $formats; do
+    "$work/gen" -rows "$n" -out "$work/p$scale.$ext"
   done
-  go run ./testdata/gen -read "$work/p$scale.csv" | sed "s/^/${scale}x /"
-  for ext in csv csv.gz parquet; do
+  "$work/gen" -read "$work/p$scale.csv" | sed "s/^/${scale}x /"
+  for ext in $formats; do
+    if [ "$ext" = parquet ]; then
+      /usr/bin/time -v "$work/gen" -read "$work/p$scale.parquet" 2>"$work/time" | sed "s/^/${scale}x /"
+      sed -n 's/.*Maximum resident set size (kbytes): \(.*\)/\1/p' "$work/time" |
+        awk -v l="${scale}x" '{ printf "%s bare parquet-go read peak RSS %6.1f MiB\n", l, $1/1024 }'
+    fi
     measure "${scale}x local $ext" "$work/p$scale.$ext" "$n"
     if [ -n "$s3" ]; then
-      go run ./testdata/gen -upload "$work/p$scale.$ext" -endpoint "$s3" -bucket bench -key "p$scale.$ext"
+      "$work/gen" -upload "$work/p$scale.$ext" -endpoint "$s3" -bucket bench -key "p$scale.$ext"
       measure "${scale}x s3 $ext" "s3://bench/p$scale.$ext" "$n"
     fi
   done

@@ -69,7 +69,7 @@ func (p purchase) strings() []string {
 func main() {
 	rows := flag.Int("rows", 100000, "rows to write")
 	out := flag.String("out", "", "file to write: .csv, .csv.gz or .parquet")
-	read := flag.String("read", "", "read this CSV with encoding/csv (ReuseRecord) and print rows/s")
+	read := flag.String("read", "", "read this CSV with encoding/csv (ReuseRecord), or this .parquet with parquet-go's GenericReader, and print rows/s")
 	upload := flag.String("upload", "", "file to upload")
 	endpoint := flag.String("endpoint", "", "S3 endpoint for -upload")
 	bucket := flag.String("bucket", "", "bucket for -upload (created if missing)")
@@ -133,6 +133,9 @@ func write(path string, n int) error {
 }
 
 func bareRead(path string) error {
+	if strings.HasSuffix(path, ".parquet") {
+		return bareParquetRead(path)
+	}
 	start := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
@@ -154,6 +157,43 @@ func bareRead(path string) error {
 	}
 	s := time.Since(start).Seconds()
 	fmt.Printf("bare encoding/csv read: %d rows in %.2fs = %.0f rows/s\n", n, s, float64(n)/s)
+	return nil
+}
+
+// bareParquetRead reads every row of a Parquet file into structs with
+// parquet-go's GenericReader, 1000 at a time: the library alone, for the
+// importer's Parquet figures to be compared with.
+func bareParquetRead(path string) error {
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return err
+	}
+	r := parquet.NewGenericReader[purchase](pf)
+	defer r.Close()
+	buf := make([]purchase, 1000)
+	n := 0
+	for {
+		k, err := r.Read(buf)
+		n += k
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	s := time.Since(start).Seconds()
+	fmt.Printf("bare parquet-go read: %d rows in %.2fs = %.0f rows/s\n", n, s, float64(n)/s)
 	return nil
 }
 
