@@ -728,10 +728,9 @@ func TestDecimalText(t *testing.T) {
 
 // Converter cases the writers above do not produce.
 func TestParquetConverterEdges(t *testing.T) {
-	i32, i64, flba := parquet.Type_INT32, parquet.Type_INT64, parquet.Type_FIXED_LEN_BYTE_ARRAY
-	conv := func(el *parquet.SchemaElement, v any) string {
+	conv := func(typ pq.Type, v pq.Value) string {
 		t.Helper()
-		f, err := pqConverter(el)
+		f, err := pqConverter(typ)
 		require.NoError(t, err)
 		got, err := f(v)
 		if err != nil {
@@ -739,20 +738,13 @@ func TestParquetConverterEdges(t *testing.T) {
 		}
 		return pqDescribe(got)
 	}
-	ct := func(c parquet.ConvertedType) *parquet.ConvertedType { return &c }
-	timeLT := func(unit *parquet.TimeUnit) *parquet.LogicalType {
-		return &parquet.LogicalType{TIME: &parquet.TimeType{Unit: unit}}
-	}
-	assert.Equal(t, "string(13:45:30.25)", conv(&parquet.SchemaElement{Type: &i32, ConvertedType: ct(parquet.ConvertedType_TIME_MILLIS)}, int32((13*3600+45*60+30)*1000+250)))
-	assert.Equal(t, "string(00:00:01.000002)", conv(&parquet.SchemaElement{Type: &i64, LogicalType: timeLT(&parquet.TimeUnit{MICROS: &parquet.MicroSeconds{}})}, int64(1_000_002)))
-	assert.Equal(t, "decimal(18446744073709551615)", conv(&parquet.SchemaElement{Type: &i64, ConvertedType: ct(parquet.ConvertedType_UINT_64)}, int64(-1)))
-	assert.Equal(t, "int(7)", conv(&parquet.SchemaElement{Type: &i64, ConvertedType: ct(parquet.ConvertedType_UINT_64)}, int64(7)))
-	assert.Equal(t, "int(255)", conv(&parquet.SchemaElement{Type: &i32, LogicalType: &parquet.LogicalType{INTEGER: &parquet.IntType{BitWidth: 8}}}, int32(-1&0xff)))
-	assert.Equal(t, "time(2025-01-02T03:04:05.000000006Z)", conv(&parquet.SchemaElement{Type: &i64, LogicalType: &parquet.LogicalType{TIMESTAMP: &parquet.TimestampType{Unit: &parquet.TimeUnit{NANOS: &parquet.NanoSeconds{}}}}}, time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano()))
-	assert.Equal(t, "decimal(-0.05)", conv(&parquet.SchemaElement{Type: &flba, TypeLength: pqPtr(int32(2)), LogicalType: &parquet.LogicalType{DECIMAL: &parquet.DecimalType{Scale: 2, Precision: 4}}}, string([]byte{0xff, 0xfb})))
-	assert.Contains(t, conv(&parquet.SchemaElement{Type: &i32}, "not an int"), "error: corrupt value: string in a INT32 column")
-	i96 := parquet.Type_INT96
-	assert.Contains(t, conv(&parquet.SchemaElement{Type: &i96}, "short"), "error: corrupt value")
-	_, err := pqConverter(&parquet.SchemaElement{Type: &i32, ConvertedType: ct(parquet.ConvertedType_DECIMAL), Scale: pqPtr(int32(-1))})
+	assert.Equal(t, "string(13:45:30.25)", conv(pq.Time(pq.Millisecond).Type(), pq.ValueOf(int32((13*3600+45*60+30)*1000+250))))
+	assert.Equal(t, "string(00:00:01.000002)", conv(pq.Time(pq.Microsecond).Type(), pq.ValueOf(int64(1_000_002))))
+	assert.Equal(t, "decimal(18446744073709551615)", conv(pq.Uint(64).Type(), pq.ValueOf(int64(-1))))
+	assert.Equal(t, "int(7)", conv(pq.Uint(64).Type(), pq.ValueOf(int64(7))))
+	assert.Equal(t, "int(255)", conv(pq.Uint(8).Type(), pq.ValueOf(int32(-1&0xff))))
+	assert.Equal(t, "time(2025-01-02T03:04:05.000000006Z)", conv(pq.Timestamp(pq.Nanosecond).Type(), pq.ValueOf(time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano())))
+	assert.Equal(t, "decimal(-0.05)", conv(pq.Decimal(2, 4, pq.FixedLenByteArrayType(2)).Type(), pq.FixedLenByteArrayValue([]byte{0xff, 0xfb})))
+	_, err := pqConverter(pq.Decimal(-1, 4, pq.Int32Type).Type())
 	assert.ErrorContains(t, err, "negative scale")
 }

@@ -129,6 +129,10 @@ type Options struct {
 	Format Format
 	// Delimiter separates CSV fields; ',' when zero.
 	Delimiter rune
+	// Columns, when not nil, are the only columns a columnar format
+	// (Parquet) needs to read; Reader.Columns then lists those of them the
+	// input has. CSV reads every column whatever it says.
+	Columns []string
 	// Start, when non-zero, resumes reading at a Position previously
 	// returned by Reader.Pos or carried by a Record.
 	Start *Position
