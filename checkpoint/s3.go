@@ -30,8 +30,13 @@ type s3API interface {
 var _ s3API = (*s3.Client)(nil)
 
 // DefaultLeaseTTL is the lease TTL of an S3Store when S3StoreOptions.LeaseTTL
-// is zero.
-const DefaultLeaseTTL = 2 * time.Minute
+// is zero. It bounds how long a run that died without releasing its lease
+// (SIGKILL, an OOM kill, a lost node) keeps the next run of its job out: a
+// Kubernetes Job's retry proceeds at most this long after the kill. The
+// store renews a held lease every LeaseTTL/3 by itself, so a run never
+// loses it while it lives; each renewal is one conditional PUT of the
+// checkpoint object (a few milliseconds, README "Checkpoints and resume").
+const DefaultLeaseTTL = 30 * time.Second
 
 // S3StoreOptions configures NewS3Store.
 type S3StoreOptions struct {
@@ -44,6 +49,12 @@ type S3StoreOptions struct {
 	// before another run may take it over. Default DefaultLeaseTTL. Clocks
 	// of the hosts sharing a checkpoint must agree to well within it.
 	LeaseTTL time.Duration
+	// RenewEvery is how often a held lease is rewritten in the background
+	// when nothing else wrote it (Save, Delete, Renew): a run stays the
+	// holder however long it goes between saves (opening many inputs, a
+	// long stall). Zero means LeaseTTL/3, or no background renewal when Now
+	// is set (a test clock drives no timers); negative means none.
+	RenewEvery time.Duration
 	// Now returns the current time; default time.Now. Tests pass a fake clock.
 	Now func() time.Time
 }
@@ -84,20 +95,28 @@ type S3Store struct {
 	prefix string
 	holder string
 	ttl    time.Duration
+	every  time.Duration // background renewal period; 0: none
 	now    func() time.Time
 
 	mu     sync.Mutex
 	leases map[string]*s3Lease // by job
+	lost   map[string]error    // jobs whose lease a background renewal found taken over
 	closed bool
+
+	renewOnce sync.Once
+	stopOnce  sync.Once
+	stopRenew chan struct{} // closed by Close
+	renewDone chan struct{} // closed when the renewal goroutine ends
 }
 
 var _ Store = (*S3Store)(nil)
 
 // s3Lease is a lease this store holds on one job's object.
 type s3Lease struct {
-	key   string
-	etag  string          // of this store's last write
-	state json.RawMessage // State in the object, nil if none
+	key     string
+	etag    string          // of this store's last write
+	state   json.RawMessage // State in the object, nil if none
+	written time.Time       // when this store last wrote it (s.now)
 }
 
 // s3Envelope is the content of a checkpoint object.
@@ -139,18 +158,68 @@ func NewS3Store(ctx context.Context, client s3API, bucket, prefix string, opts S
 	if opts.Holder == "" {
 		opts.Holder = newHolder()
 	}
+	every := opts.RenewEvery
+	switch {
+	case every < 0:
+		every = 0
+	case every == 0 && opts.Now == nil:
+		every = opts.LeaseTTL / 3
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return &S3Store{
-		client: client,
-		bucket: bucket,
-		prefix: prefix,
-		holder: opts.Holder,
-		ttl:    opts.LeaseTTL,
-		now:    opts.Now,
-		leases: make(map[string]*s3Lease),
+		client:    client,
+		bucket:    bucket,
+		prefix:    prefix,
+		holder:    opts.Holder,
+		ttl:       opts.LeaseTTL,
+		every:     every,
+		now:       opts.Now,
+		leases:    make(map[string]*s3Lease),
+		lost:      make(map[string]error),
+		stopRenew: make(chan struct{}),
+		renewDone: make(chan struct{}),
 	}, nil
+}
+
+// startRenewal starts the background renewal once a lease is held.
+func (s *S3Store) startRenewal() {
+	if s.every <= 0 {
+		return
+	}
+	s.renewOnce.Do(func() { go s.renewLoop() })
+}
+
+// renewLoop rewrites every held lease that this store has not written for
+// half the renewal period, so no lease goes longer than RenewEvery without
+// a write, until Close. A lease found taken over is dropped and remembered:
+// the job's next call fails with the *LeaseHeldError (Lost). Other errors
+// are left to the next tick, and to the next Save, which reports them.
+func (s *S3Store) renewLoop() {
+	defer close(s.renewDone)
+	tick := time.NewTicker(s.every / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopRenew:
+			return
+		case <-tick.C:
+		}
+		s.mu.Lock()
+		for job, l := range s.leases {
+			if s.now().Sub(l.written) < s.every/2 {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), s.every)
+			err := s.write(ctx, job, nil, true)
+			cancel()
+			if errors.Is(err, ErrLeaseHeld) {
+				s.lost[job] = err
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 // newHolder returns "hostname:pid:random".
@@ -259,6 +328,9 @@ func (s *S3Store) Renew(ctx context.Context, job string) error {
 // calls to Load, Save, Delete and Renew fail; calling Close again does
 // nothing.
 func (s *S3Store) Close(ctx context.Context) error {
+	s.renewOnce.Do(func() { close(s.renewDone) }) // never started: nothing to wait for
+	s.stopOnce.Do(func() { close(s.stopRenew) })
+	<-s.renewDone
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
@@ -303,6 +375,9 @@ func (s *S3Store) acquire(ctx context.Context, job string) (l *s3Lease, held boo
 	if l, ok := s.leases[job]; ok {
 		return l, true, nil
 	}
+	if err := s.lost[job]; err != nil {
+		return nil, false, err
+	}
 	name, err := jobName(job)
 	if err != nil {
 		return nil, false, err
@@ -331,6 +406,7 @@ func (s *S3Store) acquire(ctx context.Context, job string) (l *s3Lease, held boo
 			return nil, false, err
 		}
 		s.leases[job] = l
+		s.startRenewal()
 		return l, false, nil
 	}
 	return nil, false, &LeaseHeldError{Checkpoint: s.uri(key), Holder: "contended: other runs keep writing it"}
@@ -372,7 +448,7 @@ func (s *S3Store) put(ctx context.Context, l *s3Lease, state json.RawMessage, ex
 	}
 	out, err := s.client.PutObject(ctx, in)
 	if err == nil && out.ETag != nil && *out.ETag != "" {
-		l.etag, l.state = *out.ETag, state
+		l.etag, l.state, l.written = *out.ETag, state, s.now()
 		return nil
 	}
 	if err != nil && !isConflict(err) {
@@ -381,7 +457,7 @@ func (s *S3Store) put(ctx context.Context, l *s3Lease, state json.RawMessage, ex
 	// Refused, or accepted without an ETag: read back what is there.
 	obj, gerr := s.get(ctx, l.key)
 	if obj != nil && bytes.Equal(obj.body, body) && obj.etag != "" {
-		l.etag, l.state = obj.etag, state
+		l.etag, l.state, l.written = obj.etag, state, s.now()
 		return nil
 	}
 	if err == nil {

@@ -516,3 +516,88 @@ func TestParseS3URI(t *testing.T) {
 		})
 	}
 }
+
+// TestS3StoreRenewsInBackground: a store that holds a lease and writes
+// nothing for longer than its TTL keeps it (it renews by itself), a lease
+// taken over behind its back fails its next Save as lost, and a lease whose
+// holder died lapses after the TTL.
+func TestS3StoreRenewsInBackground(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for lease TTLs")
+	}
+	for name, b := range s3Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const ttl = 3 * time.Second
+			prefix := b.prefix()
+			a := newS3Store(t, b.client, b.bucket, prefix, checkpoint.S3StoreOptions{Holder: "run-a", LeaseTTL: ttl})
+			require.NoError(t, a.Save(t.Context(), "job1", checkpointtest.SampleState("job1")))
+			first := readRaw(t, b, prefix+"job1.json").Lease.Expires
+
+			time.Sleep(ttl + ttl/2) // no Save: only the background renewal writes
+			raw := readRaw(t, b, prefix+"job1.json")
+			assert.Equal(t, "run-a", raw.Lease.Holder)
+			assert.True(t, raw.Lease.Expires.After(first), "renewed: %s, first %s", raw.Lease.Expires, first)
+			assert.True(t, raw.Lease.Expires.After(time.Now()), "still held: %s", raw.Lease.Expires)
+			require.NotNil(t, raw.State, "a renewal keeps the State")
+			other := newS3Store(t, b.client, b.bucket, prefix, checkpoint.S3StoreOptions{Holder: "run-b", LeaseTTL: ttl})
+			_, err := other.Load(t.Context(), "job1")
+			var held *checkpoint.LeaseHeldError
+			require.ErrorAs(t, err, &held, "a live holder keeps its lease past the TTL")
+			assert.Equal(t, "run-a", held.Holder)
+
+			// Another run takes the object over (as if a's clock had stopped):
+			// a's next renewal finds it and a's next Save fails as lost.
+			body, err := json.Marshal(map[string]any{"lease": map[string]any{"holder": "run-c", "expires": time.Now().Add(time.Hour)}})
+			require.NoError(t, err)
+			putRaw(t, b, prefix+"job1.json", string(body))
+			require.Eventually(t, func() bool {
+				err := a.Save(t.Context(), "job1", checkpointtest.SampleState("job1"))
+				return errors.As(err, &held) && held.Lost
+			}, 4*ttl, ttl/4)
+			assert.Equal(t, "run-c", readRaw(t, b, prefix+"job1.json").Lease.Holder, "the lost store wrote nothing")
+
+			// A holder that dies without Close: its lease lapses after the TTL.
+			dead := newS3Store(t, b.client, b.bucket, prefix, checkpoint.S3StoreOptions{Holder: "run-d", LeaseTTL: ttl, RenewEvery: -1})
+			require.NoError(t, dead.Save(t.Context(), "job2", checkpointtest.SampleState("job2")))
+			_, err = other.Load(t.Context(), "job2")
+			require.ErrorAs(t, err, &held)
+			time.Sleep(time.Until(held.Expires) + 100*time.Millisecond)
+			_, err = other.Load(t.Context(), "job2")
+			require.NoError(t, err, "the lease lapsed")
+		})
+	}
+}
+
+// BenchmarkS3StoreSave measures one checkpoint write (a conditional PUT of
+// the envelope) on a real S3-compatible server, for a State of 4 files and
+// one of 1,000: the cost a lease renewal adds every RenewEvery.
+func BenchmarkS3StoreSave(b *testing.B) {
+	ep := s3test.Server(b)
+	cfg, err := config.LoadDefaultConfig(b.Context(), config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ep.AccessKey, ep.SecretKey, "")),
+		config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
+	require.NoError(b, err)
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(ep.URL); o.UsePathStyle = true })
+	_, err = client.CreateBucket(b.Context(), &s3.CreateBucketInput{Bucket: aws.String("bench")})
+	require.NoError(b, err)
+	for _, files := range []int{4, 1000} {
+		b.Run(fmt.Sprintf("files=%d", files), func(b *testing.B) {
+			st := checkpointtest.SampleState("job1")
+			tmpl := st.Files["data/a.csv"]
+			for i := range files - len(st.Files) {
+				st.Files[fmt.Sprintf("s3://bucket/exports/part-%05d.csv.gz", i)] = tmpl
+			}
+			s, err := checkpoint.NewS3Store(b.Context(), client, "bench", fmt.Sprintf("files%d/", files), checkpoint.S3StoreOptions{RenewEvery: -1})
+			require.NoError(b, err)
+			defer s.Close(context.Background())
+			require.NoError(b, s.Save(b.Context(), "job1", st))
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.Save(b.Context(), "job1", st); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
