@@ -5,54 +5,101 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// csvReader reads a CSV input, plain or gzip'd, with a header row.
+// csvReader reads a CSV input, plain or gzip'd, in UTF-8 or the encoding
+// Options.Encoding names, with a header row.
 type csvReader struct {
 	src     source
 	opts    Options
+	enc     encoding.Encoding // nil: UTF-8, read as is
 	rc      io.ReadCloser
-	r       *csv.Reader
+	sp      *csvSplitter
 	columns []string
 	gz      bool
 
-	base     int64 // byte offset in the file where r started reading
+	base     int64 // byte offset in the file where sp started reading
+	lineBase int64 // lines before where sp started reading
 	index    int64 // index of the next record
-	nextLine int64 // line of the next record
 	done     bool
+	err      error // sticky: a read error ends the input
 }
 
 var _ Reader = (*csvReader)(nil)
 
+// LookupEncoding returns the text encoding name stands for (IANA names:
+// utf-8, utf-16, utf-16le, utf-16be, windows-1252, iso-8859-1, ...); nil
+// for UTF-8, which is read as is. utf-16 follows the file's byte order
+// mark, little-endian without one.
+func LookupEncoding(name string) (encoding.Encoding, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "utf-8", "utf8":
+		return nil, nil
+	case "utf-16", "utf16":
+		return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM), nil
+	case "utf-16le":
+		return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM), nil
+	case "utf-16be":
+		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM), nil
+	}
+	e, err := ianaindex.IANA.Encoding(name)
+	if err != nil || e == nil {
+		return nil, fmt.Errorf("unknown text encoding %q (try utf-8, utf-16, windows-1252, iso-8859-1)", name)
+	}
+	return e, nil
+}
+
 // newCSVReader reads the header of src and positions the reader at the first
 // data row, or at opts.Start.
 func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, error) {
-	c := &csvReader{src: src, opts: opts}
-	if err := c.openAt(ctx, 0); err != nil {
+	enc, err := LookupEncoding(opts.Encoding)
+	if err != nil {
 		return nil, err
 	}
-	header, err := c.r.Read()
+	c := &csvReader{src: src, opts: opts, enc: enc}
+	if err := c.openAt(ctx, 0, 0); err != nil {
+		return nil, err
+	}
+	rec, err := c.sp.next()
 	if errors.Is(err, io.EOF) {
 		c.Close()
 		return nil, &ParseError{File: src.Name(), Line: 1, Err: errors.New("no header row: the file is empty")}
 	}
 	if err != nil {
 		c.Close()
-		return nil, c.parseError(err)
+		return nil, fmt.Errorf("%s: header: %w", src.Name(), err)
 	}
+	if rec.bad != nil {
+		c.Close()
+		return nil, &ParseError{File: src.Name(), Line: rec.bad.line, Rule: rec.bad.rule, Err: rec.bad.describe()}
+	}
+	if _, off, b, ok := c.sp.checkText(&rec); !ok {
+		c.Close()
+		msg := fmt.Sprintf("the header has a byte 0x%02X at byte %d that is not UTF-8 text", b, c.base+off)
+		if b == 0 {
+			msg = fmt.Sprintf("the header has a NUL byte at byte %d; if the file is UTF-16 without a byte order mark, set source.csv.encoding: utf-16", c.base+off)
+		} else if c.enc == nil {
+			msg += "; set source.csv.encoding to the file's encoding (e.g. windows-1252)"
+		}
+		return nil, &ParseError{File: src.Name(), Line: 1, Rule: "csv.encoding", Err: errors.New(msg)}
+	}
+	header := rec.fields
 	for i, h := range header {
 		header[i] = strings.TrimSpace(h)
 	}
 	c.columns = header
-	c.r.FieldsPerRecord = len(header)
-	c.index, c.nextLine = 0, c.lineAfterLast(header)
+	c.sp.maxFields = len(header) + 8
 	if opts.Start == nil || opts.Start.Index == 0 {
 		return c, nil
 	}
@@ -63,8 +110,9 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	return c, nil
 }
 
-// openAt (re)starts parsing at byte offset off of the (decompressed) file.
-func (c *csvReader) openAt(ctx context.Context, off int64) error {
+// openAt (re)starts parsing at byte offset off of the file, which is the
+// start of line line+1.
+func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	if c.rc != nil {
 		c.rc.Close()
 	}
@@ -72,18 +120,28 @@ func (c *csvReader) openAt(ctx context.Context, off int64) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", c.src.Name(), err)
 	}
-	br := bufio.NewReaderSize(rc, 256<<10)
+	br := bufio.NewReaderSize(rc, 64<<10)
 	var in io.Reader = br
 	if off == 0 {
 		if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 			zr, err := gzip.NewReader(br)
 			if err != nil {
 				rc.Close()
-				return &ParseError{File: c.src.Name(), Err: fmt.Errorf("gzip: %w", err)}
+				return fmt.Errorf("%s: gzip: %w", c.src.Name(), err)
 			}
 			c.gz = true
-			in = bufio.NewReaderSize(zr, 256<<10)
+			in = bufio.NewReaderSize(zr, 64<<10)
 			rc = multiCloser{Reader: in, closers: []io.Closer{zr, rc}}
+		}
+		head := in.(*bufio.Reader)
+		if c.enc == nil {
+			if bom, _ := head.Peek(2); len(bom) == 2 && (bom[0] == 0xFF && bom[1] == 0xFE || bom[0] == 0xFE && bom[1] == 0xFF) {
+				rc.Close()
+				return &ParseError{File: c.src.Name(), Line: 1, Rule: "csv.encoding", Err: errors.New("this file is UTF-16; set source.csv.encoding: utf-16")}
+			}
+		}
+		if c.enc != nil {
+			in = bufio.NewReaderSize(transform.NewReader(in, c.enc.NewDecoder()), 64<<10)
 		}
 		if bom, _ := in.(*bufio.Reader).Peek(3); bytes.Equal(bom, utf8BOM) {
 			in.(*bufio.Reader).Discard(3)
@@ -91,25 +149,30 @@ func (c *csvReader) openAt(ctx context.Context, off int64) error {
 		}
 	}
 	c.rc = rc
-	c.base = off
-	c.r = csv.NewReader(in)
-	if c.opts.Delimiter != 0 {
-		c.r.Comma = c.opts.Delimiter
-	}
+	c.base, c.lineBase = off, line
+	c.sp = newCSVSplitter(in, c.opts.Delimiter, c.opts.MaxRecordBytes)
 	if c.columns != nil {
-		c.r.FieldsPerRecord = len(c.columns)
+		c.sp.maxFields = len(c.columns) + 8
 	}
 	return nil
 }
 
+// seekable reports whether a byte offset can be resumed from: plain files
+// in UTF-8, where offsets in the text are offsets in the file.
+func (c *csvReader) seekable() bool { return !c.gz && c.enc == nil }
+
 // seek moves to a resume position: a byte seek for plain CSV, re-reading and
-// skipping rows for gzip.
+// skipping rows for gzip and other encodings than UTF-8.
 func (c *csvReader) seek(ctx context.Context, p Position) error {
-	if !c.gz && p.Offset > 0 {
-		if err := c.openAt(ctx, p.Offset); err != nil {
+	if c.seekable() && p.Offset > 0 {
+		line := p.Line - 1
+		if line < 0 {
+			line = 0
+		}
+		if err := c.openAt(ctx, p.Offset, line); err != nil {
 			return err
 		}
-		c.index, c.nextLine = p.Index, p.Line
+		c.index = p.Index
 		return nil
 	}
 	for c.index < p.Index {
@@ -132,82 +195,89 @@ func (c *csvReader) Identity() Identity { return c.src.Identity() }
 
 func (c *csvReader) Pos() Position {
 	off := int64(-1)
-	if !c.gz {
-		off = c.base + c.r.InputOffset()
+	if c.seekable() {
+		off = c.base + c.sp.off
 	}
-	return Position{File: c.src.Name(), Index: c.index, Line: c.nextLine, Offset: off}
+	return Position{File: c.src.Name(), Index: c.index, Line: c.lineBase + c.sp.line + 1, Offset: off}
 }
 
 // Next returns the next data row. A row that cannot be parsed (wrong number
-// of fields, a bare quote) comes back as a *ParseError naming file, row and
-// line, with the Record holding whatever cells were read; reading can go on
-// after it.
+// of fields, a bare quote, longer than Options.MaxRecordBytes, text that is
+// not valid UTF-8 or holds a NUL byte) comes back as a *ParseError naming
+// file, row, line and the rule, with the Record holding whatever cells were
+// read; reading goes on after it. Any other error (the gzip stream or the
+// connection broke, the object was replaced) ends the input: it is
+// returned again by every later call.
 func (c *csvReader) Next(ctx context.Context) (Record, error) {
+	if c.err != nil {
+		return Record{}, c.err
+	}
 	if c.done {
 		return Record{}, io.EOF
 	}
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
 	}
-	pos := c.Pos()
-	fields, err := c.r.Read()
+	rec, err := c.sp.next()
 	if errors.Is(err, io.EOF) {
 		c.done = true
 		return Record{}, io.EOF
 	}
-	if len(fields) > 0 {
-		if line, _ := c.r.FieldPos(0); line > 0 {
-			pos.Line = c.lineBase() + int64(line)
-		}
+	if err != nil {
+		c.err = c.fatal(err)
+		return Record{}, c.err
+	}
+	pos := Position{File: c.src.Name(), Index: c.index, Line: c.lineBase + rec.line, Offset: -1}
+	if c.seekable() {
+		pos.Offset = c.base + rec.off
 	}
 	c.index++
-	c.nextLine = c.lineAfterLast(fields)
-	rec := Record{Pos: pos, Text: fields}
-	if err != nil {
-		var perr *csv.ParseError
-		pe := c.parseError(err)
-		pe.Row = pos.Row()
-		if pe.Line == 0 {
-			pe.Line = pos.Line
-		}
-		if errors.As(err, &perr) && errors.Is(perr.Err, csv.ErrFieldCount) {
-			pe.Err = fmt.Errorf("%d fields, the header has %d", len(fields), len(c.columns))
-		}
-		return rec, pe
+	out := Record{Pos: pos, Text: rec.fields}
+	if rec.bad != nil {
+		pe := &ParseError{File: pos.File, Row: pos.Row(), Line: c.lineBase + rec.bad.line, Rule: rec.bad.rule, Err: rec.bad.describe()}
+		return out, pe
 	}
-	return rec, nil
+	if rec.nfields != len(c.columns) {
+		return out, &ParseError{File: pos.File, Row: pos.Row(), Line: pos.Line, Rule: "csv.fields",
+			Err: fmt.Errorf("%d fields, the header has %d", rec.nfields, len(c.columns))}
+	}
+	if i, off, b, ok := c.sp.checkText(&rec); !ok {
+		pe := &ParseError{File: pos.File, Row: pos.Row(), Line: pos.Line, Rule: "csv.encoding", Column: c.columns[i]}
+		switch {
+		case b == 0:
+			pe.Err = fmt.Errorf("a NUL byte at byte %d", c.base+off)
+		case c.enc == nil:
+			pe.Err = fmt.Errorf("byte 0x%02X at byte %d is not UTF-8; if the file is in another encoding, set source.csv.encoding (e.g. windows-1252)", b, c.base+off)
+		default:
+			pe.Err = fmt.Errorf("byte 0x%02X at byte %d of the decoded text is not UTF-8", b, c.base+off)
+		}
+		return out, pe
+	}
+	return out, nil
 }
 
-// lineBase converts the csv.Reader's 1-based line numbers, counted from
-// where it started, to lines of the file.
-func (c *csvReader) lineBase() int64 {
-	if c.base <= 3 { // started at the top (after a BOM)
-		return 0
+// fatal describes a read error that ends the input: where, in the file's
+// bytes or the decompressed ones, and why.
+func (c *csvReader) fatal(err error) error {
+	var where string
+	switch {
+	case c.gz && errors.Is(err, io.ErrUnexpectedEOF):
+		err = errors.New("the gzip stream ends early: the file is truncated")
+		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
+	case c.gz:
+		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
+		err = fmt.Errorf("gzip: %w", err)
+	default:
+		where = fmt.Sprintf("after row %d (line %d), byte %d", c.index, c.lineBase+c.sp.line, c.base+c.sp.off)
 	}
-	return c.opts.Start.Line - 1
+	return &ReadError{File: c.src.Name(), Where: where, Err: err}
 }
 
-// lineAfterLast is the line where the record after fields starts.
-func (c *csvReader) lineAfterLast(fields []string) int64 {
-	if len(fields) == 0 {
-		return c.nextLine + 1
+func (p *csvProblem) describe() error {
+	if p.col > 0 {
+		return fmt.Errorf("column %d: %w", p.col, p.err)
 	}
-	line, _ := c.r.FieldPos(len(fields) - 1)
-	return c.lineBase() + int64(line) + int64(strings.Count(fields[len(fields)-1], "\n")) + 1
-}
-
-func (c *csvReader) parseError(err error) *ParseError {
-	pe := &ParseError{File: c.src.Name(), Err: err}
-	var perr *csv.ParseError
-	if errors.As(err, &perr) {
-		pe.Line = c.lineBase() + int64(perr.Line)
-		if perr.Column > 0 {
-			pe.Err = fmt.Errorf("column %d: %w", perr.Column, perr.Err)
-		} else {
-			pe.Err = perr.Err
-		}
-	}
-	return pe
+	return p.err
 }
 
 func (c *csvReader) Close() error {

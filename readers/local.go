@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // localSource is a file on local disk.
@@ -16,8 +17,15 @@ type localSource struct {
 
 var _ source = (*localSource)(nil)
 
+// openLocal opens a regular file. Anything else (a directory, a FIFO, a
+// device such as /dev/zero, a socket) is refused with an *InputError
+// before a byte is read; a FIFO is opened non-blocking, so that open(2)
+// does not wait for a writer.
 func openLocal(name string) (*localSource, error) {
-	f, err := os.Open(name)
+	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
+		return nil, notRegular(name, st.Mode())
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -26,11 +34,28 @@ func openLocal(name string) (*localSource, error) {
 		f.Close()
 		return nil, err
 	}
-	if st.IsDir() {
+	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("open %s: is a directory", name)
+		return nil, notRegular(name, st.Mode())
 	}
 	return &localSource{name: name, f: f, id: Identity{Size: st.Size(), ModTime: st.ModTime().UTC()}}, nil
+}
+
+func notRegular(name string, m os.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case m.IsDir():
+		kind = "a directory"
+	case m&os.ModeNamedPipe != 0:
+		kind = "a FIFO (named pipe)"
+	case m&os.ModeCharDevice != 0:
+		kind = "a character device"
+	case m&os.ModeDevice != 0:
+		kind = "a device"
+	case m&os.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return &InputError{Input: name, Msg: "is " + kind + ", not a regular file; inputs are regular files or S3 objects"}
 }
 
 func (s *localSource) Name() string       { return s.name }

@@ -68,7 +68,7 @@ func Expand(ctx context.Context, patterns []string, opts S3Options) ([]string, e
 			return nil, err
 		}
 		if len(matches) == 0 {
-			return nil, fmt.Errorf("%s: no input files match", p)
+			return nil, &InputError{Input: p, Msg: "no input files match"}
 		}
 		for _, m := range matches {
 			if !seen[m] {
@@ -90,6 +90,9 @@ func expandLocal(pattern string) ([]string, error) {
 		st, err := os.Stat(m)
 		if err != nil {
 			return nil, err
+		}
+		if !st.IsDir() && !st.Mode().IsRegular() {
+			return nil, notRegular(m, st.Mode())
 		}
 		if !st.IsDir() {
 			out = append(out, m)

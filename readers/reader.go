@@ -9,15 +9,30 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// Reader streams the records of one input. Next returns io.EOF after the last
-// record. A Reader is used by one goroutine at a time.
+// Reader streams the records of one input. A Reader is used by one
+// goroutine at a time.
+//
+// Errors from Next follow archive/tar's rule:
+//   - io.EOF after the last record, and again on every later call;
+//   - a *ParseError concerns that one record alone: Pos has moved past it,
+//     the Record holds what could be read of it, and the next call reads
+//     the record after it;
+//   - any other error is fatal and sticky: the input cannot be read on (a
+//     truncated or corrupt file, a broken connection that could not be
+//     resumed, an S3 object replaced since it was opened, a cancelled
+//     context), Pos stays where it was, and every later call returns an
+//     error again. Such errors name the input and, where known, where in it
+//     (see ReadError).
+//
+// readertest holds the suite every Reader passes.
 type Reader interface {
 	// Columns returns the column names in the order of the Record's cells. For CSV
 	// they come from the header row; for Parquet, dotted paths of the leaf
 	// columns. The slice must not be modified.
 	Columns() []string
-	// Next returns the next record. The returned Record and its Values are
-	// owned by the caller and are not reused by later calls.
+	// Next returns the next record, or an error as the Reader's doc says.
+	// The returned Record and its Values are owned by the caller and are
+	// not reused by later calls.
 	Next(ctx context.Context) (Record, error)
 	// Pos returns the position of the record the next call to Next would
 	// return; after io.EOF it is the end of the input. Opening the same input
@@ -133,6 +148,13 @@ type Options struct {
 	// (Parquet) needs to read; Reader.Columns then lists those of them the
 	// input has. CSV reads every column whatever it says.
 	Columns []string
+	// Encoding is the text encoding of CSV inputs (see LookupEncoding);
+	// "" is UTF-8.
+	Encoding string
+	// MaxRecordBytes bounds one CSV record as written: a longer one is read
+	// past without being held and comes back as a *ParseError. 0 means
+	// DefaultMaxRecordBytes.
+	MaxRecordBytes int
 	// Start, when non-zero, resumes reading at a Position previously
 	// returned by Reader.Pos or carried by a Record.
 	Start *Position
@@ -164,13 +186,18 @@ func (o S3Options) client(ctx context.Context) (*s3.Client, error) {
 // input (for example it lies beyond the end of the file).
 var ErrChanged = errors.New("input changed since the position was taken")
 
-// ParseError reports a record that could not be read. It names the file and
-// where in it the problem is.
+// ParseError reports a record that could not be read: that record alone
+// (see Reader). It names the file and where in it the problem is.
 type ParseError struct {
 	File string
 	Row  int64 // 1-based data row, 0 when unknown
 	Line int64 // 1-based line, 0 when unknown
-	Err  error
+	// Rule names the kind of problem for reports: csv.quote, csv.fields,
+	// csv.size, csv.encoding; empty when not classified.
+	Rule string
+	// Column is the column the problem is in, when it is in one.
+	Column string
+	Err    error
 }
 
 func (e *ParseError) Error() string {
@@ -186,3 +213,39 @@ func (e *ParseError) Error() string {
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// InputError reports an input that cannot be used at all, found before
+// any of it is read: nothing matches a pattern, an S3 object does not
+// exist, a path is not a regular file. It is a usage error, not a failure
+// a rerun could get past.
+type InputError struct {
+	Op    string // "open", or "" when the message says it all
+	Input string
+	Msg   string
+	Err   error // the cause, if any
+}
+
+func (e *InputError) Error() string {
+	if e.Op != "" {
+		return e.Op + " " + e.Input + ": " + e.Msg
+	}
+	return e.Input + ": " + e.Msg
+}
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ReadError is a fatal error reading an input (see Reader): the input
+// cannot be read on from Where.
+type ReadError struct {
+	File  string
+	Where string // e.g. "after row 12 (line 13), byte 4096"; "" when unknown
+	Err   error
+}
+
+func (e *ReadError) Error() string {
+	if e.Where == "" {
+		return fmt.Sprintf("%s: %v", e.File, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %v", e.File, e.Where, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }

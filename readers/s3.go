@@ -136,6 +136,9 @@ func newS3Source(ctx context.Context, api s3API, uri string) (*s3Source, error) 
 	}
 	out, err := api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
+		if s3NotFound(err) {
+			return nil, s3Missing(ctx, api, uri, bucket, key, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", uri, err)
 	}
 	s := &s3Source{
@@ -145,6 +148,29 @@ func newS3Source(ctx context.Context, api s3API, uri string) (*s3Source, error) 
 	}
 	s.id = Identity{Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(s.etag, `"`)}
 	return s, nil
+}
+
+// s3NotFound reports whether err is S3's answer for a missing object or
+// bucket.
+func s3NotFound(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound {
+		return true
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NoSuchBucket")
+}
+
+// s3Missing describes a missing object as an *InputError; when key is a
+// prefix of other objects (a folder given without its trailing slash), it
+// says how to name the folder.
+func s3Missing(ctx context.Context, api s3API, uri, bucket, key string, cause error) error {
+	prefix := key + "/"
+	one := int32(1)
+	if out, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix, MaxKeys: &one}); err == nil && len(out.Contents) > 0 {
+		return &InputError{Op: "open", Input: uri, Err: cause, Msg: fmt.Sprintf("no such object, but it is a prefix of other objects; to read them all, write %s/ (with the trailing slash)", uri)}
+	}
+	return &InputError{Op: "open", Input: uri, Err: cause, Msg: "no such object"}
 }
 
 func (s *s3Source) Name() string       { return s.uri }

@@ -1,0 +1,320 @@
+package readers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// DefaultMaxRecordBytes bounds one CSV record (all its lines, as written)
+// when Options.MaxRecordBytes is zero.
+const DefaultMaxRecordBytes = 4 << 20
+
+// csvSplitReadSize is the read buffer: a line longer than it is parsed in
+// pieces, never held whole.
+const csvSplitReadSize = 256 << 10
+
+// csvSplitter cuts CSV text into records with the rules of encoding/csv
+// (RFC 4180: quoted fields, "" for a quote, \r\n read as \n, blank lines
+// skipped), but it never holds more than max bytes of one record: a longer
+// record is read past, tracking its quotes, and reported as too long. It
+// also knows where each field starts in the input, so a bad byte can be
+// named by its offset.
+type csvSplitter struct {
+	br    *bufio.Reader
+	comma []byte // the delimiter as UTF-8
+	max   int
+	// maxFields bounds the fields kept of one record (the rest are only
+	// counted); 0 keeps all, up to what max bytes allows.
+	maxFields int
+
+	off       int64 // bytes consumed, from where the splitter started
+	line      int64 // newlines consumed
+	pendingCR bool  // a '\r' ended the last piece of a long line
+
+	buf    []byte  // unescaped text of the record's fields
+	ends   []int   // end of each field in buf
+	starts []int64 // offset of each field's first content byte
+
+	// The record being cut.
+	rec     csvRecord
+	state   int
+	over    bool  // longer than max: read past, keep nothing
+	lineOff int64 // offset of the current line's first byte
+}
+
+// csvRecord is one record the splitter cut.
+type csvRecord struct {
+	fields []string
+	off    int64 // offset of the record's first byte
+	line   int64 // 1-based line, counted from where the splitter started
+	// nfields counts every field, kept or not.
+	nfields int
+	// bad, if set, makes the record a reject: a quote out of place, or a
+	// record over max bytes.
+	bad *csvProblem
+}
+
+// csvProblem is what is wrong with one record.
+type csvProblem struct {
+	rule string // csv.quote, csv.size, ...
+	line int64  // line of the problem, counted like csvRecord.line
+	col  int    // 1-based byte column in that line, 0 when not known
+	err  error
+}
+
+func newCSVSplitter(r io.Reader, comma rune, max int) *csvSplitter {
+	if comma == 0 {
+		comma = ','
+	}
+	if max <= 0 {
+		max = DefaultMaxRecordBytes
+	}
+	return &csvSplitter{br: bufio.NewReaderSize(r, csvSplitReadSize), comma: utf8.AppendRune(nil, comma), max: max}
+}
+
+// Parse states.
+const (
+	stFieldStart = iota
+	stUnquoted
+	stQuoted
+	stQuoteSeen // a quote inside a quoted field: "" or the field's end
+	stSkipLine  // after a quote error: the rest of the line is dropped
+)
+
+// next returns the next record, io.EOF after the last, or the error that
+// stopped reading (sticky in the caller).
+func (s *csvSplitter) next() (csvRecord, error) {
+	s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+	s.rec = csvRecord{off: -1}
+	s.state, s.over, s.lineOff = stFieldStart, false, 0
+	for {
+		seg, err := s.br.ReadSlice('\n')
+		segOff := s.off
+		s.off += int64(len(seg))
+		full := err == bufio.ErrBufferFull
+		if err != nil && !full && err != io.EOF {
+			return csvRecord{}, err
+		}
+		eof := err == io.EOF
+		// A '\r' that ended the previous piece of a long line is data
+		// unless this piece starts the "\n" of a "\r\n".
+		if s.pendingCR {
+			s.pendingCR = false
+			if len(seg) == 0 || seg[0] != '\n' {
+				if s.rec.off < 0 {
+					s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
+				}
+				s.feed([]byte{'\r'}, segOff-1)
+			}
+		}
+		content, nl := seg, false
+		switch {
+		case full:
+			if n := len(content); n > 0 && content[n-1] == '\r' {
+				content = content[:n-1]
+				s.pendingCR = true
+			}
+		case eof:
+			if n := len(content); n > 0 && content[n-1] == '\r' {
+				content = content[:n-1] // as encoding/csv: a final \r is dropped
+			}
+		default:
+			nl = true
+			content = content[:len(content)-1]
+			if n := len(content); n > 0 && content[n-1] == '\r' {
+				content = content[:n-1]
+			}
+		}
+		if s.rec.off < 0 {
+			if nl && len(content) == 0 {
+				s.line++ // a blank line between records
+				continue
+			}
+			if eof && len(content) == 0 {
+				return csvRecord{}, io.EOF
+			}
+			s.rec.off, s.rec.line, s.lineOff = segOff, s.line+1, segOff
+		}
+		s.feed(content, segOff)
+		if !s.over && int(s.off-s.rec.off) > s.max {
+			s.over = true
+			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+		}
+		if full {
+			continue
+		}
+		if nl {
+			s.line++
+		}
+		// The line ended (or the input did).
+		if s.state == stQuoted {
+			if !eof {
+				s.add([]byte{'\n'})
+				s.lineOff = s.off
+				continue // the quoted field goes on on the next line
+			}
+			s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+		}
+		switch s.state {
+		case stFieldStart:
+			s.startField(s.off)
+			s.endField()
+		case stUnquoted, stQuoteSeen:
+			s.endField()
+		}
+		break
+	}
+	rec := s.rec
+	if s.over {
+		rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("the record is %d bytes, longer than source.csv.max_record_bytes (%d); it was read past, not kept", s.off-rec.off, s.max)}
+		if cap(s.buf) > 2*s.max {
+			s.buf = nil
+		}
+		return rec, nil
+	}
+	str := string(s.buf)
+	rec.fields = make([]string, len(s.ends))
+	pre := 0
+	for i, end := range s.ends {
+		rec.fields[i] = str[pre:end]
+		pre = end
+	}
+	return rec, nil
+}
+
+func (s *csvSplitter) fail(rule string, col int, err error) {
+	if s.rec.bad == nil {
+		s.rec.bad = &csvProblem{rule: rule, line: s.line + 1, col: col, err: err}
+	}
+	s.state = stSkipLine
+}
+
+func (s *csvSplitter) endField() {
+	s.rec.nfields++
+	if s.over || (s.maxFields > 0 && len(s.ends) >= s.maxFields) {
+		return
+	}
+	s.ends = append(s.ends, len(s.buf))
+}
+
+func (s *csvSplitter) startField(at int64) {
+	if !s.over && (s.maxFields == 0 || len(s.starts) < s.maxFields) {
+		s.starts = append(s.starts, at)
+	}
+}
+
+func (s *csvSplitter) add(p []byte) {
+	if !s.over {
+		s.buf = append(s.buf, p...)
+	}
+}
+
+// feed parses content, the bytes of one line (or a piece of a long one)
+// without its line end, which starts at offset at.
+func (s *csvSplitter) feed(content []byte, at int64) {
+	for len(content) > 0 {
+		switch s.state {
+		case stFieldStart:
+			if content[0] == '"' {
+				s.startField(at + 1)
+				content, at = content[1:], at+1
+				s.state = stQuoted
+				continue
+			}
+			s.startField(at)
+			s.state = stUnquoted
+		case stUnquoted:
+			var i int
+			if len(s.comma) == 1 {
+				i = bytes.IndexByte(content, s.comma[0])
+			} else {
+				i = bytes.Index(content, s.comma)
+			}
+			field := content
+			if i >= 0 {
+				field = content[:i]
+			}
+			if j := bytes.IndexByte(field, '"'); j >= 0 {
+				s.fail("csv.quote", int(at-s.lineOff)+j+1, csv.ErrBareQuote)
+				return
+			}
+			s.add(field)
+			if i < 0 {
+				return
+			}
+			s.endField()
+			content, at = content[i+len(s.comma):], at+int64(i+len(s.comma))
+			s.state = stFieldStart
+		case stQuoted:
+			i := bytes.IndexByte(content, '"')
+			if i < 0 {
+				s.add(content)
+				return
+			}
+			s.add(content[:i])
+			content, at = content[i+1:], at+int64(i+1)
+			s.state = stQuoteSeen
+		case stQuoteSeen:
+			switch {
+			case content[0] == '"':
+				s.add(content[:1])
+				content, at = content[1:], at+1
+				s.state = stQuoted
+			case bytes.HasPrefix(content, s.comma):
+				s.endField()
+				content, at = content[len(s.comma):], at+int64(len(s.comma))
+				s.state = stFieldStart
+			default:
+				s.fail("csv.quote", int(at-s.lineOff), csv.ErrQuote)
+				return
+			}
+		default: // stSkipLine
+			return
+		}
+	}
+}
+
+// checkText finds the first field of rec holding invalid UTF-8 or a NUL
+// byte: its index, and the offset of the bad byte in the input.
+func (s *csvSplitter) checkText(rec *csvRecord) (field int, off int64, b byte, ok bool) {
+	if utf8.Valid(s.buf) && bytes.IndexByte(s.buf, 0) < 0 {
+		return 0, 0, 0, true
+	}
+	pre := 0
+	for i, end := range s.ends {
+		f := s.buf[pre:end]
+		j := bytes.IndexByte(f, 0)
+		if !utf8.Valid(f) {
+			k := invalidUTF8At(f)
+			if j < 0 || k < j {
+				j = k
+			}
+		}
+		if j >= 0 {
+			// Quotes written "" stand for one byte each.
+			at := s.starts[i] + int64(j) + int64(bytes.Count(f[:j], []byte{'"'}))
+			return i, at, f[j], false
+		}
+		pre = end
+	}
+	return 0, 0, 0, true
+}
+
+func invalidUTF8At(p []byte) int {
+	for i := 0; i < len(p); {
+		if p[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(p[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
