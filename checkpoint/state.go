@@ -20,7 +20,26 @@ type State struct {
 	// payloads; a resume with another hash is refused.
 	ConfigHash string                `json:"config_hash"`
 	Files      map[string]*FileState `json:"files"` // by input URI as listed
-	Updated    time.Time             `json:"updated"`
+	// Rejects records the rejects files the job appends to; nil in a
+	// checkpoint of a run that wrote none, or of an older build.
+	Rejects *RejectsState `json:"rejects,omitempty"`
+	Updated time.Time     `json:"updated"`
+}
+
+// RejectsState is what a checkpoint knows of the job's rejects files (JSON
+// lines and CSV).
+type RejectsState struct {
+	// Lengths holds, by path, each file's committed length: its first bytes
+	// that hold, as whole lines, exactly the rejects of the rows this State
+	// counts as finished. A killed run may have written more; a resume
+	// truncates each file to its length, and the rows of those lines are
+	// rejected again when their batches are redone.
+	Lengths map[string]int64 `json:"lengths"`
+	// Closed is set by the last save of a run that ended without a crash:
+	// the files then end at their lengths, so a resume truncates nothing
+	// (bytes added since are not this job's: another job that shares the
+	// file appended them).
+	Closed bool `json:"closed,omitempty"`
 }
 
 // FileState is the progress of one input file.

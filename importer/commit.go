@@ -92,9 +92,17 @@ func (r *run) save() error {
 	return nil
 }
 
-// flush is the final save and closes the rejects file.
+// flush is the final save and closes the rejects files. Once they are
+// flushed, the save records that they end at their lengths (a resume then
+// truncates nothing).
 func (r *run) flush() error {
-	err := r.save()
+	var err error
+	if r.rejects != nil {
+		err = r.rejects.seal()
+	}
+	if serr := r.save(); err == nil {
+		err = serr
+	}
 	if r.rejects != nil {
 		if cerr := r.rejects.close(); err == nil {
 			err = cerr

@@ -26,6 +26,14 @@ func (r *run) work(stop, sendCtx context.Context, in <-chan *batch) error {
 
 func (r *run) deliver(stop, sendCtx context.Context, b *batch) error {
 	if b.nUsers() == 0 {
+		// Nothing to send, but rejects to write: not before a saved
+		// checkpoint records where this run's rejects start.
+		if err := r.durable(stop, b.gen); err != nil {
+			if stop.Err() != nil {
+				return nil // stopping: it stays in flight
+			}
+			return err
+		}
 		return r.ledger.complete(b, outcome{})
 	}
 	if r.opts.OnBatch != nil {

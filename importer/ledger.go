@@ -190,16 +190,24 @@ func (l *ledger) complete(b *batch, o outcome) error {
 	if len(refill) > 0 && l.refill != nil {
 		l.refill(b.file, refill)
 	}
-	var werr error
-	if len(rejects) > 0 && l.rejects != nil {
-		werr = l.rejects.write(b.file, rejects)
+	if err := l.finish(b, c, rejects); err != nil {
+		return err
 	}
-	if err := l.tally.late(rejects); err != nil && werr == nil {
-		werr = err
-	}
+	return l.tally.late(rejects)
+}
 
+// finish writes the rejects of b and records it finished, under one lock:
+// a snapshot then records rejects files lengths that hold exactly the
+// rejects of the ranges it counts finished. If the rejects cannot be
+// written, b stays in flight (a resume redoes it, rejects and all).
+func (l *ledger) finish(b *batch, c Counts, rejects []rejectRecord) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(rejects) > 0 && l.rejects != nil {
+		if err := l.rejects.write(b.file, rejects); err != nil {
+			return err
+		}
+	}
 	l.counts.add(c)
 	fl := l.files[b.file]
 	for _, e := range fl.entries {
@@ -211,7 +219,7 @@ func (l *ledger) complete(b *batch, o outcome) error {
 	fl.fs.RowsRejected += c.RowsRejected + c.RowsRejectedByAPI
 	l.advance(fl)
 	l.dirty = true
-	return werr
+	return nil
 }
 
 // advance moves the frontier over finished leading entries and marks the
@@ -251,6 +259,13 @@ func (l *ledger) snapshot() (checkpoint.State, bool, int64) {
 		st.Files[k] = &c
 	}
 	dirty := l.dirty
+	if l.rejects != nil {
+		rs := l.rejects.state()
+		if l.state.Rejects == nil || rs.Closed != l.state.Rejects.Closed {
+			dirty = true // the last save of a run says the files end here
+		}
+		st.Rejects, l.state.Rejects = rs, rs
+	}
 	l.dirty = false
 	return st, dirty, l.gen
 }

@@ -1,31 +1,48 @@
 package importer
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/internal/safefile"
 )
 
 // rejectWriter appends rejected rows to a JSON-lines file, one object a
 // row: file, row, line, the reasons found, Insider's messages and the
 // original cells by column; and, when asked, to a CSV a user can fix and
 // import again (see rejectCSV). The files hold user data, so they are
-// created with mode 0600, and only when there is something to write.
+// opened through safefile (mode 0600, never through a symbolic link), and
+// only when there is something to write.
+//
+// The files survive a crash: rows are appended as whole lines only (see
+// appender), and state gives, for the checkpoint, each file's length at a
+// moment when it holds exactly the rejects of the batches the ledger counts
+// as finished (the ledger writes rejects and marks their batch finished
+// under one lock). A resume truncates each file to that length (resume), so
+// the lines of batches a killed run redid appear once.
 type rejectWriter struct {
 	path    string              // "" writes no JSON lines
 	columns map[string][]string // by file
 	csv     *rejectCSV          // nil writes no CSV
 	mu      sync.Mutex
-	f       *os.File
-	w       *bufio.Writer
+	jsonl   *appender
 	n       int64 // rejected rows written
-	synced  int64 // n at the last flush
+	// lengths are the committed lengths of files this run has not opened:
+	// from the checkpoint, and the JSON lines file's length at the start.
+	lengths map[string]int64
+	closed  bool // sealed: the last save may say the files end here
 }
 
 type rejectRecord struct {
@@ -36,7 +53,119 @@ type rejectRecord struct {
 }
 
 func newRejectWriter(path string) *rejectWriter {
-	return &rejectWriter{path: path, columns: map[string][]string{}}
+	return &rejectWriter{path: path, columns: map[string][]string{}, lengths: map[string]int64{}}
+}
+
+// resume prepares the files for a run of a job whose checkpoint recorded
+// prev (nil: a fresh job, or a checkpoint of an older build). Unless the
+// run that saved prev ended cleanly, each file is truncated to its recorded
+// length, dropping the lines a killed run wrote after its last save, and a
+// CSV this job wrote without a save recording it starts afresh. It returns
+// warnings for files shorter than recorded (edited or removed by hand:
+// rejects of earlier runs are missing from them).
+func (w *rejectWriter) resume(prev *checkpoint.RejectsState) (warnings []string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	crashed := prev != nil && !prev.Closed
+	paths := map[string]int64{} // recorded length, -1 for none
+	if w.path != "" {
+		if err := safefile.NotLink(w.path); err != nil {
+			return nil, fmt.Errorf("rejects file: %w", err)
+		}
+		paths[w.path] = -1
+	}
+	if w.csv != nil {
+		if err := safefile.NotLink(w.csv.path); err != nil {
+			return nil, fmt.Errorf("rejects CSV: %w", err)
+		}
+		w.csv.lengths = w.lengths
+		w.csv.truncate = crashed
+	}
+	if prev != nil {
+		for p, n := range prev.Lengths {
+			if w.owns(p) {
+				paths[p] = n
+			}
+		}
+	}
+	for p, n := range paths {
+		if crashed && n >= 0 {
+			got, err := truncateTo(p, n)
+			if err != nil {
+				return warnings, err
+			}
+			if got < n {
+				warnings = append(warnings, fmt.Sprintf("rejects file %s has %d bytes, the checkpoint recorded %d: rejects of earlier runs are missing from it", p, got, n))
+			}
+			w.lengths[p] = got
+			continue
+		}
+		// A clean end, or a file no checkpoint recorded: this run starts
+		// from its length now.
+		st, err := os.Lstat(p)
+		switch {
+		case err == nil:
+			w.lengths[p] = st.Size()
+		case errors.Is(err, fs.ErrNotExist):
+			if n >= 0 {
+				w.lengths[p] = 0
+			}
+		default:
+			return warnings, fmt.Errorf("rejects file: %w", err)
+		}
+	}
+	return warnings, nil
+}
+
+// owns reports whether this run writes path: its JSON lines file or one of
+// its CSV files.
+func (w *rejectWriter) owns(path string) bool {
+	return path == w.path || (w.csv != nil && w.csv.isPath(path))
+}
+
+// truncateTo cuts the file at path to n bytes, syncs it, and returns its
+// length: n, or less when the file was shorter (or missing; it stays so).
+func truncateTo(path string, n int64) (int64, error) {
+	f, err := safefile.OpenFile(path, os.O_WRONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("rejects file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("rejects file: %w", err)
+	}
+	if st.Size() <= n {
+		return st.Size(), nil
+	}
+	if err := f.Truncate(n); err != nil {
+		return 0, fmt.Errorf("rejects file %s: truncate to the checkpoint's %d bytes: %w", path, n, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("rejects file %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// state returns the committed lengths for a checkpoint. The caller (the
+// ledger) holds the lock under which rejects are written and batches marked
+// finished, so the lengths match the ranges it saves.
+func (w *rejectWriter) state() *checkpoint.RejectsState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := &checkpoint.RejectsState{Lengths: maps.Clone(w.lengths), Closed: w.closed}
+	if w.jsonl != nil {
+		st.Lengths[w.path] = w.jsonl.length()
+	}
+	if w.csv != nil {
+		for _, o := range w.csv.outs {
+			st.Lengths[o.app.path] = o.app.length()
+		}
+	}
+	return st
 }
 
 func (w *rejectWriter) setColumns(file string, cols []string) {
@@ -45,25 +174,46 @@ func (w *rejectWriter) setColumns(file string, cols []string) {
 	w.mu.Unlock()
 }
 
+// write appends the rejects of one finished batch to every file, whole:
+// when a write fails, what was appended of them is taken back, so a file
+// never holds part of a batch's rejects (or part of a line).
 func (w *rejectWriter) write(file string, recs []rejectRecord) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return errors.New("rejects file: written after it was closed")
+	}
+	var jm *mark
+	if w.path != "" {
+		if w.jsonl == nil {
+			a, err := openAppender(w.path, 0)
+			if err != nil {
+				return fmt.Errorf("rejects file: %w", err)
+			}
+			w.jsonl = a
+			delete(w.lengths, w.path)
+		}
+		m := w.jsonl.mark()
+		if err := w.writeJSON(file, recs); err != nil {
+			m.undo()
+			return err
+		}
+		jm = &m
+	}
 	if w.csv != nil {
 		if err := w.csv.write(file, w.columns[file], recs); err != nil {
+			if jm != nil {
+				jm.undo()
+			}
 			return err
 		}
 	}
-	if w.path == "" {
-		w.n += int64(len(recs))
-		return nil
-	}
-	if w.f == nil {
-		f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("rejects file: %w", err)
-		}
-		w.f, w.w = f, bufio.NewWriterSize(f, 64<<10)
-	}
+	w.n += int64(len(recs))
+	return nil
+}
+
+// writeJSON appends one JSON line a reject.
+func (w *rejectWriter) writeJSON(file string, recs []rejectRecord) error {
 	cols := w.columns[file]
 	var b []byte
 	for _, rr := range recs {
@@ -119,10 +269,9 @@ func (w *rejectWriter) write(file string, recs []rejectRecord) error {
 			b = appendString(b, v)
 		}
 		b = append(b, "}}\n"...)
-		if _, err := w.w.Write(b); err != nil {
+		if err := w.jsonl.add(b); err != nil {
 			return fmt.Errorf("rejects file: %w", err)
 		}
-		w.n++
 	}
 	return nil
 }
@@ -144,48 +293,53 @@ func (rr rejectRecord) reason() string {
 	return s
 }
 
-// flush writes buffered lines to the file (before a checkpoint is saved,
-// so a saved frontier never points past rejects that were lost).
+// flush writes buffered lines to the files and syncs them (before a
+// checkpoint is saved, so a saved length never points past bytes that were
+// lost).
 func (w *rejectWriter) flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.n == w.synced {
-		return nil // nothing new: every checkpoint save calls this, no fsync needed
-	}
 	if w.csv != nil {
 		if err := w.csv.flush(); err != nil {
 			return err
 		}
 	}
-	if w.w != nil {
-		if err := w.w.Flush(); err != nil {
-			return err
-		}
-		if err := w.f.Sync(); err != nil {
-			return err
+	if w.jsonl != nil {
+		if err := w.jsonl.flush(); err != nil {
+			return fmt.Errorf("rejects file: %w", err)
 		}
 	}
-	w.synced = w.n
 	return nil
 }
 
-func (w *rejectWriter) close() error {
+// seal flushes the files and refuses further writes: the next checkpoint
+// saved says the files end at their lengths (RejectsState.Closed).
+func (w *rejectWriter) seal() error {
 	if err := w.flush(); err != nil {
 		return err
 	}
 	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *rejectWriter) close() error {
+	err := w.flush()
+	w.mu.Lock()
 	defer w.mu.Unlock()
-	var err error
 	if w.csv != nil {
-		err = w.csv.close()
+		if cerr := w.csv.close(); err == nil {
+			err = cerr
+		}
 	}
-	if w.f == nil {
-		return err
+	if w.jsonl != nil {
+		if cerr := w.jsonl.f.Close(); err == nil {
+			err = cerr
+		}
+		w.lengths[w.path] = w.jsonl.length()
+		w.jsonl = nil
 	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	w.f, w.w = nil, nil
 	return err
 }
 
@@ -209,21 +363,27 @@ const RejectReasonColumn = "reject_reason"
 //
 // A fresh run (a dry run, or one that starts its job from scratch)
 // truncates the files; a resumed run appends to the file whose header
-// matches, so the rows rejected before the interruption stay.
+// matches, so the rows rejected before the interruption stay (after a crash,
+// cut to the length the checkpoint recorded; see rejectWriter.resume).
 type rejectCSV struct {
 	path  string
 	comma rune
 	fresh bool
-	outs  map[string]*csvOut // by header (columns joined with NUL)
-	used  map[string]bool    // paths taken by this run
-	paths []string           // paths written, in order
+	// After a crash, a file this job wrote that no checkpoint recorded
+	// holds only rows that are redone: it starts afresh.
+	truncate bool
+	lengths  map[string]int64   // the rejectWriter's (set by its resume): lengths of files not open
+	outs     map[string]*csvOut // by header (columns joined with NUL)
+	used     map[string]bool    // paths taken by this run
+	paths    []string           // paths written, in order
 }
 
 type csvOut struct {
-	f       *os.File
-	w       *csv.Writer
-	ncols   int // columns of the input
-	reason  int // index of reject_reason in the written header
+	app     *appender
+	rec     bytes.Buffer // one record, encoded
+	w       *csv.Writer  // into rec
+	ncols   int          // columns of the input
+	reason  int          // index of reject_reason in the written header
 	scratch []string
 }
 
@@ -251,6 +411,20 @@ func numbered(path string, k int) string {
 	return strings.TrimSuffix(path, ext) + "-" + strconv.Itoa(k) + ext
 }
 
+// isPath reports whether p is one of the paths numbered gives for c.path.
+func (c *rejectCSV) isPath(p string) bool {
+	if p == c.path {
+		return true
+	}
+	ext := filepath.Ext(c.path)
+	k, ok := strings.CutPrefix(p, strings.TrimSuffix(c.path, ext)+"-")
+	if k, ok = strings.CutSuffix(k, ext); !ok {
+		return false
+	}
+	n, err := strconv.Atoi(k)
+	return err == nil && n > 1 && numbered(c.path, n) == p
+}
+
 func (c *rejectCSV) out(cols []string) (*csvOut, error) {
 	key := strings.Join(cols, "\x00")
 	if o := c.outs[key]; o != nil {
@@ -262,25 +436,25 @@ func (c *rejectCSV) out(cols []string) (*csvOut, error) {
 		if c.used[p] {
 			continue
 		}
-		flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
-		if c.fresh {
-			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-		} else if !fileStartsWith(p, header, c.comma) {
+		_, recorded := c.lengths[p]
+		flag := os.O_APPEND
+		switch {
+		case c.fresh, c.truncate && !recorded:
+			flag = os.O_TRUNC
+		case !fileStartsWith(p, header, c.comma):
 			continue
 		}
-		f, err := os.OpenFile(p, flags, 0o600)
+		a, err := openAppender(p, flag)
 		if err != nil {
 			return nil, fmt.Errorf("rejects CSV: %w", err)
 		}
-		if err := f.Chmod(0o600); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("rejects CSV: %w", err)
-		}
-		o := &csvOut{f: f, w: csv.NewWriter(f), ncols: len(cols), reason: reason}
+		delete(c.lengths, p)
+		o := &csvOut{app: a, ncols: len(cols), reason: reason}
+		o.w = csv.NewWriter(&o.rec)
 		o.w.Comma = c.comma
-		if st, err := f.Stat(); err == nil && st.Size() == 0 {
-			if err := o.w.Write(header); err != nil {
-				f.Close()
+		if a.length() == 0 {
+			if err := o.add(header); err != nil {
+				a.f.Close()
 				return nil, fmt.Errorf("rejects CSV: %w", err)
 			}
 		}
@@ -291,12 +465,28 @@ func (c *rejectCSV) out(cols []string) (*csvOut, error) {
 	}
 }
 
+// add appends one record, whole.
+func (o *csvOut) add(rec []string) error {
+	o.rec.Reset()
+	if err := o.w.Write(rec); err != nil {
+		return err
+	}
+	o.w.Flush()
+	if err := o.w.Error(); err != nil {
+		return err
+	}
+	return o.app.add(o.rec.Bytes())
+}
+
 // fileStartsWith reports whether path is missing, empty, or a CSV whose
 // first record is header: a file a resumed run may append to.
 func fileStartsWith(path string, header []string, comma rune) bool {
-	f, err := os.Open(path)
-	if err != nil {
+	f, err := safefile.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return true
+	}
+	if err != nil {
+		return true // a link: openAppender refuses it with a clear error
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Size() == 0 {
@@ -309,11 +499,13 @@ func fileStartsWith(path string, header []string, comma rune) bool {
 	return err == nil && slices.Equal(first, header)
 }
 
+// write appends recs to the CSV of cols, all or (on an error) none.
 func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error {
 	o, err := c.out(cols)
 	if err != nil {
 		return err
 	}
+	m := o.app.mark()
 	for _, rr := range recs {
 		cells := rr.row.src.Strings()
 		n := max(len(cells), o.ncols)
@@ -330,7 +522,8 @@ func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error
 		} else {
 			rec[o.reason] = rr.reason()
 		}
-		if err := o.w.Write(rec); err != nil {
+		if err := o.add(rec); err != nil {
+			m.undo()
 			return fmt.Errorf("rejects CSV: %w", err)
 		}
 		o.scratch = rec
@@ -340,11 +533,7 @@ func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error
 
 func (c *rejectCSV) flush() error {
 	for _, o := range c.outs {
-		o.w.Flush()
-		if err := o.w.Error(); err != nil {
-			return fmt.Errorf("rejects CSV: %w", err)
-		}
-		if err := o.f.Sync(); err != nil {
+		if err := o.app.flush(); err != nil {
 			return fmt.Errorf("rejects CSV: %w", err)
 		}
 	}
@@ -354,10 +543,112 @@ func (c *rejectCSV) flush() error {
 func (c *rejectCSV) close() error {
 	err := c.flush()
 	for _, o := range c.outs {
-		if cerr := o.f.Close(); err == nil {
+		if cerr := o.app.f.Close(); err == nil {
 			err = cerr
+		}
+		if c.lengths != nil {
+			c.lengths[o.app.path] = o.app.length()
 		}
 	}
 	c.outs = map[string]*csvOut{}
 	return err
+}
+
+// appender appends whole records to a file: they collect in a buffer that
+// goes to the file in one write once it holds 64 KiB (or on flush), and a
+// write that fails part way (a full disk) is cut back off, so the file only
+// ever grows by whole records. length is the file's length with the buffer
+// written: what a checkpoint records.
+type appender struct {
+	path    string
+	f       *os.File
+	buf     []byte
+	written int64 // the file's length
+	synced  bool  // nothing written since the last sync
+}
+
+const appendBuffer = 64 << 10
+
+// openAppender opens path (through safefile) to append, and with flag
+// os.O_TRUNC empties it first.
+func openAppender(path string, flag int) (*appender, error) {
+	f, err := safefile.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|flag)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &appender{path: path, f: f, written: st.Size(), synced: true}, nil
+}
+
+func (a *appender) length() int64 { return a.written + int64(len(a.buf)) }
+
+func (a *appender) add(rec []byte) error {
+	a.buf = append(a.buf, rec...)
+	if len(a.buf) >= appendBuffer {
+		return a.writeOut()
+	}
+	return nil
+}
+
+func (a *appender) writeOut() error {
+	if len(a.buf) == 0 {
+		return nil
+	}
+	n, err := a.f.Write(a.buf)
+	if err != nil {
+		if n > 0 {
+			// Take the partial record back off, so the file stays whole
+			// lines even without a resume; if that fails too, a resume
+			// truncates to the checkpoint's length.
+			if terr := a.f.Truncate(a.written); terr != nil {
+				return fmt.Errorf("%s: %w (and cutting off the part written failed: %v)", a.path, err, terr)
+			}
+		}
+		return fmt.Errorf("%s: %w", a.path, err)
+	}
+	a.written += int64(n)
+	a.buf = a.buf[:0]
+	a.synced = false
+	return nil
+}
+
+func (a *appender) flush() error {
+	if err := a.writeOut(); err != nil {
+		return err
+	}
+	if a.synced {
+		return nil // nothing new: every checkpoint save calls this, no fsync needed
+	}
+	if err := a.f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("%s: %w", a.path, err)
+	}
+	a.synced = true
+	return nil
+}
+
+// mark is a length of an appender to go back to.
+type mark struct {
+	a *appender
+	n int64
+}
+
+func (a *appender) mark() mark { return mark{a, a.length()} }
+
+// undo takes back what was appended since the mark: from the buffer, or,
+// if it went to the file, by truncating the file. Either way length is the
+// mark's again, so a checkpoint never counts the records taken back (if the
+// truncation failed, a resume does it).
+func (m mark) undo() {
+	a := m.a
+	if m.n >= a.written {
+		a.buf = a.buf[:m.n-a.written]
+		return
+	}
+	a.buf = a.buf[:0]
+	_ = a.f.Truncate(m.n)
+	a.written = m.n
 }

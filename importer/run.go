@@ -217,7 +217,9 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 			st = loaded
 		}
 	}
-	r.setupRejects(st)
+	if err := r.setupRejects(st); err != nil {
+		return err
+	}
 	r.ledger = newLedger(st, r.rejects, r.opts.Now)
 	r.ledger.refill = r.refill
 	r.ledger.tally = newRejectTally(r.opts.MaxRejects)
