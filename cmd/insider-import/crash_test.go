@@ -161,8 +161,15 @@ type crashEnv struct {
 
 func newCrashEnv(t *testing.T, rows int, dataSeed uint64, fakeArgs ...string) *crashEnv {
 	t.Helper()
+	return newCrashEnvData(t, genCrash(t, rows, dataSeed), fakeArgs...)
+}
+
+// newCrashEnvData is newCrashEnv with the data given.
+func newCrashEnvData(t *testing.T, data *crashData, fakeArgs ...string) *crashEnv {
+	t.Helper()
 	start := time.Now()
-	e := &crashEnv{data: genCrash(t, rows, dataSeed), fake: startFake(t, fakeArgs...), dir: t.TempDir()}
+	rows := len(data.rows)
+	e := &crashEnv{data: data, fake: startFake(t, fakeArgs...), dir: t.TempDir()}
 	e.csv = filepath.Join(e.dir, "purchases.csv")
 	e.checkpoints = filepath.Join(e.dir, "checkpoints")
 	writeCSV(t, e.csv, crashHeader, e.data.rows)
