@@ -266,7 +266,11 @@ func (c *csvReader) fatal(err error) error {
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
 	case c.gz:
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
-		err = fmt.Errorf("gzip: %w", err)
+		if errors.Is(err, gzip.ErrChecksum) {
+			err = errors.New("gzip: the data does not match its checksum: the file is corrupt")
+		} else if !strings.HasPrefix(err.Error(), "gzip: ") {
+			err = fmt.Errorf("gzip: %w", err)
+		}
 	default:
 		where = fmt.Sprintf("after row %d (line %d), byte %d", c.index, c.lineBase+c.sp.line, c.base+c.sp.off)
 	}

@@ -210,17 +210,23 @@ func (s *s3Source) get(ctx context.Context, from, to int64) (io.ReadCloser, erro
 		var ae smithy.APIError
 		if (errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed) ||
 			(errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed") {
-			return nil, fmt.Errorf("read %s: the object was replaced since it was opened: %w", s.uri, ErrChanged)
+			return nil, changedError(fmt.Sprintf("read %s: the object was replaced since it was opened", s.uri))
 		}
 		return nil, fmt.Errorf("read %s at byte %d: %w", s.uri, from, err)
 	}
 	// Some S3-compatible stores ignore If-Match on GET.
 	if s.etag != "" && out.ETag != nil && *out.ETag != s.etag {
 		out.Body.Close()
-		return nil, fmt.Errorf("read %s: the object was replaced since it was opened (ETag %s, was %s): %w", s.uri, *out.ETag, s.etag, ErrChanged)
+		return nil, changedError(fmt.Sprintf("read %s: the object was replaced since it was opened (ETag %s, was %s)", s.uri, *out.ETag, s.etag))
 	}
 	return out.Body, nil
 }
+
+// changedError is an ErrChanged that says what changed.
+type changedError string
+
+func (e changedError) Error() string        { return string(e) }
+func (e changedError) Is(target error) bool { return target == ErrChanged }
 
 // pause waits before the n-th resume in a row.
 func (s *s3Source) pause(ctx context.Context, n int) error {

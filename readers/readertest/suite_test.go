@@ -1,0 +1,11 @@
+package readertest
+
+import "testing"
+
+// TestReaders runs the suite for the six format/source combinations.
+func TestReaders(t *testing.T) {
+	for _, f := range Formats() {
+		t.Run("local/"+f.Name, func(t *testing.T) { Run(t, NewLocal(t), f) })
+		t.Run("s3/"+f.Name, func(t *testing.T) { Run(t, NewS3(t), f) })
+	}
+}
