@@ -73,7 +73,9 @@ func Formats() []Format {
 func Run(t *testing.T, env Env, f Format) {
 	t.Run("EOFStaysEOF", func(t *testing.T) { testEOF(t, env, f) })
 	t.Run("ResumeAtEveryPos", func(t *testing.T) { testResume(t, env, f) })
-	t.Run("Truncated", func(t *testing.T) { testBroken(t, env, f, "truncated", func(t *testing.T, d []byte) []byte { return f.Truncate(d) }) })
+	t.Run("Truncated", func(t *testing.T) {
+		testBroken(t, env, f, "truncated", func(t *testing.T, d []byte) []byte { return f.Truncate(d) })
+	})
 	t.Run("Garbled", func(t *testing.T) { testBroken(t, env, f, "garbled", f.Garble) })
 	t.Run("ContextCancel", func(t *testing.T) { testCancel(t, env, f) })
 	if env.Replaceable() {
