@@ -5,6 +5,7 @@
 //	insider-import validate -c import.yaml [--sample N]
 //	insider-import status   -c import.yaml
 //	insider-import fake     [--addr 127.0.0.1:8080]
+//	insider-import version
 //
 // Exit codes: 0 all rows imported; 3 finished, some rows rejected; 2 bad
 // usage or config; 4 credentials refused (403); 5 another run of the same
@@ -110,6 +111,7 @@ Usage:
   insider-import validate -c import.yaml [--sample N]   read, map and validate; send nothing
   insider-import status   -c import.yaml                what the checkpoint says, per file
   insider-import fake     [--addr 127.0.0.1:8080]        local stand-in for the Insider API
+  insider-import version                                version, commit and Go version
 
 Run 'insider-import COMMAND -h' for a command's flags.
 `
@@ -130,6 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = cmdStatus(ctx, args[1:], stdout, stderr)
 	case "fake":
 		err = runFake(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		err = cmdVersion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
