@@ -8,11 +8,35 @@ FUZZTIME ?= 3s
 # go test -fuzz takes one package and one target per invocation.
 FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks
 BENCH_ROWS ?= 100000
+# Stamped into the binary (insider-import version) and the image labels.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The image: deploy/Dockerfile on the static binary. The Kubernetes manifests
+# (deploy/kubernetes/) run $(IMAGE):latest; the deploy test checks they agree.
+IMAGE   ?= insider-import
+CONTAINER_TOOL ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
 
-.PHONY: build test demo bench lint fuzz clean
+.PHONY: build test demo bench lint fuzz clean image image-name
 
 build:
-	$(GO) build -o $(BIN) ./cmd/insider-import
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/insider-import
+
+# The container image $(IMAGE):$(VERSION) and $(IMAGE):latest, with podman
+# if present, else docker. The context bin/image/ holds only what the image
+# holds: the static binary (with its own time zone data), the host's CA
+# bundle (Debian's ca-certificates), and /etc/passwd and /etc/group for 65532.
+image:
+	rm -rf bin/image && mkdir -p bin/image/etc
+	CGO_ENABLED=0 $(GO) build -trimpath -tags timetzdata -ldflags '-s -w $(LDFLAGS)' -o bin/image/insider-import ./cmd/insider-import
+	cp deploy/rootfs/etc/passwd deploy/rootfs/etc/group bin/image/etc/
+	cp $(CA_CERTS) bin/image/ca-certificates.crt
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+	  -f deploy/Dockerfile -t $(IMAGE):$(VERSION) -t $(IMAGE):latest bin/image
+
+image-name:
+	@echo $(IMAGE)
 
 demo: build
 	./scripts/demo.sh $(BIN)
