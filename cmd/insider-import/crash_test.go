@@ -260,6 +260,38 @@ func (f inFlightAt) where(row int) string {
 	return fmt.Sprintf("in a gap between recorded ranges: frontier %d, done %v, in flight %v", f.fs.Frontier.Index, f.fs.Done, f.fs.InFlight)
 }
 
+// killResume runs e's import and kills it with SIGKILL kills times, each
+// at a random moment in the first 0.7s of a run (from rng): early enough
+// that the kills do not finish the import, late enough to let it save and
+// send. After each kill it calls onKill with the kill's number (from 1) and
+// moment; then it resumes the import once more, to the end, and returns
+// that run, which must exit with finalCode. All within 3 minutes.
+func killResume(t *testing.T, e *crashEnv, kills int, rng *rand.Rand, finalCode int, onKill func(kill int, delay time.Duration)) result {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for run := 1; ; run++ {
+		require.True(t, time.Now().Before(deadline), "the import did not finish in 3 minutes (%d runs)", run-1)
+		p := startImport(t, e.env, e.args...)
+		if run > kills {
+			final := p.wait(t, 2*time.Minute)
+			require.Equal(t, finalCode, final.Code, "run %d, after %d kills\nstdout:\n%s\nstderr:\n%s", run, kills, final.Stdout, tail([]byte(final.Stderr), 4000))
+			return final
+		}
+		delay := time.Duration(30+rng.IntN(670)) * time.Millisecond
+		select {
+		case <-p.done:
+			res := p.wait(t, 5*time.Second)
+			t.Fatalf("run %d exited (code %d) before its kill at %v; the import is too small for %d kills\nstderr:\n%s",
+				run, res.Code, delay, kills, tail([]byte(res.Stderr), 3000))
+		case <-time.After(delay):
+		}
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+		res := p.wait(t, 10*time.Second)
+		require.True(t, res.Signaled, "run %d was killed: code %d", run, res.Code)
+		onKill(run, delay)
+	}
+}
+
 // TestCrashKill9Resume kills an import of 100,000 rows with SIGKILL at 12
 // random moments, resuming each time with the same command, then lets it
 // finish. Every event must have arrived (none lost), and every event
@@ -277,30 +309,7 @@ func TestCrashKill9Resume(t *testing.T) {
 
 	var atKills []inFlightAt
 	var checking time.Duration // spent reading the fake's events after kills
-	deadline := time.Now().Add(3 * time.Minute)
-	var final result
-	for run := 1; ; run++ {
-		require.True(t, time.Now().Before(deadline), "the import did not finish in 3 minutes (%d runs)", run-1)
-		p := startImport(t, e.env, e.args...)
-		if len(atKills) == kills {
-			final = p.wait(t, 2*time.Minute)
-			require.Equal(t, 0, final.Code, "run %d, after %d kills\nstdout:\n%s\nstderr:\n%s", run, kills, final.Stdout, tail([]byte(final.Stderr), 4000))
-			break
-		}
-		// Kill somewhere in the first 0.7s of the run: early enough that
-		// 12 kills do not finish the import, late enough to let it save
-		// and send.
-		delay := time.Duration(30+rng.IntN(670)) * time.Millisecond
-		select {
-		case <-p.done:
-			res := p.wait(t, 5*time.Second)
-			t.Fatalf("run %d exited (code %d) before its kill at %v; the import is too small for %d kills\nstderr:\n%s",
-				run, res.Code, delay, kills, tail([]byte(res.Stderr), 3000))
-		case <-time.After(delay):
-		}
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-		res := p.wait(t, 10*time.Second)
-		require.True(t, res.Signaled, "run %d was killed: code %d", run, res.Code)
+	final := killResume(t, e, kills, rng, 0, func(_ int, delay time.Duration) {
 		cp, ok := readCheckpoint(t, e.checkpoints)
 		var inf inFlightAt
 		inf.kill = len(atKills) + 1
@@ -334,7 +343,7 @@ func TestCrashKill9Resume(t *testing.T) {
 				inf.kill, len(unrecorded), unrecorded[0]+1, unrecorded[len(unrecorded)-1]+1, inf.where(unrecorded[0]))
 		}
 		checking += time.Since(checkStart)
-	}
+	})
 
 	raw := e.fake.EventsRaw(t)
 	got := map[string]int{}

@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -212,34 +211,15 @@ func TestCrashRejectsKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	t.Logf("%d bad rows of %d; kill moments: seed %d (INSIDER_IMPORT_CRASH_SEED=%d replays them)", len(bad), rows, seed, seed)
 
-	deadline := time.Now().Add(3 * time.Minute)
 	uncommitted := 0 // kills after which a rejects file held more than its checkpoint recorded
-	for run := 1; ; run++ {
-		require.True(t, time.Now().Before(deadline), "the import did not finish in 3 minutes (%d runs)", run-1)
-		p := startImport(t, e.env, e.args...)
-		if run > kills {
-			res := p.wait(t, 2*time.Minute)
-			require.Equal(t, 3, res.Code, "final run: finished with rejected rows\nstdout:\n%s\nstderr:\n%s", res.Stdout, tail([]byte(res.Stderr), 4000))
-			break
-		}
-		delay := time.Duration(30+rng.IntN(670)) * time.Millisecond
-		select {
-		case <-p.done:
-			res := p.wait(t, 5*time.Second)
-			t.Fatalf("run %d exited (code %d) before its kill at %v; the import is too small for %d kills\nstderr:\n%s",
-				run, res.Code, delay, kills, tail([]byte(res.Stderr), 3000))
-		case <-time.After(delay):
-		}
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-		res := p.wait(t, 10*time.Second)
-		require.True(t, res.Signaled, "run %d was killed: code %d", run, res.Code)
+	killResume(t, e, kills, rng, 3, func(kill int, delay time.Duration) {
 		sizes, committed := rejectsSizes(t, e, jsonl, csvPath)
 		if sizes[0] > committed[0] || sizes[1] > committed[1] {
 			uncommitted++
 		}
 		t.Logf("kill %2d after %3dms: rejects JSON lines %d bytes (checkpoint: %d), CSV %d bytes (checkpoint: %d)",
-			run, delay.Milliseconds(), sizes[0], committed[0], sizes[1], committed[1])
-	}
+			kill, delay.Milliseconds(), sizes[0], committed[0], sizes[1], committed[1])
+	})
 	c := checkRejectsFiles(t, e, bad, jsonl, csvPath)
 	t.Logf("closing figures: rows %d, bad rows %d, kills %d (SIGKILL), %d of them left more in a rejects file than the checkpoint recorded; "+
 		"JSON lines: %d lines, %d torn, %d duplicate rows, %d missing; CSV: %d records, %d with another field count, %d duplicate rows, %d missing; %.1fs",
