@@ -85,6 +85,8 @@ func (w *rejectWriter) resume(prev *checkpoint.RejectsState) (warnings []string,
 		for p, n := range prev.Lengths {
 			if w.owns(p) {
 				paths[p] = n
+			} else {
+				w.lengths[p] = n // not written by this run: kept for a later one that is
 			}
 		}
 	}

@@ -119,8 +119,26 @@ func TestRejectsResumeUnrecordedCSV(t *testing.T) {
 	_, err = w.resume(saved)
 	require.NoError(t, err)
 	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(1)}))
+	require.NoError(t, w.seal())
+	closed := w.state()
 	require.NoError(t, w.close())
 	assert.Equal(t, [][]string{{"id", "email", "reject_reason"}, {"1", "x@example.com", "x: bad"}}, readCSV(t, csvPath))
+
+	// A run without --rejects-csv keeps the CSV's recorded length, so a
+	// later run with it after a crash appends instead of starting afresh.
+	w = newRejectWriter(filepath.Join(dir, "r.jsonl"))
+	_, err = w.resume(closed)
+	require.NoError(t, err)
+	noCSV := w.state()
+	assert.Equal(t, closed.Lengths[csvPath], noCSV.Lengths[csvPath])
+	w = newRejectWriter("")
+	w.csv = newRejectCSV(csvPath, ',', false)
+	w.setColumns("in.csv", []string{"id", "email"})
+	_, err = w.resume(noCSV) // not closed: that run was killed
+	require.NoError(t, err)
+	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(2)}))
+	require.NoError(t, w.close())
+	assert.Len(t, readCSV(t, csvPath), 3, "header and both rows")
 }
 
 // A write that fails part way leaves no part of the batch's rejects: the
