@@ -60,6 +60,10 @@ type FileState struct {
 	InFlight []Range `json:"in_flight,omitempty"`
 	// Finished is set once every row of the file is finished.
 	Finished bool `json:"finished"`
+	// Unreadable, when set, is why reading stopped early: the input was
+	// truncated or corrupt. A later run resumes at the frontier of the
+	// input as it is then, even if it changed (was fixed) since.
+	Unreadable string `json:"unreadable,omitempty"`
 	// Rows counts the data rows finished so far; Total is the file's row
 	// count, known once it has been read to the end (0 before).
 	RowsAcked    int64     `json:"rows_acked"`

@@ -53,6 +53,12 @@ type SourceConfig struct {
 	Paths     []string
 	Format    readers.Format
 	Delimiter rune
+	// Encoding is the CSV text encoding (readers.LookupEncoding); "" is
+	// UTF-8.
+	Encoding string
+	// MaxRecordBytes bounds one CSV record (0: readers.DefaultMaxRecordBytes);
+	// a longer one is rejected.
+	MaxRecordBytes int
 	// NullValues are cell texts that mean "absent", besides the empty cell
 	// (e.g. NULL, \N).
 	NullValues []string
@@ -325,18 +331,31 @@ func (c *Config) decodeSource(w *walker, v ast.Node) {
 			}
 			w.strings(v, "source.null_values", &s.NullValues)
 		case "csv":
-			w.mapping(v, "source.csv", []string{"delimiter"}, func(_ string, _, v ast.Node) {
-				var d string
-				w.str(v, "source.csv.delimiter", &d)
-				if d == `\t` || d == "tab" {
-					d = "\t"
+			w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes"}, func(key string, _, v ast.Node) {
+				switch key {
+				case "delimiter":
+					var d string
+					w.str(v, "source.csv.delimiter", &d)
+					if d == `\t` || d == "tab" {
+						d = "\t"
+					}
+					r, n := utf8.DecodeRuneInString(d)
+					if n == 0 || n != len(d) || r == '"' || r == '\n' || r == '\r' {
+						w.addf(v, "source.csv.delimiter must be one character other than a quote or newline, not %q", d)
+						return
+					}
+					s.Delimiter = r
+				case "encoding":
+					w.str(v, "source.csv.encoding", &s.Encoding)
+					if _, err := readers.LookupEncoding(s.Encoding); err != nil {
+						w.addf(v, "source.csv.encoding: %v", err)
+					}
+				case "max_record_bytes":
+					w.integer(v, "source.csv.max_record_bytes", &s.MaxRecordBytes)
+					if s.MaxRecordBytes < 1024 || s.MaxRecordBytes > 1<<30 {
+						w.addf(v, "source.csv.max_record_bytes must be between 1024 and %d", 1<<30)
+					}
 				}
-				r, n := utf8.DecodeRuneInString(d)
-				if n == 0 || n != len(d) || r == '"' || r == '\n' || r == '\r' {
-					w.addf(v, "source.csv.delimiter must be one character other than a quote or newline, not %q", d)
-					return
-				}
-				s.Delimiter = r
 			})
 		case "s3":
 			w.mapping(v, "source.s3", []string{"region", "endpoint", "path_style"}, func(key string, _, v ast.Node) {
@@ -558,8 +577,11 @@ func (c *Config) Hash() string {
 		Format    readers.Format
 		Delim     rune
 		Nulls     []string
+		Enc       string `json:",omitempty"`
+		MaxRecord int    `json:",omitempty"`
 	}{fk(c.Mapping.Identifiers), fk(c.Mapping.Attributes), evs, ttl, c.Events.FutureTolerance.String(),
-		c.Insider.NotAppend, c.Insider.ErrorCallbackURL, c.Source.Format, c.Source.Delimiter, c.Source.NullValues})
+		c.Insider.NotAppend, c.Insider.ErrorCallbackURL, c.Source.Format, c.Source.Delimiter, c.Source.NullValues,
+		c.Source.Encoding, c.Source.MaxRecordBytes})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -60,6 +60,11 @@ func (l *ledger) begin(file string, id readers.Identity, ref time.Time) (*checkp
 		fs = &checkpoint.FileState{Identity: id, RefTime: ref, Frontier: readers.Position{Offset: -1}}
 		l.state.Files[file] = fs
 	}
+	if fs.Unreadable != "" {
+		// It stopped reading as unreadable; this is the input as it is now
+		// (fixed, or not: then it stops again).
+		fs.Identity, fs.Unreadable = id, ""
+	}
 	fs.LastRun = l.now()
 	fl := &fileLedger{fs: fs}
 	for _, r := range fs.Done {
@@ -76,6 +81,16 @@ func (l *ledger) begin(file string, id readers.Identity, ref time.Time) (*checkp
 	l.files[file] = fl
 	l.dirty = true
 	return fs, earlier
+}
+
+// unreadable records that reading file stopped on a fatal error (why).
+func (l *ledger) unreadable(file, why string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if fs := l.state.Files[file]; fs != nil {
+		fs.Unreadable = why
+		l.dirty = true
+	}
 }
 
 // dispatch records that b is about to be sent: from now on a checkpoint

@@ -39,6 +39,7 @@ type fileTask struct {
 func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State) ([]fileTask, error) {
 	var (
 		problems []ConfigProblem
+		hints    []string
 		changed  []string
 		todo     []fileTask
 	)
@@ -71,6 +72,7 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 			var ce *ConfigError
 			if errors.As(err, &ce) {
 				problems = append(problems, ce.Problems...)
+				hints = append(hints, ce.Hints...)
 				continue
 			}
 			return nil, err
@@ -78,6 +80,10 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 		switch {
 		case fs == nil:
 			todo = append(todo, fileTask{file: f})
+		case fs.Unreadable != "" && !fs.Identity.Equal(id):
+			r.log.Info("input changed since reading it stopped on an error; resuming at the same row of the new version",
+				"file", f, "row", fs.Frontier.Row(), "error", fs.Unreadable)
+			todo = append(todo, fileTask{file: f, resume: fs})
 		case !fs.Identity.Equal(id):
 			changed = append(changed, fmt.Sprintf("%s: %v while partly imported (%d rows acknowledged; was %d bytes, %s; now %d bytes, %s)",
 				f, ErrChangedInput, fs.RowsAcked, fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id)))
@@ -86,7 +92,7 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
+		return nil, &ConfigError{Problems: problems, Hints: hints}
 	}
 	if len(changed) > 0 {
 		return nil, fmt.Errorf("%w; run with --restart to start the job over:\n  %s", ErrChangedInput, strings.Join(changed, "\n  "))
@@ -102,5 +108,6 @@ func identVersion(id readers.Identity) string {
 }
 
 func (r *run) readerOptions(start *readers.Position) readers.Options {
-	return readers.Options{Format: r.cfg.Source.Format, Delimiter: r.cfg.Source.Delimiter, Start: start, S3: r.s3}
+	src := &r.cfg.Source
+	return readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding, MaxRecordBytes: src.MaxRecordBytes, Start: start, S3: r.s3}
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,7 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 	mp := &mapper{cfg: cfg, nulls: cfg.Source.NullValues, ref: ref, file: file}
 	mp.hint.Store(256)
 	var problems []ConfigProblem
+	missing := false
 	bind := func(fs []Field) []Field {
 		out := make([]Field, len(fs))
 		copy(out, fs)
@@ -88,6 +90,7 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 			}
 			c, ok := idx[f.Column]
 			if !ok {
+				missing = true
 				problems = append(problems, ConfigProblem{File: cfg.File, Line: f.at.Line, Column: f.at.Column,
 					Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, file)})
 			}
@@ -114,9 +117,43 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 		mp.m.Events = append(mp.m.Events, ne)
 	}
 	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
+		return nil, &ConfigError{Problems: problems, Hints: headerHints(cfg, file, columns, missing)}
 	}
 	return mp, nil
+}
+
+// headerHints describe the header of file when mapped columns are missing
+// from it: the columns found and, when the header is one column that
+// holds another delimiter, which delimiter to set.
+func headerHints(cfg *Config, file string, columns []string, missing bool) []string {
+	if !missing {
+		return nil
+	}
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = strconv.Quote(c)
+	}
+	const most = 40
+	list := strings.Join(quoted[:min(len(quoted), most)], ", ")
+	if len(quoted) > most {
+		list += fmt.Sprintf(", ... (%d more)", len(quoted)-most)
+	}
+	hints := []string{fmt.Sprintf("the header of %s has %d column(s): %s", file, len(columns), list)}
+	if len(columns) == 1 && readers.FormatOf(file, cfg.Source.Format) == readers.FormatCSV {
+		for _, d := range []string{";", "\t", "|", ","} {
+			if d != string(cfg.Source.Delimiter) && strings.Contains(columns[0], d) {
+				name := d
+				if d == "\t" {
+					name = `"\t"`
+				} else {
+					name = strconv.Quote(d)
+				}
+				hints = append(hints, fmt.Sprintf("the header is one column holding %s: the file looks %s-separated; set source.csv.delimiter: %s", name, name, name))
+				break
+			}
+		}
+	}
+	return hints
 }
 
 // Rules named in Problems, besides Insider's own keys ("regexp(...)",

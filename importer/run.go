@@ -333,6 +333,10 @@ func (r *run) fileReports(files []string) {
 		if fs.Finished {
 			state = "done"
 		}
-		r.files = append(r.files, FileReport{File: f, State: state, RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected})
+		fr := FileReport{File: f, State: state, RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
+		if fs.Unreadable != "" {
+			fr.Note = "reading stopped: " + fs.Unreadable
+		}
+		r.files = append(r.files, fr)
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -135,6 +137,10 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 			}
 		}
 		if c.err != nil {
+			var rf *ReadFailedError
+			if errors.As(c.err, &rf) {
+				r.ledger.unreadable(t.file, rf.Err.Error())
+			}
 			return c.err
 		}
 		if c.end != nil {
@@ -179,6 +185,7 @@ const chunkRows = 256
 func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered chan<- *chunk) {
 	defer close(ordered)
 	defer close(work)
+	last := rd.Pos().Index - 1
 	for {
 		c := &chunk{done: make(chan struct{}), recs: make([]readers.Record, 0, chunkRows), errs: make([]error, 0, chunkRows)}
 		for len(c.recs) < chunkRows {
@@ -189,9 +196,17 @@ func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered c
 				break
 			}
 			if err != nil && !isRowError(err) {
-				c.err = err
+				c.err = readFailed(rd, err)
 				break
 			}
+			// Second guard: a reader that hands out the same record
+			// again (an error it cannot get past, reported as a row
+			// error) would fill the rejects file forever.
+			if rec.Pos.Index <= last {
+				c.err = readFailed(rd, fmt.Errorf("the reader returned row %d again instead of moving on (%v)", rec.Pos.Row(), err))
+				break
+			}
+			last = rec.Pos.Index
 			c.recs = append(c.recs, rec)
 			c.errs = append(c.errs, err)
 		}
@@ -220,7 +235,7 @@ func (c *chunk) mapRows(mp *mapper) {
 	c.rows = make([]*row, len(c.recs))
 	for i, rec := range c.recs {
 		if err := c.errs[i]; err != nil {
-			c.rows[i] = &row{pos: rec.Pos, src: rec, problems: []Problem{{Rule: "csv", Msg: err.Error()}}}
+			c.rows[i] = &row{pos: rec.Pos, src: rec, problems: []Problem{readProblem(err)}}
 			continue
 		}
 		c.rows[i] = mp.mapRecord(rec)
@@ -256,6 +271,61 @@ func (r *run) refill(file string, rows []*row) {
 	if err != nil {
 		r.log.Warn("could not read the cells of rejected rows again; their rejects carry no cells", "file", file, "row", start.Row(), "error", err.Error())
 	}
+}
+
+// readProblem is the reject reason for a record the reader could not read.
+// The reject already says file, row and line, so the message does not.
+func readProblem(err error) Problem {
+	var pe *readers.ParseError
+	if !errors.As(err, &pe) {
+		return Problem{Rule: "read", Msg: err.Error()}
+	}
+	p := Problem{Rule: pe.Rule, Column: pe.Column, Msg: pe.Err.Error()}
+	if p.Rule == "" {
+		p.Rule = "read"
+	}
+	return p
+}
+
+// ReadFailedError stops a run: an input could not be read on. What was
+// read before it stays: the file is left partial in the checkpoint.
+type ReadFailedError struct {
+	File string
+	At   readers.Position // the reader's position when it failed
+	Err  error
+}
+
+func (e *ReadFailedError) Error() string {
+	msg := e.Err.Error()
+	if !strings.Contains(msg, e.File) {
+		msg = fmt.Sprintf("%s at %s: %s", e.File, where(e.At), msg)
+	}
+	return "stopped reading " + msg + "; the rows before it are kept: fix the file (same rows, same order) and run again to resume, or run with --restart"
+}
+
+func (e *ReadFailedError) Unwrap() error { return e.Err }
+
+// where names a position for people: row and line with the byte offset
+// for CSV, row group and row for Parquet.
+func where(p readers.Position) string {
+	switch {
+	case p.Line > 0 && p.Offset >= 0:
+		return fmt.Sprintf("row %d (line %d, byte %d)", p.Row(), p.Line, p.Offset)
+	case p.Line > 0:
+		return fmt.Sprintf("row %d (line %d)", p.Row(), p.Line)
+	case p.RowGroup > 0 || p.GroupRow > 0:
+		return fmt.Sprintf("row %d (row group %d, row %d in it)", p.Row(), p.RowGroup, p.GroupRow+1)
+	}
+	return fmt.Sprintf("row %d", p.Row())
+}
+
+// readFailed wraps a fatal read error; a cancelled read stays as it is.
+func readFailed(rd readers.Reader, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	p := rd.Pos()
+	return &ReadFailedError{File: p.File, At: p, Err: err}
 }
 
 func isRowError(err error) bool {

@@ -32,6 +32,9 @@ func (p ConfigProblem) String() string {
 // them in one go.
 type ConfigError struct {
 	Problems []ConfigProblem
+	// Hints say what the input holds where that helps fix the problems
+	// (the header found), after them.
+	Hints []string
 }
 
 func (e *ConfigError) Error() string {
@@ -39,10 +42,16 @@ func (e *ConfigError) Error() string {
 	for i, p := range e.Problems {
 		lines[i] = p.String()
 	}
+	var msg string
 	if len(lines) == 1 {
-		return "config: " + lines[0]
+		msg = "config: " + lines[0]
+	} else {
+		msg = fmt.Sprintf("config: %d problems:\n  %s", len(lines), strings.Join(lines, "\n  "))
 	}
-	return fmt.Sprintf("config: %d problems:\n  %s", len(lines), strings.Join(lines, "\n  "))
+	for _, h := range e.Hints {
+		msg += "\n  " + h
+	}
+	return msg
 }
 
 // walker decodes a YAML AST strictly: every key must be known, every value

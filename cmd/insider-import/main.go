@@ -8,9 +8,12 @@
 //	insider-import version
 //
 // Exit codes: 0 all rows imported; 3 finished, some rows rejected; 2 bad
-// usage or config; 4 credentials refused (403); 5 another run of the same
-// job holds the checkpoint; 1 any other failure; 130/143 interrupted by
-// SIGINT/SIGTERM (the checkpoint is saved: run again to resume).
+// usage or config, or an input that cannot be used at all (nothing matches,
+// no such S3 object, not a regular file); 4 credentials refused (403); 5
+// another run of the same job holds the checkpoint; 1 any other failure
+// (among them an input that could not be read to its end: fix it and run
+// again to resume); 130/143 interrupted by SIGINT/SIGTERM (the checkpoint
+// is saved: run again to resume).
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/readers"
 )
 
 // Exit codes.
@@ -85,12 +89,13 @@ func (e usageError) Error() string { return e.msg }
 func exitCode(err error) int {
 	var ce *importer.ConfigError
 	var ue usageError
+	var ie *readers.InputError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &ce), errors.As(err, &ue), errors.Is(err, importer.ErrChangedInput), errors.Is(err, importer.ErrTooManyRejects):
+	case errors.As(err, &ce), errors.As(err, &ue), errors.As(err, &ie), errors.Is(err, importer.ErrChangedInput), errors.Is(err, importer.ErrTooManyRejects):
 		return exitUsage
 	case errors.Is(err, importer.ErrIncomplete):
 		return exitRejects
