@@ -285,3 +285,38 @@ func TestMissingColumnFoundBeforeAnyRow(t *testing.T) {
 	assert.Zero(t, batches)
 	assert.Zero(t, rep.RowsRead)
 }
+
+func TestConfigCSVEncodingAndRecordLimit(t *testing.T) {
+	base := "mapping:\n  identifiers: {email: email}\n  attributes: {name: name}\n"
+	cfg, err := ParseConfig("c.yaml", []byte("source:\n  paths: [a.csv]\n  csv: {encoding: windows-1252, max_record_bytes: 65536}\n"+base))
+	require.NoError(t, err)
+	assert.Equal(t, "windows-1252", cfg.Source.Encoding)
+	assert.Equal(t, 65536, cfg.Source.MaxRecordBytes)
+	plain, err := ParseConfig("c.yaml", []byte("source:\n  paths: [a.csv]\n"+base))
+	require.NoError(t, err)
+	assert.NotEqual(t, plain.Hash(), cfg.Hash(), "the encoding changes the payloads")
+
+	assert.Equal(t, []string{
+		`3:19: source.csv.encoding: unknown text encoding "ebcdic-klingon" (try utf-8, utf-16, windows-1252, iso-8859-1)`,
+		"3:53: source.csv.max_record_bytes must be between 1024 and 1073741824",
+	}, configProblems(t, "source:\n  paths: [a.csv]\n  csv: {encoding: ebcdic-klingon, max_record_bytes: 10}\n"+base))
+}
+
+// A column missing from the header comes with the header found, and a
+// header that is one column holding ';' says to set the delimiter.
+func TestMissingColumnListsTheHeader(t *testing.T) {
+	cfg, err := ParseConfig("t.yaml", []byte("source: {paths: [x.csv]}\nmapping:\n  identifiers: {email: email}\n  attributes: {name: name}\n"))
+	require.NoError(t, err)
+	_, err = newMapper(cfg, "x.csv", []string{"email;name;city"}, testRef)
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{
+		`the header of x.csv has 1 column(s): "email;name;city"`,
+		`the header is one column holding ";": the file looks ";"-separated; set source.csv.delimiter: ";"`,
+	}, ce.Hints)
+	assert.Contains(t, err.Error(), "set source.csv.delimiter")
+
+	_, err = newMapper(cfg, "x.csv", []string{"mail", "name"}, testRef)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{`the header of x.csv has 2 column(s): "mail", "name"`}, ce.Hints)
+}
