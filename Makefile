@@ -44,6 +44,7 @@ demo: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(RACE) -count=1 -timeout 20m $(PKGS)
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
 # A short run of each fuzz target (FUZZTIME each; make fuzz FUZZTIME=5m for
@@ -64,6 +65,7 @@ bench:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	cd deploy && $(GO) vet ./...
 
 clean:
 	rm -rf bin
