@@ -321,8 +321,19 @@ func (w *rejectWriter) seal() error {
 		return err
 	}
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	apps := []*appender{w.jsonl}
+	if w.csv != nil {
+		for _, o := range w.csv.outs {
+			apps = append(apps, o.app)
+		}
+	}
+	for _, a := range apps {
+		if a != nil && a.torn != nil {
+			return a.torn // not sealed: a resume truncates the files
+		}
+	}
 	w.closed = true
-	w.mu.Unlock()
 	return nil
 }
 
@@ -567,6 +578,10 @@ type appender struct {
 	buf     []byte
 	written int64 // the file's length
 	synced  bool  // nothing written since the last sync
+	// torn is set when cutting a failed write back off failed too: the
+	// file may hold part of a record past written. Nothing more is
+	// appended, and the files are not sealed, so a resume truncates.
+	torn error
 }
 
 const appendBuffer = 64 << 10
@@ -589,6 +604,9 @@ func openAppender(path string, flag int) (*appender, error) {
 func (a *appender) length() int64 { return a.written + int64(len(a.buf)) }
 
 func (a *appender) add(rec []byte) error {
+	if a.torn != nil {
+		return a.torn
+	}
 	a.buf = append(a.buf, rec...)
 	if len(a.buf) >= appendBuffer {
 		return a.writeOut()
@@ -597,6 +615,9 @@ func (a *appender) add(rec []byte) error {
 }
 
 func (a *appender) writeOut() error {
+	if a.torn != nil {
+		return a.torn
+	}
 	if len(a.buf) == 0 {
 		return nil
 	}
@@ -607,7 +628,8 @@ func (a *appender) writeOut() error {
 			// lines even without a resume; if that fails too, a resume
 			// truncates to the checkpoint's length.
 			if terr := a.f.Truncate(a.written); terr != nil {
-				return fmt.Errorf("%s: %w (and cutting off the part written failed: %v)", a.path, err, terr)
+				a.torn = fmt.Errorf("%s: %w (and cutting off the part written failed: %v)", a.path, err, terr)
+				return a.torn
 			}
 		}
 		return fmt.Errorf("%s: %w", a.path, err)
@@ -651,6 +673,8 @@ func (m mark) undo() {
 		return
 	}
 	a.buf = a.buf[:0]
-	_ = a.f.Truncate(m.n)
+	if err := a.f.Truncate(m.n); err != nil && a.torn == nil {
+		a.torn = fmt.Errorf("%s: cutting off the rejects of a batch that failed: %w", a.path, err)
+	}
 	a.written = m.n
 }
