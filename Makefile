@@ -18,7 +18,7 @@ IMAGE   ?= insider-import
 CONTAINER_TOOL ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
 
-.PHONY: build test demo bench lint fuzz clean image image-name
+.PHONY: build test demo bench interop lint fuzz clean image image-name
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/insider-import
@@ -61,6 +61,11 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./importer/ ./readers/
 	./scripts/bench.sh $(BENCH_ROWS)
+
+# Regenerate the Parquet interop corpus (testdata/interop) with the real
+# writers: needs node and npm; tests only read the committed files.
+interop:
+	./scripts/interop.sh
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Regenerates the Parquet interop corpus in testdata/interop: files written
+# by DuckDB, polars, arrow-rs (parquet-wasm), arrow-go, xitongsys/parquet-go
+# and parquet-go/parquet-go, each with NAME.jsonl, the rows that writer's own
+# reader reads back (or NAME.error, the error our reader must give).
+# readers/interop_test.go compares them with what our reader reads. Needs
+# node and npm (the packages go to a temporary directory, never into the
+# repo) and Go; CI only reads the committed files.
+#   scripts/interop.sh        (or: make interop)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$PWD/testdata/interop
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+case "$(uname -m)" in
+  x86_64) polars_native=nodejs-polars-linux-x64-gnu@0.26.1 ;;
+  aarch64) polars_native=nodejs-polars-linux-arm64-gnu@0.26.1 ;;
+  *) polars_native= ;;
+esac
+(cd "$work" && npm init -y >/dev/null &&
+  npm install --no-audit --no-fund --loglevel=error \
+    @duckdb/node-api@1.5.6-r.1 nodejs-polars@0.26.1 $polars_native \
+    parquet-wasm@0.8.0 apache-arrow@21.2.0 >/dev/null)
+
+rm -f "$out"/*.parquet "$out"/*.jsonl "$out"/*.error
+NODE_PATH="$work/node_modules" node testdata/interop/gen/node/gen.js "$out"
+go run ./testdata/interop/gen/gowriters "$out"
+(cd testdata/interop/gen/arrowgo && go run . "$out")
+
+# arrow-rs reads its own LZ4 (Hadoop-framed) file; we refuse the codec.
+rm -f "$out/arrowrs_lz4_hadoop.jsonl"
+echo "unsupported Parquet codec LZ4 (Hadoop); rewrite with snappy, zstd or lz4_raw" >"$out/arrowrs_lz4_hadoop.error"
+ls -l "$out"
+du -sh "$out"
