@@ -126,10 +126,12 @@ type Field struct {
 	Custom    bool
 	Column    string
 	Type      FieldType
-	Layout    string // Go layout or "rfc3339" for date and datetime
-	Timezone  *time.Location
-	Separator string // for arrays
-	Decimal   string // "." (default) or "," for numbers
+	Layout    string         // Go layout, "rfc3339" or unix, unix_ms, unix_us, unix_ns for date and datetime
+	Timezone  *time.Location // for text without a zone; nil when not set
+	DST       string         // "", "earlier" or "later": which instant a wall clock in a DST gap or overlap is
+	Separator string         // for arrays
+	Format    string         // of array cells: "separator" (default), "json", "postgres" or "brackets"
+	Decimal   string         // "." (default) or "," for numbers
 	Value     *string
 	at        at
 	typed     bool // the YAML declared type:
@@ -533,9 +535,9 @@ func isLoopback(host string) bool {
 // read. A checkpoint written under another hash is not resumed.
 func (c *Config) Hash() string {
 	type fieldKey struct {
-		Name, Column, Type, Layout, TZ, Sep, Dec string
-		Custom                                   bool
-		Value                                    *string
+		Name, Column, Type, Layout, TZ, DST, Sep, Format, Dec string
+		Custom                                                bool
+		Value                                                 *string
 	}
 	fk := func(fs []Field) []fieldKey {
 		out := make([]fieldKey, len(fs))
@@ -544,7 +546,7 @@ func (c *Config) Hash() string {
 			if f.Timezone != nil {
 				tz = f.Timezone.String()
 			}
-			out[i] = fieldKey{f.Name, f.Column, string(f.Type), f.Layout, tz, f.Separator, f.Decimal, f.Custom, f.Value}
+			out[i] = fieldKey{f.Name, f.Column, string(f.Type), f.Layout, tz, f.DST, f.Separator, f.Format, f.Decimal, f.Custom, f.Value}
 		}
 		return out
 	}

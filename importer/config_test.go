@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -189,7 +188,7 @@ mapping:
 				"1:26: source: unknown key \"colums\" (known: paths, format, csv, s3, null_values)",
 				"3:30: mapping.identifiers: unknown key \"user_id\" (known: email, phone_number, uuid, custom)",
 				"5:5: mapping.attributes.email: email is mapped under identifiers already, and Insider wants identifiers only there; remove one",
-				"6:30: mapping.attributes.email_optin: unknown key \"typ\" (known: column, type, layout, timezone, separator, decimal, value)",
+				"6:30: mapping.attributes.email_optin: unknown key \"typ\" (known: column, type, layout, timezone, dst, separator, format, decimal, value)",
 			},
 		},
 		{
@@ -261,7 +260,7 @@ mapping:
 	ev := cfg.Mapping.Events[0]
 	assert.Equal(t, TypeDateTime, ev.Timestamp.Type)
 	assert.Equal(t, "rfc3339", ev.Timestamp.Layout)
-	assert.Equal(t, time.UTC, ev.Timestamp.Timezone)
+	assert.Nil(t, ev.Timestamp.Timezone, "no timezone by default: text without a zone is refused, not read as UTC")
 	for _, p := range ev.Params {
 		if p.Name == "quantity" {
 			assert.Equal(t, TypeInteger, p.Type)
@@ -319,4 +318,47 @@ func TestMissingColumnListsTheHeader(t *testing.T) {
 	_, err = newMapper(cfg, "x.csv", []string{"mail", "name"}, testRef)
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, []string{`the header of x.csv has 2 column(s): "mail", "name"`}, ce.Hints)
+}
+
+// The cell-format options are checked where they are written: dst and
+// format values, and options on types they do not apply to.
+func TestCellFormatOptionsNameTheLine(t *testing.T) {
+	got := configProblems(t, `source: {paths: [a.csv]}
+mapping:
+  identifiers: {uuid: id}
+  attributes:
+    custom:
+      a: {column: a, type: datetime, timezone: Europe/Istanbul, dst: first}
+      b: {column: b, type: array, format: csv}
+      c: {column: c, type: string, format: json}
+      d: {column: d, type: array, format: postgres, separator: ";"}
+      e: {column: e, type: string, dst: later}
+      f: {column: f, type: datetime, dst: earlier}
+      g: {column: g, type: datetime, layout: Unix_MS}
+`)
+	assert.Equal(t, []string{
+		`6:70: mapping.attributes.custom.a.dst must be earlier or later (which instant a local time at a daylight-saving change means), not "first"`,
+		`7:43: mapping.attributes.custom.b.format must be one of separator, json, postgres, brackets (how an array cell is written), not "csv"`,
+		"8:7: mapping.attributes.custom.c: format applies to arrays only, not string (a date's form is its layout)",
+		"9:7: mapping.attributes.custom.d: separator applies to format: separator only, not postgres",
+		"10:7: mapping.attributes.custom.e: dst applies to date and datetime only, not string",
+		"11:7: mapping.attributes.custom.f: dst applies to local times in a timezone; set timezone too",
+	}, got)
+
+	cfg, err := ParseConfig("c.yaml", []byte(`source: {paths: [a.csv]}
+mapping:
+  identifiers: {uuid: id}
+  attributes:
+    custom:
+      g: {column: g, type: datetime, layout: Unix_MS, timezone: UTC, dst: later}
+      h: {column: h, type: array, format: brackets}
+      i: {column: i, type: array}
+`))
+	require.NoError(t, err)
+	fs := cfg.Mapping.Attributes
+	assert.Equal(t, "unix_ms", fs[0].Layout)
+	assert.Equal(t, "later", fs[0].DST)
+	assert.Equal(t, "brackets", fs[1].Format)
+	assert.Equal(t, "separator", fs[2].Format)
+	assert.Equal(t, "|", fs[2].Separator)
 }

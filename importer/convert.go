@@ -48,41 +48,6 @@ func (m *mapper) isNull(s string) bool {
 	return false
 }
 
-// field is cell, with an array that has no items (a cell of separators and
-// spaces, an empty list) also null: an empty cell means "absent", and an
-// empty array would wipe the stored one under array_attributes: overwrite.
-func (m *mapper) field(f *Field, rec *readers.Record) readers.Value {
-	v := m.cell(f, rec)
-	if f.Type == TypeArray && !v.IsNull() && !hasItems(f, v) {
-		return readers.Value{}
-	}
-	return v
-}
-
-func hasItems(f *Field, v readers.Value) bool {
-	switch v.Kind {
-	case readers.KindList:
-		for _, it := range v.List {
-			if !it.IsNull() {
-				return true
-			}
-		}
-		return false
-	case readers.KindString:
-		for s := v.Str; ; {
-			item, rest, more := strings.Cut(s, f.Separator)
-			if strings.TrimSpace(item) != "" {
-				return true
-			}
-			if !more {
-				return false
-			}
-			s = rest
-		}
-	}
-	return true
-}
-
 // text returns v as a string for string fields and identifiers. Numbers
 // keep their exact digits; nothing goes through float64 that did not come
 // as a float.
@@ -293,71 +258,20 @@ func toBool(v readers.Value) (bool, error) {
 	return false, fmt.Errorf("not a boolean: %s", v.String())
 }
 
-// zoneless are the layouts tried for "rfc3339" values that carry no zone;
-// they are read in the field's timezone.
-var zoneless = []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
-
-// toTime reads a date or datetime. A date is midnight UTC of its day in the
-// field's timezone.
-func toTime(f *Field, v readers.Value) (time.Time, error) {
-	var t time.Time
-	switch v.Kind {
-	case readers.KindTime, readers.KindDate:
-		t = v.Time()
-	case readers.KindString:
-		var err error
-		t, err = parseTime(f, v.Str)
-		if err != nil {
-			return t, err
-		}
-	default:
-		return t, fmt.Errorf("a %s is not a %s", v.Kind, f.Type)
-	}
-	if y := t.Year(); y < 1 || y > 9999 {
-		return t, fmt.Errorf("year %d is outside 1-9999", y)
-	}
-	if f.Type == TypeDate {
-		local := t.In(f.Timezone)
-		if v.Kind == readers.KindDate {
-			local = t.UTC()
-		}
-		y, mo, d := local.Date()
-		t = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
-	}
-	return t, nil
-}
-
-func parseTime(f *Field, s string) (time.Time, error) {
-	layout := f.Layout
-	if layout == "" && f.Type == TypeDate {
-		layout = time.DateOnly
-	} else if layout == "" || strings.EqualFold(layout, "rfc3339") {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t, nil
-		}
-		for _, l := range zoneless {
-			if t, err := time.ParseInLocation(l, s, f.Timezone); err == nil {
-				return t, nil
-			}
-		}
-		if f.Type == TypeDate {
-			if t, err := time.ParseInLocation(time.DateOnly, s, f.Timezone); err == nil {
-				return t, nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("not an RFC 3339 %s: %q (e.g. 2025-06-01T14:32:10Z)", f.Type, s)
-	}
-	t, err := time.ParseInLocation(layout, s, f.Timezone)
-	if err != nil {
-		return t, fmt.Errorf("%q does not match layout %q", s, layout)
-	}
-	return t, nil
-}
-
 // appendArray appends a JSON array: the items of a list, or of a cell
-// split at the field's separator, each trimmed, empty ones left out. Items
-// are strings, or numbers where Insider wants numbers (list_id).
+// split at the field's separator (each trimmed, empty ones left out) or
+// written in its format (json, postgres, brackets). Items are strings, or
+// numbers where Insider wants numbers (list_id). An array without items is
+// errNoItems, with nothing appended.
 func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
+	if v.Kind == readers.KindString && f.Format != "" && f.Format != arraySeparator {
+		items, err := parseArrayText(f.Format, v.Str)
+		if err != nil {
+			return dst, err
+		}
+		v = readers.Value{Kind: readers.KindList, List: items}
+	}
+	start := len(dst)
 	numbers := f.wants == upsert.TypeNumberArray
 	n := 0
 	item := func(it readers.Value) error {
@@ -386,7 +300,7 @@ func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 				continue
 			}
 			if err := item(it); err != nil {
-				return dst, err
+				return dst[:start], err
 			}
 		}
 	case readers.KindString:
@@ -394,7 +308,7 @@ func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 			part, rest, more := strings.Cut(s, f.Separator)
 			if part = strings.TrimSpace(part); part != "" {
 				if err := item(readers.Value{Kind: readers.KindString, Str: part}); err != nil {
-					return dst, err
+					return dst[:start], err
 				}
 			}
 			if !more {
@@ -404,8 +318,11 @@ func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 		}
 	default:
 		if err := item(v); err != nil {
-			return dst, err
+			return dst[:start], err
 		}
+	}
+	if n == 0 {
+		return dst[:start], errNoItems
 	}
 	return append(dst, ']'), nil
 }

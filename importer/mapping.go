@@ -124,7 +124,7 @@ func decodeFields(w *walker, v ast.Node, where string, known []string, dst *[]Fi
 }
 
 // decodeField reads the short form (a column name) or the long form
-// {column, type, layout, timezone, separator, decimal, value}. Whether the
+// {column, type, layout, timezone, dst, separator, format, decimal, value}. Whether the
 // options fit the type is checked by finishField, once the type is settled
 // (a default attribute without a type takes the one Insider expects).
 func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defType ...FieldType) (Field, bool) {
@@ -134,7 +134,7 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 	}
 	switch v.(type) {
 	case *ast.MappingNode:
-		w.mapping(v, where, []string{"column", "type", "layout", "timezone", "separator", "decimal", "value"}, func(key string, _, v ast.Node) {
+		w.mapping(v, where, []string{"column", "type", "layout", "timezone", "dst", "separator", "format", "decimal", "value"}, func(key string, _, v ast.Node) {
 			switch key {
 			case "column":
 				w.str(v, where+".column", &f.Column)
@@ -157,6 +157,16 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 					loc = time.UTC
 				}
 				f.Timezone = loc
+			case "dst":
+				w.str(v, where+".dst", &f.DST)
+				if f.DST != dstEarlier && f.DST != dstLater {
+					w.addf(v, "%s.dst must be earlier or later (which instant a local time at a daylight-saving change means), not %q", where, f.DST)
+				}
+			case "format":
+				w.str(v, where+".format", &f.Format)
+				if !slices.Contains(arrayFormats, f.Format) {
+					w.addf(v, "%s.format must be one of %s (how an array cell is written), not %q", where, strings.Join(arrayFormats, ", "), f.Format)
+				}
 			case "separator":
 				w.str(v, where+".separator", &f.Separator)
 				if f.Separator == "" {
@@ -220,9 +230,20 @@ func finishField(w *walker, where string, f *Field) {
 	if f.Separator != "" && f.Type != TypeArray {
 		w.addAt(f.at, "%s: separator applies to arrays only, not %s", where, f.Type)
 	}
+	if f.Format != "" && f.Type != TypeArray {
+		w.addAt(f.at, "%s: format applies to arrays only, not %s (a date's form is its layout)", where, f.Type)
+	}
+	if f.Separator != "" && f.Format != "" && f.Format != arraySeparator {
+		w.addAt(f.at, "%s: separator applies to format: separator only, not %s", where, f.Format)
+	}
+	if f.DST != "" && !isTime {
+		w.addAt(f.at, "%s: dst applies to date and datetime only, not %s", where, f.Type)
+	} else if f.DST != "" && f.Timezone == nil {
+		w.addAt(f.at, "%s: dst applies to local times in a timezone; set timezone too", where)
+	}
 	if isTime && f.Layout != "" {
-		if strings.EqualFold(f.Layout, "rfc3339") {
-			f.Layout = "rfc3339"
+		if n := namedLayout(f.Layout); n != "" {
+			f.Layout = n
 		} else if msg := checkLayout(f.Layout); msg != "" {
 			w.addAt(f.at, "%s: %s", where, msg)
 		}
@@ -230,12 +251,14 @@ func finishField(w *walker, where string, f *Field) {
 	if f.Type == TypeArray && f.Separator == "" {
 		f.Separator = "|"
 	}
+	if f.Type == TypeArray && f.Format == "" {
+		f.Format = arraySeparator
+	}
 	if f.Decimal == "" {
 		f.Decimal = "."
 	}
-	if f.Timezone == nil {
-		f.Timezone = time.UTC
-	}
+	// No default timezone: text without a zone in a field without one is
+	// refused row by row, with the reason, rather than read as UTC.
 }
 
 // checkNames checks the identifier and attribute names against Insider's
@@ -368,7 +391,7 @@ func checkConstant(w *walker, where string, f *Field) {
 	if f.Value == nil || strings.TrimSpace(*f.Value) == "" {
 		return
 	}
-	if _, err := appendValue(nil, f, readers.StringValue(strings.TrimSpace(*f.Value))); err != nil {
+	if _, err := appendValue(nil, f, readers.StringValue(strings.TrimSpace(*f.Value))); err != nil && err != errNoItems {
 		w.addAt(f.at, "%s.value: %v", where, err)
 		return
 	}

@@ -262,7 +262,7 @@ func (w *rejectWriter) writeJSON(file string, recs []rejectRecord) error {
 			b = append(b, ']')
 		}
 		b = append(b, `,"cells":{`...)
-		for i, v := range r.src.Strings() {
+		for i, v := range r.cells() {
 			name := "column_" + strconv.Itoa(i+1)
 			if i < len(cols) {
 				name = cols[i]
@@ -520,7 +520,7 @@ func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error
 	}
 	m := o.app.mark()
 	for _, rr := range recs {
-		cells := rr.row.src.Strings()
+		cells := rr.row.cells()
 		n := max(len(cells), o.ncols)
 		if o.reason >= o.ncols {
 			n++ // reject_reason after the cells (after any extra ones of a malformed row)

@@ -39,6 +39,7 @@ func (p Problem) String() string {
 type row struct {
 	pos   readers.Position
 	src   readers.Record // the record as read, for rejects
+	texts *cellTexts     // how src's typed cells are written in rejects
 	key   []byte         // the encoded "identifiers" object
 	attrs [][]byte       // by index of Mapping.Attributes; nil when absent
 	evs   [][]byte       // encoded event objects, TTL filter passed
@@ -56,6 +57,7 @@ type mapper struct {
 	nulls []string  // source.null_values
 	ref   time.Time // TTL reference time
 	file  string
+	texts *cellTexts
 	// hint sizes each row's buffer: about what recent rows needed. It is
 	// atomic because mappers share a mapper; it is stored only when row
 	// sizes change a lot, so the cache line stays shared.
@@ -119,6 +121,11 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems, Hints: headerHints(cfg, file, columns, missing)}
 	}
+	groups := [][]Field{mp.m.Identifiers, mp.m.Attributes}
+	for _, e := range mp.m.Events {
+		groups = append(groups, []Field{e.Timestamp}, e.Params)
+	}
+	mp.texts = newCellTexts(len(columns), groups...)
 	return mp, nil
 }
 
@@ -175,7 +182,7 @@ const (
 // with any problem is rejected whole, with every reason found. All encoded
 // parts of the row share one buffer, sized from the row before.
 func (m *mapper) mapRecord(rec readers.Record) *row {
-	r := &row{pos: rec.Pos, src: rec}
+	r := &row{pos: rec.Pos, src: rec, texts: m.texts}
 	hint := int(m.hint.Load())
 	buf := make([]byte, 0, hint)
 
@@ -245,13 +252,17 @@ func (m *mapper) mapRecord(rec readers.Record) *row {
 	// Attributes.
 	for i := range m.m.Attributes {
 		f := &m.m.Attributes[i]
-		v := m.field(f, &rec)
+		v := m.cell(f, &rec)
 		if v.IsNull() {
 			continue
 		}
 		start := len(buf)
 		var err error
 		buf, err = appendValue(buf, f, v)
+		if err == errNoItems {
+			buf = buf[:start]
+			continue // an array without items is absent, like an empty cell
+		}
 		if err != nil {
 			buf = buf[:start]
 			r.fail(f, "type("+string(f.Type)+")", err.Error())
@@ -408,7 +419,7 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 	var present uint8
 	for i := range e.Params {
 		f := &e.Params[i]
-		v := m.field(f, rec)
+		v := m.cell(f, rec)
 		if v.IsNull() {
 			continue
 		}
@@ -425,7 +436,10 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 		}
 		buf = appendKey(buf, first || opens, f.Name)
 		vstart := len(buf)
-		if buf, err = appendValue(buf, f, v); err != nil {
+		if buf, err = appendValue(buf, f, v); err == errNoItems {
+			buf = buf[:mark]
+			continue // an array without items is absent, like an empty cell
+		} else if err != nil {
 			buf = buf[:mark]
 			r.fail(f, "type("+string(f.Type)+")", err.Error())
 			continue

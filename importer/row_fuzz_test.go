@@ -38,6 +38,11 @@ mapping:
       seen: {column: seen, type: datetime, timezone: America/New_York}
       tags: {column: tags, type: array, separator: "|"}
       staff: {column: staff, type: boolean}
+      epoch: {column: epoch, type: datetime, layout: unix_ms}
+      local: {column: local, type: datetime, timezone: Europe/Istanbul, dst: later}
+      jtags: {column: jtags, type: array, format: json}
+      pgtags: {column: pgtags, type: array, format: postgres}
+      dtags: {column: dtags, type: array, format: brackets}
   events:
     - name: purchase
       timestamp: {column: ts, layout: rfc3339}
@@ -53,7 +58,8 @@ mapping:
 `
 
 var fuzzHeader = []string{"email", "phone", "id", "card", "name", "dob", "age", "country", "optin", "lists",
-	"ltv", "orders", "seen", "tags", "staff", "ts", "order", "cur", "price", "qty", "cat", "store", "event", "at"}
+	"ltv", "orders", "seen", "tags", "staff", "ts", "order", "cur", "price", "qty", "cat", "store", "event", "at",
+	"epoch", "local", "jtags", "pgtags", "dtags"}
 
 // fuzzRecords turns fuzz input into up to three records: lines are rows,
 // "," separates cells (so a cell holds anything but "," and newlines).
@@ -84,6 +90,8 @@ func FuzzMapRow(f *testing.F) {
 		"bad,07700900456,,,,30.02.1990,-1,GBR,maybe,1;x,1.234,5,2.5,yesterday,,,maybe,now,,EURO,x,1.5,,,Page View,2025",
 		"NULL,\\N,0042,,\"quoted\",,,,,,,,,,,,,,,,,,store_visit,2025-01-02",
 		"a@b.c,,\xff\xfe,,\u2028tab\there,,1e3,,,,1e400,9223372036854775808,,||,,0001-01-01T00:00:00Z,,,,,,,x,2025-06-01",
+		"e@x.io,,,,,,,,,,,,,,,2024-03-01 12:00:00+0300,O-1,EUR,1,1,,,,,1709294400123,2015-11-08 03:30:00,[\"a\"],{\"b\"},['c']",
+		"e@x.io,,7,,,,,,,,,,2024-03-10 02:30:00,,,2024-03-01 12:00:00+00,O-1,EUR,1,1,,,,,-1.5,2014-03-31 03:30:00,[1],{NULL},[NULL]\n8,,,,,,,,,,,,,,,,,,,,,,,,99999999999999999999,2024-01-01 00:00:00,[[]],{{a}},[]",
 	} {
 		f.Add(seed)
 	}

@@ -1,0 +1,107 @@
+package importer
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/insider-import/insider-import/readers"
+)
+
+// cellTexts writes the typed cells of an input (Parquet lists, timestamps,
+// dates) back as text in the form the field reading them parses, so that a
+// rejects CSV imports again with the same config and sends what a direct
+// import would: a list joined with the field's separator or written in its
+// format, a timestamp in the field's layout. Text cells (CSV) are written
+// as read.
+type cellTexts struct {
+	fields []*Field // by column; nil where the value's own text does
+}
+
+// newCellTexts picks, for each column, the first array, date or datetime
+// field that reads it.
+func newCellTexts(ncols int, groups ...[]Field) *cellTexts {
+	ct := &cellTexts{fields: make([]*Field, ncols)}
+	for _, fs := range groups {
+		for i := range fs {
+			f := &fs[i]
+			if f.col < 0 || f.col >= ncols || ct.fields[f.col] != nil {
+				continue
+			}
+			if f.Type == TypeArray || f.Type == TypeDate || f.Type == TypeDateTime {
+				ct.fields[f.col] = f
+			}
+		}
+	}
+	return ct
+}
+
+// cells returns the row's cells as text, for the rejects files.
+func (r *row) cells() []string {
+	if r.src.Values == nil || r.texts == nil {
+		return r.src.Strings()
+	}
+	out := make([]string, len(r.src.Values))
+	for i, v := range r.src.Values {
+		if i < len(r.texts.fields) && r.texts.fields[i] != nil {
+			out[i] = cellText(r.texts.fields[i], v)
+		} else {
+			out[i] = v.String()
+		}
+	}
+	return out
+}
+
+// cellText writes v as text that f reads back as v.
+func cellText(f *Field, v readers.Value) string {
+	switch {
+	case v.Kind == readers.KindList && f.Type == TypeArray:
+		return string(appendArrayText(nil, f, v))
+	case (v.Kind == readers.KindTime || v.Kind == readers.KindDate) && (f.Type == TypeDate || f.Type == TypeDateTime):
+		return timeText(f, v)
+	}
+	return v.String()
+}
+
+// timeText writes a timestamp or date in f's layout: a count since the
+// epoch, Go's layout in the field's timezone (UTC for a date, or when none
+// is set), or RFC 3339.
+func timeText(f *Field, v readers.Value) string {
+	t := v.Time()
+	layout := f.Layout
+	if n := namedLayout(layout); n != "" {
+		layout = n
+	}
+	if digits, ok := epochDigits(layout); ok {
+		return epochText(t, digits)
+	}
+	if layout == "" || layout == layoutRFC3339 {
+		return v.String()
+	}
+	if v.Kind == readers.KindTime && f.Timezone != nil {
+		t = t.In(f.Timezone)
+	}
+	return t.Format(layout)
+}
+
+// epochText writes t as a count of 10^-digits seconds since the epoch,
+// with a fraction only where t has one.
+func epochText(t time.Time, digits int) string {
+	sec, ns := t.Unix(), int64(t.Nanosecond())
+	sub := int64(pow10[9-digits]) // nanoseconds a unit
+	whole, frac := sec*int64(pow10[digits])+ns/sub, ns%sub
+	neg := whole < 0 && frac != 0
+	if neg {
+		whole, frac = -(whole + 1), sub-frac
+	}
+	s := strconv.FormatInt(whole, 10)
+	if neg {
+		s = "-" + s
+	}
+	if frac != 0 {
+		fs := strconv.FormatInt(frac, 10)
+		fs = strings.Repeat("0", 9-digits-len(fs)) + fs
+		s += "." + strings.TrimRight(fs, "0")
+	}
+	return s
+}

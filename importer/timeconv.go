@@ -1,0 +1,406 @@
+package importer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/insider-import/insider-import/readers"
+)
+
+// How a date or datetime cell is read. A layout is "rfc3339" (the
+// default), one of the epoch layouts, or a Go layout. Text without a zone
+// is a wall-clock time: it is read in the field's timezone, and refused when
+// the field has none (there is no silent UTC) or when the wall clock does
+// not exist or happens twice at a daylight-saving change, unless dst:
+// earlier|later says which instant is meant.
+const (
+	layoutRFC3339 = "rfc3339"
+	layoutUnix    = "unix"    // seconds since 1970-01-01 UTC
+	layoutUnixMs  = "unix_ms" // milliseconds
+	layoutUnixUs  = "unix_us" // microseconds
+	layoutUnixNs  = "unix_ns" // nanoseconds
+
+	dstEarlier = "earlier"
+	dstLater   = "later"
+)
+
+// namedLayout returns the canonical name of a layout that is not a Go
+// layout ("RFC3339" is "rfc3339"), or "".
+func namedLayout(layout string) string {
+	for _, n := range [...]string{layoutRFC3339, layoutUnix, layoutUnixMs, layoutUnixUs, layoutUnixNs} {
+		if strings.EqualFold(layout, n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// epochDigits returns how many decimal digits of a second the epoch layout
+// counts in (0 for unix, 3 for unix_ms, ...), and false for other layouts.
+func epochDigits(layout string) (int, bool) {
+	switch layout {
+	case layoutUnix:
+		return 0, true
+	case layoutUnixMs:
+		return 3, true
+	case layoutUnixUs:
+		return 6, true
+	case layoutUnixNs:
+		return 9, true
+	}
+	return 0, false
+}
+
+// toTime reads a date or datetime. A datetime is an instant. A date is
+// midnight UTC of its day: the day as written for text without a zone, the
+// day in the field's timezone (UTC when none is set) for an instant.
+func toTime(f *Field, v readers.Value) (time.Time, error) {
+	t, wall, err := readTime(f, v)
+	if err != nil {
+		return t, err
+	}
+	switch {
+	case f.Type == TypeDate:
+		if !wall && v.Kind != readers.KindDate && f.Timezone != nil {
+			t = t.In(f.Timezone)
+		}
+		y, mo, d := t.Date()
+		t = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+	case wall:
+		if t, err = inZone(f, t); err != nil {
+			return t, err
+		}
+	}
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return t, fmt.Errorf("year %d is outside 1-9999", y)
+	}
+	return t, nil
+}
+
+// readTime reads v as an instant, or, when wall is true, as a wall-clock
+// time without a zone (its fields held in a UTC time.Time).
+func readTime(f *Field, v readers.Value) (t time.Time, wall bool, err error) {
+	layout := f.Layout
+	if layout != "" && layout != layoutRFC3339 {
+		if n := namedLayout(layout); n != "" {
+			layout = n
+		}
+	}
+	digits, epoch := epochDigits(layout)
+	switch v.Kind {
+	case readers.KindTime, readers.KindDate:
+		return v.Time(), false, nil
+	case readers.KindInt:
+		if epoch {
+			neg, mag := v.Int < 0, uint64(v.Int)
+			if neg {
+				mag = uint64(-(v.Int + 1)) + 1
+			}
+			return epochTime(neg, mag, 0, digits), false, nil
+		}
+	case readers.KindFloat:
+		if epoch && !math.IsNaN(v.Float) && !math.IsInf(v.Float, 0) {
+			return parseEpoch(f, strconv.FormatFloat(v.Float, 'f', -1, 64), digits)
+		}
+	case readers.KindString, readers.KindDecimal:
+		switch {
+		case epoch:
+			return parseEpoch(f, v.Str, digits)
+		case layout == "" && f.Type == TypeDate:
+			t, err := time.Parse(time.DateOnly, v.Str)
+			if err != nil {
+				return t, false, fmt.Errorf("%q does not match layout %q", v.Str, time.DateOnly)
+			}
+			return t, true, nil
+		case layout == "" || layout == layoutRFC3339:
+			t, wall, ok := parseRFC3339(v.Str, f.Type == TypeDate)
+			if !ok {
+				return t, false, fmt.Errorf("not an RFC 3339 %s: %q (e.g. 2025-06-01T14:32:10Z)", f.Type, v.Str)
+			}
+			return t, wall, nil
+		}
+		return parseLayout(layout, v.Str)
+	}
+	if v.Kind == readers.KindInt || v.Kind == readers.KindFloat {
+		return t, false, fmt.Errorf("a %s is not a %s (for a number of seconds, milliseconds, microseconds or nanoseconds since 1970 set layout: unix, unix_ms, unix_us or unix_ns)", v.Kind, f.Type)
+	}
+	return t, false, fmt.Errorf("a %s is not a %s", v.Kind, f.Type)
+}
+
+// naiveZone is the location Go layouts are parsed in, to tell text that
+// carries a zone from text that does not: no text names it, and no real
+// offset is one second.
+var naiveZone = time.FixedZone("insider-import-wall-clock", 1)
+
+// parseLayout reads s with a Go layout.
+func parseLayout(layout, s string) (time.Time, bool, error) {
+	t, err := time.ParseInLocation(layout, s, naiveZone)
+	if err != nil {
+		return t, false, fmt.Errorf("%q does not match layout %q", s, layout)
+	}
+	if t.Location() != naiveZone {
+		return t, false, nil
+	}
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	return time.Date(y, mo, d, h, mi, sec, t.Nanosecond(), time.UTC), true, nil
+}
+
+// inZone turns a wall-clock time into the instant it is in the field's
+// timezone. A wall clock the zone skips (a gap) or passes twice (an
+// overlap) is refused unless dst: says which instant is meant: the earlier
+// or the later of the two it could be.
+func inZone(f *Field, wall time.Time) (time.Time, error) {
+	loc := f.Timezone
+	if loc == nil {
+		return wall, fmt.Errorf("%s has no time zone, and the field sets none: set timezone on the field (e.g. timezone: UTC or Europe/Istanbul)", wallText(wall))
+	}
+	if loc == time.UTC {
+		return wall, nil
+	}
+	// The offsets in force a day either side bound the ones that can apply
+	// (zones change offset at most once within two days).
+	var offs [3]int
+	n := 0
+	for _, probe := range [...]time.Duration{-26 * time.Hour, 0, 26 * time.Hour} {
+		_, off := wall.Add(probe).In(loc).Zone()
+		if !slices.Contains(offs[:n], off) {
+			offs[n] = off
+			n++
+		}
+	}
+	// Each offset gives one instant; those that show as wall in loc are
+	// what wall can mean. None is a gap, two an overlap.
+	var lo, hi time.Time
+	valid := 0
+	for pass := 0; pass < 2 && valid == 0; pass++ {
+		for _, off := range offs[:n] {
+			t := wall.Add(-time.Duration(off) * time.Second)
+			if pass == 0 && !isValidIn(t, wall, loc) {
+				continue
+			}
+			if valid == 0 || t.Before(lo) {
+				lo = t
+			}
+			if valid == 0 || t.After(hi) {
+				hi = t
+			}
+			valid++
+		}
+		if pass == 0 && valid == 1 {
+			return lo, nil
+		}
+		if pass == 0 && valid > 1 {
+			break
+		}
+	}
+	gap := !isValidIn(lo, wall, loc)
+	switch f.DST {
+	case dstEarlier:
+		return lo, nil
+	case dstLater:
+		return hi, nil
+	}
+	if gap {
+		return wall, fmt.Errorf("%s does not exist in %s (the clocks skipped it at a daylight-saving change): fix the value, or set dst: earlier or dst: later on the field", wallText(wall), loc)
+	}
+	return wall, fmt.Errorf("%s happens twice in %s (the clocks went back at a daylight-saving change): set dst: earlier or dst: later on the field to say which", wallText(wall), loc)
+}
+
+// isValidIn reports whether instant t shows as wall in loc.
+func isValidIn(t, wall time.Time, loc *time.Location) bool {
+	_, off := t.In(loc).Zone()
+	return t.Add(time.Duration(off) * time.Second).Equal(wall)
+}
+
+func wallText(wall time.Time) string {
+	return wall.Format("2006-01-02 15:04:05.999999999")
+}
+
+// parseRFC3339 reads RFC 3339 and the ISO 8601 forms exports write:
+// YYYY-MM-DD, then T or a space, hh:mm:ss with an optional fraction (up
+// to nanoseconds, "." or ","), then optional spaces and a zone: Z, ±hh,
+// ±hhmm or ±hh:mm (PostgreSQL and DuckDB write "+00" and "+0300"). Without
+// a zone it returns the wall clock and wall true. A date alone is read
+// when dateOnly.
+func parseRFC3339(s string, dateOnly bool) (t time.Time, wall, ok bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return t, false, false
+	}
+	year, ok1 := atoiN(s[0:4])
+	mon, ok2 := atoiN(s[5:7])
+	day, ok3 := atoiN(s[8:10])
+	if !ok1 || !ok2 || !ok3 || mon < 1 || mon > 12 || day < 1 || day > daysIn(time.Month(mon), year) {
+		return t, false, false
+	}
+	if len(s) == 10 {
+		return time.Date(year, time.Month(mon), day, 0, 0, 0, 0, time.UTC), true, dateOnly
+	}
+	if c := s[10]; c != 'T' && c != 't' && c != ' ' {
+		return t, false, false
+	}
+	rest := s[11:]
+	if len(rest) < 8 || rest[2] != ':' || rest[5] != ':' {
+		return t, false, false
+	}
+	hour, ok1 := atoiN(rest[0:2])
+	min, ok2 := atoiN(rest[3:5])
+	sec, ok3 := atoiN(rest[6:8])
+	if !ok1 || !ok2 || !ok3 || hour > 23 || min > 59 || sec > 59 {
+		return t, false, false
+	}
+	rest = rest[8:]
+	ns := 0
+	if len(rest) > 0 && (rest[0] == '.' || rest[0] == ',') {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 1 || i > 10 {
+			return t, false, false
+		}
+		ns, _ = atoiN(rest[1:i])
+		for k := i; k < 10; k++ {
+			ns *= 10
+		}
+		rest = rest[i:]
+	}
+	zone := strings.TrimLeft(rest, " ")
+	if zone == "" {
+		if rest != "" {
+			return t, false, false
+		}
+		return time.Date(year, time.Month(mon), day, hour, min, sec, ns, time.UTC), true, true
+	}
+	off := 0
+	switch zone[0] {
+	case 'Z', 'z':
+		if len(zone) != 1 {
+			return t, false, false
+		}
+	case '+', '-':
+		z := zone[1:]
+		var oh, om int
+		switch {
+		case len(z) == 2:
+			oh, ok1 = atoiN(z)
+			ok2 = true
+		case len(z) == 4:
+			oh, ok1 = atoiN(z[:2])
+			om, ok2 = atoiN(z[2:])
+		case len(z) == 5 && z[2] == ':':
+			oh, ok1 = atoiN(z[:2])
+			om, ok2 = atoiN(z[3:])
+		default:
+			return t, false, false
+		}
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return t, false, false
+		}
+		off = oh*3600 + om*60
+		if zone[0] == '-' {
+			off = -off
+		}
+	default:
+		return t, false, false
+	}
+	t = time.Date(year, time.Month(mon), day, hour, min, sec, ns, time.UTC).Add(-time.Duration(off) * time.Second)
+	return t, false, true
+}
+
+// atoiN reads a run of ASCII digits.
+func atoiN(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+var errEpochRange = errors.New("out of range")
+
+// parseEpoch reads a count of seconds (digits 0), milliseconds (3),
+// microseconds (6) or nanoseconds (9) since 1970-01-01 UTC: an optional
+// sign, digits, and an optional fraction that stays within nanoseconds.
+func parseEpoch(f *Field, s string, digits int) (time.Time, bool, error) {
+	t, err := parseEpochText(s, digits)
+	if err != nil {
+		unit := [...]string{0: "seconds", 3: "milliseconds", 6: "microseconds", 9: "nanoseconds"}[digits]
+		if errors.Is(err, errEpochRange) {
+			return t, false, fmt.Errorf("not a %s timestamp: %q (out of range)", f.Layout, s)
+		}
+		return t, false, fmt.Errorf("not a %s timestamp: %q (a number of %s since 1970-01-01 UTC)", f.Layout, s, unit)
+	}
+	return t, false, nil
+}
+
+func parseEpochText(s string, digits int) (time.Time, error) {
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	if whole == "" || (hasFrac && frac == "") {
+		return time.Time{}, errors.New("syntax")
+	}
+	for i := 0; i < len(whole); i++ {
+		if whole[i] < '0' || whole[i] > '9' {
+			return time.Time{}, errors.New("syntax")
+		}
+	}
+	mag, err := strconv.ParseUint(whole, 10, 64)
+	if err != nil {
+		return time.Time{}, errEpochRange
+	}
+	// The fraction of one unit, in nanoseconds: at most 9-digits digits
+	// count, and any beyond must be zeros.
+	var fracNs int64
+	for i := 0; i < len(frac); i++ {
+		c := frac[i]
+		if c < '0' || c > '9' {
+			return time.Time{}, errors.New("syntax")
+		}
+		if i >= 9-digits {
+			if c != '0' {
+				return time.Time{}, errors.New("finer than a nanosecond")
+			}
+			continue
+		}
+		fracNs = fracNs*10 + int64(c-'0')
+	}
+	for i := len(frac); i < 9-digits; i++ {
+		fracNs *= 10
+	}
+	return epochTime(neg, mag, fracNs, digits), nil
+}
+
+var pow10 = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
+
+// epochTime is the instant ±(mag units + fracNs) after the epoch, where a
+// unit is 10^-digits seconds.
+func epochTime(neg bool, mag uint64, fracNs int64, digits int) time.Time {
+	unit := pow10[digits]
+	sec := min(mag/unit, 1<<40) // far past year 9999, which toTime refuses
+	ns := int64(mag%unit)*int64(pow10[9-digits]) + fracNs
+	if !neg {
+		return time.Unix(int64(sec), ns).UTC()
+	}
+	if ns > 0 {
+		return time.Unix(-int64(sec)-1, 1e9-ns).UTC()
+	}
+	return time.Unix(-int64(sec), 0).UTC()
+}
