@@ -7,55 +7,51 @@ import (
 	"net/http"
 )
 
-// work sends batches until the channel closes. Once stop is done (a signal,
-// another worker failed, credentials were refused) it sends nothing new, but a
-// request already on the wire runs to its answer under sendCtx, which only
-// the grace period after a signal cancels: cutting it off would leave a
-// batch the API may have stored to be sent again.
-func (r *run) work(stop, sendCtx context.Context, in <-chan *batch) error {
+// work delivers batches until the channel closes. Once ctx is done (a
+// signal, a failure elsewhere, credentials refused) it starts nothing new:
+// the batches left stay in flight and a resume sends them.
+func (r *run) work(ctx context.Context, in <-chan *batch) error {
 	for b := range in {
-		if stop.Err() != nil {
-			continue // not sent; it stays in flight and a resume sends it
+		if ctx.Err() != nil {
+			continue
 		}
-		if err := r.deliver(stop, sendCtx, b); err != nil {
+		if err := r.deliver(ctx, b); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *run) deliver(stop, sendCtx context.Context, b *batch) error {
+// deliver sends one batch, once a saved checkpoint lists it in flight, and
+// hands its outcome to the commit stage. The request runs under r.wire, so
+// a stop lets it finish within the grace period.
+func (r *run) deliver(ctx context.Context, b *batch) error {
 	if b.nUsers() == 0 {
-		// Nothing to send, but rejects to write: not before a saved
-		// checkpoint records where this run's rejects start.
-		if err := r.durable(stop, b.gen); err != nil {
-			if stop.Err() != nil {
-				return nil // stopping: it stays in flight
-			}
-			return err
-		}
-		return r.ledger.complete(b, outcome{})
+		r.commit.Complete(b, outcome{})
+		return nil
 	}
 	if r.opts.OnBatch != nil {
 		r.opts.OnBatch(b.body)
 	}
 	if r.opts.DryRun {
-		return r.ledger.complete(b, outcome{dryRun: true})
+		r.commit.Complete(b, outcome{dryRun: true})
+		return nil
 	}
-	if err := r.durable(stop, b.gen); err != nil {
-		if stop.Err() != nil {
+	if err := r.commit.WaitDurable(ctx, b); err != nil {
+		if ctx.Err() != nil {
 			return nil // stopping: not sent, it stays in flight
 		}
 		return err
 	}
-	o, err := r.sendUsers(stop, sendCtx, b, 0, b.nUsers(), b.body)
+	o, err := r.sendUsers(ctx, r.wire, b, 0, b.nUsers(), b.body)
 	if err != nil {
 		if errors.Is(err, ErrCredentials) {
 			r.log.Error("Insider refused the credentials; stopping", "partner", r.cfg.Partner())
 		}
 		return err
 	}
-	return r.ledger.complete(b, o)
+	r.commit.Complete(b, o)
+	return nil
 }
 
 // sendUsers sends users [i, j) of b. A 400 that says the request is too

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -20,14 +21,10 @@ type ledger struct {
 	state   checkpoint.State
 	files   map[string]*fileLedger
 	rejects *rejectWriter
-	tally   *rejectTally // rejects by reason; applies Options.MaxRejects
-	// refill reads again the cells of rows that gave them up once their
-	// user object was built (see batcher.place), when Insider rejects them.
-	refill func(file string, rows []*row)
-	counts Counts
-	dirty  bool
-	gen    int64 // counts dispatches; a saved State covers all up to its gen
-	now    func() time.Time
+	counts  Counts
+	dirty   bool
+	gen     int64 // counts dispatches; a saved State covers all up to its gen
+	now     func() time.Time
 }
 
 type fileLedger struct {
@@ -37,8 +34,9 @@ type fileLedger struct {
 }
 
 type entry struct {
-	r    checkpoint.Range
-	done bool
+	r        checkpoint.Range
+	done     bool
+	answered bool // answered, its rejects not written yet (see commit.settle)
 }
 
 func newLedger(st checkpoint.State, rejects *rejectWriter, now func() time.Time) *ledger {
@@ -141,9 +139,10 @@ type outcome struct {
 	dryRun   bool
 }
 
-// complete records a finished batch: acknowledged users, rejected rows,
-// counts, and the frontier.
-func (l *ledger) complete(b *batch, o outcome) error {
+// account works out what b's outcome means for each of its rows: the
+// counts, and the rejects to write (rows refused before sending, with
+// their problems; users Insider refused, with its messages).
+func account(b *batch, o outcome) (Counts, []rejectRecord) {
 	userOf := make(map[*row]int, len(b.userUnit))
 	for i, u := range b.userUnit {
 		for _, r := range u.users {
@@ -195,20 +194,33 @@ func (l *ledger) complete(b *batch, o outcome) error {
 		c.UsersSent, c.UsersAccepted = 0, 0
 		c.UsersValid = users
 	}
+	return c, rejects
+}
 
-	var refill []*row
-	for _, rr := range rejects {
-		if rr.row.src.Len() == 0 {
-			refill = append(refill, rr.row)
+// answered marks b answered while its rejects wait to be written: it
+// stays in flight in the checkpoint until finish.
+func (l *ledger) answered(b *batch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.files[b.file].entries {
+		if e.r.Start.Index == b.start.Index {
+			e.answered = true
 		}
 	}
-	if len(refill) > 0 && l.refill != nil {
-		l.refill(b.file, refill)
+}
+
+// settledBefore is the input index before which every batch of file this
+// run dispatched has been answered: rejects up to there can be read again
+// in one forward pass.
+func (l *ledger) settledBefore(file string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.files[file].entries {
+		if !e.done && !e.answered {
+			return e.r.Start.Index
+		}
 	}
-	if err := l.finish(b, c, rejects); err != nil {
-		return err
-	}
-	return l.tally.late(rejects)
+	return math.MaxInt64
 }
 
 // finish writes the rejects of b and records it finished, under one lock:

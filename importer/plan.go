@@ -5,12 +5,72 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/readers"
 )
+
+// plan is what the plan stage decides before anything is read or sent:
+// the files of this shard, the checkpoint to resume, and the files to read.
+type plan struct {
+	files []string         // this shard's inputs, in order
+	state checkpoint.State // loaded, or new
+	todo  []fileTask       // files to read, with where to resume
+}
+
+// plan expands the inputs, keeps this shard's, loads and checks the
+// checkpoint, and opens every input to check it (preflight).
+func (r *run) plan(ctx context.Context) (*plan, error) {
+	r.s3 = r.cfg.Source.S3
+	if slices.ContainsFunc(r.cfg.Source.Paths, readers.IsS3) {
+		// One client, so one credential chain, for every object of the run.
+		client, err := readers.NewS3Client(ctx, r.s3)
+		if err != nil {
+			return nil, err
+		}
+		r.s3.Client = client
+	}
+	files, err := readers.Expand(ctx, r.cfg.Source.Paths, r.s3)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{files: r.shard(files)}
+	if p.state, err = r.loadCheckpoint(ctx); err != nil {
+		return nil, err
+	}
+	p.todo, err = r.preflight(ctx, p.files, p.state)
+	return p, err
+}
+
+// loadCheckpoint returns the job's saved state (deleting it first on
+// --restart), or a new one; a checkpoint written for another mapping is
+// refused.
+func (r *run) loadCheckpoint(ctx context.Context) (checkpoint.State, error) {
+	st := checkpoint.State{Version: checkpoint.Version, Job: r.job, ConfigHash: r.cfg.Hash()}
+	if r.opts.Store == nil || r.opts.DryRun {
+		return st, nil
+	}
+	if r.opts.Restart {
+		if err := r.opts.Store.Delete(ctx, r.job); err != nil {
+			return st, fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	loaded, err := r.opts.Store.Load(ctx, r.job)
+	switch {
+	case errors.Is(err, checkpoint.ErrNotFound):
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("checkpoint: %w", err)
+	case loaded.ConfigHash != st.ConfigHash:
+		return st, &ConfigError{Problems: []ConfigProblem{{File: r.cfg.File, Msg: fmt.Sprintf(
+			"the mapping changed since the checkpoint of job %s was written (%s); payloads would differ from what was sent. Run with --restart to import from the start, or restore the old config to resume",
+			r.job, loaded.Updated.Format(time.RFC3339))}}}
+	}
+	return loaded, nil
+}
 
 // shard keeps the files assigned to this shard: each file goes to one shard
 // by a hash of its name.

@@ -1,13 +1,12 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +62,8 @@ type Options struct {
 	HTTPClient   *http.Client
 	Now          func() time.Time
 	SaveInterval time.Duration // 0 means 2s
+	// StoreName names Store in messages (a directory, an s3:// prefix).
+	StoreName string
 }
 
 // Progress is a live snapshot for progress bars and log lines.
@@ -87,34 +88,25 @@ type run struct {
 	cfg     *Config
 	opts    Options
 	log     *slog.Logger
-	ledger  *ledger
+	job     string
+	s3      readers.S3Options // the config's, with one client for the run
+	ledger  *ledger           // the commit stage's; read here for the report
+	tally   *rejectTally      // rejects by reason; applies Options.MaxRejects
+	commit  *commit
 	sender  *sender
 	rejects *rejectWriter
-	job     string
+	// wire is the context of requests already on the wire: it outlives the
+	// run's context by the grace period, so a request started before a stop
+	// gets its answer (cutting it off would leave a batch the API may have
+	// stored to be sent again).
+	wire context.Context
 
 	rowsRead   atomic.Int64
 	bytesDone  atomic.Int64 // finished files
 	bytesCur   atomic.Int64 // current file
 	bytesTotal int64
 	files      []FileReport
-	s3         readers.S3Options // the config's, with one client for the run
-
-	// Write-ahead: a batch is sent only after a saved checkpoint lists it as
-	// in flight, so after a crash every re-sent batch is one that was in
-	// flight, never one acknowledged after the last periodic save.
-	saveKick   chan struct{}
-	savedMu    sync.Mutex
-	savedGen   int64
-	savedCh    chan struct{} // closed and replaced after each save
-	saverDead  chan struct{}
-	saveFailed atomic.Pointer[error]
-	lastSave   time.Time // only the saver goroutine (then flush) touches it
 }
-
-// keepAlive is how often the checkpoint is written even when nothing
-// changed, so that a lease on it (S3 store) never lapses during a long
-// stall such as heavy throttling.
-const keepAlive = 30 * time.Second
 
 // Run imports the inputs of cfg. It returns the report and nil, or
 // ErrIncomplete (some rows rejected), ErrCredentials, ErrInterrupted,
@@ -140,10 +132,9 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
 		opts.ShardCount = 1
 	}
 	start := opts.Now()
-	r := &run{cfg: cfg, opts: opts, log: opts.Logger, job: cfg.JobID(opts.ShardIndex, opts.ShardCount),
-		saveKick: make(chan struct{}, 1), savedCh: make(chan struct{}), saverDead: make(chan struct{})}
+	r := &run{cfg: cfg, opts: opts, log: opts.Logger, job: cfg.JobID(opts.ShardIndex, opts.ShardCount)}
 	rep := &Report{Job: r.job, DryRun: opts.DryRun, Started: start, RejectsFile: opts.RejectsPath}
-	err := r.run(ctx, rep)
+	err := r.run(ctx)
 	rep.Duration = opts.Now().Sub(start).Seconds()
 	if r.ledger != nil {
 		rep.Counts = r.ledger.totals()
@@ -181,72 +172,69 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
 	return rep, err
 }
 
-func (r *run) run(ctx context.Context, rep *Report) error {
-	r.s3 = r.cfg.Source.S3
-	if slices.ContainsFunc(r.cfg.Source.Paths, readers.IsS3) {
-		// One client, so one credential chain, for every object of the run.
-		client, err := readers.NewS3Client(ctx, r.s3)
-		if err != nil {
-			return err
-		}
-		r.s3.Client = client
-	}
-	files, err := readers.Expand(ctx, r.cfg.Source.Paths, r.s3)
+func (r *run) run(ctx context.Context) error {
+	p, err := r.plan(ctx)
 	if err != nil {
 		return err
 	}
-	files = r.shard(files)
-
-	st := checkpoint.State{Version: checkpoint.Version, Job: r.job, ConfigHash: r.cfg.Hash()}
-	if r.opts.Store != nil && !r.opts.DryRun {
-		if r.opts.Restart {
-			if err := r.opts.Store.Delete(ctx, r.job); err != nil {
-				return fmt.Errorf("checkpoint: %w", err)
-			}
-		}
-		loaded, err := r.opts.Store.Load(ctx, r.job)
-		switch {
-		case errors.Is(err, checkpoint.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("checkpoint: %w", err)
-		case loaded.ConfigHash != st.ConfigHash:
-			return &ConfigError{Problems: []ConfigProblem{{File: r.cfg.File, Msg: fmt.Sprintf(
-				"the mapping changed since the checkpoint of job %s was written (%s); payloads would differ from what was sent. Run with --restart to import from the start, or restore the old config to resume",
-				r.job, loaded.Updated.Format(time.RFC3339))}}}
-		default:
-			st = loaded
-		}
-	}
-	if err := r.setupRejects(st); err != nil {
+	if err := r.setupRejects(p.state); err != nil {
 		return err
 	}
-	r.ledger = newLedger(st, r.rejects, r.opts.Now)
-	r.ledger.refill = r.refill
-	r.ledger.tally = newRejectTally(r.opts.MaxRejects)
-
-	todo, err := r.preflight(ctx, files, st)
-	if err != nil {
-		return err
+	r.ledger = newLedger(p.state, r.rejects, r.opts.Now)
+	r.tally = newRejectTally(r.opts.MaxRejects)
+	r.commit = newCommit(r.ledger, r.tally)
+	if !r.opts.DryRun {
+		r.commit.store, r.commit.where = r.opts.Store, cmp.Or(r.opts.StoreName, "the checkpoint store")
 	}
-
+	r.commit.job, r.commit.rejects, r.commit.interval = r.job, r.rejects, r.opts.SaveInterval
+	start := time.Now()
+	r.commit.progress = func() { r.progress(start) }
+	r.commit.log = func(msg string, args ...any) { r.log.Warn(msg, args...) }
+	r.commit.open = func(ctx context.Context, file string, at readers.Position) (readers.Reader, error) {
+		return readers.Open(ctx, file, r.readerOptions(&at))
+	}
 	rps := r.cfg.Delivery.RequestsPerSecond / float64(r.opts.ShardCount)
 	r.sender = newSender(r.cfg, r.opts.APIKey, r.opts.HTTPClient, rps, func(msg string, args ...any) { r.log.Warn(msg, args...) })
 
-	// Sends may outlive ctx by the grace period, so in-flight requests can
-	// finish after a SIGTERM; reading stops at once.
-	sendBase, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSend()
-	stopGrace := context.AfterFunc(ctx, func() {
-		r.log.Info("stopping: no new batches; waiting for requests in flight", "grace", r.opts.Grace.String())
-		time.AfterFunc(r.opts.Grace, cancelSend)
-	})
-	defer stopGrace()
+	err = r.pipeline(ctx, p.todo)
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		err = ErrInterrupted
+	}
+	cerr := r.commit.Close(ctx)
+	r.fileReports(p.files)
+	if cerr != nil {
+		if errors.Is(cerr, checkpoint.ErrLeaseHeld) || err == nil {
+			return cerr
+		}
+		r.log.Error("saving the checkpoint failed", "error", cerr.Error())
+	}
+	return err
+}
 
-	g, gctx := errgroup.WithContext(sendBase)
-	readCtx, cancelRead := context.WithCancel(gctx)
-	defer cancelRead()
-	stopRead := context.AfterFunc(ctx, cancelRead)
-	defer stopRead()
+// pipeline runs the stages: one producer reads the files in order (scan,
+// batch), Workers deliver the batches, and the commit stage records and
+// saves. The first error, or ctx (a signal), stops the run: nothing more is
+// read and no request starts; requests on the wire get the grace period.
+func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	wire, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut()
+	r.wire = wire
+	grace := context.AfterFunc(ctx, func() {
+		r.log.Info("stopping: no new batches; waiting for requests in flight", "grace", r.opts.Grace.String())
+		time.AfterFunc(r.opts.Grace, cut)
+	})
+	var g errgroup.Group
+	stage := func(f func() error) {
+		g.Go(func() error {
+			err := f()
+			if err != nil {
+				stop()
+			}
+			return err
+		})
+	}
 
 	workers := r.cfg.Delivery.Workers
 	if r.opts.DryRun {
@@ -257,44 +245,23 @@ func (r *run) run(ctx context.Context, rep *Report) error {
 	// they are sent (the write-ahead rule costs a save per few requests,
 	// not one per request).
 	batches := make(chan *batch, workers)
-	g.Go(func() error {
+	stage(func() error {
 		defer close(batches)
-		return r.produce(readCtx, todo, batches)
+		return r.produce(ctx, todo, batches)
 	})
+	var senders sync.WaitGroup
+	sendersDone := make(chan struct{})
 	for range workers {
-		// readCtx stops new sends on a signal or a failure; sendBase lets
-		// a request already on the wire finish.
-		g.Go(func() error { return r.work(readCtx, sendBase, batches) })
+		senders.Add(1)
+		stage(func() error {
+			defer senders.Done()
+			return r.work(ctx, batches)
+		})
 	}
-
-	saverDone := make(chan error, 1)
-	stopSaver := make(chan struct{})
-	go func() {
-		err := r.saveLoop(stopSaver)
-		if err != nil {
-			r.saveFailed.Store(&err)
-			close(r.saverDead)
-			cancelSend() // a checkpoint that cannot be written stops the run
-		}
-		saverDone <- err
-	}()
-
-	err = g.Wait()
-	close(stopSaver)
-	saveErr := <-saverDone
-	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
-		err = ErrInterrupted
-	}
-	if err := r.flush(); err != nil && saveErr == nil {
-		saveErr = err
-	}
-	r.fileReports(files)
-	if saveErr != nil {
-		if errors.Is(saveErr, checkpoint.ErrLeaseHeld) || err == nil {
-			return saveErr
-		}
-		r.log.Error("saving the checkpoint failed", "error", saveErr.Error())
-	}
+	go func() { senders.Wait(); close(sendersDone) }()
+	stage(func() error { return r.commit.Run(ctx, sendersDone, r.opts.ProgressEvery) })
+	err := g.Wait()
+	grace()
 	return err
 }
 

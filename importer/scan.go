@@ -43,7 +43,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if t.resume != nil && !t.resume.RefTime.IsZero() {
 		ref = t.resume.RefTime
 	}
-	fs, earlier := r.ledger.begin(t.file, rd.Identity(), ref)
+	fs, earlier := r.commit.Begin(t.file, rd.Identity(), ref)
 	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		if b == nil {
 			return nil
 		}
-		r.ledger.dispatch(b)
+		r.commit.Dispatch(b)
 		select {
 		case out <- b:
 			return nil
@@ -127,7 +127,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 				}
 			}
 			r.rowsRead.Add(1)
-			if err := r.ledger.tally.observe(rw); err != nil {
+			if err := r.tally.observe(rw); err != nil {
 				return err
 			}
 			if u := g.add(rw); u != nil {
@@ -161,7 +161,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if err := cut(end); err != nil {
 		return err
 	}
-	r.ledger.finishFile(t.file, end)
+	r.commit.FinishFile(t.file, end)
 	r.bytesDone.Add(rd.Identity().Size)
 	r.bytesCur.Store(0)
 	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
@@ -244,32 +244,57 @@ func (c *chunk) mapRows(mp *mapper) {
 	close(c.done)
 }
 
-// refill reads again, by position, the cells of rows Insider rejected after
-// they had given them up. Rows are rare and come in one batch's range, so
-// one reader from the first of them suffices. On failure the rejects keep
+// refiller reads again, by position, the cells of rows Insider rejected
+// after they had given them up (batcher.place). commit.settle hands it rows
+// in input order, so one reader moves forward through the file for the
+// whole run; it reopens (at the first row wanted) only when asked for a row
+// behind it. On failure, or once ctx ends (a signal), the rejects keep
 // file, row and Insider's messages, without the cells.
-func (r *run) refill(file string, rows []*row) {
+type refiller struct {
+	file string
+	open func(ctx context.Context, file string, at readers.Position) (readers.Reader, error)
+	log  func(msg string, args ...any)
+	rd   readers.Reader
+	next int64 // index of the record rd returns next
+}
+
+func (f *refiller) fill(ctx context.Context, rows []*row) {
 	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.pos.Index, b.pos.Index) })
-	start := rows[0].pos
-	rd, err := readers.Open(context.Background(), file, r.readerOptions(&start))
-	if err == nil {
-		defer rd.Close()
-		for i := 0; i < len(rows) && err == nil; {
-			var rec readers.Record
-			rec, err = rd.Next(context.Background())
-			if err != nil && isRowError(err) {
-				err = nil
+	var err error
+	if f.rd == nil || rows[0].pos.Index < f.next {
+		f.close()
+		if f.rd, err = f.open(ctx, f.file, rows[0].pos); err != nil {
+			f.rd = nil
+		}
+		f.next = rows[0].pos.Index
+	}
+	for i := 0; i < len(rows) && err == nil; {
+		var rec readers.Record
+		rec, err = f.rd.Next(ctx)
+		if err != nil && isRowError(err) {
+			err = nil
+		}
+		if err != nil {
+			break
+		}
+		f.next = rec.Pos.Index + 1
+		for i < len(rows) && rows[i].pos.Index <= rec.Pos.Index {
+			if rows[i].pos.Index == rec.Pos.Index {
+				rows[i].src = rec
 			}
-			for err == nil && i < len(rows) && rows[i].pos.Index <= rec.Pos.Index {
-				if rows[i].pos.Index == rec.Pos.Index {
-					rows[i].src = rec
-				}
-				i++
-			}
+			i++
 		}
 	}
 	if err != nil {
-		r.log.Warn("could not read the cells of rejected rows again; their rejects carry no cells", "file", file, "row", start.Row(), "error", err.Error())
+		f.close()
+		f.log("could not read the cells of rejected rows again; their rejects carry no cells", "file", f.file, "row", rows[0].pos.Row(), "error", err.Error())
+	}
+}
+
+func (f *refiller) close() {
+	if f.rd != nil {
+		f.rd.Close()
+		f.rd = nil
 	}
 }
 

@@ -194,8 +194,8 @@ func (r *run) setupRejects(st checkpoint.State) error {
 
 // reportRejects adds the rejects by reason and the CSV files written.
 func (r *run) reportRejects(rep *Report) {
-	if r.ledger != nil {
-		rep.RejectReasons = r.ledger.tally.reasons()
+	if r.tally != nil {
+		rep.RejectReasons = r.tally.reasons()
 	}
 	if r.rejects != nil && r.rejects.csv != nil {
 		rep.RejectsCSV = slices.Clone(r.rejects.csv.paths)

@@ -181,7 +181,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 			return err
 		}
 		defer store.Close(context.WithoutCancel(ctx))
-		opts.Store = store
+		opts.Store, opts.StoreName = store, cmp.Or(dir, f.checkpoint)
 		if f.rejects == "" && dir != "" {
 			f.rejects = filepath.Join(dir, "insider-import-rejects.jsonl")
 		}

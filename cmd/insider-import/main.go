@@ -103,9 +103,9 @@ func exitCode(err error) int {
 		return exitCredentials
 	case errors.Is(err, checkpoint.ErrLeaseHeld):
 		return exitLeaseHeld
-	case errors.Is(err, importer.ErrInterrupted), errors.Is(err, context.Canceled):
-		return exitSIGINT
 	}
+	// An interruption is 130/143 only when a signal came (see main); a
+	// stop for any other cause (a failed checkpoint save) is a failure.
 	return exitFailure
 }
 
