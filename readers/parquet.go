@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -22,13 +23,16 @@ import (
 // the columns, aligns them into rows, and turns the library's values into
 // Values of their logical type.
 //
-// How it reads bytes: the footer with one read of its tail; a row group
-// whose wanted column chunks span at most pqCoalesceBytes with one read
-// (one GET on S3); larger row groups column chunk by column chunk through
-// buffers of pqReadBuffer bytes, so memory stays flat whatever their size.
+// How it reads bytes: the footer with one read of its tail; the wanted
+// column chunks of a row group, neighbours merged across gaps of up to
+// pqGapBytes, with one read (one GET on S3) each when together they are at
+// most pqCoalesceBytes; larger row groups column chunk by column chunk
+// through buffers of pqReadBuffer bytes, so memory stays flat whatever
+// their size.
 const (
 	pqFooterTail    = 64 << 10
 	pqCoalesceBytes = 4 << 20
+	pqGapBytes      = 32 << 10
 	pqReadBuffer    = 512 << 10
 	pqBatchRows     = 128
 	pqSlabRows      = 128
@@ -125,7 +129,7 @@ func (p *parquetReader) open() error {
 	if n := int64(binary.LittleEndian.Uint32(tail[len(tail)-8:])); n+12 > size {
 		return fmt.Errorf("%s: corrupt footer: length %d in a %d-byte file", p.name, n, size)
 	}
-	p.ra.tail, p.ra.tailOff = tail, size-int64(len(tail))
+	p.ra.tail = pqWindow{off: size - int64(len(tail)), data: tail}
 	f, err := pq.OpenFile(p.ra, size,
 		pq.SkipMagicBytes(true), // the tail was checked above: one read less
 		pq.SkipPageIndex(true),  // rows are read in order; a resume skips pages
@@ -454,7 +458,7 @@ func (p *parquetReader) openGroup(ctx context.Context) error {
 	p.ra.ctx = ctx
 	rg := p.file.Metadata().RowGroups[p.group]
 	size := p.src.Identity().Size
-	lo, hi := int64(math.MaxInt64), int64(0)
+	var spans []pqSpan
 	for _, c := range p.cols {
 		md := &rg.Columns[c.leaf].MetaData
 		off := md.DataPageOffset
@@ -466,18 +470,38 @@ func (p *parquetReader) openGroup(ctx context.Context) error {
 			p.errCol = c.name
 			return p.fatal(fmt.Errorf("column chunk at bytes %d+%d lies outside the %d-byte file (truncated?)", off, n, size))
 		}
-		lo, hi = min(lo, off), max(hi, off+n)
+		spans = append(spans, pqSpan{off, off + n})
 	}
-	p.ra.win = p.ra.win[:0]
-	if hi > lo && hi-lo <= p.coalesce {
-		if int64(cap(p.ra.win)) < hi-lo {
-			p.ra.win = make([]byte, hi-lo)
+	// The wanted chunks, neighbours merged across small gaps, are fetched
+	// with one read each when they are small together; otherwise the
+	// library streams them through its buffers.
+	slices.SortFunc(spans, func(a, b pqSpan) int { return cmp.Compare(a.lo, b.lo) })
+	var merged []pqSpan
+	total := int64(0)
+	for _, sp := range spans {
+		if k := len(merged) - 1; k >= 0 && sp.lo <= merged[k].hi+pqGapBytes {
+			total -= merged[k].hi - merged[k].lo
+			merged[k].hi = max(merged[k].hi, sp.hi)
+			total += merged[k].hi - merged[k].lo
+			continue
 		}
-		win := p.ra.win[:hi-lo]
-		if _, err := p.src.ReaderAt(ctx).ReadAt(win, lo); err != nil {
-			return p.fatal(fmt.Errorf("read bytes %d-%d: %w", lo, hi-1, err))
+		merged = append(merged, sp)
+		total += sp.hi - sp.lo
+	}
+	p.ra.wins = p.ra.wins[:0]
+	if total <= p.coalesce {
+		if int64(cap(p.ra.buf)) < total {
+			p.ra.buf = make([]byte, total)
 		}
-		p.ra.win, p.ra.winOff = win, lo
+		buf := p.ra.buf[:total]
+		for _, sp := range merged {
+			w := buf[: sp.hi-sp.lo : sp.hi-sp.lo]
+			buf = buf[len(w):]
+			if _, err := p.src.ReaderAt(ctx).ReadAt(w, sp.lo); err != nil {
+				return p.fatal(fmt.Errorf("read bytes %d-%d: %w", sp.lo, sp.hi-1, noEOF(err)))
+			}
+			p.ra.wins = append(p.ra.wins, pqWindow{off: sp.lo, data: w})
+		}
 	}
 	group := p.file.RowGroups()[p.group]
 	chunks := group.ColumnChunks()
@@ -496,7 +520,7 @@ func (p *parquetReader) closeGroup() {
 		p.rows = nil
 	}
 	p.batch, p.batchPos = p.batch[:0], 0
-	p.ra.win = p.ra.win[:0]
+	p.ra.wins = p.ra.wins[:0]
 }
 
 // cell turns the library's values of one row of the column (one, or for a
@@ -587,22 +611,38 @@ func (v *pqValues) ReadValues(b []pq.Value) (int, error) {
 
 // pqReaderAt is what the library reads the file through: the source, bound
 // to the context of the current call, with the checked footer tail and the
-// current row group's bytes served from memory.
+// current row group's wanted bytes served from memory.
 type pqReaderAt struct {
-	src             source
-	ctx             context.Context
-	tail, win       []byte
-	tailOff, winOff int64
+	src  source
+	ctx  context.Context
+	tail pqWindow
+	wins []pqWindow
+	buf  []byte // backs wins, reused from group to group
+}
+
+type pqWindow struct {
+	off  int64
+	data []byte
+}
+
+type pqSpan struct{ lo, hi int64 }
+
+func (w pqWindow) serve(b []byte, off int64) bool {
+	if len(w.data) == 0 || off < w.off || off+int64(len(b)) > w.off+int64(len(w.data)) {
+		return false
+	}
+	copy(b, w.data[off-w.off:])
+	return true
 }
 
 func (a *pqReaderAt) ReadAt(b []byte, off int64) (int, error) {
-	for _, m := range [...]struct {
-		data []byte
-		off  int64
-	}{{a.win, a.winOff}, {a.tail, a.tailOff}} {
-		if len(m.data) > 0 && off >= m.off && off+int64(len(b)) <= m.off+int64(len(m.data)) {
-			return copy(b, m.data[off-m.off:]), nil
+	for _, w := range a.wins {
+		if w.serve(b, off) {
+			return len(b), nil
 		}
+	}
+	if a.tail.serve(b, off) {
+		return len(b), nil
 	}
 	return a.src.ReaderAt(a.ctx).ReadAt(b, off)
 }

@@ -748,3 +748,41 @@ func TestParquetConverterEdges(t *testing.T) {
 	_, err := pqConverter(pq.Decimal(-1, 4, pq.Int32Type).Type())
 	assert.ErrorContains(t, err, "negative scale")
 }
+
+// With Options.Columns the reader reads only those columns (in file order,
+// the ones the file has) and fetches only their column chunks.
+func TestParquetProjection(t *testing.T) {
+	const rows = 3000
+	data := writeXitongsys(t, rows, 1000, parquet.CompressionCodec_SNAPPY)
+	all := &pqMemSource{name: "p.parquet", data: data}
+	pqReadAll(t, func() Reader {
+		r, err := newParquetReader(context.Background(), all, Options{})
+		require.NoError(t, err)
+		return r
+	}())
+	src := &pqMemSource{name: "p.parquet", data: data}
+	r, err := newParquetReader(context.Background(), src, Options{Columns: []string{"tags", "address.city", "name", "not_there"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"name", "tags", "address.city"}, r.Columns())
+	recs := pqReadAll(t, r)
+	require.Len(t, recs, rows)
+	for i, rec := range recs {
+		_, want := xtRowAt(i)
+		require.Equal(t, []string{want[0], want[20], want[23]}, pqDescribeAll(rec.Values), "row %d", i)
+	}
+	assert.Less(t, src.bytes, all.bytes/3, "bytes read for 3 of 25 columns")
+
+	// Resuming a projected read.
+	r2, err := newParquetReader(context.Background(), &pqMemSource{name: "p.parquet", data: data}, Options{Columns: []string{"age"}, Start: &recs[1234].Pos})
+	require.NoError(t, err)
+	rest := pqReadAll(t, r2)
+	require.Len(t, rest, rows-1234)
+	_, want := xtRowAt(1234)
+	assert.Equal(t, []string{want[2]}, pqDescribeAll(rest[0].Values))
+
+	// No columns at all still counts the rows.
+	r3, err := newParquetReader(context.Background(), &pqMemSource{name: "p.parquet", data: data}, Options{Columns: []string{}})
+	require.NoError(t, err)
+	assert.Empty(t, r3.Columns())
+	assert.Len(t, pqReadAll(t, r3), rows)
+}
