@@ -171,3 +171,34 @@ func (r *run) readerOptions(start *readers.Position) readers.Options {
 	src := &r.cfg.Source
 	return readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding, MaxRecordBytes: src.MaxRecordBytes, Start: start, S3: r.s3}
 }
+
+// scanOptions are readerOptions for reading rows: a columnar input
+// (Parquet) reads only the mapped columns. The plan opens inputs with every
+// column, so that a missing one is reported with the header found.
+func (r *run) scanOptions(start *readers.Position) readers.Options {
+	o := r.readerOptions(start)
+	o.Columns = mappedColumns(&r.cfg.Mapping)
+	return o
+}
+
+// mappedColumns lists the columns the mapping reads, each once.
+func mappedColumns(m *Mapping) []string {
+	cols := []string{}
+	add := func(fs ...Field) {
+		for _, f := range fs {
+			if f.Column != "" && !slices.Contains(cols, f.Column) {
+				cols = append(cols, f.Column)
+			}
+		}
+	}
+	add(m.Identifiers...)
+	add(m.Attributes...)
+	for _, e := range m.Events {
+		add(e.Timestamp)
+		if e.NameColumn != nil {
+			add(*e.NameColumn)
+		}
+		add(e.Params...)
+	}
+	return cols
+}

@@ -191,7 +191,7 @@ func (r *run) run(ctx context.Context) error {
 	r.commit.progress = func() { r.progress(start) }
 	r.commit.log = func(msg string, args ...any) { r.log.Warn(msg, args...) }
 	r.commit.open = func(ctx context.Context, file string, at readers.Position) (readers.Reader, error) {
-		return readers.Open(ctx, file, r.readerOptions(&at))
+		return readers.Open(ctx, file, r.scanOptions(&at))
 	}
 	rps := r.cfg.Delivery.RequestsPerSecond / float64(r.opts.ShardCount)
 	r.sender = newSender(r.cfg, r.opts.APIKey, r.opts.HTTPClient, rps, func(msg string, args ...any) { r.log.Warn(msg, args...) })

@@ -34,7 +34,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		p := t.resume.Frontier
 		start = &p
 	}
-	rd, err := readers.Open(ctx, t.file, r.readerOptions(start))
+	rd, err := readers.Open(ctx, t.file, r.scanOptions(start))
 	if err != nil {
 		return err
 	}
