@@ -245,7 +245,9 @@ func TestContainerStopResume(t *testing.T) {
 	p := startContainer(t, e, name)
 	deadline := time.Now().Add(2 * time.Minute)
 	for f.Stats(t).Accepted < 20 {
-		require.False(t, p.exited(), "the import ended before it was stopped:\n%s", tail(p.stderr.Bytes(), 3000))
+		if p.exited() { // its output is complete only once it has exited
+			t.Fatalf("the import ended before it was stopped (exit %d):\n%s", p.res.Code, tail(p.stderr.Bytes(), 3000))
+		}
 		require.True(t, time.Now().Before(deadline), "fewer than 20 requests accepted within 2 minutes")
 		time.Sleep(100 * time.Millisecond)
 	}
