@@ -68,8 +68,8 @@ func newCommit(l *ledger, tally *rejectTally) *commit {
 }
 
 // Begin starts (or resumes) a file; see ledger.begin.
-func (c *commit) Begin(file string, id readers.Identity, ref time.Time) (*checkpoint.FileState, []entry) {
-	return c.ledger.begin(file, id, ref)
+func (c *commit) Begin(file string, id readers.Identity, ref time.Time, from readers.Position) (*checkpoint.FileState, []entry) {
+	return c.ledger.begin(file, id, ref, from)
 }
 
 // Dispatch records that b is about to be sent: from now on a checkpoint

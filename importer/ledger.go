@@ -49,13 +49,15 @@ func newLedger(st checkpoint.State, rejects *rejectWriter, now func() time.Time)
 // begin starts (or resumes) a file and returns its state and the ranges an
 // earlier run recorded beyond the frontier, in input order. They become
 // entries: finished ones as done, in-flight ones as placeholders the re-sent
-// batches will fill.
-func (l *ledger) begin(file string, id readers.Identity, ref time.Time) (*checkpoint.FileState, []entry) {
+// batches will fill. A file started now gets its frontier at from: the
+// start of the file, or of this shard's part of it.
+func (l *ledger) begin(file string, id readers.Identity, ref time.Time, from readers.Position) (*checkpoint.FileState, []entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fs := l.state.Files[file]
 	if fs == nil {
-		fs = &checkpoint.FileState{Identity: id, RefTime: ref, Frontier: readers.Position{Offset: -1}}
+		from.File = ""
+		fs = &checkpoint.FileState{Identity: id, RefTime: ref, Frontier: from}
 		l.state.Files[file] = fs
 	}
 	if fs.Unreadable != "" {

@@ -37,7 +37,10 @@ func (r *run) plan(ctx context.Context) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{files: r.shard(files)}
+	p := &plan{}
+	if p.files, err = r.shard(ctx, files); err != nil {
+		return nil, err
+	}
 	if p.state, err = r.loadCheckpoint(ctx); err != nil {
 		return nil, err
 	}
@@ -72,21 +75,69 @@ func (r *run) loadCheckpoint(ctx context.Context) (checkpoint.State, error) {
 	return loaded, nil
 }
 
-// shard keeps the files assigned to this shard: each file goes to one shard
-// by a hash of its name.
-func (r *run) shard(files []string) []string {
+// shard keeps the inputs assigned to this shard. A Parquet file with
+// several row groups is shared by all shards: each reads one contiguous
+// range of its row groups, about 1/ShardCount of its rows (r.parts), so
+// that one large export does not leave one shard with most of the work.
+// Every other file goes whole to one shard by a hash of its name. Each
+// shard opens every Parquet file's footer to learn its row groups.
+func (r *run) shard(ctx context.Context, files []string) ([]string, error) {
 	if r.opts.ShardCount <= 1 {
-		return files
+		return files, nil
 	}
 	var out []string
 	for _, f := range files {
+		if readers.FormatOf(f, r.cfg.Source.Format) == readers.FormatParquet {
+			rd, err := readers.Open(ctx, f, r.readerOptions(nil))
+			if err != nil {
+				return nil, err
+			}
+			splits := readers.Splits(rd)
+			rd.Close()
+			if len(splits) > 2 { // two row groups or more
+				if p, ok := sharePart(splits, r.opts.ShardIndex, r.opts.ShardCount); ok {
+					if r.parts == nil {
+						r.parts = map[string]part{}
+					}
+					r.parts[f] = p
+					out = append(out, f)
+				}
+				continue
+			}
+		}
 		h := fnv.New32a()
 		h.Write([]byte(f))
 		if int(h.Sum32()%uint32(r.opts.ShardCount)) == r.opts.ShardIndex {
 			out = append(out, f)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// part is the range of rows [from, to) of a file that this shard reads;
+// rows is the file's row count.
+type part struct {
+	from, to, rows int64
+}
+
+// sharePart returns shard i of n's part of a file with the given splits
+// (row indexes where reading can start cheaply, from 0 to the row count):
+// its share of the row groups, contiguous, so every row is in exactly one
+// shard's part. Writers cut row groups of equal size but the last, so equal
+// numbers of groups are about equal numbers of rows. ok is false when the
+// part is empty (fewer groups than shards).
+func sharePart(splits []int64, i, n int) (p part, ok bool) {
+	groups := len(splits) - 1
+	p = part{from: splits[i*groups/n], to: splits[(i+1)*groups/n], rows: splits[groups]}
+	return p, p.from < p.to
+}
+
+// partBytes is the share of a file's size that this shard reads.
+func (r *run) partBytes(file string, size int64) int64 {
+	if p, ok := r.parts[file]; ok && p.rows > 0 {
+		return size * (p.to - p.from) / p.rows
+	}
+	return size
 }
 
 type fileTask struct {
@@ -127,7 +178,7 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 		}
 		id, cols := rd.Identity(), rd.Columns()
 		rd.Close()
-		r.bytesTotal += id.Size
+		r.bytesTotal += r.partBytes(f, id.Size)
 		if _, err := newMapper(r.cfg, f, cols, time.Time{}); err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
@@ -201,4 +252,21 @@ func mappedColumns(m *Mapping) []string {
 		add(e.Params...)
 	}
 	return cols
+}
+
+// partOptions are the scan options for this shard's part of file from
+// start (nil: the beginning of the part), and where the part begins.
+func (r *run) partOptions(file string, start *readers.Position) (readers.Options, readers.Position) {
+	from := readers.Position{File: file, Offset: -1}
+	p, ok := r.parts[file]
+	if !ok {
+		return r.scanOptions(start), from
+	}
+	from.Index = p.from
+	if start == nil || start.Index < p.from {
+		start = &from
+	}
+	o := r.scanOptions(start)
+	o.Stop = &readers.Position{File: file, Index: p.to, Offset: -1}
+	return o, from
 }

@@ -106,6 +106,7 @@ type run struct {
 	bytesCur   atomic.Int64 // current file
 	bytesTotal int64
 	files      []FileReport
+	parts      map[string]part // files this shard shares with the others, by row group
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or

@@ -34,7 +34,8 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		p := t.resume.Frontier
 		start = &p
 	}
-	rd, err := readers.Open(ctx, t.file, r.scanOptions(start))
+	opts, from := r.partOptions(t.file, start)
+	rd, err := readers.Open(ctx, t.file, opts)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if t.resume != nil && !t.resume.RefTime.IsZero() {
 		ref = t.resume.RefTime
 	}
-	fs, earlier := r.commit.Begin(t.file, rd.Identity(), ref)
+	fs, earlier := r.commit.Begin(t.file, rd.Identity(), ref, from)
 	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
 	if err != nil {
 		return err
@@ -162,7 +163,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		return err
 	}
 	r.commit.FinishFile(t.file, end)
-	r.bytesDone.Add(rd.Identity().Size)
+	r.bytesDone.Add(r.partBytes(t.file, rd.Identity().Size))
 	r.bytesCur.Store(0)
 	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
 	return nil

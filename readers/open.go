@@ -29,6 +29,9 @@ func Open(ctx context.Context, uri string, opts Options) (Reader, error) {
 		src.Close()
 		return nil, err
 	}
+	if opts.Stop != nil {
+		r = &stopReader{Reader: r, stop: opts.Stop.Index}
+	}
 	return r, nil
 }
 

@@ -158,6 +158,10 @@ type Options struct {
 	// Start, when non-zero, resumes reading at a Position previously
 	// returned by Reader.Pos or carried by a Record.
 	Start *Position
+	// Stop, when set, ends the input at the record with this Index: Next
+	// returns io.EOF there. With Start it reads one part of a file, such as
+	// a range of Parquet row groups (see Splits).
+	Stop *Position
 	// S3 configures access to s3:// inputs.
 	S3 S3Options
 }
