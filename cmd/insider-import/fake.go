@@ -28,7 +28,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: insider-import fake [flags]\n\n"+
 			"Serves a local stand-in for Insider's Upsert User Data API (POST /api/user/v1/upsert)\n"+
-			"that validates requests like Insider, and GET /stats and GET /events for inspection.\n\nFlags:\n")
+			"that validates requests like Insider, and GET /stats, GET /events and GET /request-times for inspection.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "loopback `host:port` to listen on (port 0 picks a free one)")

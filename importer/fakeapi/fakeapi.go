@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,6 +125,7 @@ type Server struct {
 	rng    *rand.Rand
 	stats  Stats
 	events map[string]int // event key → deliveries
+	times  []time.Time    // arrival of every upsert request
 }
 
 // New returns a Server with opts. FailRate is clamped to 0..1.
@@ -165,10 +167,14 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /events", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Events())
 	})
+	s.mux.HandleFunc("GET /request-times", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.RequestTimes())
+	})
 	return s
 }
 
-// ServeHTTP serves the upsert path, GET /stats and GET /events.
+// ServeHTTP serves the upsert path, GET /stats, GET /events and GET
+// /request-times.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Serve answers requests on l until ctx is done, then shuts down: it stops
@@ -216,12 +222,21 @@ func (s *Server) Events() map[string]int {
 	return maps.Clone(s.events)
 }
 
-// Reset clears the counters and the delivered events.
+// RequestTimes returns when each upsert request arrived, in order, so that
+// a test can check the request rate of several clients together.
+func (s *Server) RequestTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.times)
+}
+
+// Reset clears the counters, the delivered events and the request times.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = Stats{}
 	s.events = make(map[string]int)
+	s.times = nil
 }
 
 func (s *Server) add(f func(*Stats)) {
@@ -242,7 +257,11 @@ const (
 )
 
 func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
-	s.add(func(st *Stats) { st.Requests++ })
+	now := time.Now()
+	s.add(func(st *Stats) {
+		st.Requests++
+		s.times = append(s.times, now)
+	})
 	log := s.log.With("remote", r.RemoteAddr)
 	// reject answers before the body is read in full. It reads the rest
 	// first, so that a client still sending a big body gets the answer
