@@ -24,10 +24,19 @@ import (
 )
 
 var (
-	imageOnce sync.Once
-	imageRef  string
-	imageErr  error
+	imageOnce    sync.Once
+	imageRef     string // NAME:VERSION, removed by removeImage
+	imageVersion string
+	imageErr     error
 )
+
+// removeImage removes the tag the container tests built (TestMain calls it);
+// the layers stay shared with :latest.
+func removeImage() {
+	if imageRef != "" {
+		_ = exec.Command("podman", "rmi", imageRef).Run()
+	}
+}
 
 // podmanImage returns the image `make image` builds, building it on first
 // use. It skips the test when podman is missing, unless CI is set.
@@ -53,13 +62,16 @@ func podmanImage(t *testing.T) string {
 			imageErr = fmt.Errorf("make image-name: %w", err)
 			return
 		}
-		cmd := exec.Command("make", "-C", root, "image", "CONTAINER_TOOL=podman")
+		// A tag of this test run's own: tests of other checkouts on the
+		// same machine may build and tag :latest at the same time.
+		imageVersion = fmt.Sprintf("test-%d", os.Getpid())
+		cmd := exec.Command("make", "-C", root, "image", "CONTAINER_TOOL=podman", "VERSION="+imageVersion)
 		cmd.Env = append(childEnv(), "GOFLAGS=-buildvcs=false")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			imageErr = fmt.Errorf("make image: %v\n%s", err, tail(out, 4000))
 			return
 		}
-		imageRef = strings.TrimSpace(string(name)) + ":latest"
+		imageRef = strings.TrimSpace(string(name)) + ":" + imageVersion
 	})
 	require.NoError(t, imageErr)
 	return imageRef
@@ -99,6 +111,7 @@ func TestContainerImage(t *testing.T) {
 	require.NoError(t, err)
 	code, out = podman(t, "run", "--rm", "--read-only", image, "version")
 	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "insider-import "+imageVersion+"\n", "the version make image stamped")
 	assert.Contains(t, out, "commit "+strings.TrimSpace(string(commit)))
 	assert.Regexp(t, `(?m)^go1\.\d+`, out)
 
