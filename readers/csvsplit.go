@@ -214,19 +214,28 @@ func (s *csvSplitter) add(p []byte) {
 }
 
 // feed parses content, the bytes of one line (or a piece of a long one)
-// without its line end, which starts at offset at.
+// without its line end, which starts at offset at. It works on local
+// copies of the record's slices, stored back once: appending through s on
+// every field costs a GC write barrier each.
 func (s *csvSplitter) feed(content []byte, at int64) {
+	buf, ends, starts, state := s.buf, s.ends, s.starts, s.state
+	keep := !s.over
+	room := func() bool { return keep && (s.maxFields == 0 || len(ends) < s.maxFields) }
+	defer func() { s.buf, s.ends, s.starts = buf, ends, starts }()
 	for len(content) > 0 {
-		switch s.state {
+		switch state {
 		case stFieldStart:
-			if content[0] == '"' {
-				s.startField(at + 1)
+			quoted := content[0] == '"'
+			if quoted {
 				content, at = content[1:], at+1
-				s.state = stQuoted
-				continue
 			}
-			s.startField(at)
-			s.state = stUnquoted
+			if room() {
+				starts = append(starts, at)
+			}
+			state = stUnquoted
+			if quoted {
+				state = stQuoted
+			}
 		case stUnquoted:
 			var i int
 			if len(s.comma) == 1 {
@@ -239,43 +248,63 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 				field = content[:i]
 			}
 			if j := bytes.IndexByte(field, '"'); j >= 0 {
+				s.state = state
 				s.fail("csv.quote", int(at-s.lineOff)+j+1, csv.ErrBareQuote)
 				return
 			}
-			s.add(field)
+			if keep {
+				buf = append(buf, field...)
+			}
 			if i < 0 {
+				s.state = state
 				return
 			}
-			s.endField()
+			s.rec.nfields++
+			if room() {
+				ends = append(ends, len(buf))
+			}
 			content, at = content[i+len(s.comma):], at+int64(i+len(s.comma))
-			s.state = stFieldStart
+			state = stFieldStart
 		case stQuoted:
 			i := bytes.IndexByte(content, '"')
 			if i < 0 {
-				s.add(content)
+				if keep {
+					buf = append(buf, content...)
+				}
+				s.state = state
 				return
 			}
-			s.add(content[:i])
+			if keep {
+				buf = append(buf, content[:i]...)
+			}
 			content, at = content[i+1:], at+int64(i+1)
-			s.state = stQuoteSeen
+			state = stQuoteSeen
 		case stQuoteSeen:
 			switch {
 			case content[0] == '"':
-				s.add(content[:1])
+				if keep {
+					buf = append(buf, '"')
+				}
 				content, at = content[1:], at+1
-				s.state = stQuoted
+				state = stQuoted
 			case bytes.HasPrefix(content, s.comma):
-				s.endField()
+				s.rec.nfields++
+				if room() {
+					ends = append(ends, len(buf))
+				}
 				content, at = content[len(s.comma):], at+int64(len(s.comma))
-				s.state = stFieldStart
+				state = stFieldStart
 			default:
+				s.state = state
 				s.fail("csv.quote", int(at-s.lineOff), csv.ErrQuote)
 				return
 			}
 		default: // stSkipLine
+			s.state = state
 			return
 		}
 	}
+	s.state = state
 }
 
 // checkText finds the first field of rec holding invalid UTF-8 or a NUL
