@@ -137,8 +137,23 @@ type batch struct {
 	body       []byte
 	userOff    []int // offsets of each user object in body, plus the end
 	userUnit   []*unit
-	rows       int64 // rows in the range
-	gen        int64 // dispatch generation: sent only once a checkpoint covers it
+	userHash   []uint64 // of each user's identifiers (see userOrder)
+	rows       int64    // rows in the range
+	gen        int64    // dispatch generation: sent only once a checkpoint covers it
+
+	// While the batch is open: its users by hash, the sizes of their
+	// objects, and what merging rows into earlier users added (the body is
+	// encoded again at cut when rebuild is set).
+	byUser   map[uint64]int
+	userSize []int
+	extra    int
+	rebuild  bool
+
+	// after are the batches, dispatched earlier and not yet answered, that
+	// hold a user of this one: it is sent only once they are answered
+	// (userOrder). answered is closed when it is.
+	after    []*batch
+	answered chan struct{}
 }
 
 // nUsers is the number of user objects in the request.
@@ -147,7 +162,10 @@ func (b *batch) nUsers() int { return len(b.userUnit) }
 const maxBatchRows = 20_000 // a batch closes after this many rows even with few users
 
 // batcher packs units into batches of at most BatchUsers users and
-// BatchBytes bytes of request body.
+// BatchBytes bytes of request body. A user met again while its batch is
+// still open joins its earlier user object (later attribute values win,
+// events follow in row order); a batch never holds two objects of one
+// user.
 type batcher struct {
 	cfg    *Config
 	file   string
@@ -156,7 +174,8 @@ type batcher struct {
 	cur    *batch
 	// lastSize is the body size of the last batch, to size the next.
 	lastSize int
-	tooBig   int // size of the user object place last found over the limit
+	tooBig   int    // size of the user object place last found over the limit
+	scratch  []byte // for sizing merged user objects
 }
 
 func newBatcher(cfg *Config, file string) *batcher {
@@ -170,18 +189,21 @@ func newBatcher(cfg *Config, file string) *batcher {
 }
 
 // add puts a unit in the current batch, encoding its user object straight
-// into the request body; if it does not fit, the current batch is closed
-// and returned, and the unit starts the next one. A unit whose user object
+// into the request body, or merging it into the object of the same user
+// already there; if it does not fit, the current batch is closed and
+// returned, and the unit starts the next one. A unit whose user object
 // alone is over the byte limit has its rows rejected.
 func (bt *batcher) add(u *unit) (closed *batch) {
 	if c := bt.cur; c != nil && c.rows+int64(len(u.rows)) > maxBatchRows {
 		closed = bt.cut(u.first)
 	}
-	if u.users != nil && bt.cur != nil && !bt.place(u) {
-		closed = bt.cut(u.first)
+	if u.users != nil && bt.cur != nil {
+		if joined, clash := bt.join(u); clash || !joined && !bt.place(u) {
+			closed = bt.cut(u.first)
+		}
 	}
 	if bt.cur == nil {
-		bt.cur = &batch{file: bt.file, start: u.first}
+		bt.cur = &batch{file: bt.file, start: u.first, byUser: map[uint64]int{}, answered: make(chan struct{})}
 		// Start at the size the last batch reached: one allocation instead
 		// of doubling up to a megabyte.
 		bt.cur.body = append(make([]byte, 0, bt.lastSize+bt.lastSize/8), bt.prefix...)
@@ -200,6 +222,35 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 	return closed
 }
 
+// join merges u into the object of the same user in the current batch, if
+// there is one (joined). clash says there is one but the merged object
+// would be over the row or byte limits: the batch must close first.
+func (bt *batcher) join(u *unit) (joined, clash bool) {
+	c := bt.cur
+	k, ok := c.byUser[userHash(u.users[0].key)]
+	if !ok {
+		return false, false
+	}
+	prev := c.userUnit[k]
+	if !bytes.Equal(prev.users[0].key, u.users[0].key) {
+		return false, false // another user with the same hash: kept apart
+	}
+	if len(prev.users)+len(u.users) > maxUnitRows {
+		return false, true
+	}
+	merged := append(prev.users[:len(prev.users):len(prev.users)], u.users...)
+	bt.scratch = encodeUser(bt.scratch[:0], bt.cfg, merged)
+	grow := len(bt.scratch) - c.userSize[k]
+	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
+		return false, true
+	}
+	prev.users, u.users = merged, nil
+	c.userSize[k] += grow
+	c.extra += grow
+	c.rebuild = true
+	return true, false
+}
+
 // place appends u's user object to the current batch if it fits within
 // the user and byte limits, and reports whether it did.
 func (bt *batcher) place(u *unit) bool {
@@ -213,22 +264,17 @@ func (bt *batcher) place(u *unit) bool {
 	}
 	start := len(c.body)
 	c.body = encodeUser(c.body, bt.cfg, u.users)
-	if len(c.body)+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
+	if len(c.body)+c.extra+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		bt.tooBig = len(c.body) - start
 		c.body = c.body[:mark]
 		return false
 	}
+	h := userHash(u.users[0].key)
+	c.byUser[h] = len(c.userUnit)
 	c.userOff = append(c.userOff, start)
 	c.userUnit = append(c.userUnit, u)
-	// The encoded parts now live in the body; until the batch is answered
-	// a row keeps only what counts need. Event slots stay (their number is
-	// counted), their bytes go, and so do the cells: should Insider reject
-	// the user, they are read again from the input by position (run.refill).
-	for _, r := range u.users {
-		r.key, r.attrs = nil, nil
-		clear(r.evs)
-		r.src = readers.Record{}
-	}
+	c.userHash = append(c.userHash, h)
+	c.userSize = append(c.userSize, len(c.body)-start)
 	return true
 }
 
@@ -241,9 +287,33 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	}
 	bt.cur = nil
 	c.end = end
+	if c.rebuild {
+		// Rows joined earlier users: encode the objects again.
+		body := append(make([]byte, 0, len(c.body)+c.extra+len(bt.suffix)), bt.prefix...)
+		for i, u := range c.userUnit {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			c.userOff[i] = len(body)
+			body = encodeUser(body, bt.cfg, u.users)
+		}
+		c.body = body
+	}
 	c.userOff = append(c.userOff, len(c.body))
 	c.body = append(c.body, bt.suffix...)
 	bt.lastSize = len(c.body)
+	c.byUser, c.userSize = nil, nil
+	// The encoded parts now live in the body; until the batch is answered
+	// a row keeps only what counts need. Event slots stay (their number is
+	// counted), their bytes go, and so do the cells: should Insider reject
+	// the user, they are read again from the input by position (refiller).
+	for _, u := range c.userUnit {
+		for _, r := range u.users {
+			r.key, r.attrs = nil, nil
+			clear(r.evs)
+			r.src = readers.Record{}
+		}
+	}
 	return c
 }
 

@@ -34,8 +34,12 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 		r.opts.OnBatch(b.body)
 	}
 	if r.opts.DryRun {
+		r.order.answered(b)
 		r.commit.Complete(b, outcome{dryRun: true})
 		return nil
+	}
+	if err := waitAfter(ctx, b); err != nil {
+		return nil // stopping: not sent, it stays in flight
 	}
 	if err := r.commit.WaitDurable(ctx, b); err != nil {
 		if ctx.Err() != nil {
@@ -50,6 +54,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 		}
 		return err
 	}
+	r.order.answered(b)
 	r.commit.Complete(b, o)
 	return nil
 }

@@ -93,6 +93,7 @@ type run struct {
 	ledger  *ledger           // the commit stage's; read here for the report
 	tally   *rejectTally      // rejects by reason; applies Options.MaxRejects
 	commit  *commit
+	order   *userOrder
 	sender  *sender
 	rejects *rejectWriter
 	// wire is the context of requests already on the wire: it outlives the
@@ -183,7 +184,7 @@ func (r *run) run(ctx context.Context) error {
 	}
 	r.ledger = newLedger(p.state, r.rejects, r.opts.Now)
 	r.tally = newRejectTally(r.opts.MaxRejects)
-	r.commit = newCommit(r.ledger, r.tally)
+	r.commit, r.order = newCommit(r.ledger, r.tally), newUserOrder()
 	if !r.opts.DryRun {
 		r.commit.store, r.commit.where = r.opts.Store, cmp.Or(r.opts.StoreName, "the checkpoint store")
 	}

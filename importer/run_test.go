@@ -31,7 +31,7 @@ import (
 const testKey = "test-key-1234"
 
 // testConfig is a purchases mapping over the columns genCSV writes.
-func testConfig(t *testing.T, endpoint string, files []string, extra string) *Config {
+func testConfig(t testing.TB, endpoint string, files []string, extra string) *Config {
 	t.Helper()
 	paths, _ := json.Marshal(files)
 	y := fmt.Sprintf(`

@@ -64,6 +64,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 			return nil
 		}
 		r.commit.Dispatch(b)
+		r.order.dispatch(b)
 		select {
 		case out <- b:
 			return nil
