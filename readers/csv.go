@@ -71,7 +71,9 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	if err := c.openAt(ctx, 0, 0); err != nil {
 		return nil, err
 	}
+	c.sp.stopOver = true
 	rec, err := c.sp.next()
+	c.sp.stopOver = false
 	if errors.Is(err, io.EOF) {
 		c.Close()
 		return nil, &ParseError{File: src.Name(), Line: 1, Err: errors.New("no header row: the file is empty")}
@@ -82,7 +84,7 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	}
 	if rec.bad != nil {
 		c.Close()
-		return nil, &ParseError{File: src.Name(), Line: rec.bad.line, Rule: rec.bad.rule, Err: rec.bad.describe()}
+		return nil, &ParseError{File: src.Name(), Line: rec.bad.line, Rule: rec.bad.rule, Err: fmt.Errorf("header: %w", rec.bad.describe())}
 	}
 	if _, off, b, ok := c.sp.checkText(&rec); !ok {
 		c.Close()
@@ -279,7 +281,7 @@ func (c *csvReader) fatal(err error) error {
 
 func (p *csvProblem) describe() error {
 	if p.col > 0 {
-		return fmt.Errorf("column %d: %w", p.col, p.err)
+		return fmt.Errorf("byte %d of the line: %w", p.col, p.err)
 	}
 	return p.err
 }

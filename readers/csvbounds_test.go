@@ -286,3 +286,14 @@ func TestS3MissingObjectSuggestsPrefix(t *testing.T) {
 	require.ErrorAs(t, err, &ie)
 	assert.Equal(t, "open "+env.uri("exports/nothing.csv")+": no such object", err.Error())
 }
+
+// A header longer than the limit is refused as soon as it is, without
+// reading the rest of the file.
+func TestCSVHeaderTooLong(t *testing.T) {
+	p := writeFile(t, "noheader.csv", bytes.Repeat([]byte{'a'}, 5<<20))
+	_, err := Open(context.Background(), p, Options{MaxRecordBytes: 1 << 20})
+	var pe *ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "csv.size", pe.Rule)
+	assert.Equal(t, p+" line 1: header: longer than source.csv.max_record_bytes (1048576)", err.Error())
+}

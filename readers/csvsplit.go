@@ -30,6 +30,9 @@ type csvSplitter struct {
 	// maxFields bounds the fields kept of one record (the rest are only
 	// counted); 0 keeps all, up to what max bytes allows.
 	maxFields int
+	// stopOver returns a record over max bytes as soon as it is, without
+	// reading past it (for the header, which is fatal then anyway).
+	stopOver bool
 
 	off       int64 // bytes consumed, from where the splitter started
 	line      int64 // newlines consumed
@@ -143,6 +146,11 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if !s.over && int(s.off-s.rec.off) > s.max {
 			s.over = true
 			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+			if s.stopOver {
+				rec := s.rec
+				rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("longer than source.csv.max_record_bytes (%d)", s.max)}
+				return rec, nil
+			}
 		}
 		if full {
 			continue

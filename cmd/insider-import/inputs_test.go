@@ -136,6 +136,31 @@ func garblePage(t *testing.T, data []byte, g int) []byte {
 	return out
 }
 
+// s3Bucket is a new bucket on the S3-compatible server (versitygw), and
+// what a config and the binary's environment need to reach it.
+type s3Bucket struct {
+	client *s3.Client
+	bucket string
+	source string   // the source.s3 lines of a config
+	env    []string // the API key and S3 credentials for the binary
+}
+
+func newS3Bucket(t *testing.T) *s3Bucket {
+	t.Helper()
+	ep := s3test.Server(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
+	client, err := readers.NewS3Client(context.Background(), readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true})
+	require.NoError(t, err)
+	b := &s3Bucket{client: client, bucket: fmt.Sprintf("inputs-%d", rand.Uint32()),
+		source: fmt.Sprintf("  s3: {endpoint: %q, path_style: true, region: %s}\n", ep.URL, ep.Region),
+		env: []string{"INSIDER_API_KEY=" + testKey, "AWS_ACCESS_KEY_ID=" + ep.AccessKey,
+			"AWS_SECRET_ACCESS_KEY=" + ep.SecretKey, "AWS_REGION=" + ep.Region}}
+	_, err = client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &b.bucket})
+	require.NoError(t, err)
+	return b
+}
+
 // assertStoppedOnBrokenFile checks a run that met a broken input: exit 1
 // within 2 s, one message naming the file and where, no rejects, the file
 // partial in the checkpoint.
@@ -213,15 +238,8 @@ func TestE2EBrokenInputStopsAndResumes(t *testing.T) {
 // An S3 object replaced while it is read stops the run (exit 1) naming it,
 // within 2 s of the replacement.
 func TestE2ES3ObjectReplacedMidRead(t *testing.T) {
-	ep := s3test.Server(t)
-	ctx := context.Background()
-	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
-	client, err := readers.NewS3Client(ctx, readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true})
-	require.NoError(t, err)
-	bucket := fmt.Sprintf("replaced-%d", rand.Uint32())
-	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket})
-	require.NoError(t, err)
+	b := newS3Bucket(t)
+	ctx, client, bucket := context.Background(), b.client, b.bucket
 	put := func(data []byte) {
 		_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("in/users.parquet"), Body: bytes.NewReader(data)})
 		require.NoError(t, err)
@@ -233,10 +251,8 @@ func TestE2ES3ObjectReplacedMidRead(t *testing.T) {
 	uri := "s3://" + bucket + "/in/users.parquet"
 
 	f := startFake(t, "--delay", "50ms")
-	e := newInputEnv(t, f, []string{uri}, fmt.Sprintf("  s3: {endpoint: %q, path_style: true, region: us-east-1}\n", ep.URL), 100)
-	env := []string{"INSIDER_API_KEY=" + testKey, "AWS_ACCESS_KEY_ID=" + ep.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + ep.SecretKey, "AWS_REGION=" + ep.Region}
-	p := startImport(t, env, e.args()...)
+	e := newInputEnv(t, f, []string{uri}, b.source, 100)
+	p := startImport(t, b.env, e.args()...)
 	deadline := time.Now().Add(time.Minute)
 	for f.Stats(t).Requests == 0 {
 		require.False(t, p.exited(), "the import ended before the object was replaced: %s", p.stderr.String())
@@ -288,27 +304,17 @@ func TestE2ENotAnInput(t *testing.T) {
 // A missing S3 object exits 2; a prefix named without its trailing slash
 // gets the URI to write instead.
 func TestE2EMissingS3Object(t *testing.T) {
-	ep := s3test.Server(t)
-	ctx := context.Background()
-	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
-	client, err := readers.NewS3Client(ctx, readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true})
-	require.NoError(t, err)
-	bucket := fmt.Sprintf("missing-%d", rand.Uint32())
-	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket})
-	require.NoError(t, err)
-	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("exports/2025/a.csv"), Body: bytes.NewReader(inputCSV(3, time.Now()))})
+	b := newS3Bucket(t)
+	ctx, client, bucket := context.Background(), b.client, b.bucket
+	_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("exports/2025/a.csv"), Body: bytes.NewReader(inputCSV(3, time.Now()))})
 	require.NoError(t, err)
 	f := startFake(t)
-	env := []string{"INSIDER_API_KEY=" + testKey, "AWS_ACCESS_KEY_ID=" + ep.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + ep.SecretKey, "AWS_REGION=" + ep.Region}
-	s3cfg := fmt.Sprintf("  s3: {endpoint: %q, path_style: true, region: us-east-1}\n", ep.URL)
 	for _, c := range []struct{ key, want string }{
 		{"exports/2025/b.csv", "open s3://" + bucket + "/exports/2025/b.csv: no such object"},
 		{"exports/2025", "no such object, but it is a prefix of other objects; to read them all, write s3://" + bucket + "/exports/2025/ (with the trailing slash)"},
 	} {
-		e := newInputEnv(t, f, []string{"s3://" + bucket + "/" + c.key}, s3cfg, 100)
-		res := runImport(t, env, e.args()...)
+		e := newInputEnv(t, f, []string{"s3://" + bucket + "/" + c.key}, b.source, 100)
+		res := runImport(t, b.env, e.args()...)
 		assert.Equal(t, 2, res.Code, "stderr:\n%s", res.Stderr)
 		assert.Contains(t, res.Stderr, c.want)
 	}
