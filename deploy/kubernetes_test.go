@@ -186,13 +186,19 @@ func fileMatch(t *testing.T, p, re string) string {
 	return string(m[1])
 }
 
-// action returns what policy does with a container exit code: the action of
-// the first rule that matches it, Count when none does.
-func action(p *batchv1.PodFailurePolicy, container string, code int32) batchv1.PodFailurePolicyAction {
+// action returns what policy does with a pod whose container exited with
+// code and that has the given (true) conditions: the action of the first
+// rule that matches, Count when none does.
+func action(p *batchv1.PodFailurePolicy, container string, code int32, conditions ...corev1.PodConditionType) batchv1.PodFailurePolicyAction {
 	if p == nil {
 		return batchv1.PodFailurePolicyActionCount
 	}
 	for _, r := range p.Rules {
+		for _, pc := range r.OnPodConditions {
+			if slices.Contains(conditions, pc.Type) && (pc.Status == "" || pc.Status == corev1.ConditionTrue) {
+				return r.Action
+			}
+		}
 		ec := r.OnExitCodes
 		if ec == nil || (ec.ContainerName != nil && *ec.ContainerName != container) {
 			continue
@@ -338,6 +344,11 @@ func checkExitCodes(t *testing.T, js *batchv1.JobSpec, codes map[string]int32, r
 		if got := action(p, container, codes[n]); got != a {
 			t.Errorf("exit %d (%s): %s, want %s", codes[n], n, got, a)
 		}
+	}
+	// A drained, evicted or preempted pod exits 143 after saving the
+	// checkpoint; that retry does not count.
+	if got := action(p, container, codes["exitSIGTERM"], corev1.DisruptionTarget); got != batchv1.PodFailurePolicyActionIgnore {
+		t.Errorf("exit %d of a pod with DisruptionTarget: %s, want Ignore (the rule must come before the exit-code rules)", codes["exitSIGTERM"], got)
 	}
 	known := map[int32]bool{}
 	for n, c := range codes {
