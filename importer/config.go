@@ -87,6 +87,9 @@ type DeliveryConfig struct {
 	RequestsPerSecond float64
 	MaxAttempts       int
 	Timeout           time.Duration
+	// GiveUpAfter bounds retries that do not use up MaxAttempts (429s,
+	// timeouts): the run fails once no request has succeeded for this long.
+	GiveUpAfter time.Duration
 }
 
 // EventsConfig is the TTL filter.
@@ -233,7 +236,7 @@ func (c *Config) decode(w *walker, root ast.Node) {
 			c.decodeInsider(w, v)
 		case "delivery":
 			d := &c.Delivery
-			w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout"}, func(key string, _, v ast.Node) {
+			w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout", "give_up_after"}, func(key string, _, v ast.Node) {
 				where := "delivery." + key
 				switch key {
 				case "batch_users":
@@ -263,6 +266,11 @@ func (c *Config) decode(w *walker, root ast.Node) {
 					}
 				case "timeout":
 					w.duration(v, where, &d.Timeout)
+				case "give_up_after":
+					w.duration(v, where, &d.GiveUpAfter)
+					if d.GiveUpAfter <= 0 {
+						w.addf(v, "%s must be above 0", where)
+					}
 				}
 			})
 		case "events":
@@ -465,6 +473,9 @@ func (c *Config) applyDefaults() {
 	}
 	if d.Timeout == 0 {
 		d.Timeout = 60 * time.Second
+	}
+	if d.GiveUpAfter == 0 {
+		d.GiveUpAfter = 30 * time.Minute
 	}
 	if c.Events.TTL == nil {
 		c.Events.TTL = map[string]time.Duration{}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"math/bits"
 )
 
 // work delivers batches until the channel closes. Once ctx is done (a
@@ -47,7 +47,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 		}
 		return err
 	}
-	o, err := r.sendUsers(ctx, r.wire, b, 0, b.nUsers(), b.body)
+	o, err := r.sendUsers(ctx, r.wire, b)
 	if err != nil {
 		if errors.Is(err, ErrCredentials) {
 			r.log.Error("Insider refused the credentials; stopping", "partner", r.cfg.Partner())
@@ -59,60 +59,91 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// sendUsers sends users [i, j) of b. A 400 that says the request is too
-// large splits it in two; another 400 rejects its users with the message.
-func (r *run) sendUsers(stop, ctx context.Context, b *batch, i, j int, body []byte) (outcome, error) {
-	resp, err := r.sender.send(stop, ctx, body)
-	var ae *APIError
-	if errors.As(err, &ae) && !ae.Temporary() && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusNotFound && ae.Status != http.StatusMethodNotAllowed {
-		if j-i > 1 && (ae.Status == http.StatusRequestEntityTooLarge || tooLarge(ae.Msg)) {
-			mid := (i + j) / 2
-			bt := newBatcher(r.cfg, b.file)
-			a, err := r.sendUsers(stop, ctx, b, i, mid, bt.subBody(b, i, mid))
-			if err != nil {
-				return a, err
-			}
-			c, err := r.sendUsers(stop, ctx, b, mid, j, bt.subBody(b, mid, j))
-			if err != nil {
-				return c, err
-			}
-			for k, v := range c.failed {
-				if a.failed == nil {
-					a.failed = map[int][]string{}
-				}
-				a.failed[k] = v
-			}
-			return a, nil
-		}
-		r.log.Warn("Insider refused a request; its users are rejected", "file", b.file, "rows", fmt.Sprintf("%d-%d", b.start.Row(), b.end.Index), "error", ae.Error())
-		o := outcome{failed: map[int][]string{}}
-		for k := i; k < j; k++ {
-			o.failed[k] = []string{ae.Error()}
-		}
-		return o, nil
+// sendUsers delivers b and says what became of each user. A request too
+// large for Insider is split in two; a 400 about the content is bisected,
+// within a budget, until the users it is about are alone and rejected with
+// Insider's message, and the others are delivered.
+func (r *run) sendUsers(stop, ctx context.Context, b *batch) (outcome, error) {
+	d := &bisection{r: r, b: b, bt: newBatcher(r.cfg, b.file), budget: bisectBudget(b.nUsers()), o: outcome{failed: map[int][]string{}}}
+	if err := d.send(stop, ctx, 0, b.nUsers(), b.body); err != nil {
+		return outcome{}, fmt.Errorf("%s: %w", d.what(0, b.nUsers()), err)
 	}
-	if err != nil {
-		return outcome{}, fmt.Errorf("%s rows %d-%d: %w", b.file, b.start.Row(), b.end.Index, err)
+	if d.refused != nil && !d.anyOK && b.nUsers() > 1 && r.sender.delivered.Load() == 0 {
+		// Every user of the run's first batches refused alike: a mapping or
+		// account problem, not bad rows. Stop rather than reject everything.
+		return outcome{}, fmt.Errorf("%w: %s: %v", ErrRefused, d.what(0, b.nUsers()), d.refused)
 	}
-	failed, err := failedUsers(resp.Data.Fail, j-i)
-	if err != nil {
-		return outcome{}, fmt.Errorf("%s rows %d-%d: %w", b.file, b.start.Row(), b.end.Index, err)
-	}
-	o := outcome{}
-	if len(failed) > 0 {
-		o.failed = make(map[int][]string, len(failed))
-		for k, v := range failed {
-			o.failed[i+k] = v
-		}
-	}
-	return o, nil
+	return d.o, nil
 }
 
-func tooLarge(msg string) bool {
-	for _, s := range []string{"too large", "too big", "size", "exceed", "maximum", "at most", "1000"} {
-		if containsFold(msg, s) {
-			return true
+// bisectBudget is how many extra requests a batch of n users may spend on
+// bisecting 400s: 2·⌈log2 n⌉+1, enough to isolate one bad user.
+func bisectBudget(n int) int {
+	return 2*bits.Len(uint(max(n, 1)-1)) + 1
+}
+
+// bisection is the delivery of one batch, split and bisected as its answers
+// require.
+type bisection struct {
+	r       *run
+	b       *batch
+	bt      *batcher
+	budget  int
+	o       outcome
+	anyOK   bool
+	refused error // the first 400 about content
+}
+
+func (d *bisection) what(i, j int) string {
+	s := fmt.Sprintf("%s rows %d-%d", d.b.file, d.b.start.Row(), d.b.end.Index)
+	if n := d.b.nUsers(); j-i < n {
+		s += fmt.Sprintf(" (users %d-%d of %d)", i+1, j, n)
+	}
+	return s
+}
+
+func (d *bisection) send(stop, ctx context.Context, i, j int, body []byte) error {
+	if body == nil {
+		body = d.bt.subBody(d.b, i, j)
+	}
+	v, err := d.r.sender.send(stop, ctx, body, j-i, d.what(i, j))
+	if err != nil {
+		return err
+	}
+	switch v.kind {
+	case vOK:
+		d.anyOK = true
+		for k, msgs := range v.failed {
+			d.o.failed[i+k] = msgs
+		}
+		return nil
+	case vRejectUsers:
+		if d.refused == nil {
+			d.refused = v.err
+		}
+		if j-i > 1 && d.budget >= 2 {
+			d.budget -= 2
+			break
+		}
+		msg := v.err.Error()
+		if j-i > 1 {
+			msg += " (the batch's bisection budget is spent: these users were not tried one by one)"
+		}
+		d.r.log.Warn("Insider refused users; they are rejected", "rows", d.what(i, j), "error", msg)
+		for k := i; k < j; k++ {
+			d.o.failed[k] = []string{msg}
+		}
+		return nil
+	case vSplit:
+		if j-i == 1 {
+			d.r.log.Warn("Insider refused a user as too large; it is rejected", "rows", d.what(i, j), "error", v.err.Error())
+			d.o.failed[i] = []string{v.err.Error()}
+			return nil
 		}
 	}
-	return false
+	mid := (i + j) / 2
+	if err := d.send(stop, ctx, i, mid, nil); err != nil {
+		return err
+	}
+	return d.send(stop, ctx, mid, j, nil)
 }

@@ -291,11 +291,11 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	defer ts.Close()
 	cfg := testConfig(t, ts.URL+upsert.Path, []string{"x"}, "")
 	s := newSender(cfg, testKey, nil, 100, func(string, ...any) {})
-	_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`))
+	_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`), 1, "test rows")
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Duration(gap.Load()), time.Second)
 	assert.EqualValues(t, 1, s.throttled.Load())
-	assert.Less(t, float64(s.limiter.Limit()), 100.0, "throttling slows every worker down")
+	assert.Less(t, s.pacer.current(), 100.0, "throttling slows every worker down")
 }
 
 // A 200 with a fail block rejects exactly the rows of the users it names.
@@ -498,7 +498,7 @@ func TestConnectionErrorsAndTimeoutsAreRetried(t *testing.T) {
 	cfg.Delivery.Timeout = 100 * time.Millisecond
 	var logged []string
 	s := newSender(cfg, testKey, nil, 100, func(msg string, args ...any) { logged = append(logged, fmt.Sprint(args...)) })
-	_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`))
+	_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`), 1, "test rows")
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, calls.Load())
 	assert.EqualValues(t, 2, s.retries.Load())

@@ -3,7 +3,6 @@ package importer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/insider-import/insider-import/importer/upsert"
 )
@@ -25,26 +21,14 @@ import (
 // (401/403). The run stops at once: nothing more is sent.
 var ErrCredentials = errors.New("Insider refused the credentials (403): check insider.partner (lowercase account name) and the API key; nothing more was sent")
 
-// APIError is an answer the sender did not treat as success.
-type APIError struct {
-	Status     int
-	Msg        string
-	RetryAfter time.Duration
-}
+// ErrRefused is returned when Insider refuses (400) every user of the run's
+// first batches alike, before anything was delivered: the mapping or the
+// account is wrong, not a few rows. Nothing is marked rejected; fix and run
+// again.
+var ErrRefused = errors.New("Insider refused every user of the first batch with the same 400, nothing was delivered; check the mapping and insider.partner")
 
-func (e *APIError) Error() string {
-	if e.Msg == "" {
-		return fmt.Sprintf("HTTP %d", e.Status)
-	}
-	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Msg)
-}
-
-// Temporary reports whether the request may succeed if tried again.
-func (e *APIError) Temporary() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout || e.Status >= 500
-}
-
-// sender posts request bodies with a shared rate limit and retries.
+// sender posts request bodies at the pacer's shared rate, and tries again
+// what classify says may succeed if tried again.
 type sender struct {
 	client      *http.Client
 	endpoint    string
@@ -52,14 +36,11 @@ type sender struct {
 	key         string
 	maxAttempts int
 	timeout     time.Duration
-	limiter     *rate.Limiter
-	maxRate     rate.Limit
+	giveUpAfter time.Duration
+	pacer       *pacer
 	log         func(msg string, args ...any)
 
-	mu         sync.Mutex
-	pauseUntil time.Time
-
-	requests, retries, throttled, bytesSent atomic.Int64
+	requests, retries, throttled, bytesSent, delivered atomic.Int64
 }
 
 func newSender(cfg *Config, key string, client *http.Client, rps float64, log func(string, ...any)) *sender {
@@ -68,106 +49,96 @@ func newSender(cfg *Config, key string, client *http.Client, rps float64, log fu
 		tr.MaxIdleConnsPerHost = cfg.Delivery.Workers
 		tr.MaxIdleConns = cfg.Delivery.Workers * 2
 		client = &http.Client{Transport: tr}
+	} else {
+		c := *client
+		client = &c
+	}
+	// No redirect is followed: a 302 would turn the POST into a GET that
+	// another host answers, a 307/308 would carry the key and the users
+	// there. classify turns the 3xx into a fatal error naming the Location.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	giveUp := cfg.Delivery.GiveUpAfter
+	if giveUp <= 0 {
+		giveUp = 30 * time.Minute
 	}
 	return &sender{
 		client: client, endpoint: cfg.Insider.Endpoint, partner: cfg.Partner(), key: key,
-		maxAttempts: cfg.Delivery.MaxAttempts, timeout: cfg.Delivery.Timeout,
-		limiter: rate.NewLimiter(rate.Limit(rps), 1), maxRate: rate.Limit(rps), log: log,
+		maxAttempts: cfg.Delivery.MaxAttempts, timeout: cfg.Delivery.Timeout, giveUpAfter: giveUp,
+		pacer: newPacer(rps, time.Now()), log: log,
 	}
 }
 
-// send posts body until it gets an answer that is not temporary, or runs out
-// of attempts. A 200 answer is returned parsed; others as *APIError, or
-// ErrCredentials. Requests run under ctx; once stop is done no new attempt
-// starts (a request on the wire still gets its answer).
-func (s *sender) send(stop, ctx context.Context, body []byte) (*upsert.Response, error) {
-	for attempt := 1; ; attempt++ {
-		if err := stop.Err(); err != nil {
-			return nil, err
+// send posts body, which holds users users, until classify says it is
+// done: vOK (with the users Insider rejected), vSplit or vRejectUsers are
+// returned with a nil error; credentials, fatal answers and giving up are
+// errors. what names the file and rows for the log.
+//
+// Once stop is done no new attempt starts, waits included; a request on the
+// wire runs under ctx, which only the grace period after a signal ends.
+// 429s and timeouts do not use up delivery.max_attempts: retries end when
+// no request of the run has succeeded for delivery.give_up_after.
+func (s *sender) send(stop, ctx context.Context, body []byte, users int, what string) (verdict, error) {
+	attempts, backoffs := 0, 0
+	for {
+		start, err := s.pacer.wait(stop)
+		if err != nil {
+			return verdict{}, err
 		}
-		resp, err := s.post(ctx, body)
-		if err == nil {
-			s.recover()
-			return resp, nil
+		v := s.post(ctx, body, users)
+		if err := ctx.Err(); err != nil {
+			return verdict{}, err
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		switch v.kind {
+		case vOK:
+			s.pacer.success(start)
+			s.delivered.Add(1)
+			return v, nil
+		case vSplit, vRejectUsers:
+			return v, nil
+		case vCredentials:
+			return v, ErrCredentials
+		case vFatal:
+			return v, v.err
 		}
-		var ae *APIError
-		isAPI := errors.As(err, &ae)
-		if errors.Is(err, ErrCredentials) || isAPI && !ae.Temporary() {
-			return nil, err
+		wait := v.after
+		if v.kind == vThrottle {
+			s.throttled.Add(1)
+			s.pacer.throttled(start, v.after)
+		} else {
+			if !v.free {
+				attempts++
+			}
+			if attempts >= s.maxAttempts {
+				return v, fmt.Errorf("gave up after %d attempts (delivery.max_attempts): %w", attempts, v.err)
+			}
+			backoffs++
+			wait = max(wait, backoff(backoffs))
 		}
-		if attempt >= s.maxAttempts {
-			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		}
-		wait := backoff(attempt)
-		if isAPI && ae.RetryAfter > 0 {
-			wait = ae.RetryAfter + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
-		}
-		if isAPI && ae.Status == http.StatusTooManyRequests {
-			s.throttle(wait)
+		if d := s.pacer.sinceOK(); d >= s.giveUpAfter {
+			return v, fmt.Errorf("gave up: no request succeeded for %s (delivery.give_up_after): %w", d.Round(time.Second), v.err)
 		}
 		s.retries.Add(1)
-		s.log("retrying request", "attempt", attempt, "wait", wait.Round(time.Millisecond).String(), "error", err.Error())
+		s.log("retrying request", "rows", what, "wait", wait.Round(time.Millisecond).String(), "error", v.err.Error())
 		if err := sleepCtx(stop, wait); err != nil {
-			return nil, err
+			return verdict{}, err
 		}
 	}
 }
 
-// backoff is exponential with full jitter: up to 0.5s, 1s, 2s, ... 30s.
-func backoff(attempt int) time.Duration {
-	max := 500 * time.Millisecond << min(attempt-1, 6)
-	if max > 30*time.Second {
-		max = 30 * time.Second
-	}
-	return max/2 + time.Duration(rand.Int64N(int64(max/2)))
+// backoff is exponential with full jitter: a random wait up to 0.5s, 1s,
+// 2s, ... 30s.
+func backoff(n int) time.Duration {
+	ceil := min(500*time.Millisecond<<min(n-1, 6), 30*time.Second)
+	return time.Duration(rand.Int64N(int64(ceil))) + time.Millisecond
 }
 
-// throttle slows every worker down together: a shared pause for the
-// Retry-After time and a lower request rate that recovers on success.
-func (s *sender) throttle(pause time.Duration) {
-	s.throttled.Add(1)
-	s.mu.Lock()
-	if until := time.Now().Add(pause); until.After(s.pauseUntil) {
-		s.pauseUntil = until
-	}
-	s.mu.Unlock()
-	if l := s.limiter.Limit() * 0.7; l >= 1 {
-		s.limiter.SetLimit(l)
-	} else {
-		s.limiter.SetLimit(1)
-	}
-}
-
-func (s *sender) recover() {
-	if l := s.limiter.Limit(); l < s.maxRate {
-		s.limiter.SetLimit(min(s.maxRate, l+s.maxRate/50))
-	}
-}
-
-func (s *sender) wait(ctx context.Context) error {
-	s.mu.Lock()
-	until := s.pauseUntil
-	s.mu.Unlock()
-	if d := time.Until(until); d > 0 {
-		if err := sleepCtx(ctx, d); err != nil {
-			return err
-		}
-	}
-	return s.limiter.Wait(ctx)
-}
-
-func (s *sender) post(ctx context.Context, body []byte) (*upsert.Response, error) {
-	if err := s.wait(ctx); err != nil {
-		return nil, err
-	}
+// post makes one attempt and classifies it.
+func (s *sender) post(ctx context.Context, body []byte, users int) verdict {
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return verdict{kind: vFatal, err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(upsert.HeaderPartner, s.partner)
@@ -177,54 +148,16 @@ func (s *sender) post(ctx context.Context, body []byte) (*upsert.Response, error
 	s.bytesSent.Add(int64(len(body)))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		// Connection errors and timeouts are temporary. The URL is in the
-		// error; the key is not (it travels in a header).
-		return nil, &APIError{Status: 599, Msg: err.Error()}
+		// The URL is in the error; the key is not (it travels in a header).
+		return classify(nil, nil, err, users, s.timeout)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body)
 	if err != nil {
-		return nil, &APIError{Status: 599, Msg: "reading the answer: " + err.Error()}
+		return classify(nil, nil, fmt.Errorf("reading the answer: %w", err), users, s.timeout)
 	}
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		var out upsert.Response
-		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, &APIError{Status: 599, Msg: fmt.Sprintf("200 with a body that is not Insider's JSON: %v", err)}
-		}
-		return &out, nil
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, ErrCredentials
-	}
-	return nil, &APIError{Status: resp.StatusCode, Msg: errorText(b), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
-}
-
-func errorText(b []byte) string {
-	var eb upsert.ErrorBody
-	if json.Unmarshal(b, &eb) == nil && eb.Text() != "" {
-		return eb.Text()
-	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date. It is
-// capped at 5 minutes.
-func retryAfter(h string) time.Duration {
-	if h == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseFloat(h, 64); err == nil && secs >= 0 {
-		d = time.Duration(secs * float64(time.Second))
-	} else if t, err := http.ParseTime(h); err == nil {
-		d = time.Until(t)
-	}
-	return max(0, min(d, 5*time.Minute))
+	return classify(resp, b, nil, users, s.timeout)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

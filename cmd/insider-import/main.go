@@ -9,7 +9,8 @@
 //
 // Exit codes: 0 all rows imported; 3 finished, some rows rejected; 2 bad
 // usage or config, or an input that cannot be used at all (nothing matches,
-// no such S3 object, not a regular file); 4 credentials refused (403); 5
+// no such S3 object, not a regular file), or Insider refusing (400) every
+// user of the first batch alike; 4 credentials refused (403); 5
 // another run of the same job holds the checkpoint; 1 any other failure
 // (among them an input that could not be read to its end: fix it and run
 // again to resume); 130/143 interrupted by SIGINT/SIGTERM (the checkpoint
@@ -95,7 +96,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &ce), errors.As(err, &ue), errors.As(err, &ie), errors.Is(err, importer.ErrChangedInput), errors.Is(err, importer.ErrTooManyRejects):
+	case errors.As(err, &ce), errors.As(err, &ue), errors.As(err, &ie), errors.Is(err, importer.ErrChangedInput), errors.Is(err, importer.ErrTooManyRejects),
+		errors.Is(err, importer.ErrRefused):
 		return exitUsage
 	case errors.Is(err, importer.ErrIncomplete):
 		return exitRejects
