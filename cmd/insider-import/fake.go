@@ -35,6 +35,12 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	partner := fs.String("partner", "", "expected X-PARTNER-NAME (default: any non-empty lowercase name)")
 	token := fs.String("token", "", "expected X-REQUEST-TOKEN (default: $INSIDER_API_KEY if set, else any non-empty token)")
 	throttle := fs.Float64("throttle", 0, "answer 429 above this many `requests/s` across all clients (0 = off)")
+	rateLimit := fs.Float64("rate-limit", 0, "let at most this many `requests/s` through in any one second, 429 above (0 = off)")
+	retryAfterFlag := fs.Bool("retry-after", false, "with --rate-limit: send Retry-After with each 429")
+	maintenance := fs.Bool("maintenance", false, "answer every upsert 200 {\"message\":\"service under maintenance\"} (not Insider's answer)")
+	redirectTo := fs.String("redirect-to", "", "answer every upsert with a redirect to `URL`")
+	redirectStatus := fs.Int("redirect-status", 302, "the status of --redirect-to (301, 302, 303, 307, 308)")
+	badUser := fs.String("bad-user", "", "answer 400 to any request holding a user with this `value` (say an email)")
 	failRate := fs.Float64("fail-rate", 0, "`fraction` (0..1) of requests answered with 500")
 	seed := fs.Uint64("seed", 1, "seed for --fail-rate, so a run fails the same requests again")
 	delay := fs.Duration("delay", 0, "hold every upsert answer back this long (e.g. 200ms)")
@@ -55,6 +61,12 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fakeValidateFlags(*addr, *throttle, *failRate, *maxBytes); err != nil {
 		return usageError{"fake: " + err.Error()}
 	}
+	if *rateLimit < 0 {
+		return usageError{fmt.Sprintf("fake: --rate-limit must be 0 or more, got %g", *rateLimit)}
+	}
+	if *redirectStatus < 300 || *redirectStatus > 399 {
+		return usageError{fmt.Sprintf("fake: --redirect-status must be a 3xx status, got %d", *redirectStatus)}
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
@@ -62,14 +74,20 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv := fakeapi.New(fakeapi.Options{
-		Partner:  *partner,
-		Token:    *token,
-		Throttle: *throttle,
-		FailRate: *failRate,
-		Seed:     *seed,
-		Delay:    *delay,
-		MaxBytes: *maxBytes,
-		Logger:   logger,
+		Partner:        *partner,
+		Token:          *token,
+		Throttle:       *throttle,
+		RateLimit:      *rateLimit,
+		RetryAfter:     *retryAfterFlag,
+		Maintenance:    *maintenance,
+		RedirectTo:     *redirectTo,
+		RedirectStatus: *redirectStatus,
+		BadUser:        *badUser,
+		FailRate:       *failRate,
+		Seed:           *seed,
+		Delay:          *delay,
+		MaxBytes:       *maxBytes,
+		Logger:         logger,
 	})
 
 	var lc net.ListenConfig
@@ -86,7 +104,8 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		partnerDesc = "any lowercase name"
 	}
 	logger.Info("fake Insider API starting", "addr", l.Addr().String(), "partner", partnerDesc, "token", tokenDesc,
-		"throttle_rps", *throttle, "fail_rate", *failRate, "seed", *seed, "delay", *delay)
+		"throttle_rps", *throttle, "rate_limit_rps", *rateLimit, "retry_after", *retryAfterFlag,
+		"maintenance", *maintenance, "redirect_to", *redirectTo, "fail_rate", *failRate, "seed", *seed, "delay", *delay)
 	fmt.Fprintf(stdout, "fake Insider API listening on http://%s\n", l.Addr())
 
 	serveErr := srv.Serve(ctx, l)

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,26 @@ type Options struct {
 	// all clients (a token bucket holding one second's worth). Requests over
 	// it get 429 with "Retry-After: 1". Zero or less turns throttling off.
 	Throttle float64
+	// RateLimit is a true limit of upsert requests per second across all
+	// clients: at most RateLimit requests are let through in any window of
+	// one second (a sliding window; answered requests count, refused ones
+	// do not). Requests over it get 429, with a Retry-After (whole seconds
+	// until a request would pass) only when RetryAfter is set. Zero or less
+	// turns it off.
+	RateLimit  float64
+	RetryAfter bool
+	// Maintenance answers every upsert request 200
+	// {"message":"service under maintenance"}, as a maintenance page or a
+	// proxy does: not Insider's answer, nothing is stored.
+	Maintenance bool
+	// RedirectTo, if set, answers every upsert request with a redirect
+	// (RedirectStatus, default 302) to this URL, and stores nothing.
+	RedirectTo     string
+	RedirectStatus int
+	// BadUser, if set, makes a request answered 400 when one of its users
+	// holds this string as a value (say an email), as Insider refuses a
+	// whole request over one user it cannot process. Other requests pass.
+	BadUser string
 	// FailRate is the fraction (0..1) of upsert requests, after
 	// authentication and throttling, answered with 500. Which ones is
 	// decided by a random generator seeded with Seed, so a run with the same
@@ -80,7 +101,7 @@ func DefaultEventTTL(eventName string) time.Duration {
 
 // Stats are the counters of a Server. Requests counts every request to the
 // upsert path and equals the sum of Accepted, BadRequests, Forbidden,
-// Throttled, Failed and OtherErrors.
+// Throttled, Failed, OtherErrors, Maintenance and Redirected.
 type Stats struct {
 	Requests    int64 `json:"requests"`
 	Accepted    int64 `json:"accepted"`     // answered 200 (possibly with a fail block)
@@ -89,6 +110,8 @@ type Stats struct {
 	Throttled   int64 `json:"throttled"`    // answered 429
 	Failed      int64 `json:"failed"`       // answered 500 (FailRate)
 	OtherErrors int64 `json:"other_errors"` // answered 405 (wrong method)
+	Maintenance int64 `json:"maintenance"`  // answered by the maintenance page
+	Redirected  int64 `json:"redirected"`   // answered with a redirect
 
 	UsersAccepted int64 `json:"users_accepted"`
 	UsersRejected int64 `json:"users_rejected"` // users listed in a fail block
@@ -119,6 +142,7 @@ type Server struct {
 	now      func() time.Time
 	log      *slog.Logger
 	limiter  *rate.Limiter // nil when not throttling
+	window   slidingWindow
 	mux      *http.ServeMux
 
 	mu     sync.Mutex
@@ -157,6 +181,7 @@ func New(opts Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.window.limit = opts.RateLimit
 	if opts.Throttle > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.Throttle), max(1, int(math.Ceil(opts.Throttle))))
 	}
@@ -254,6 +279,8 @@ const (
 	msgTooBig       = "request body is bigger than maximum allowed size %s bytes"
 	msgThrottled    = "rejected: too many requests"
 	msgInternal     = "internal error"
+	msgMaintenance  = "service under maintenance"
+	msgBadUser      = "user %s cannot be processed: bad request"
 )
 
 func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
@@ -278,6 +305,21 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusMethodNotAllowed, upsert.ErrorBody{Error: "method " + r.Method + " not allowed: use POST"})
 		return
 	}
+	if s.opts.RedirectTo != "" {
+		s.add(func(st *Stats) { st.Redirected++ })
+		status := s.opts.RedirectStatus
+		if status == 0 {
+			status = http.StatusFound
+		}
+		w.Header().Set("Location", s.opts.RedirectTo)
+		reject(status, upsert.ErrorBody{Message: "moved"})
+		return
+	}
+	if s.opts.Maintenance {
+		s.add(func(st *Stats) { st.Maintenance++ })
+		reject(http.StatusOK, upsert.ErrorBody{Message: msgMaintenance})
+		return
+	}
 	if status, msg := s.authorize(r); status != 0 {
 		s.add(func(st *Stats) { st.Forbidden++ })
 		log.Warn("upsert: credentials refused", "status", status, "error", msg)
@@ -291,6 +333,14 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusTooManyRequests, upsert.ErrorBody{Error: msgThrottled})
 		return
 	}
+	if wait, ok := s.window.allow(s.now()); !ok {
+		s.add(func(st *Stats) { st.Throttled++ })
+		if s.opts.RetryAfter {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		}
+		reject(http.StatusTooManyRequests, upsert.ErrorBody{Error: msgThrottled})
+		return
+	}
 	if s.failNext() {
 		s.add(func(st *Stats) { st.Failed++ })
 		log.Info("upsert: failing on purpose (fail rate)")
@@ -301,6 +351,9 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 
 	body, msg := s.readBody(r)
 	var res *result
+	if msg == "" && s.opts.BadUser != "" && bytes.Contains(body, []byte(strconv.Quote(s.opts.BadUser))) {
+		msg = fmt.Sprintf(msgBadUser, s.opts.BadUser)
+	}
 	if msg == "" {
 		res, msg = s.check(body)
 	}
@@ -453,4 +506,31 @@ func thousands(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// slidingWindow lets at most limit requests through in any one second.
+type slidingWindow struct {
+	limit float64
+	mu    sync.Mutex
+	times []time.Time // of the requests let through in the last second
+}
+
+// allow reports whether a request at now passes; if not, how long until one
+// would.
+func (sw *slidingWindow) allow(now time.Time) (time.Duration, bool) {
+	if sw.limit <= 0 {
+		return 0, true
+	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	i := 0
+	for i < len(sw.times) && !sw.times[i].After(now.Add(-time.Second)) {
+		i++
+	}
+	sw.times = append(sw.times[:0], sw.times[i:]...)
+	if len(sw.times) > 0 && float64(len(sw.times)+1) > sw.limit {
+		return sw.times[0].Add(time.Second).Sub(now), false
+	}
+	sw.times = append(sw.times, now)
+	return 0, true
 }

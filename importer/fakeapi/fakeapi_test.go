@@ -618,3 +618,64 @@ func TestEventKey(t *testing.T) {
 	_, err = fakeapi.EventKey(func() {}, "x", "t", nil)
 	assert.Error(t, err)
 }
+
+// RateLimit lets at most N requests through in any one second, with a
+// Retry-After only when asked for.
+func TestRateLimitSlidingWindow(t *testing.T) {
+	for _, withHeader := range []bool{false, true} {
+		var mu sync.Mutex
+		now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		step := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		srv := fakeapi.New(fakeapi.Options{RateLimit: 3, RetryAfter: withHeader, Now: clock})
+		base := start(t, srv)
+		body := `{"skip_hook":true,"users":[` + validUser + `]}`
+		for i := range 3 {
+			assert.Equal(t, 200, post(t, base, body).status, "request %d", i)
+			step(300 * time.Millisecond)
+		}
+		a := post(t, base, body) // at 0.9s: 3 in the last second
+		require.Equal(t, http.StatusTooManyRequests, a.status)
+		if withHeader {
+			assert.Equal(t, "1", a.header.Get("Retry-After"))
+		} else {
+			assert.Empty(t, a.header.Get("Retry-After"))
+		}
+		step(150 * time.Millisecond) // 1.05s: the first has left the window
+		assert.Equal(t, 200, post(t, base, body).status)
+		assert.Equal(t, 429, post(t, base, body).status, "the window is full again")
+		st := srv.Stats()
+		assert.EqualValues(t, 4, st.Accepted)
+		assert.EqualValues(t, 2, st.Throttled)
+	}
+}
+
+// The maintenance page, a redirect and a bad user: what a client must not
+// take for delivery.
+func TestMaintenanceRedirectBadUser(t *testing.T) {
+	body := `{"skip_hook":true,"users":[` + validUser + `]}`
+
+	srv := fakeapi.New(fakeapi.Options{Maintenance: true})
+	a := post(t, start(t, srv), body)
+	assert.Equal(t, 200, a.status)
+	assert.JSONEq(t, `{"message":"service under maintenance"}`, string(a.body))
+	assert.EqualValues(t, fakeapi.Stats{Requests: 1, Maintenance: 1}, srv.Stats())
+
+	srv = fakeapi.New(fakeapi.Options{RedirectTo: "http://127.0.0.1:1/elsewhere", RedirectStatus: 307})
+	req, err := http.NewRequest(http.MethodPost, start(t, srv)+upsert.Path, strings.NewReader(body))
+	require.NoError(t, err)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 307, resp.StatusCode)
+	assert.Equal(t, "http://127.0.0.1:1/elsewhere", resp.Header.Get("Location"))
+	assert.EqualValues(t, fakeapi.Stats{Requests: 1, Redirected: 1}, srv.Stats())
+
+	srv = fakeapi.New(fakeapi.Options{BadUser: "a@example.com"})
+	base := start(t, srv)
+	a = post(t, base, body)
+	assert.Equal(t, 400, a.status)
+	assert.Equal(t, "user a@example.com cannot be processed: bad request", a.errorBody(t).Text())
+	assert.Equal(t, 200, post(t, base, strings.ReplaceAll(body, "a@example.com", "b@example.com")).status)
+}
