@@ -12,33 +12,49 @@ import (
 // congestion avoidance and the AWS SDK's adaptive retry mode: a 429 cuts the
 // rate multiplicatively, once per window; each success raises it a little.
 //
+//   - The rate starts at 50 req/s (or the configured rate if lower) and,
+//     until the first 429, grows 10% per success up to the configured
+//     rate, like TCP's slow start: a run that starts far above the
+//     server's limit overshoots it by a request or two, not by a pool of
+//     workers' worth.
 //   - A cut happens only for a 429 to a request sent after the last cut:
 //     the 429s of requests already on the wire say nothing new.
-//   - The cut starts from the lower of the current rate and the rate that
-//     was measured to pass (successes in the last second) when those differ
-//     widely (the first 429 of a run that started far too fast), so one cut
-//     lands near the server's limit instead of many.
+//   - The cut starts from the current rate, or from the rate measured to
+//     pass (successes in the last second) when that is far lower (the
+//     first 429 of a run that started too fast, workers that cannot keep
+//     up): one cut lands near the server's limit instead of many.
 //   - Growth is per success, not per second, so a cycle between two cuts
 //     holds about the same number of requests at 5 req/s as at 100 req/s,
 //     which keeps the share of 429s low at any limit. It is fast up to just
-//     below the rate of the last cut and slow around it (CUBIC's plateau):
+//     below the last cut's rate and slow around it (CUBIC's plateau), so
 //     the rate settles just under the server's limit.
 //   - A 429 to a request sent after a cut, with no success since the cut,
 //     means the server's window is still full: every worker pauses until
-//     the Retry-After time, or one window, instead of cutting again.
+//     the Retry-After time, or until the oldest success leaves the window,
+//     instead of cutting again. Otherwise Retry-After holds back only the
+//     request it answered.
 type pacer struct {
 	lim *rate.Limiter
 	max float64 // delivery.requests_per_second (per shard)
 
 	mu         sync.Mutex
 	rate       float64
-	ceiling    float64   // the rate of the last cut (0: none yet)
+	ceiling    float64   // the most asked or seen to pass at the last cut (0: none yet)
 	lastCut    time.Time // zero: none yet
 	okSinceCut bool
 	pauseUntil time.Time
 	pauseEnd   time.Time   // when the last pause ended (successes before it measure nothing)
 	recent     []time.Time // success times within the last window
 	lastOK     time.Time   // last success, or the start
+	// slowStart: no 429 yet; the rate starts low and grows by
+	// pacerSlowStart per success up to max, as TCP's slow start, so a run
+	// that starts far above the server's limit overshoots it by a few
+	// requests, not by a worker pool's worth.
+	slowStart bool
+	// measuredCut: the last cut started from the measured rate; successes
+	// of requests sent within the window before it, answered after it,
+	// belong to that measure and raise it.
+	measuredCut bool
 }
 
 const (
@@ -50,13 +66,18 @@ const (
 	// the rate: fast below 97% of the last cut's rate and above 105% of it,
 	// slow in between.
 	pacerFast = 0.005
-	pacerSlow = 0.0004
+	pacerSlow = 0.0002
 	// pacerMin is the lowest rate: one request per 20 seconds.
 	pacerMin = 0.05
+	// pacerStart and pacerSlowStart: the first rate (if max is higher) and
+	// its growth per success until the first 429.
+	pacerStart     = 50
+	pacerSlowStart = 0.1
 )
 
 func newPacer(rps float64, now time.Time) *pacer {
-	return &pacer{lim: rate.NewLimiter(rate.Limit(rps), 1), max: rps, rate: rps, lastOK: now}
+	r := min(rps, pacerStart)
+	return &pacer{lim: rate.NewLimiter(rate.Limit(r), 1), max: rps, rate: r, lastOK: now, slowStart: true}
 }
 
 // wait blocks until a request may start: after any shared pause, at the
@@ -94,9 +115,17 @@ func (p *pacer) success(start time.Time) {
 	p.recent = append(trimBefore(p.recent, now.Add(-pacerWindow)), now)
 	if start.After(p.lastCut) {
 		p.okSinceCut = true
+	} else if p.measuredCut && start.After(p.lastCut.Add(-pacerWindow)) {
+		// Passed in the window the last cut measured.
+		p.ceiling++
+		p.set(max(p.rate, p.ceiling*pacerBeta))
+		return
 	}
 	g := pacerFast
-	if p.ceiling > 0 && p.rate >= 0.97*p.ceiling && p.rate <= 1.05*p.ceiling {
+	switch {
+	case p.slowStart:
+		g = pacerSlowStart
+	case p.ceiling > 0 && p.rate >= 0.97*p.ceiling && p.rate <= 1.05*p.ceiling:
 		g = pacerSlow
 	}
 	p.set(min(p.max, p.rate*(1+g)))
@@ -114,19 +143,32 @@ func (p *pacer) throttled(start time.Time, after time.Duration) {
 	case !p.lastCut.IsZero() && !p.okSinceCut:
 		// The cut has not let anything through yet: the server's window is
 		// still full. Wait for it rather than cutting again.
-		p.pause(now, max(after, p.lastCut.Add(pacerWindow).Sub(now)))
+		p.recent = trimBefore(p.recent, now.Add(-pacerWindow))
+		wait := pacerWindow
+		if len(p.recent) > 0 {
+			wait = p.recent[0].Add(pacerWindow).Sub(now) // the oldest leaves the window
+		}
+		p.pause(now, max(after, wait))
 	default:
 		p.recent = trimBefore(p.recent, now.Add(-pacerWindow))
 		measured := float64(len(p.recent))
 		from := p.rate
+		p.slowStart, p.measuredCut = false, false
 		if measured > 0 && measured < 0.7*p.rate && p.pauseEnd.Before(now.Add(-pacerWindow)) {
 			// Far more was asked than passed (a run that started too fast,
 			// or workers that cannot keep up): what passed is the estimate.
 			// The server's window is full of those: let it clear.
-			from = measured
+			from, p.measuredCut = measured, true
 			p.pause(now, p.recent[0].Add(pacerWindow).Sub(now))
 		}
-		p.ceiling = from
+		if !p.measuredCut && measured > 0 {
+			// The measure may lower the cut's start a little: the rate
+			// asked for can be above what passed. It is a count over one
+			// window, so off by one at low rates: never more than 5%.
+			from = min(from, max(measured, 0.95*from))
+		}
+		// The slow band sits at the most that was asked or seen to pass.
+		p.ceiling = max(from, measured)
 		p.lastCut, p.okSinceCut = now, false
 		p.set(max(pacerMin, from*pacerBeta))
 	}
