@@ -266,6 +266,7 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
+	metricsJobs := map[string]string{} // overlay → metrics.job
 	for _, k := range overlays {
 		dir := filepath.Dir(k)
 		name := filepath.Base(dir)
@@ -301,14 +302,14 @@ func TestKubernetesManifests(t *testing.T) {
 					t.Fatalf("want one CronJob and no Job, got %d and %d", len(m.CronJobs), len(m.Jobs))
 				}
 				checkCronJob(t, m.CronJobs[0], codes)
-				checkPod(t, m, &m.CronJobs[0].Spec.JobTemplate.Spec, image, uid, workdir, 1)
+				metricsJobs[name] = checkPod(t, m, &m.CronJobs[0].Spec.JobTemplate.Spec, image, uid, workdir, 1)
 			case "indexed-job":
 				if len(m.CronJobs) != 0 || len(m.Jobs) != 1 {
 					t.Fatalf("want one Job and no CronJob, got %d and %d", len(m.Jobs), len(m.CronJobs))
 				}
 				js := &m.Jobs[0].Spec
 				checkIndexedJob(t, js, codes)
-				checkPod(t, m, js, image, uid, workdir, *js.Completions)
+				metricsJobs[name] = checkPod(t, m, js, image, uid, workdir, *js.Completions)
 			default:
 				t.Fatalf("overlay %s is not checked by this test", name)
 			}
@@ -318,6 +319,11 @@ func TestKubernetesManifests(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no kubernetes/%s/kustomization.yaml", want)
 		}
+	}
+	// Each workload pushes under its own job label: the last success time
+	// of one must not be the other's.
+	if j := metricsJobs["cronjob"]; j != "" && j == metricsJobs["indexed-job"] {
+		t.Errorf("the CronJob and the backfill push metrics under the same job %q", j)
 	}
 }
 
@@ -431,8 +437,9 @@ func checkIndexedJob(t *testing.T, js *batchv1.JobSpec, codes map[string]int32) 
 }
 
 // checkPod checks the pod template: image, user, read-only root, where it
-// writes, config and key mounts, grace period, resources and shards.
-func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid int64, workdir string, shards int32) {
+// writes, config and key mounts, grace period, resources and shards. It
+// returns the config's metrics.job.
+func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid int64, workdir string, shards int32) (metricsJob string) {
 	t.Helper()
 	ps := &js.Template.Spec
 	if len(ps.Containers) != 1 {
@@ -512,6 +519,10 @@ func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid
 	}
 	var cfg struct {
 		Insider map[string]any `json:"insider"`
+		Metrics struct {
+			Pushgateway string `json:"pushgateway"`
+			Job         string `json:"job"`
+		} `json:"metrics"`
 	}
 	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
 		t.Fatalf("ConfigMap %s: %v", cm.Name, err)
@@ -528,6 +539,10 @@ func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid
 	if _, ok := cfg.Insider["api_key_env"]; ok {
 		t.Error("the config names api_key_env; the key comes from the Secret file")
 	}
+	if cfg.Metrics.Pushgateway == "" || cfg.Metrics.Job == "" {
+		t.Error("the config must set metrics.pushgateway and metrics.job")
+	}
+	metricsJob = cfg.Metrics.Job
 
 	// The identity for S3 (IRSA / workload identity).
 	sa := m.ServiceAccounts[ps.ServiceAccountName]
@@ -579,4 +594,5 @@ func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid
 	if _, ok := flagValue(args, "shard-index"); ok {
 		t.Error("--shard-index is set; it must come from $JOB_COMPLETION_INDEX")
 	}
+	return metricsJob
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/goccy/go-yaml"
@@ -14,14 +15,19 @@ import (
 
 // TestKubernetesConfigAndArgs checks the Kubernetes manifests (deploy/
 // kubernetes/, rendered and checked as objects by the deploy module's test)
-// against this binary: the ConfigMap's import.yaml loads, with the key from
-// the Secret's file and metrics pushed, and the container's arguments are
-// flags `run` accepts.
+// against this binary: the ConfigMaps' import.yaml files load, with the key
+// from the Secret's file and metrics pushed, and the container's arguments
+// are flags `run` accepts.
 func TestKubernetesConfigAndArgs(t *testing.T) {
-	cfg, err := importer.LoadConfig("../../deploy/kubernetes/base/import.yaml")
+	configs, err := filepath.Glob("../../deploy/kubernetes/*/import.yaml")
 	require.NoError(t, err)
-	assert.Equal(t, "/var/run/secrets/insider/key", cfg.Insider.APIKeyFile)
-	assert.NotEmpty(t, cfg.Metrics.Pushgateway)
+	require.Len(t, configs, 2, "base/ (the CronJob's) and indexed-job/")
+	for _, p := range configs {
+		cfg, err := importer.LoadConfig(p)
+		require.NoError(t, err)
+		assert.Equal(t, "/var/run/secrets/insider/key", cfg.Insider.APIKeyFile, p)
+		assert.NotEmpty(t, cfg.Metrics.Pushgateway, p)
+	}
 
 	b, err := os.ReadFile("../../deploy/kubernetes/base/job.yaml")
 	require.NoError(t, err)
