@@ -139,8 +139,11 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 			}
 		}
 		if c.err != nil {
+			// A broken file is marked so that a run after it is fixed
+			// resumes; an S3 object replaced mid-read is a change like
+			// any other (the next run refuses it without --restart).
 			var rf *ReadFailedError
-			if errors.As(c.err, &rf) {
+			if errors.As(c.err, &rf) && !errors.Is(c.err, readers.ErrChanged) {
 				r.ledger.unreadable(t.file, rf.Err.Error())
 			}
 			return c.err
@@ -326,6 +329,9 @@ func (e *ReadFailedError) Error() string {
 	msg := e.Err.Error()
 	if !strings.Contains(msg, e.File) {
 		msg = fmt.Sprintf("%s at %s: %s", e.File, where(e.At), msg)
+	}
+	if errors.Is(e.Err, readers.ErrChanged) {
+		return "stopped reading " + msg + "; the rows before it are kept: run with --restart to import the new version from the start"
 	}
 	return "stopped reading " + msg + "; the rows before it are kept: fix the file (same rows, same order) and run again to resume, or run with --restart"
 }

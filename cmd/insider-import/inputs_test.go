@@ -272,6 +272,11 @@ func TestE2ES3ObjectReplacedMidRead(t *testing.T) {
 		assert.Zero(t, st.Size())
 	}
 	t.Logf("stopped %v after the replacement: %s", took.Round(time.Millisecond), strings.TrimSpace(res.Stderr[strings.LastIndex(res.Stderr, "insider-import: "):]))
+	// A replaced object is a change, not a repair: the next run refuses it
+	// (exit 2) until --restart.
+	res = runImport(t, b.env, e.args()...)
+	assert.Equal(t, 2, res.Code, "stderr:\n%s", res.Stderr)
+	assert.Contains(t, res.Stderr, "--restart")
 }
 
 // What is not a regular file or an S3 object is refused at once with exit
