@@ -24,18 +24,36 @@ func (m *mapper) cell(f *Field, rec *readers.Record) readers.Value {
 	if f.Value != nil {
 		return readers.StringValue(*f.Value)
 	}
-	if f.col < 0 || f.col >= rec.Len() {
+	var v readers.Value
+	if rec.Values == nil { // text cells (CSV): no Value to copy
+		if uint(f.col) >= uint(len(rec.Text)) {
+			return v
+		}
+		v.Str = rec.Text[f.col]
+	} else {
+		if uint(f.col) >= uint(len(rec.Values)) {
+			return v
+		}
+		v = rec.Values[f.col]
+		if v.Kind != readers.KindString {
+			return v
+		}
+	}
+	s := trimSpace(v.Str)
+	if s == "" || m.isNull(s) {
 		return readers.Value{}
 	}
-	v := rec.Value(f.col)
-	if v.Kind == readers.KindString {
-		s := strings.TrimSpace(v.Str)
-		if s == "" || m.isNull(s) {
-			return readers.Value{}
-		}
-		v.Str = s
-	}
+	v.Kind, v.Str = readers.KindString, s
 	return v
+}
+
+// trimSpace is strings.TrimSpace, without its work for the usual cell
+// that starts and ends with a printable ASCII character.
+func trimSpace(s string) string {
+	if n := len(s); n > 0 && s[0] > ' ' && s[0] < 0x7f && s[n-1] > ' ' && s[n-1] < 0x7f {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // isNull reports whether s is one of source.null_values.

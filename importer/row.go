@@ -182,9 +182,81 @@ const (
 // with any problem is rejected whole, with every reason found. All encoded
 // parts of the row share one buffer, sized from the row before.
 func (m *mapper) mapRecord(rec readers.Record) *row {
-	r := &row{pos: rec.Pos, src: rec, texts: m.texts}
+	return m.mapRecordIn(nil, rec)
+}
+
+// rowArena hands out the rows of one chunk and the memory they encode
+// into, a few slabs per chunk instead of several allocations per row. The
+// rows of a chunk are consecutive and live about as long as each other.
+type rowArena struct {
+	rows  []row
+	buf   []byte   // encoding space; each row takes what it used
+	parts [][]byte // attrs and evs slots
+}
+
+// newRowArena returns an arena for n rows of mapper m.
+func (m *mapper) newRowArena(n int) *rowArena {
+	return &rowArena{
+		rows:  make([]row, n),
+		buf:   make([]byte, 0, n*int(m.hint.Load())),
+		parts: make([][]byte, 0, n*(len(m.m.Attributes)+len(m.m.Events))),
+	}
+}
+
+// next returns a zeroed row, from the arena when it has one.
+func (a *rowArena) next() *row {
+	if a == nil || len(a.rows) == 0 {
+		return &row{}
+	}
+	r := &a.rows[0]
+	a.rows = a.rows[1:]
+	return r
+}
+
+// space returns an empty buffer for a row: the arena's free space, or,
+// when less than hint is left, a new slab for this row and the ones after
+// it.
+func (a *rowArena) space(hint int) []byte {
+	if a == nil {
+		return make([]byte, 0, hint)
+	}
+	if cap(a.buf)-len(a.buf) < hint {
+		a.buf = make([]byte, 0, (len(a.rows)+1)*hint)
+	}
+	return a.buf[len(a.buf):len(a.buf):cap(a.buf)]
+}
+
+// took records that a row used buf, which space gave it. When buf
+// outgrew the free space (append moved it), the row's first parts may
+// still lie in the arena, so all of it counts as used.
+func (a *rowArena) took(buf []byte) {
+	if a == nil {
+		return
+	}
+	if cap(buf) == cap(a.buf)-len(a.buf) {
+		a.buf = a.buf[:len(a.buf)+len(buf)]
+	} else {
+		a.buf = a.buf[:cap(a.buf)]
+	}
+}
+
+// slots returns n empty []byte slots (zero length, capacity n).
+func (a *rowArena) slots(n int) [][]byte {
+	if a == nil || cap(a.parts)-len(a.parts) < n {
+		return make([][]byte, 0, n)
+	}
+	s := a.parts[len(a.parts) : len(a.parts) : len(a.parts)+n]
+	a.parts = a.parts[:len(a.parts)+n]
+	return s
+}
+
+// mapRecordIn is mapRecord taking the row and its memory from a (nil:
+// allocated on their own).
+func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
+	r := a.next()
+	r.pos, r.src, r.texts = rec.Pos, rec, m.texts
 	hint := int(m.hint.Load())
-	buf := make([]byte, 0, hint)
+	buf := a.space(hint)
 
 	// Identifiers.
 	buf = append(buf, '{')
@@ -276,14 +348,20 @@ func (m *mapper) mapRecord(rec readers.Record) *row {
 			}
 		}
 		if r.attrs == nil {
-			r.attrs = make([][]byte, len(m.m.Attributes))
+			r.attrs = a.slots(len(m.m.Attributes))[:len(m.m.Attributes)]
 		}
 		r.attrs[i] = buf[start:len(buf):len(buf)]
 	}
 
 	// Events.
+	if len(m.m.Events) > 0 {
+		r.evs = a.slots(len(m.m.Events))
+	}
 	for i := range m.m.Events {
 		buf = m.mapEvent(r, &m.m.Events[i], &rec, buf)
+	}
+	if len(r.evs) == 0 {
+		r.evs = nil
 	}
 	if len(r.problems) == 0 && r.attrs == nil && r.eventsRead == 0 {
 		r.problems = append(r.problems, Problem{Rule: ruleDataRequired, Msg: "the row has no attribute and no event value to send"})
@@ -292,6 +370,7 @@ func (m *mapper) mapRecord(rec readers.Record) *row {
 		// Rejected whole: none of its parts is sent or counted as dropped.
 		r.attrs, r.evs, r.expired, r.future = nil, nil, 0, 0
 	}
+	a.took(buf)
 	if n := len(buf); n > hint || n < hint/4 {
 		m.hint.Store(int32(min(max(n+n/4, 64), 16<<10)))
 	}

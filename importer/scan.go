@@ -238,12 +238,13 @@ func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered c
 // different chunks.
 func (c *chunk) mapRows(mp *mapper) {
 	c.rows = make([]*row, len(c.recs))
+	arena := mp.newRowArena(len(c.recs))
 	for i, rec := range c.recs {
 		if err := c.errs[i]; err != nil {
 			c.rows[i] = &row{pos: rec.Pos, src: rec, problems: []Problem{readProblem(err)}}
 			continue
 		}
-		c.rows[i] = mp.mapRecord(rec)
+		c.rows[i] = mp.mapRecordIn(arena, rec)
 	}
 	c.recs, c.errs = nil, nil
 	close(c.done)
