@@ -14,6 +14,7 @@ type unit struct {
 	first readers.Position
 	rows  []*row // in input order, rejected ones included
 	users []*row // rows whose content goes into the user object; nil when nothing is sent
+	few   [4]*row
 }
 
 // maxUnitRows bounds how many consecutive rows of one user merge into one
@@ -37,6 +38,7 @@ func (g *grouper) add(r *row) *unit {
 	}
 	if g.pending == nil {
 		g.pending = &unit{first: r.pos}
+		g.pending.rows = g.pending.few[:0] // most users have a few rows: no slice of their own
 	}
 	g.pending.rows = append(g.pending.rows, r)
 	if ok && g.key == nil {
@@ -53,14 +55,23 @@ func (g *grouper) flush() *unit {
 	if u == nil {
 		return nil
 	}
-	var good []*row
+	usable := func(r *row) bool { return len(r.problems) == 0 && (r.attrs != nil || len(r.evs) > 0) }
+	n := 0
 	for _, r := range u.rows {
-		if len(r.problems) == 0 && (r.attrs != nil || len(r.evs) > 0) {
-			good = append(good, r)
+		if usable(r) {
+			n++
 		}
 	}
-	if len(good) > 0 {
-		u.users = good
+	switch {
+	case n == len(u.rows):
+		u.users = u.rows // the usual unit: every row goes in
+	case n > 0:
+		u.users = make([]*row, 0, n)
+		for _, r := range u.rows {
+			if usable(r) {
+				u.users = append(u.users, r)
+			}
+		}
 	}
 	return u
 }
@@ -96,7 +107,7 @@ func encodeUser(b []byte, cfg *Config, rows []*row) []byte {
 			b = append(b, `"custom":{`...)
 			first, custom = true, true
 		}
-		b = appendKey(b, first, attrs[i].Name)
+		b = appendFieldKey(b, first, &attrs[i])
 		b = append(b, v...)
 		first = false
 	}

@@ -120,6 +120,7 @@ type EventSpec struct {
 	Timestamp  Field
 	Params     []Field
 	at         at
+	head       string // {"event_name":"<Name>","timestamp": for a fixed name
 }
 
 // Field is one mapped value: from a column (short form "name: column") or
@@ -140,6 +141,7 @@ type Field struct {
 	typed     bool // the YAML declared type:
 
 	col   int         // index of Column in the current input's header
+	key   string      // Name encoded as a JSON object key with its colon
 	wants upsert.Type // the JSON type Insider expects, 0 when free
 }
 

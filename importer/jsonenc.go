@@ -72,6 +72,17 @@ func appendKey(dst []byte, first bool, key string) []byte {
 	return append(dst, ':')
 }
 
+// appendFieldKey is appendKey for a field's name, encoded once (f.key).
+func appendFieldKey(dst []byte, first bool, f *Field) []byte {
+	if f.key == "" {
+		return appendKey(dst, first, f.Name)
+	}
+	if !first {
+		dst = append(dst, ',')
+	}
+	return append(dst, f.key...)
+}
+
 func appendInt(dst []byte, i int64) []byte { return strconv.AppendInt(dst, i, 10) }
 
 func appendFloat(dst []byte, f float64) []byte { return strconv.AppendFloat(dst, f, 'f', -1, 64) }

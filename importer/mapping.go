@@ -257,6 +257,7 @@ func finishField(w *walker, where string, f *Field) {
 	if f.Decimal == "" {
 		f.Decimal = "."
 	}
+	f.key = string(appendKey(nil, true, f.Name))
 	// No default timezone: text without a zone in a field without one is
 	// refused row by row, with the reason, rather than read as UTC.
 }

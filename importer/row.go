@@ -116,6 +116,9 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 			ne.NameColumn = &nc
 		}
 		ne.Params = bind(e.Params)
+		if e.NameColumn == nil {
+			ne.head = string(appendString([]byte(`{"event_name":`), e.Name)) + `,"timestamp":`
+		}
 		mp.m.Events = append(mp.m.Events, ne)
 	}
 	if len(problems) > 0 {
@@ -299,7 +302,7 @@ func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
 			buf = append(buf, `"custom":{`...)
 			first, custom = true, true
 		}
-		buf = appendKey(buf, first, f.Name)
+		buf = appendFieldKey(buf, first, f)
 		vstart := len(buf)
 		buf = appendString(buf, s)
 		if lower {
@@ -490,9 +493,13 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 	}
 
 	start := len(buf)
-	buf = append(buf, `{"event_name":`...)
-	buf = appendString(buf, name)
-	buf = append(buf, `,"timestamp":`...)
+	if e.NameColumn == nil && e.head != "" {
+		buf = append(buf, e.head...)
+	} else {
+		buf = append(buf, `{"event_name":`...)
+		buf = appendString(buf, name)
+		buf = append(buf, `,"timestamp":`...)
+	}
 	buf = appendTime(buf, ts)
 	first, custom := true, false
 	var present uint8
@@ -513,7 +520,7 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 			}
 			buf = append(buf, `"custom":{`...)
 		}
-		buf = appendKey(buf, first || opens, f.Name)
+		buf = appendFieldKey(buf, first || opens, f)
 		vstart := len(buf)
 		if buf, err = appendValue(buf, f, v); err == errNoItems {
 			buf = buf[:mark]

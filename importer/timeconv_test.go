@@ -325,3 +325,18 @@ func FuzzArrayText(f *testing.F) {
 		}
 	})
 }
+
+// appendTime writes what time.RFC3339Nano writes, in UTC.
+func FuzzAppendTime(f *testing.F) {
+	for _, s := range []int64{0, 1, -1, 1709294400123456789, -62135596800, 253402300799, 253402300800} {
+		f.Add(s, int64(0))
+		f.Add(s, int64(120000000))
+	}
+	f.Fuzz(func(t *testing.T, sec, ns int64) {
+		tm := time.Unix(sec%(400*365*86400*25), ns%1e9)
+		want := `"` + tm.UTC().Format(time.RFC3339Nano) + `"`
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Fatalf("%d %d: got %s, want %s", sec, ns, got, want)
+		}
+	})
+}
