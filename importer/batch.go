@@ -138,6 +138,45 @@ func encodeUser(b []byte, cfg *Config, rows []*row) []byte {
 	return append(b, '}')
 }
 
+// batchStage is the batch stage of one file: rows in input order become
+// user objects (grouper), packed into request bodies (batcher), each closed
+// batch handed to emit.
+type batchStage struct {
+	g    grouper
+	bt   *batcher
+	emit func(*batch) error
+}
+
+func newBatchStage(cfg *Config, file string, emit func(*batch) error) *batchStage {
+	return &batchStage{g: grouper{cfg: cfg}, bt: newBatcher(cfg, file), emit: emit}
+}
+
+// add takes the next row.
+func (s *batchStage) add(rw *row) error {
+	if u := s.g.add(rw); u != nil {
+		return s.put(s.bt.add(u))
+	}
+	return nil
+}
+
+// cut closes the open user object and batch at at (the position of the
+// next row); with nothing open it does nothing.
+func (s *batchStage) cut(at readers.Position) error {
+	if u := s.g.flush(); u != nil {
+		if err := s.put(s.bt.add(u)); err != nil {
+			return err
+		}
+	}
+	return s.put(s.bt.cut(at))
+}
+
+func (s *batchStage) put(b *batch) error {
+	if b == nil {
+		return nil
+	}
+	return s.emit(b)
+}
+
 // batch is one request's worth of users and the contiguous input range
 // [start, end) they came from, with the rows of that range that were
 // rejected before sending.

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -151,4 +152,70 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(&b, "  rejected rows as CSV, to fix and import again with the same config: %s\n", strings.Join(r.RejectsCSV, ", "))
 	}
 	io.WriteString(w, b.String())
+}
+
+// report fills rep with what the run got to, and returns err, or
+// ErrIncomplete for a run that finished with rejects.
+func (r *run) report(rep *Report, start time.Time, err error) error {
+	rep.Duration = r.opts.Now().Sub(start).Seconds()
+	if r.ledger != nil {
+		rep.Counts = r.ledger.totals()
+	}
+	if r.sender != nil {
+		rep.Requests, rep.Retries = r.sender.requests.Load(), r.sender.retries.Load()
+		rep.Throttled, rep.BytesSent = r.sender.throttled.Load(), r.sender.bytesSent.Load()
+	}
+	if rep.Duration > 0 {
+		rep.RowsPerSec = float64(rep.RowsRead) / rep.Duration
+	}
+	if r.rejects != nil {
+		rep.RejectsCount = r.rejects.count()
+	}
+	r.reportRejects(rep)
+	rep.Files = r.files
+	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
+		err = ErrIncomplete
+	}
+	switch {
+	case err == nil:
+		rep.Status = "ok"
+	case errors.Is(err, ErrIncomplete):
+		rep.Status = "finished with rejected rows"
+	case errors.Is(err, ErrTooManyRejects):
+		rep.Status = "stopped: too many rejected rows"
+		rep.Error = err.Error()
+	case errors.Is(err, ErrInterrupted):
+		rep.Status = "interrupted"
+		rep.Error = err.Error()
+	default:
+		rep.Status = "failed"
+		rep.Error = err.Error()
+	}
+	return err
+}
+
+func (r *run) fileReports(files []string) {
+	st, _, _ := r.ledger.snapshot()
+	listed := map[string]bool{}
+	for _, f := range r.files {
+		listed[f.File] = true
+	}
+	for _, f := range files {
+		fs := st.Files[f]
+		if listed[f] || fs == nil {
+			if fs == nil && !listed[f] {
+				r.files = append(r.files, FileReport{File: f, State: "not started"})
+			}
+			continue
+		}
+		state := "partial"
+		if fs.Finished {
+			state = "done"
+		}
+		fr := FileReport{File: f, State: state, RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
+		if fs.Unreadable != "" {
+			fr.Note = "reading stopped: " + fs.Unreadable
+		}
+		r.files = append(r.files, fr)
+	}
 }

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,73 +14,6 @@ import (
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/readers"
 )
-
-// Errors Run returns besides config and I/O errors.
-var (
-	// ErrIncomplete: the run finished, but some rows or users were rejected
-	// (see the rejects file).
-	ErrIncomplete = errors.New("finished, but some rows were rejected")
-	// ErrInterrupted: the run was stopped by its context (a signal); the
-	// checkpoint is saved and running again resumes.
-	ErrInterrupted = errors.New("interrupted: the checkpoint is saved, run the same command again to resume")
-	// ErrChangedInput: an input differs from the one the checkpoint was
-	// written for.
-	ErrChangedInput = errors.New("an input changed since the checkpoint was written")
-	// ErrTooManyRejects: the run stopped early because rows were rejected
-	// systematically (Options.MaxRejects).
-	ErrTooManyRejects = errors.New("too many rejected rows")
-)
-
-// Options are the run-time settings that do not belong in the config file.
-type Options struct {
-	APIKey      string
-	Store       checkpoint.Store // nil: no checkpoint (dry runs)
-	Restart     bool             // discard the job's checkpoint and start over
-	DryRun      bool             // read, map and validate; send nothing
-	RejectsPath string
-	// RejectsCSVPath, if set, also writes the rejected rows as CSV in their
-	// source's own columns plus reject_reason, to be fixed and imported
-	// again with the same config (see rejectCSV).
-	RejectsCSVPath string
-	// MaxRejects, if set, stops the run with a *TooManyRejectsError
-	// (ErrTooManyRejects) once more rows are rejected than it allows.
-	MaxRejects *RejectLimit
-	// Grace is how long in-flight requests may finish after ctx is
-	// cancelled; 0 means 25s.
-	Grace      time.Duration
-	ShardIndex int
-	ShardCount int // 0 or 1: no sharding
-	Logger     *slog.Logger
-	// Progress, if set, is called every ProgressEvery from one goroutine.
-	Progress      func(Progress)
-	ProgressEvery time.Duration
-	// OnBatch, if set, sees every request body before it is sent (or, in a
-	// dry run, instead of sending).
-	OnBatch      func(body []byte)
-	HTTPClient   *http.Client
-	Now          func() time.Time
-	SaveInterval time.Duration // 0 means 2s
-	// StoreName names Store in messages (a directory, an s3:// prefix).
-	StoreName string
-}
-
-// Progress is a live snapshot for progress bars and log lines.
-type Progress struct {
-	RowsRead     int64
-	RowsDone     int64
-	RowsRejected int64
-	EventsSent   int64
-	Requests     int64
-	Retries      int64
-	Throttled    int64
-	BytesRead    int64 // of the inputs, as far as known
-	BytesTotal   int64
-	BytesSent    int64 // request bodies
-	Elapsed      time.Duration
-	// Counts are the report's counters so far (rows and events finished:
-	// acknowledged, rejected or dropped).
-	Counts Counts
-}
 
 type run struct {
 	cfg     *Config
@@ -115,63 +46,12 @@ type run struct {
 // *ConfigError, checkpoint.ErrLeaseHeld or another error; the report is
 // filled as far as the run got in every case but a config error.
 func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Grace == 0 {
-		opts.Grace = 25 * time.Second
-	}
-	if opts.SaveInterval == 0 {
-		opts.SaveInterval = 2 * time.Second
-	}
-	if opts.ProgressEvery == 0 {
-		opts.ProgressEvery = time.Second
-	}
-	if opts.ShardCount < 1 {
-		opts.ShardCount = 1
-	}
+	opts = opts.withDefaults()
 	start := opts.Now()
 	r := &run{cfg: cfg, opts: opts, log: opts.Logger, job: cfg.JobID(opts.ShardIndex, opts.ShardCount)}
 	rep := &Report{Job: r.job, DryRun: opts.DryRun, Started: start, RejectsFile: opts.RejectsPath}
 	err := r.run(ctx)
-	rep.Duration = opts.Now().Sub(start).Seconds()
-	if r.ledger != nil {
-		rep.Counts = r.ledger.totals()
-	}
-	if r.sender != nil {
-		rep.Requests, rep.Retries = r.sender.requests.Load(), r.sender.retries.Load()
-		rep.Throttled, rep.BytesSent = r.sender.throttled.Load(), r.sender.bytesSent.Load()
-	}
-	if rep.Duration > 0 {
-		rep.RowsPerSec = float64(rep.RowsRead) / rep.Duration
-	}
-	if r.rejects != nil {
-		rep.RejectsCount = r.rejects.count()
-	}
-	r.reportRejects(rep)
-	rep.Files = r.files
-	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
-		err = ErrIncomplete
-	}
-	switch {
-	case err == nil:
-		rep.Status = "ok"
-	case errors.Is(err, ErrIncomplete):
-		rep.Status = "finished with rejected rows"
-	case errors.Is(err, ErrTooManyRejects):
-		rep.Status = "stopped: too many rejected rows"
-		rep.Error = err.Error()
-	case errors.Is(err, ErrInterrupted):
-		rep.Status = "interrupted"
-		rep.Error = err.Error()
-	default:
-		rep.Status = "failed"
-		rep.Error = err.Error()
-	}
-	return rep, err
+	return rep, r.report(rep, start, err)
 }
 
 func (r *run) run(ctx context.Context) error {
@@ -265,47 +145,4 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	err := g.Wait()
 	grace()
 	return err
-}
-
-func (r *run) progress(start time.Time) {
-	if r.opts.Progress == nil {
-		return
-	}
-	c := r.ledger.totals()
-	p := Progress{
-		RowsRead: r.rowsRead.Load(), RowsDone: c.RowsRead, RowsRejected: c.RowsRejected + c.RowsRejectedByAPI,
-		EventsSent: c.EventsSent, BytesRead: r.bytesDone.Load() + r.bytesCur.Load(), BytesTotal: r.bytesTotal,
-		Elapsed: time.Since(start), Counts: c,
-	}
-	if r.sender != nil {
-		p.Requests, p.Retries, p.Throttled = r.sender.requests.Load(), r.sender.retries.Load(), r.sender.throttled.Load()
-		p.BytesSent = r.sender.bytesSent.Load()
-	}
-	r.opts.Progress(p)
-}
-
-func (r *run) fileReports(files []string) {
-	st, _, _ := r.ledger.snapshot()
-	listed := map[string]bool{}
-	for _, f := range r.files {
-		listed[f.File] = true
-	}
-	for _, f := range files {
-		fs := st.Files[f]
-		if listed[f] || fs == nil {
-			if fs == nil && !listed[f] {
-				r.files = append(r.files, FileReport{File: f, State: "not started"})
-			}
-			continue
-		}
-		state := "partial"
-		if fs.Finished {
-			state = "done"
-		}
-		fr := FileReport{File: f, State: state, RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
-		if fs.Unreadable != "" {
-			fr.Note = "reading stopped: " + fs.Unreadable
-		}
-		r.files = append(r.files, fr)
-	}
 }

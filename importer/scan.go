@@ -28,79 +28,17 @@ func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch) e
 	return nil
 }
 
+// produceFile is the scan stage for one file: its reader, mapped rows in
+// input order, handed to the batch stage.
 func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) error {
-	var start *readers.Position
-	if t.resume != nil && t.resume.Frontier.Index > 0 {
-		p := t.resume.Frontier
-		start = &p
-	}
-	opts, from := r.partOptions(t.file, start)
-	rd, err := readers.Open(ctx, t.file, opts)
+	rd, mp, cur, err := r.openFile(ctx, t)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	ref := r.opts.Now()
-	if t.resume != nil && !t.resume.RefTime.IsZero() {
-		ref = t.resume.RefTime
-	}
-	fs, earlier := r.commit.Begin(t.file, rd.Identity(), ref, from)
-	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
-	if err != nil {
-		return err
-	}
-	if r.rejects != nil {
-		r.rejects.setColumns(t.file, rd.Columns())
-	}
-	r.log.Info("reading", "file", t.file, "from_row", rd.Pos().Row())
-
-	// Ranges an earlier run dispatched (earlier): finished ones are skipped,
-	// in-flight ones are rebuilt exactly (cut at their recorded end).
-
-	g := &grouper{cfg: r.cfg}
-	bt := newBatcher(r.cfg, t.file)
-	emit := func(b *batch) error {
-		if b == nil {
-			return nil
-		}
-		r.commit.Dispatch(b)
-		r.order.dispatch(b)
-		select {
-		case out <- b:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	cut := func(at readers.Position) error {
-		if u := g.flush(); u != nil {
-			if err := emit(bt.add(u)); err != nil {
-				return err
-			}
-		}
-		return emit(bt.cut(at))
-	}
-	// Reading and mapping overlap: one goroutine reads chunks of records,
-	// mappers turn them into rows in parallel, and this goroutine takes the
-	// chunks back in input order for grouping and batching, which must stay
-	// sequential to be deterministic.
-	rctx, cancel := context.WithCancel(ctx)
-	var wg errgroup.Group
-	defer func() { cancel(); wg.Wait() }()
-	nmap := max(1, runtime.GOMAXPROCS(0))
-	work := make(chan *chunk, nmap)
-	ordered := make(chan *chunk, 2*nmap+2)
-	wg.Go(func() error { r.readChunks(rctx, rd, work, ordered); return nil })
-	for range nmap {
-		wg.Go(func() error {
-			for c := range work {
-				c.mapRows(mp)
-			}
-			return nil
-		})
-	}
-
-	ri := 0
+	bs := newBatchStage(r.cfg, t.file, r.emitter(ctx, out))
+	ordered, stop := r.mapChunks(ctx, rd, mp)
+	defer stop()
 	var end readers.Position
 	for c := range ordered {
 		select {
@@ -108,35 +46,8 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		for _, rw := range c.rows {
-			// At a recorded range boundary, close what is open.
-			for ri < len(earlier) && rw.pos.Index >= earlier[ri].r.End.Index {
-				if !earlier[ri].done {
-					if err := cut(rw.pos); err != nil {
-						return err
-					}
-				}
-				ri++
-			}
-			if ri < len(earlier) && rw.pos.Index >= earlier[ri].r.Start.Index {
-				if earlier[ri].done {
-					continue // acknowledged by an earlier run
-				}
-				if rw.pos.Index == earlier[ri].r.Start.Index {
-					if err := cut(rw.pos); err != nil {
-						return err
-					}
-				}
-			}
-			r.rowsRead.Add(1)
-			if err := r.tally.observe(rw); err != nil {
-				return err
-			}
-			if u := g.add(rw); u != nil {
-				if err := emit(bt.add(u)); err != nil {
-					return err
-				}
-			}
+		if err := r.scanRows(c.rows, cur, bs); err != nil {
+			return err
 		}
 		if c.err != nil {
 			// A broken file is marked so that a run after it is fixed
@@ -155,15 +66,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for ri < len(earlier) {
-		if !earlier[ri].done {
-			if err := cut(end); err != nil {
-				return err
-			}
-		}
-		ri++
-	}
-	if err := cut(end); err != nil {
+	if err := bs.cut(end); err != nil {
 		return err
 	}
 	r.commit.FinishFile(t.file, end)
@@ -171,6 +74,124 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	r.bytesCur.Store(0)
 	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
 	return nil
+}
+
+// openFile opens t where it resumes, and returns its mapper and the resume
+// cursor over the ranges an earlier run recorded.
+func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *mapper, *cursor, error) {
+	var start *readers.Position
+	if t.resume != nil && t.resume.Frontier.Index > 0 {
+		p := t.resume.Frontier
+		start = &p
+	}
+	opts, from := r.partOptions(t.file, start)
+	rd, err := readers.Open(ctx, t.file, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ref := r.opts.Now()
+	if t.resume != nil && !t.resume.RefTime.IsZero() {
+		ref = t.resume.RefTime
+	}
+	fs, earlier := r.commit.Begin(t.file, rd.Identity(), ref, from)
+	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
+	if err != nil {
+		rd.Close()
+		return nil, nil, nil, err
+	}
+	if r.rejects != nil {
+		r.rejects.setColumns(t.file, rd.Columns())
+	}
+	r.log.Info("reading", "file", t.file, "from_row", rd.Pos().Row())
+	return rd, mp, &cursor{earlier: earlier}, nil
+}
+
+// scanRows hands rows to the batch stage, as the resume cursor says:
+// closing the open batch at a recorded boundary, skipping rows an earlier
+// run finished.
+func (r *run) scanRows(rows []*row, cur *cursor, bs *batchStage) error {
+	for _, rw := range rows {
+		cut, skip := cur.step(rw.pos.Index)
+		if cut {
+			if err := bs.cut(rw.pos); err != nil {
+				return err
+			}
+		}
+		if skip {
+			continue
+		}
+		r.rowsRead.Add(1)
+		if err := r.tally.observe(rw); err != nil {
+			return err
+		}
+		if err := bs.add(rw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cursor is where a resumed file stands against the ranges an earlier run
+// dispatched (in input order): finished ones are skipped, in-flight ones
+// are rebuilt exactly, so a re-sent batch is byte for byte the one that
+// may have arrived.
+type cursor struct {
+	earlier []entry
+	i       int
+}
+
+// step says, for the row at index idx, whether the open batch must close
+// before it (a recorded range starts or ended) and whether an earlier run
+// finished it.
+func (c *cursor) step(idx int64) (cut, skip bool) {
+	for c.i < len(c.earlier) && idx >= c.earlier[c.i].r.End.Index {
+		cut = cut || !c.earlier[c.i].done
+		c.i++
+	}
+	if c.i < len(c.earlier) && idx >= c.earlier[c.i].r.Start.Index {
+		if c.earlier[c.i].done {
+			return cut, true
+		}
+		cut = cut || idx == c.earlier[c.i].r.Start.Index
+	}
+	return cut, false
+}
+
+// emitter dispatches each closed batch (the checkpoint lists it in flight,
+// userOrder notes whom it follows) and queues it for the workers.
+func (r *run) emitter(ctx context.Context, out chan<- *batch) func(*batch) error {
+	return func(b *batch) error {
+		r.commit.Dispatch(b)
+		r.order.dispatch(b)
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// mapChunks starts reading rd in chunks and mapping them in parallel, and
+// returns the chunks in input order (each ready once its done is closed);
+// stop ends both. Grouping and batching take them in order, which keeps
+// batches deterministic.
+func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (<-chan *chunk, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg errgroup.Group
+	nmap := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *chunk, nmap)
+	ordered := make(chan *chunk, 2*nmap+2)
+	wg.Go(func() error { r.readChunks(ctx, rd, work, ordered); return nil })
+	for range nmap {
+		wg.Go(func() error {
+			for c := range work {
+				c.mapRows(mp)
+			}
+			return nil
+		})
+	}
+	return ordered, func() { cancel(); wg.Wait() }
 }
 
 // chunk is a run of consecutive records on their way through the mappers.
