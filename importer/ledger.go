@@ -230,10 +230,14 @@ func (l *ledger) settledBefore(file string) int64 {
 // rejects of the ranges it counts finished. If the rejects cannot be
 // written, b stays in flight (a resume redoes it, rejects and all).
 func (l *ledger) finish(b *batch, c Counts, rejects []rejectRecord) error {
+	var enc *encoded
+	if len(rejects) > 0 && l.rejects != nil {
+		enc = l.rejects.encode(b.file, rejects) // outside the lock: only appending needs it
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(rejects) > 0 && l.rejects != nil {
-		if err := l.rejects.write(b.file, rejects); err != nil {
+	if enc != nil {
+		if err := l.rejects.append(enc); err != nil {
 			return err
 		}
 	}

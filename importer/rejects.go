@@ -176,10 +176,40 @@ func (w *rejectWriter) setColumns(file string, cols []string) {
 	w.mu.Unlock()
 }
 
-// write appends the rejects of one finished batch to every file, whole:
-// when a write fails, what was appended of them is taken back, so a file
-// never holds part of a batch's rejects (or part of a line).
+// encoded is the rejects of one batch as the bytes each file gets: whole
+// JSON lines, and whole CSV records for the CSV of the input's columns.
+// Encoding touches no file, so the ledger does it before it takes the lock
+// under which it appends them (append) and marks the batch finished.
+type encoded struct {
+	n    int
+	json []byte
+	cols []string
+	csv  []byte
+}
+
+func (w *rejectWriter) encode(file string, recs []rejectRecord) *encoded {
+	w.mu.Lock()
+	cols := w.columns[file]
+	w.mu.Unlock()
+	e := &encoded{n: len(recs), cols: cols}
+	if w.path != "" {
+		e.json = appendJSONLines(nil, file, cols, recs)
+	}
+	if w.csv != nil {
+		e.csv = w.csv.encode(cols, recs)
+	}
+	return e
+}
+
+// write appends the rejects of one finished batch to every file.
 func (w *rejectWriter) write(file string, recs []rejectRecord) error {
+	return w.append(w.encode(file, recs))
+}
+
+// append appends encoded rejects to every file, whole: when a write fails,
+// what was appended of them is taken back, so a file never holds part of a
+// batch's rejects (or part of a line).
+func (w *rejectWriter) append(e *encoded) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -196,31 +226,29 @@ func (w *rejectWriter) write(file string, recs []rejectRecord) error {
 			delete(w.lengths, w.path)
 		}
 		m := w.jsonl.mark()
-		if err := w.writeJSON(file, recs); err != nil {
+		if err := w.jsonl.add(e.json); err != nil {
 			m.undo()
-			return err
+			return fmt.Errorf("rejects file: %w", err)
 		}
 		jm = &m
 	}
 	if w.csv != nil {
-		if err := w.csv.write(file, w.columns[file], recs); err != nil {
+		if err := w.csv.append(e.cols, e.csv); err != nil {
 			if jm != nil {
 				jm.undo()
 			}
 			return err
 		}
 	}
-	w.n += int64(len(recs))
+	w.n += int64(e.n)
 	return nil
 }
 
-// writeJSON appends one JSON line a reject.
-func (w *rejectWriter) writeJSON(file string, recs []rejectRecord) error {
-	cols := w.columns[file]
-	var b []byte
+// appendJSONLines appends one JSON line a reject to b: file, row, line,
+// reason, problems, Insider's messages, and the cells by column (cols).
+func appendJSONLines(b []byte, file string, cols []string, recs []rejectRecord) []byte {
 	for _, rr := range recs {
 		r := rr.row
-		b = b[:0]
 		b = append(b, `{"file":`...)
 		b = appendString(b, file)
 		b = append(b, `,"row":`...)
@@ -271,11 +299,8 @@ func (w *rejectWriter) writeJSON(file string, recs []rejectRecord) error {
 			b = appendString(b, v)
 		}
 		b = append(b, "}}\n"...)
-		if err := w.jsonl.add(b); err != nil {
-			return fmt.Errorf("rejects file: %w", err)
-		}
 	}
-	return nil
+	return b
 }
 
 func (rr rejectRecord) reason() string {
@@ -392,12 +417,7 @@ type rejectCSV struct {
 }
 
 type csvOut struct {
-	app     *appender
-	rec     bytes.Buffer // one record, encoded
-	w       *csv.Writer  // into rec
-	ncols   int          // columns of the input
-	reason  int          // index of reject_reason in the written header
-	scratch []string
+	app *appender
 }
 
 func newRejectCSV(path string, comma rune, fresh bool) *rejectCSV {
@@ -443,7 +463,7 @@ func (c *rejectCSV) out(cols []string) (*csvOut, error) {
 	if o := c.outs[key]; o != nil {
 		return o, nil
 	}
-	header, reason := csvHeader(cols)
+	header, _ := csvHeader(cols)
 	for k := 1; ; k++ {
 		p := numbered(c.path, k)
 		if c.used[p] {
@@ -462,11 +482,9 @@ func (c *rejectCSV) out(cols []string) (*csvOut, error) {
 			return nil, fmt.Errorf("rejects CSV: %w", err)
 		}
 		delete(c.lengths, p)
-		o := &csvOut{app: a, ncols: len(cols), reason: reason}
-		o.w = csv.NewWriter(&o.rec)
-		o.w.Comma = c.comma
+		o := &csvOut{app: a}
 		if a.length() == 0 {
-			if err := o.add(header); err != nil {
+			if err := a.add(c.records(header)); err != nil {
 				a.f.Close()
 				return nil, fmt.Errorf("rejects CSV: %w", err)
 			}
@@ -478,17 +496,13 @@ func (c *rejectCSV) out(cols []string) (*csvOut, error) {
 	}
 }
 
-// add appends one record, whole.
-func (o *csvOut) add(rec []string) error {
-	o.rec.Reset()
-	if err := o.w.Write(rec); err != nil {
-		return err
-	}
-	o.w.Flush()
-	if err := o.w.Error(); err != nil {
-		return err
-	}
-	return o.app.add(o.rec.Bytes())
+// records encodes CSV records.
+func (c *rejectCSV) records(recs ...[]string) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Comma = c.comma
+	_ = w.WriteAll(recs) // into a buffer: no error but a bad comma, which the config refuses
+	return buf.Bytes()
 }
 
 // fileStartsWith reports whether path is missing, empty, or a CSV whose
@@ -512,36 +526,48 @@ func fileStartsWith(path string, header []string, comma rune) bool {
 	return err == nil && slices.Equal(first, header)
 }
 
-// write appends recs to the CSV of cols, all or (on an error) none.
-func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error {
+// encode returns the CSV records of recs, rejects of an input with cols:
+// its cells as read, with reject_reason where csvHeader puts it.
+func (c *rejectCSV) encode(cols []string, recs []rejectRecord) []byte {
+	_, reason := csvHeader(cols)
+	ncols := len(cols)
+	out := make([][]string, len(recs))
+	for i, rr := range recs {
+		cells := rr.row.cells()
+		n := max(len(cells), ncols)
+		if reason >= ncols {
+			n++ // reject_reason after the cells (after any extra ones of a malformed row)
+		}
+		rec := make([]string, n)
+		copy(rec, cells)
+		if reason >= ncols {
+			rec[n-1] = rr.reason()
+		} else {
+			rec[reason] = rr.reason()
+		}
+		out[i] = rec
+	}
+	return c.records(out...)
+}
+
+// append appends encoded records to the CSV of cols, all or (on an error)
+// none.
+func (c *rejectCSV) append(cols []string, data []byte) error {
 	o, err := c.out(cols)
 	if err != nil {
 		return err
 	}
 	m := o.app.mark()
-	for _, rr := range recs {
-		cells := rr.row.cells()
-		n := max(len(cells), o.ncols)
-		if o.reason >= o.ncols {
-			n++ // reject_reason after the cells (after any extra ones of a malformed row)
-		}
-		rec := slices.Grow(o.scratch[:0], n)[:n]
-		for i := range rec {
-			rec[i] = ""
-		}
-		copy(rec, cells)
-		if o.reason >= o.ncols {
-			rec[n-1] = rr.reason()
-		} else {
-			rec[o.reason] = rr.reason()
-		}
-		if err := o.add(rec); err != nil {
-			m.undo()
-			return fmt.Errorf("rejects CSV: %w", err)
-		}
-		o.scratch = rec
+	if err := o.app.add(data); err != nil {
+		m.undo()
+		return fmt.Errorf("rejects CSV: %w", err)
 	}
 	return nil
+}
+
+// write appends recs to the CSV of cols, all or none.
+func (c *rejectCSV) write(file string, cols []string, recs []rejectRecord) error {
+	return c.append(cols, c.encode(cols, recs))
 }
 
 func (c *rejectCSV) flush() error {
