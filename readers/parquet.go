@@ -240,14 +240,21 @@ func pqLeaves(c *pq.Column) int {
 }
 
 // checkCodecs refuses, before any row is read, a column chunk compressed
-// with a codec the library cannot read.
+// with a codec the library cannot read, or with another codec than the
+// column's first chunk (the library decompresses a column with the codec of
+// its first row group).
 func (p *parquetReader) checkCodecs() error {
-	for g, rg := range p.file.Metadata().RowGroups {
+	groups := p.file.Metadata().RowGroups
+	for g, rg := range groups {
 		for _, c := range p.cols {
 			if c.leaf >= len(rg.Columns) {
 				return fmt.Errorf("%s: row group %d, column %s: no column chunk (corrupt footer)", p.name, g, c.name)
 			}
-			switch codec := rg.Columns[c.leaf].MetaData.Codec; codec {
+			codec := rg.Columns[c.leaf].MetaData.Codec
+			if first := groups[0].Columns[c.leaf].MetaData.Codec; codec != first {
+				return fmt.Errorf("%s: row group %d, column %s: compressed with %s, row group 0 with %s: mixed codecs in a column are not supported; rewrite the file with one codec", p.name, g, c.name, codec, first)
+			}
+			switch codec {
 			case format.Uncompressed, format.Snappy, format.Gzip, format.Brotli, format.Zstd, format.Lz4Raw:
 			case format.Lz4:
 				return fmt.Errorf("%s: row group %d, column %s: unsupported Parquet codec LZ4 (Hadoop); rewrite with snappy, zstd or lz4_raw", p.name, g, c.name)

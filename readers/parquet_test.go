@@ -786,3 +786,24 @@ func TestParquetProjection(t *testing.T) {
 	assert.Empty(t, r3.Columns())
 	assert.Len(t, pqReadAll(t, r3), rows)
 }
+
+// A column compressed with different codecs in different row groups is
+// refused at open: the library would decompress every chunk with the
+// first one's codec.
+func TestParquetMixedCodecs(t *testing.T) {
+	var buf bytes.Buffer
+	pw, err := writer.NewParquetWriterFromWriter(&buf, new(xtRow), 1)
+	require.NoError(t, err)
+	for i := range 20 {
+		if i == 10 {
+			require.NoError(t, pw.Flush(true))
+			pw.CompressionType = parquet.CompressionCodec_GZIP
+		}
+		r, _ := xtRowAt(i)
+		require.NoError(t, pw.Write(r))
+	}
+	require.NoError(t, pw.WriteStop())
+	_, err = newParquetReader(context.Background(), &pqMemSource{name: "mixed.parquet", data: buf.Bytes()}, Options{})
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "mixed.parquet: row group 1, column name: compressed with GZIP, row group 0 with SNAPPY")
+}
