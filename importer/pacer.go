@@ -30,9 +30,9 @@ import (
 //     the rate settles just under the server's limit.
 //   - A 429 to a request sent after a cut, with no success since the cut,
 //     means the server's window is still full: every worker pauses until
-//     the Retry-After time, or until the oldest success leaves the window,
-//     instead of cutting again. Otherwise Retry-After holds back only the
-//     request it answered.
+//     the oldest success leaves the window (or until the Retry-After time
+//     when that is longer than a window) instead of cutting again.
+//     Otherwise Retry-After holds back only the request it answered.
 type pacer struct {
 	lim *rate.Limiter
 	max float64 // delivery.requests_per_second (per shard)
@@ -148,7 +148,10 @@ func (p *pacer) throttled(start time.Time, after time.Duration) {
 		if len(p.recent) > 0 {
 			wait = p.recent[0].Add(pacerWindow).Sub(now) // the oldest leaves the window
 		}
-		p.pause(now, max(after, wait))
+		if after > pacerWindow {
+			wait = max(wait, after) // longer than a rate window: the server says stop
+		}
+		p.pause(now, wait)
 	default:
 		p.recent = trimBefore(p.recent, now.Add(-pacerWindow))
 		measured := float64(len(p.recent))
