@@ -7,13 +7,19 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/upsert"
 )
 
 // Every answer has one verdict; a 200 is success only when it is Insider's
@@ -102,5 +108,58 @@ func TestClassifyTransportErrors(t *testing.T) {
 func TestBisectBudget(t *testing.T) {
 	for n, want := range map[int]int{1: 1, 2: 3, 3: 5, 7: 7, 8: 7, 40: 13, 1000: 21, 1024: 21, 1025: 23} {
 		assert.Equal(t, want, bisectBudget(n), "n=%d", n)
+	}
+}
+
+// 429s and timeouts do not use up delivery.max_attempts: the retries end
+// when no request has succeeded for delivery.give_up_after, and the error
+// says so. Each retry's warning names the rows.
+func TestThrottlesAndTimeoutsEndAtGiveUpAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler func(w http.ResponseWriter, r *http.Request)
+		msg     string
+	}{
+		{"429", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"error":"rejected: too many requests"}`)
+		}, "HTTP 429"},
+		{"timeout", func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(time.Second):
+			case <-r.Context().Done():
+			}
+		}, "delivery.timeout (50ms)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				tc.handler(w, r)
+			}))
+			defer ts.Close()
+			cfg := testConfig(t, ts.URL+upsert.Path, []string{"x"}, "")
+			cfg.Delivery.MaxAttempts, cfg.Delivery.GiveUpAfter, cfg.Delivery.Timeout = 2, 2*time.Second, 50*time.Millisecond
+			var mu sync.Mutex
+			var logged []string
+			s := newSender(cfg, testKey, nil, 100, func(msg string, args ...any) {
+				mu.Lock()
+				logged = append(logged, fmt.Sprint(args...))
+				mu.Unlock()
+			})
+			_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`), 1, "a.csv rows 1-2")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "no request succeeded for")
+			assert.Contains(t, err.Error(), "(delivery.give_up_after)")
+			assert.Contains(t, err.Error(), tc.msg)
+			assert.NotContains(t, err.Error(), "max_attempts")
+			assert.Greater(t, calls.Load(), int64(cfg.Delivery.MaxAttempts), "more tries than max_attempts")
+			mu.Lock()
+			defer mu.Unlock()
+			require.NotEmpty(t, logged)
+			for _, l := range logged {
+				assert.Contains(t, l, "a.csv rows 1-2")
+			}
+		})
 	}
 }
