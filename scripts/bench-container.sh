@@ -8,7 +8,7 @@ set -euo pipefail
 rows=${1:-200000}
 rounds=${ROUNDS:-3}
 make -s image CONTAINER_TOOL=podman >/dev/null
-image=$(make -s image-name):latest
+image=$(make -s --no-print-directory image-name):latest
 bin=bin/image/insider-import # the binary the image holds
 work=$(mktemp -d)
 go build -o "$work/gen" ./testdata/gen

@@ -57,7 +57,7 @@ func podmanImage(t *testing.T) string {
 			imageErr = err
 			return
 		}
-		name, err := exec.Command("make", "-s", "-C", root, "image-name").Output()
+		name, err := exec.Command("make", "-s", "--no-print-directory", "-C", root, "image-name").Output()
 		if err != nil {
 			imageErr = fmt.Errorf("make image-name: %w", err)
 			return
