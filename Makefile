@@ -7,6 +7,8 @@ RACE    := $(shell $(GO) env CGO_ENABLED | grep -q 1 && echo -race)
 FUZZTIME ?= 3s
 # go test -fuzz takes one package and one target per invocation.
 FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks
+# readers: the CSV splitter against encoding/csv.
+READERS_FUZZ_TARGETS := FuzzCSVSplitter
 BENCH_ROWS ?= 100000
 # Stamped into the binary (insider-import version) and the image labels.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -54,6 +56,10 @@ fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "$(GO) test -run '^$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) ./importer/"; \
 	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./importer/; \
+	done
+	@set -e; for t in $(READERS_FUZZ_TARGETS); do \
+	  echo "$(GO) test -run '^$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) ./readers/"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./readers/; \
 	done
 
 # Go benchmarks (rows/s, allocations per row, next to a bare CSV read), then

@@ -107,7 +107,9 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		// unless this piece starts the "\n" of a "\r\n".
 		if s.pendingCR {
 			s.pendingCR = false
-			if len(seg) == 0 || seg[0] != '\n' {
+			// Data, unless a "\n" follows (a "\r\n") or nothing does (a
+			// final \r is dropped, as encoding/csv does).
+			if len(seg) > 0 && seg[0] != '\n' {
 				if s.rec.off < 0 {
 					s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
 				}
