@@ -359,9 +359,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	// the user, they are read again from the input by position (refiller).
 	for _, u := range c.userUnit {
 		for _, r := range u.users {
-			r.key, r.attrs = nil, nil
-			clear(r.evs)
-			r.src = readers.Record{}
+			r.release()
 		}
 	}
 	return c

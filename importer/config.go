@@ -121,6 +121,10 @@ type EventSpec struct {
 	Params     []Field
 	at         at
 	head       string // {"event_name":"<Name>","timestamp": for a fixed name
+	// For a fixed name, worked out once per input: the params Insider
+	// requires and the oldest and newest timestamps the TTL filter keeps.
+	required       []string
+	oldest, newest time.Time
 }
 
 // Field is one mapped value: from a column (short form "name: column") or

@@ -56,8 +56,12 @@ func trimSpace(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// isNull reports whether s is one of source.null_values.
+// isNull reports whether s is one of source.null_values. Most cells have
+// a length no null value has, which one bit test tells.
 func (m *mapper) isNull(s string) bool {
+	if len(s) < 64 && m.nullLens&(1<<len(s)) == 0 {
+		return false
+	}
 	for _, n := range m.nulls {
 		if s == n {
 			return true

@@ -49,15 +49,27 @@ type row struct {
 	tallied                     bool // counted as rejected by the rejectTally
 }
 
+// release drops the row's encoded parts and cells once they are in a
+// request body: the row keeps only what counts need (event slots stay,
+// their number is counted; their bytes go).
+func (r *row) release() {
+	r.key, r.attrs = nil, nil
+	clear(r.evs)
+	r.src = readers.Record{}
+}
+
 // mapper turns records of one input into rows. mapRecord is safe for
 // concurrent use: mappers on every core share one mapper.
 type mapper struct {
 	cfg   *Config
-	m     Mapping   // copy whose Fields carry the column indexes of the input
-	nulls []string  // source.null_values
-	ref   time.Time // TTL reference time
-	file  string
-	texts *cellTexts
+	m     Mapping  // copy whose Fields carry the column indexes of the input
+	nulls []string // source.null_values
+	// nullLens has bit n set when a null value is n bytes long; cells of
+	// 64 bytes or more are always compared (see isNull).
+	nullLens uint64
+	ref      time.Time // TTL reference time
+	file     string
+	texts    *cellTexts
 	// hint sizes each row's buffer: about what recent rows needed. It is
 	// atomic because mappers share a mapper; it is stored only when row
 	// sizes change a lot, so the cache line stays shared.
@@ -78,6 +90,11 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 		idx[c] = i
 	}
 	mp := &mapper{cfg: cfg, nulls: cfg.Source.NullValues, ref: ref, file: file}
+	for _, n := range mp.nulls {
+		if len(n) < 64 {
+			mp.nullLens |= 1 << len(n)
+		}
+	}
 	mp.hint.Store(256)
 	var problems []ConfigProblem
 	missing := false
@@ -118,6 +135,8 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 		ne.Params = bind(e.Params)
 		if e.NameColumn == nil {
 			ne.head = string(appendString([]byte(`{"event_name":`), e.Name)) + `,"timestamp":`
+			ne.required = upsert.RequiredParams(e.Name)
+			ne.oldest, ne.newest = mp.keeps(e.Name)
 		}
 		mp.m.Events = append(mp.m.Events, ne)
 	}
@@ -191,10 +210,15 @@ func (m *mapper) mapRecord(rec readers.Record) *row {
 // rowArena hands out the rows of one chunk and the memory they encode
 // into, a few slabs per chunk instead of several allocations per row. The
 // rows of a chunk are consecutive and live about as long as each other.
+// Once every row of the chunk is encoded into a request (which drops key
+// and attrs and clears evs), nothing points into buf or attrs any more and
+// they are freed, as the rows' own buffers were: rows stay until their
+// batch is answered, their encoded bytes do not.
 type rowArena struct {
 	rows  []row
 	buf   []byte   // encoding space; each row takes what it used
-	parts [][]byte // attrs and evs slots
+	attrs [][]byte // attribute slots
+	evs   [][]byte // event slots (cleared, not dropped, when encoded)
 }
 
 // newRowArena returns an arena for n rows of mapper m.
@@ -202,7 +226,8 @@ func (m *mapper) newRowArena(n int) *rowArena {
 	return &rowArena{
 		rows:  make([]row, n),
 		buf:   make([]byte, 0, n*int(m.hint.Load())),
-		parts: make([][]byte, 0, n*(len(m.m.Attributes)+len(m.m.Events))),
+		attrs: make([][]byte, 0, n*len(m.m.Attributes)),
+		evs:   make([][]byte, 0, n*len(m.m.Events)),
 	}
 }
 
@@ -243,14 +268,30 @@ func (a *rowArena) took(buf []byte) {
 	}
 }
 
-// slots returns n empty []byte slots (zero length, capacity n).
-func (a *rowArena) slots(n int) [][]byte {
-	if a == nil || cap(a.parts)-len(a.parts) < n {
+// slots returns n empty []byte slots (zero length, capacity n) from slab,
+// or new ones when it is full.
+func slots(slab *[][]byte, n int) [][]byte {
+	s := *slab
+	if cap(s)-len(s) < n {
 		return make([][]byte, 0, n)
 	}
-	s := a.parts[len(a.parts) : len(a.parts) : len(a.parts)+n]
-	a.parts = a.parts[:len(a.parts)+n]
-	return s
+	*slab = s[:len(s)+n]
+	return s[len(s) : len(s) : len(s)+n]
+}
+
+// attrSlots and evSlots return a row's attribute and event slots.
+func (a *rowArena) attrSlots(n int) [][]byte {
+	if a == nil {
+		return make([][]byte, 0, n)
+	}
+	return slots(&a.attrs, n)
+}
+
+func (a *rowArena) evSlots(n int) [][]byte {
+	if a == nil {
+		return make([][]byte, 0, n)
+	}
+	return slots(&a.evs, n)
 }
 
 // mapRecordIn is mapRecord taking the row and its memory from a (nil:
@@ -351,14 +392,14 @@ func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
 			}
 		}
 		if r.attrs == nil {
-			r.attrs = a.slots(len(m.m.Attributes))[:len(m.m.Attributes)]
+			r.attrs = a.attrSlots(len(m.m.Attributes))[:len(m.m.Attributes)]
 		}
 		r.attrs[i] = buf[start:len(buf):len(buf)]
 	}
 
 	// Events.
 	if len(m.m.Events) > 0 {
-		r.evs = a.slots(len(m.m.Events))
+		r.evs = a.evSlots(len(m.m.Events))
 	}
 	for i := range m.m.Events {
 		buf = m.mapEvent(r, &m.m.Events[i], &rec, buf)
@@ -552,7 +593,12 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 		buf = append(buf, '}')
 	}
 	buf = append(buf, '}')
-	for _, req := range upsert.RequiredParams(name) {
+	required, oldest, newest := e.required, e.oldest, e.newest
+	if e.head == "" {
+		required = upsert.RequiredParams(name)
+		oldest, newest = m.keeps(name)
+	}
+	for _, req := range required {
 		if present&requiredBit(req) != 0 || r.failedParam(e, req) {
 			continue
 		}
@@ -569,15 +615,21 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 		return buf[:start]
 	}
 	switch {
-	case ts.Before(m.ref.Add(-m.cfg.Events.TTLFor(name))):
+	case ts.Before(oldest):
 		r.expired++
 		return buf[:start]
-	case ts.After(m.ref.Add(m.cfg.Events.FutureTolerance)):
+	case ts.After(newest):
 		r.future++
 		return buf[:start]
 	}
 	r.evs = append(r.evs, buf[start:len(buf):len(buf)])
 	return buf
+}
+
+// keeps returns the oldest and newest timestamps of name's events that the
+// TTL filter keeps.
+func (m *mapper) keeps(name string) (oldest, newest time.Time) {
+	return m.ref.Add(-m.cfg.Events.TTLFor(name)), m.ref.Add(m.cfg.Events.FutureTolerance)
 }
 
 // failedParam reports whether param of e already has a problem in this

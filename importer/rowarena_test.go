@@ -2,8 +2,10 @@ package importer
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,4 +56,58 @@ mapping:
 			assert.Equal(t, want[i], got, "row %d", i)
 		}
 	}
+}
+
+// Once every row of a chunk is encoded into a request (release), the
+// arena's encoding space and attribute slots are garbage, though the rows
+// stay until their batch is answered: rows in flight do not hold their
+// encoded bytes twice.
+func TestRowArenaFreesBytesOnceRowsAreReleased(t *testing.T) {
+	cfg := parseTestConfig(t, []string{"x.csv"}, `
+mapping:
+  identifiers: {uuid: id}
+  attributes: {name: n}
+  events:
+    - name: page_view
+      timestamp: {column: at, layout: unix}
+`)
+	mp, err := newMapper(cfg, "x.csv", []string{"id", "n", "at"}, testRef)
+	require.NoError(t, err)
+	const n = 64
+	a := mp.newRowArena(n)
+	freed := make(chan string, 2)
+	runtime.SetFinalizer(&a.buf[:1][0], func(*byte) { freed <- "buf" })
+	runtime.SetFinalizer(&a.attrs[:1][0], func(*[]byte) { freed <- "attrs" })
+	rows := make([]*row, n)
+	for i := range rows {
+		rows[i] = mp.mapRecordIn(a, readers.Record{Text: []string{fmt.Sprint("U", i), "Name", "1751328000"}})
+		require.Empty(t, rows[i].problems)
+		require.NotNil(t, rows[i].attrs)
+	}
+	a = nil
+	for i, r := range rows {
+		r.release()
+		if i < n-1 {
+			runtime.GC()
+			select {
+			case what := <-freed:
+				t.Fatalf("%s freed while row %d was not released", what, i+1)
+			default:
+			}
+		}
+	}
+	got := map[string]bool{}
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); {
+		runtime.GC()
+		select {
+		case what := <-freed:
+			got[what] = true
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	assert.Equal(t, map[string]bool{"buf": true, "attrs": true}, got)
+	for _, r := range rows {
+		assert.Len(t, r.evs, 1, "the event count stays")
+	}
+	runtime.KeepAlive(rows)
 }
