@@ -23,8 +23,8 @@ func (r *run) work(ctx context.Context, in <-chan *batch) error {
 }
 
 // deliver sends one batch, once a saved checkpoint lists it in flight, and
-// hands its outcome to the commit stage. The request runs under r.wire, so
-// a stop lets it finish within the grace period.
+// hands its outcome to the commit stage. A request on the wire when the run
+// stops gets the grace period (sender.wire).
 func (r *run) deliver(ctx context.Context, b *batch) error {
 	if b.nUsers() == 0 {
 		r.commit.Complete(b, outcome{})
@@ -47,7 +47,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 		}
 		return err
 	}
-	o, err := r.sendUsers(ctx, r.wire, b)
+	o, err := r.sendUsers(ctx, b)
 	if err != nil {
 		if errors.Is(err, ErrCredentials) {
 			r.log.Error("Insider refused the credentials; stopping", "partner", r.cfg.Partner())
@@ -63,9 +63,9 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 // large for Insider is split in two; a 400 about the content is bisected,
 // within a budget, until the users it is about are alone and rejected with
 // Insider's message, and the others are delivered.
-func (r *run) sendUsers(stop, ctx context.Context, b *batch) (outcome, error) {
+func (r *run) sendUsers(ctx context.Context, b *batch) (outcome, error) {
 	d := &bisection{r: r, b: b, bt: newBatcher(r.cfg, b.file), budget: bisectBudget(b.nUsers()), o: outcome{failed: map[int][]string{}}}
-	if err := d.send(stop, ctx, 0, b.nUsers(), b.body); err != nil {
+	if err := d.send(ctx, 0, b.nUsers(), b.body); err != nil {
 		return outcome{}, fmt.Errorf("%s: %w", d.what(0, b.nUsers()), err)
 	}
 	if d.refused != nil && !d.anyOK && b.nUsers() > 1 && r.sender.delivered.Load() == 0 {
@@ -102,11 +102,11 @@ func (d *bisection) what(i, j int) string {
 	return s
 }
 
-func (d *bisection) send(stop, ctx context.Context, i, j int, body []byte) error {
+func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 	if body == nil {
 		body = d.bt.subBody(d.b, i, j)
 	}
-	v, err := d.r.sender.send(stop, ctx, body, j-i, d.what(i, j))
+	v, err := d.r.sender.send(ctx, body, j-i, d.what(i, j))
 	if err != nil {
 		return err
 	}
@@ -142,8 +142,8 @@ func (d *bisection) send(stop, ctx context.Context, i, j int, body []byte) error
 		}
 	}
 	mid := (i + j) / 2
-	if err := d.send(stop, ctx, i, mid, nil); err != nil {
+	if err := d.send(ctx, i, mid, nil); err != nil {
 		return err
 	}
-	return d.send(stop, ctx, mid, j, nil)
+	return d.send(ctx, mid, j, nil)
 }

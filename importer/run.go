@@ -27,11 +27,6 @@ type run struct {
 	order   *userOrder
 	sender  *sender
 	rejects *rejectWriter
-	// wire is the context of requests already on the wire: it outlives the
-	// run's context by the grace period, so a request started before a stop
-	// gets its answer (cutting it off would leave a batch the API may have
-	// stored to be sent again).
-	wire context.Context
 
 	rowsRead   atomic.Int64
 	bytesDone  atomic.Int64 // finished files
@@ -102,7 +97,7 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	defer stop()
 	wire, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
-	r.wire = wire
+	r.sender.wire = wire
 	grace := context.AfterFunc(ctx, func() {
 		r.log.Info("stopping: no new batches; waiting for requests in flight", "grace", r.opts.Grace.String())
 		time.AfterFunc(r.opts.Grace, cut)

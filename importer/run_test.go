@@ -292,7 +292,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	cfg := testConfig(t, ts.URL+upsert.Path, []string{"x"}, "")
 	s := newSender(cfg, testKey, nil, 100, func(string, ...any) {})
 	before := s.pacer.current()
-	_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`), 1, "test rows")
+	_, err := s.send(context.Background(), []byte(`{"users":[]}`), 1, "test rows")
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Duration(gap.Load()), time.Second)
 	assert.EqualValues(t, 1, s.throttled.Load())
@@ -499,7 +499,7 @@ func TestConnectionErrorsAndTimeoutsAreRetried(t *testing.T) {
 	cfg.Delivery.Timeout = 100 * time.Millisecond
 	var logged []string
 	s := newSender(cfg, testKey, nil, 100, func(msg string, args ...any) { logged = append(logged, fmt.Sprint(args...)) })
-	_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`), 1, "test rows")
+	_, err := s.send(context.Background(), []byte(`{"users":[]}`), 1, "test rows")
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, calls.Load())
 	assert.EqualValues(t, 2, s.retries.Load())

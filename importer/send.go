@@ -39,6 +39,12 @@ type sender struct {
 	giveUpAfter time.Duration
 	pacer       *pacer
 	log         func(msg string, args ...any)
+	// wire is the context of requests already on the wire: it outlives the
+	// run's context by the grace period, so a request started before a stop
+	// gets its answer (cutting it off would leave a batch the API may have
+	// stored to be sent again). nil: the caller's context without its
+	// cancellation.
+	wire context.Context
 
 	requests, retries, throttled, bytesSent, delivered atomic.Int64
 }
@@ -73,19 +79,27 @@ func newSender(cfg *Config, key string, client *http.Client, rps float64, log fu
 // returned with a nil error; credentials, fatal answers and giving up are
 // errors. what names the file and rows for the log.
 //
-// Once stop is done no new attempt starts, waits included; a request on the
-// wire runs under ctx, which only the grace period after a signal ends.
+// Once ctx is done (the run stops) no new attempt starts, waits included; a
+// request on the wire runs under s.wire, which ends only with the grace
+// period after the stop.
 // 429s and timeouts do not use up delivery.max_attempts: retries end when
 // no request of the run has succeeded for delivery.give_up_after.
-func (s *sender) send(stop, ctx context.Context, body []byte, users int, what string) (verdict, error) {
+func (s *sender) send(ctx context.Context, body []byte, users int, what string) (verdict, error) {
+	wire := s.wire
+	if wire == nil {
+		wire = context.WithoutCancel(ctx)
+	}
 	attempts, backoffs := 0, 0
 	for {
-		start, err := s.pacer.wait(stop)
+		start, err := s.pacer.wait(ctx)
 		if err != nil {
 			return verdict{}, err
 		}
-		v := s.post(ctx, body, users)
 		if err := ctx.Err(); err != nil {
+			return verdict{}, err
+		}
+		v := s.post(wire, body, users)
+		if err := wire.Err(); err != nil {
 			return verdict{}, err
 		}
 		switch v.kind {
@@ -119,7 +133,7 @@ func (s *sender) send(stop, ctx context.Context, body []byte, users int, what st
 		}
 		s.retries.Add(1)
 		s.log("retrying request", "rows", what, "wait", wait.Round(time.Millisecond).String(), "error", v.err.Error())
-		if err := sleepCtx(stop, wait); err != nil {
+		if err := sleepCtx(ctx, wait); err != nil {
 			return verdict{}, err
 		}
 	}
