@@ -147,7 +147,7 @@ func TestThrottlesAndTimeoutsEndAtGiveUpAfter(t *testing.T) {
 				logged = append(logged, fmt.Sprint(args...))
 				mu.Unlock()
 			})
-			_, err := s.send(context.Background(), context.Background(), []byte(`{"users":[]}`), 1, "a.csv rows 1-2")
+			_, err := s.send(context.Background(), []byte(`{"users":[]}`), 1, "a.csv rows 1-2")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "no request succeeded for")
 			assert.Contains(t, err.Error(), "(delivery.give_up_after)")
