@@ -666,7 +666,9 @@ func noEOF(err error) error {
 }
 
 // pqConverter returns the function that turns the library's value of a leaf
-// column into a Value of the column's logical type.
+// column into a Value of the column's logical type. The logical type wins
+// over a converted type that says otherwise, as the format says (xitongsys
+// and parquet-go write TIMESTAMP_MILLIS beside isAdjustedToUTC=false).
 func pqConverter(t pq.Type) (func(pq.Value) (Value, error), error) {
 	var lt format.LogicalTypeValue
 	if l := t.LogicalType(); l != nil {
@@ -702,9 +704,12 @@ func pqConverter(t pq.Type) (func(pq.Value) (Value, error), error) {
 				return Value{Kind: KindDecimal, Str: decimalText(strconv.FormatInt(v.Int64(), 10), lt.Scale)}, nil
 			}, nil
 		case *format.TimestampType:
-			// A timestamp not adjusted to UTC (a wall-clock time) is read as
-			// if it were UTC, which keeps its fields.
+			// A timestamp not adjusted to UTC is a wall-clock time: its
+			// fields, held as UTC, for the field's timezone to place.
 			unit := lt.Unit.Value.Duration()
+			if !lt.IsAdjustedToUTC {
+				return func(v pq.Value) (Value, error) { return WallTimeValue(unixTime(v.Int64(), unit)), nil }, nil
+			}
 			return func(v pq.Value) (Value, error) { return TimeValue(unixTime(v.Int64(), unit)), nil }, nil
 		case *format.TimeType:
 			unit := lt.Unit.Value.Duration()

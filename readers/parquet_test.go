@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -806,4 +807,27 @@ func TestParquetMixedCodecs(t *testing.T) {
 	_, err = newParquetReader(context.Background(), &pqMemSource{name: "mixed.parquet", data: buf.Bytes()}, Options{})
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "mixed.parquet: row group 1, column name: compressed with GZIP, row group 0 with SNAPPY")
+}
+
+// A timestamp not adjusted to UTC reads as a wall-clock time (Value.Wall),
+// for the field's timezone to place; one adjusted to UTC and INT96 read as
+// instants.
+func TestParquetWallClockTimestamps(t *testing.T) {
+	r, err := newParquetReader(context.Background(), &pqMemSource{name: "w.parquet", data: writeParquetGo(t, 3)}, Options{})
+	require.NoError(t, err)
+	rec := pqReadAll(t, r)[1]
+	col := func(name string) Value { return rec.Values[slices.Index(pgColumns, name)] }
+	assert.True(t, col("at_local").Wall, "timestamp(millisecond:local)")
+	assert.Equal(t, "2025-01-01T00:00:00Z", col("at_local").String(), "its fields as written")
+	assert.False(t, col("at").Wall)
+	assert.False(t, col("at_nano").Wall)
+	assert.False(t, col("legacy").Wall)
+
+	r, err = newParquetReader(context.Background(), &pqMemSource{name: "x.parquet", data: writeXitongsys(t, 3, 3, parquet.CompressionCodec_SNAPPY)}, Options{})
+	require.NoError(t, err)
+	rec = pqReadAll(t, r)[1]
+	x := func(name string) Value { return rec.Values[slices.Index(xtColumns, name)] }
+	assert.True(t, x("ts_nanos").Wall, "isadjustedtoutc=false")
+	assert.False(t, x("ts_micros").Wall, "isadjustedtoutc=true")
+	assert.True(t, x("ts_millis").Wall, "xitongsys writes TIMESTAMP_MILLIS with isAdjustedToUTC=false: the logical type wins")
 }

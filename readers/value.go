@@ -37,7 +37,11 @@ func (k Kind) String() string {
 // dates live in Int (see BoolValue, TimeValue, DateValue), read back with
 // the Bool and Time methods.
 type Value struct {
-	Kind  Kind
+	Kind Kind
+	// Wall marks a KindTime that is a wall-clock time with no zone (a
+	// Parquet timestamp not adjusted to UTC): its fields are held as if in
+	// UTC, and a reader of it supplies the zone.
+	Wall  bool
 	Str   string
 	Int   int64 // KindInt; KindBool 0/1; KindTime ns since the epoch; KindDate days since the epoch
 	Float float64
@@ -63,6 +67,22 @@ func TimeValue(t time.Time) Value {
 	}
 	return Value{Kind: KindTime, Int: ns}
 }
+
+// WallTimeValue returns a KindTime Value for a wall-clock time without a
+// zone, given with its fields in UTC.
+func WallTimeValue(t time.Time) Value {
+	v := TimeValue(t)
+	if v.Kind == KindTime {
+		v.Wall = true
+	} else {
+		v.Str = t.UTC().Format(WallLayout)
+	}
+	return v
+}
+
+// WallLayout is RFC 3339 without the offset: how a wall-clock time is
+// written as text.
+const WallLayout = "2006-01-02T15:04:05.999999999"
 
 // DateValue returns a KindDate Value for the date of t in UTC.
 func DateValue(t time.Time) Value {
@@ -94,7 +114,8 @@ func StringValue(s string) Value {
 func (v Value) IsNull() bool { return v.Kind == KindNull }
 
 // String renders the value as text: numbers without exponent where exact,
-// times in RFC 3339 (nanoseconds only where present), dates as YYYY-MM-DD,
+// times in RFC 3339 (nanoseconds only where present; a wall-clock time as
+// if in UTC), dates as YYYY-MM-DD,
 // lists joined with "|". Null is "".
 func (v Value) String() string {
 	switch v.Kind {
