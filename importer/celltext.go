@@ -76,9 +76,12 @@ func timeText(f *Field, v readers.Value) string {
 		return epochText(t, digits)
 	}
 	if layout == "" || layout == layoutRFC3339 {
+		if v.Wall {
+			return t.Format(readers.WallLayout) // no offset: read back as wall-clock time
+		}
 		return v.String()
 	}
-	if v.Kind == readers.KindTime && f.Timezone != nil {
+	if v.Kind == readers.KindTime && !v.Wall && f.Timezone != nil {
 		t = t.In(f.Timezone)
 	}
 	return t.Format(layout)

@@ -94,7 +94,7 @@ func readTime(f *Field, v readers.Value) (t time.Time, wall bool, err error) {
 	digits, epoch := epochDigits(layout)
 	switch v.Kind {
 	case readers.KindTime, readers.KindDate:
-		return v.Time(), false, nil
+		return v.Time(), v.Wall, nil // Wall: a Parquet timestamp not adjusted to UTC
 	case readers.KindInt:
 		if epoch {
 			neg, mag := v.Int < 0, uint64(v.Int)

@@ -1,0 +1,53 @@
+package importer
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/readers"
+)
+
+// A Parquet timestamp not adjusted to UTC is a wall-clock time: like text
+// without an offset it needs the field's timezone, and is placed in it.
+func TestParquetWallClockTime(t *testing.T) {
+	ist, err := time.LoadLocation("Europe/Istanbul")
+	if err != nil {
+		t.Skip("no zoneinfo")
+	}
+	wall := readers.WallTimeValue(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+	instant := readers.TimeValue(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+
+	_, err = toTime(&Field{Type: TypeDateTime}, wall)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "set timezone on the field")
+
+	got, err := toTime(&Field{Type: TypeDateTime, Timezone: ist}, wall)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 1, 2, 0, 4, 5, 0, time.UTC), got.UTC(), "03:04:05 in Istanbul (+03)")
+
+	got, err = toTime(&Field{Type: TypeDateTime, Timezone: time.UTC}, wall)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), got.UTC())
+
+	got, err = toTime(&Field{Type: TypeDateTime, Timezone: ist}, instant)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), got.UTC(), "an instant is not moved")
+
+	got, err = toTime(&Field{Type: TypeDate}, wall)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), got, "the day as written")
+
+	// The rejects CSV writes it without an offset, so that it reads back
+	// as the same wall-clock time.
+	f := &Field{Type: TypeDateTime, Timezone: ist}
+	text := cellText(f, wall)
+	assert.Equal(t, "2025-01-02T03:04:05", text)
+	back, err := toTime(f, readers.StringValue(text))
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 1, 2, 0, 4, 5, 0, time.UTC), back.UTC())
+	f = &Field{Type: TypeDateTime, Timezone: ist, Layout: "2006-01-02 15:04"}
+	assert.Equal(t, "2025-01-02 03:04", cellText(f, wall), "its fields, not moved into the zone")
+}
