@@ -75,6 +75,9 @@ func (m *mapper) isNull(s string) bool {
 // as a float.
 func text(v readers.Value) string {
 	if v.Kind == readers.KindTime {
+		if v.Wall { // no zone to claim
+			return v.Time().Format(readers.WallLayout)
+		}
 		return v.Time().Format(time.RFC3339Nano)
 	}
 	return v.String()

@@ -43,11 +43,15 @@ func TestParquetWallClockTime(t *testing.T) {
 	// The rejects CSV writes it without an offset, so that it reads back
 	// as the same wall-clock time.
 	f := &Field{Type: TypeDateTime, Timezone: ist}
-	text := cellText(f, wall)
-	assert.Equal(t, "2025-01-02T03:04:05", text)
-	back, err := toTime(f, readers.StringValue(text))
+	written := cellText(f, wall)
+	assert.Equal(t, "2025-01-02T03:04:05", written)
+	back, err := toTime(f, readers.StringValue(written))
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2025, 1, 2, 0, 4, 5, 0, time.UTC), back.UTC())
 	f = &Field{Type: TypeDateTime, Timezone: ist, Layout: "2006-01-02 15:04"}
 	assert.Equal(t, "2025-01-02 03:04", cellText(f, wall), "its fields, not moved into the zone")
+
+	// Mapped to a string, it is written as it is: without an offset.
+	assert.Equal(t, "2025-01-02T03:04:05", text(wall))
+	assert.Equal(t, "2025-01-02T03:04:05Z", text(instant))
 }
