@@ -17,7 +17,17 @@ const hexDigits = "0123456789abcdef"
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := 0
+	// Eight bytes at a time while none needs escaping or decoding: most
+	// cells are plain ASCII.
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if !plainASCII8(w) {
+			break
+		}
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -60,6 +70,20 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plainASCII8 reports whether none of the eight bytes of w needs escaping
+// in a JSON string: each is ASCII, not a control character, '"' or '\\'.
+// (The zero-byte tests below can flag a byte next to a real hit, never one
+// where there is none.)
+func plainASCII8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	special := w & highs                    // >= 0x80
+	special |= (w - ones*0x20) & ^w & highs // < 0x20
+	q, b := w^(ones*'"'), w^(ones*'\\')
+	special |= (q - ones) & ^q & highs // '"'
+	special |= (b - ones) & ^b & highs // '\\'
+	return special == 0
 }
 
 // appendKey appends "key": to an object, preceded by a comma unless it is
