@@ -98,7 +98,11 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	wire, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
 	r.sender.wire = wire
+	// The grace timer starts when ctx ends; graceDone lets pipeline return
+	// only after the callback has finished, so nothing logs after Run.
+	graceDone := make(chan struct{})
 	grace := context.AfterFunc(ctx, func() {
+		defer close(graceDone)
 		r.log.Info("stopping: no new batches; waiting for requests in flight", "grace", r.opts.Grace.String())
 		time.AfterFunc(r.opts.Grace, cut)
 	})
@@ -138,6 +142,8 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	go func() { senders.Wait(); close(sendersDone) }()
 	stage(func() error { return r.commit.Run(ctx, sendersDone, r.opts.ProgressEvery) })
 	err := g.Wait()
-	grace()
+	if !grace() {
+		<-graceDone
+	}
 	return err
 }
