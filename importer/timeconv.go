@@ -175,31 +175,25 @@ func inZone(f *Field, wall time.Time) (time.Time, error) {
 		}
 	}
 	// Each offset gives one instant; those that show as wall in loc are
-	// what wall can mean. None is a gap, two an overlap.
-	var lo, hi time.Time
-	valid := 0
-	for pass := 0; pass < 2 && valid == 0; pass++ {
-		for _, off := range offs[:n] {
-			t := wall.Add(-time.Duration(off) * time.Second)
-			if pass == 0 && !isValidIn(t, wall, loc) {
-				continue
-			}
-			if valid == 0 || t.Before(lo) {
-				lo = t
-			}
-			if valid == 0 || t.After(hi) {
-				hi = t
-			}
-			valid++
-		}
-		if pass == 0 && valid == 1 {
-			return lo, nil
-		}
-		if pass == 0 && valid > 1 {
-			break
+	// what wall can mean: one, or none (a gap: then either offset's
+	// instant is what dst: picks from), or two (an overlap).
+	var allA, validA [3]time.Time
+	all, valid := allA[:0], validA[:0]
+	for _, off := range offs[:n] {
+		t := wall.Add(-time.Duration(off) * time.Second)
+		all = append(all, t)
+		if isValidIn(t, wall, loc) {
+			valid = append(valid, t)
 		}
 	}
-	gap := !isValidIn(lo, wall, loc)
+	if len(valid) == 1 {
+		return valid[0], nil
+	}
+	gap := len(valid) == 0
+	if gap {
+		valid = all
+	}
+	lo, hi := slices.MinFunc(valid, time.Time.Compare), slices.MaxFunc(valid, time.Time.Compare)
 	switch f.DST {
 	case dstEarlier:
 		return lo, nil
