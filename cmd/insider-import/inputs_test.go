@@ -161,13 +161,19 @@ func newS3Bucket(t *testing.T) *s3Bucket {
 	return b
 }
 
+// atOnce bounds how long a run may take to stop on a broken or unusable
+// input. The goal is 2 s and an idle machine takes 0.3-0.7 s; the bound is
+// looser so that a loaded CI machine does not fail the test, and still tells
+// a stop from the old behaviour (row errors until the disk is full).
+const atOnce = 5 * time.Second
+
 // assertStoppedOnBrokenFile checks a run that met a broken input: exit 1
-// within 2 s, one message naming the file and where, no rejects, the file
+// at once (atOnce), one message naming the file and where, no rejects, the file
 // partial in the checkpoint.
 func assertStoppedOnBrokenFile(t *testing.T, e *inputEnv, res result, file string, where ...string) {
 	t.Helper()
 	require.Equal(t, 1, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, tail([]byte(res.Stderr), 3000))
-	assert.Less(t, res.Elapsed, 2*time.Second, "a broken file stops the run at once")
+	assert.Less(t, res.Elapsed, atOnce, "a broken file stops the run at once")
 	var msg string
 	for _, l := range strings.Split(res.Stderr, "\n") {
 		if strings.HasPrefix(l, "insider-import: ") {
@@ -269,7 +275,7 @@ func TestE2ES3ObjectReplacedMidRead(t *testing.T) {
 	res := p.wait(t, time.Minute)
 	took := time.Since(replaced)
 	require.Equal(t, 1, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, tail([]byte(res.Stderr), 3000))
-	assert.Less(t, took, 2*time.Second)
+	assert.Less(t, took, atOnce)
 	assert.Contains(t, res.Stderr, "stopped reading "+uri)
 	assert.Contains(t, res.Stderr, "the object was replaced since it was opened")
 	assert.Contains(t, res.Stderr, "row group")
@@ -305,7 +311,7 @@ func TestE2ENotAnInput(t *testing.T) {
 			res := startImport(t, []string{"INSIDER_API_KEY=" + testKey}, e.args()...).wait(t, 30*time.Second)
 			assert.Equal(t, 2, res.Code, "stderr:\n%s", res.Stderr)
 			assert.Contains(t, res.Stderr, c.want)
-			assert.Less(t, res.Elapsed, 2*time.Second)
+			assert.Less(t, res.Elapsed, atOnce)
 		})
 	}
 	assert.Zero(t, f.Stats(t).Requests)
