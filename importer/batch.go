@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/insider-import/insider-import/readers"
 )
@@ -188,8 +189,11 @@ type batch struct {
 	userOff    []int // offsets of each user object in body, plus the end
 	userUnit   []*unit
 	userHash   []uint64 // of each user's identifiers (see userOrder)
-	rows       int64    // rows in the range
-	gen        int64    // dispatch generation: sent only once a checkpoint covers it
+	// userAttrs holds, for user k, the hash of each attribute's value at
+	// k*nAttrs+i (0: not set by this batch), for userOrder.
+	userAttrs []uint64
+	rows      int64 // rows in the range
+	gen       int64 // dispatch generation: sent only once a checkpoint covers it
 
 	// While the batch is open: its users by hash, the sizes of their
 	// objects, and what merging rows into earlier users added (the body is
@@ -226,6 +230,28 @@ type batcher struct {
 	lastSize int
 	tooBig   int    // size of the user object place last found over the limit
 	scratch  []byte // for sizing merged user objects
+	// bodies, if set, holds request bodies of answered batches for reuse.
+	bodies *sync.Pool
+}
+
+func (bt *batcher) bodiesGet() ([]byte, bool) {
+	if bt.bodies == nil {
+		return nil, false
+	}
+	p, ok := bt.bodies.Get().(*[]byte)
+	if !ok {
+		return nil, false
+	}
+	return (*p)[:0], true
+}
+
+// freeBody hands the body of an answered batch back for reuse.
+func freeBody(pool *sync.Pool, b *batch) {
+	if b.body != nil {
+		body := b.body[:0]
+		b.body = nil
+		pool.Put(&body)
+	}
 }
 
 func newBatcher(cfg *Config, file string) *batcher {
@@ -256,7 +282,11 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		bt.cur = &batch{file: bt.file, start: u.first, byUser: map[uint64]int{}, answered: make(chan struct{})}
 		// Start at the size the last batch reached: one allocation instead
 		// of doubling up to a megabyte.
-		bt.cur.body = append(make([]byte, 0, bt.lastSize+bt.lastSize/8), bt.prefix...)
+		if p, ok := bt.bodiesGet(); ok {
+			bt.cur.body = append(p, bt.prefix...)
+		} else {
+			bt.cur.body = append(make([]byte, 0, bt.lastSize+bt.lastSize/8), bt.prefix...)
+		}
 		if u.users != nil && !bt.place(u) {
 			for _, r := range u.users {
 				r.problems = append(r.problems, Problem{Rule: "size", Msg: fmt.Sprintf(
@@ -353,6 +383,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	c.body = append(c.body, bt.suffix...)
 	bt.lastSize = len(c.body)
 	c.byUser, c.userSize = nil, nil
+	c.userAttrs = attrHashes(c.userUnit, len(bt.cfg.Mapping.Attributes))
 	// The encoded parts now live in the body; until the batch is answered
 	// a row keeps only what counts need. Event slots stay (their number is
 	// counted), their bytes go, and so do the cells: should Insider reject

@@ -36,6 +36,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	if r.opts.DryRun {
 		r.order.answered(b)
 		r.commit.Complete(b, outcome{dryRun: true})
+		freeBody(&r.bodies, b)
 		return nil
 	}
 	if err := waitAfter(ctx, b); err != nil {
@@ -56,6 +57,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	}
 	r.order.answered(b)
 	r.commit.Complete(b, o)
+	freeBody(&r.bodies, b)
 	return nil
 }
 

@@ -50,7 +50,8 @@ type Options struct {
 	Progress      func(Progress)
 	ProgressEvery time.Duration
 	// OnBatch, if set, sees every request body before it is sent (or, in a
-	// dry run, instead of sending).
+	// dry run, instead of sending). body is valid only during the call: it
+	// is used again for a later request once this one is answered.
 	OnBatch      func(body []byte)
 	HTTPClient   *http.Client
 	Now          func() time.Time

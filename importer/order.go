@@ -14,42 +14,107 @@ var userSeed = maphash.MakeSeed()
 // userHash identifies a user by its encoded "identifiers" object.
 func userHash(key []byte) uint64 { return maphash.Bytes(userSeed, key) }
 
-// userOrder keeps each user's rows reaching Insider in input order, across
-// batches, workers and files: Insider keeps the attribute value that
-// arrives last, so a later row must not overtake an earlier one on another
-// worker. A dispatched batch that holds a user of a batch still unanswered
-// is sent only after that batch is answered (waitAfter). Two users whose
-// hashes collide also wait for each other, which is safe. Memory: one
-// entry per user in flight.
-type userOrder struct {
-	mu   sync.Mutex
-	last map[uint64]*batch // the last dispatched, unanswered batch of each user
+// attrHashes returns, for each user object, the hash of the value each
+// attribute gets (the last row that has it), 0 where none sets it.
+func attrHashes(users []*unit, nAttrs int) []uint64 {
+	if nAttrs == 0 {
+		return nil
+	}
+	out := make([]uint64, len(users)*nAttrs)
+	for k, u := range users {
+		for _, r := range u.users {
+			for i, v := range r.attrs {
+				if v != nil {
+					out[k*nAttrs+i] = maphash.Bytes(userSeed, v) | 1
+				}
+			}
+		}
+	}
+	return out
 }
 
-func newUserOrder() *userOrder { return &userOrder{last: map[uint64]*batch{}} }
+// userOrder keeps the attribute values of each user reaching Insider in
+// input order, across batches, workers and files: Insider keeps the value
+// that arrives last, so a later row must not overtake an earlier one on
+// another worker. A dispatched batch that sets an attribute of a user to
+// another value than a batch still unanswered is sent only after that
+// batch is answered (waitAfter). Events need no order (Insider stores each
+// once, whenever it arrives), nor does a value sent again unchanged: most
+// users spread over an input wait for nothing. Two users whose hashes
+// collide may wait for each other, which is safe. Memory: one entry per
+// user in flight.
+type userOrder struct {
+	mu    sync.Mutex
+	users map[uint64]userRefs // by user: the unanswered batches holding it
+}
+
+// userRef is user k of batch b.
+type userRef struct {
+	b *batch
+	k int
+}
+
+// userRefs holds the first reference inline: most users in flight are in
+// one batch, and then cost no allocation.
+type userRefs struct {
+	first userRef
+	more  []userRef
+}
+
+func newUserOrder() *userOrder { return &userOrder{users: map[uint64]userRefs{}} }
 
 // dispatch records b, in dispatch order, and the batches it must wait for.
 func (o *userOrder) dispatch(b *batch) {
 	if len(b.userHash) == 0 {
 		return
 	}
+	n := len(b.userAttrs) / len(b.userHash)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, h := range b.userHash {
-		if p := o.last[h]; p != nil && p != b && !slices.Contains(b.after, p) {
-			b.after = append(b.after, p)
+	for k, h := range b.userHash {
+		refs, ok := o.users[h]
+		if !ok {
+			o.users[h] = userRefs{first: userRef{b, k}}
+			continue
 		}
-		o.last[h] = b
+		for _, p := range append([]userRef{refs.first}, refs.more...) {
+			if p.b != b && !slices.Contains(b.after, p.b) && conflict(p.b.userAttrs[p.k*n:(p.k+1)*n], b.userAttrs[k*n:(k+1)*n]) {
+				b.after = append(b.after, p.b)
+			}
+		}
+		refs.more = append(refs.more, userRef{b, k})
+		o.users[h] = refs
 	}
+}
+
+// conflict reports whether two user objects set an attribute to different
+// values.
+func conflict(a, b []uint64) bool {
+	for i := range a {
+		if a[i] != 0 && b[i] != 0 && a[i] != b[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // answered releases the batches waiting for b.
 func (o *userOrder) answered(b *batch) {
 	o.mu.Lock()
 	for _, h := range b.userHash {
-		if o.last[h] == b {
-			delete(o.last, h)
+		refs, ok := o.users[h]
+		if !ok {
+			continue
 		}
+		refs.more = slices.DeleteFunc(refs.more, func(r userRef) bool { return r.b == b })
+		if refs.first.b == b {
+			if len(refs.more) == 0 {
+				delete(o.users, h)
+				continue
+			}
+			refs.first, refs.more = refs.more[0], refs.more[1:]
+		}
+		o.users[h] = refs
 	}
 	o.mu.Unlock()
 	close(b.answered)

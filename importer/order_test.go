@@ -212,3 +212,33 @@ func BenchmarkUsersInOrder(b *testing.B) {
 		})
 	}
 }
+
+// A batch waits only for unanswered batches that set one of its users'
+// attributes to another value: an unchanged value or events alone need no
+// order.
+func TestUserOrderWaitsOnlyForChangedValues(t *testing.T) {
+	o := newUserOrder()
+	mk := func(vals ...uint64) *batch { // one user "u", two attributes
+		return &batch{userHash: []uint64{42}, userAttrs: vals, answered: make(chan struct{})}
+	}
+	b1 := mk(1, 0)
+	b2 := mk(1, 0) // same value: no wait
+	b3 := mk(0, 7) // another attribute, first value: no wait
+	b4 := mk(2, 0) // changed: waits for b1 and b2, which set the old value
+	b5 := mk(0, 0) // events only
+	for _, b := range []*batch{b1, b2, b3, b4, b5} {
+		o.dispatch(b)
+	}
+	assert.Empty(t, b1.after)
+	assert.Empty(t, b2.after)
+	assert.Empty(t, b3.after)
+	assert.ElementsMatch(t, []*batch{b1, b2}, b4.after)
+	assert.Empty(t, b5.after)
+	for _, b := range []*batch{b1, b2, b3, b4, b5} {
+		o.answered(b)
+	}
+	assert.Empty(t, o.users, "nothing kept once every batch is answered")
+	b6 := mk(3, 7)
+	o.dispatch(b6)
+	assert.Empty(t, b6.after)
+}

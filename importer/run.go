@@ -28,6 +28,10 @@ type run struct {
 	sender  *sender
 	rejects *rejectWriter
 
+	// chunkBufs and bodies hold record slices and request bodies for reuse
+	// (see chunkBuf, batcher.bodies).
+	chunkBufs, bodies sync.Pool
+
 	rowsRead   atomic.Int64
 	bytesDone  atomic.Int64 // finished files
 	bytesCur   atomic.Int64 // current file

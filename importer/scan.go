@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -37,6 +38,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	}
 	defer rd.Close()
 	bs := newBatchStage(r.cfg, t.file, r.emitter(ctx, out))
+	bs.bt.bodies = &r.bodies
 	ordered, stop := r.mapChunks(ctx, rd, mp)
 	defer stop()
 	var end readers.Position
@@ -186,7 +188,7 @@ func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (<-c
 	for range nmap {
 		wg.Go(func() error {
 			for c := range work {
-				c.mapRows(mp)
+				c.mapRows(mp, &r.chunkBufs)
 			}
 			return nil
 		})
@@ -198,6 +200,7 @@ func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (<-c
 type chunk struct {
 	recs []readers.Record
 	errs []error // per record: nil, or the *readers.ParseError it came with
+	buf  *chunkBuf
 	rows []*row
 	end  *readers.Position // on the last chunk: the input's end
 	err  error             // a read error that ends the file
@@ -213,7 +216,13 @@ func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered c
 	defer close(work)
 	last := rd.Pos().Index - 1
 	for {
-		c := &chunk{done: make(chan struct{}), recs: make([]readers.Record, 0, chunkRows), errs: make([]error, 0, chunkRows)}
+		c := &chunk{done: make(chan struct{})}
+		if buf, ok := r.chunkBufs.Get().(*chunkBuf); ok {
+			c.buf = buf
+		} else {
+			c.buf = &chunkBuf{recs: make([]readers.Record, 0, chunkRows), errs: make([]error, 0, chunkRows)}
+		}
+		c.recs, c.errs = c.buf.recs[:0], c.buf.errs[:0]
 		for len(c.recs) < chunkRows {
 			rec, err := rd.Next(ctx)
 			if errors.Is(err, io.EOF) {
@@ -255,9 +264,16 @@ func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered c
 	}
 }
 
+// chunkBuf is a chunk's record slices, used again by later chunks once
+// their rows are mapped (fewer allocations, so fewer collections).
+type chunkBuf struct {
+	recs []readers.Record
+	errs []error
+}
+
 // mapRows maps the chunk's records; mappers run it concurrently on
-// different chunks.
-func (c *chunk) mapRows(mp *mapper) {
+// different chunks. The record slices go back to spare for the next chunk.
+func (c *chunk) mapRows(mp *mapper, spare *sync.Pool) {
 	c.rows = make([]*row, len(c.recs))
 	arena := mp.newRowArena(len(c.recs))
 	for i, rec := range c.recs {
@@ -267,7 +283,11 @@ func (c *chunk) mapRows(mp *mapper) {
 		}
 		c.rows[i] = mp.mapRecordIn(arena, rec)
 	}
-	c.recs, c.errs = nil, nil
+	clear(c.recs)
+	clear(c.errs)
+	c.buf.recs, c.buf.errs = c.recs[:0], c.errs[:0]
+	spare.Put(c.buf)
+	c.recs, c.errs, c.buf = nil, nil, nil
 	close(c.done)
 }
 
