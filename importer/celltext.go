@@ -88,23 +88,27 @@ func timeText(f *Field, v readers.Value) string {
 }
 
 // epochText writes t as a count of 10^-digits seconds since the epoch,
-// with a fraction only where t has one.
+// with a fraction only where t has one. It is written digit by digit from
+// the seconds and nanoseconds, so no count overflows: unix_ns text of a
+// date in year 9999 is 2.5e20.
 func epochText(t time.Time, digits int) string {
 	sec, ns := t.Unix(), int64(t.Nanosecond())
-	sub := int64(pow10[9-digits]) // nanoseconds a unit
-	whole, frac := sec*int64(pow10[digits])+ns/sub, ns%sub
-	neg := whole < 0 && frac != 0
-	if neg {
-		whole, frac = -(whole + 1), sub-frac
+	sign := ""
+	if sec < 0 {
+		sign = "-"
+		if sec, ns = -sec, -ns; ns < 0 {
+			sec, ns = sec-1, ns+1e9
+		}
 	}
-	s := strconv.FormatInt(whole, 10)
-	if neg {
-		s = "-" + s
+	frac := strconv.FormatInt(ns, 10)
+	frac = strings.Repeat("0", 9-len(frac)) + frac // nine digits
+	whole := strings.TrimLeft(strconv.FormatInt(sec, 10)+frac[:digits], "0")
+	if whole == "" {
+		whole = "0"
 	}
-	if frac != 0 {
-		fs := strconv.FormatInt(frac, 10)
-		fs = strings.Repeat("0", 9-digits-len(fs)) + fs
-		s += "." + strings.TrimRight(fs, "0")
+	s := sign + whole
+	if rest := strings.TrimRight(frac[digits:], "0"); rest != "" {
+		s += "." + rest
 	}
 	return s
 }
