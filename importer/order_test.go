@@ -29,7 +29,7 @@ import (
 // scatteredUsers writes users×per rows over two files, each user in per
 // rows at random places, its tier going v1, v2, … in input order (file a,
 // then b). It returns the paths and each user's last tier by email.
-func scatteredUsers(t testing.TB, dir string, users, per int, seed uint64) ([]string, map[string]string) {
+func scatteredUsers(t testing.TB, dir string, users, per int, seed uint64, same ...bool) ([]string, map[string]string) {
 	t.Helper()
 	order := make([]int, 0, users*per)
 	for u := range users {
@@ -49,6 +49,9 @@ func scatteredUsers(t testing.TB, dir string, users, per int, seed uint64) ([]st
 		for i, u := range part {
 			seen[u]++
 			tier := fmt.Sprintf("v%d", seen[u])
+			if len(same) > 0 && same[0] {
+				tier = "v1"
+			}
 			email := fmt.Sprintf("user%d@example.com", u)
 			fmt.Fprintf(&b, "%d,%s,Name %d,%s,O-%d-%d,EUR,1.50,1,%s\n", 90000000000000000+u, email, u, tier, f, i,
 				now.Add(-time.Duration(i)*time.Second).UTC().Format(time.RFC3339))
@@ -182,9 +185,10 @@ func posAt(i int) readers.Position { return readers.Position{Index: int64(i), Of
 
 // BenchmarkUsersInOrder measures what keeping users in order costs: 50,000
 // rows into an API that answers in 20ms, 8 workers, 500-user batches,
-// where every user is in 5 rows at random places (scattered5: nearly every
-// batch holds a user of a batch still in flight, so it waits), against the
-// same number of rows of distinct users (distinct: no waits).
+// where every user is in 5 rows at random places and every row changes its
+// tier (scattered5: nearly every batch holds a user of a batch still in
+// flight, so it waits), or keeps it (scattered5-unchanged: no waits),
+// against the same number of rows of distinct users (distinct).
 func BenchmarkUsersInOrder(b *testing.B) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -195,9 +199,10 @@ func BenchmarkUsersInOrder(b *testing.B) {
 	for _, c := range []struct {
 		name       string
 		users, per int
-	}{{"distinct", 50_000, 1}, {"scattered5", 10_000, 5}} {
+		same       bool
+	}{{"distinct", 50_000, 1, false}, {"scattered5", 10_000, 5, false}, {"scattered5-unchanged", 10_000, 5, true}} {
 		b.Run(c.name, func(b *testing.B) {
-			files, _ := scatteredUsers(b, b.TempDir(), c.users, c.per, 1)
+			files, _ := scatteredUsers(b, b.TempDir(), c.users, c.per, 1, c.same)
 			cfg := testConfig(b, ts.URL+upsert.Path, files, "")
 			cfg.Delivery.Workers, cfg.Delivery.BatchUsers = 8, 500
 			var reqs int64
