@@ -6,5 +6,21 @@
 // through package checkpoint; neither imports it.
 //
 // Run is the entry point; cmd/insider-import wires flags, signals, logging and
-// the progress bar around it.
+// the progress bar around it. A run is a pipeline of stages, each in its
+// own file, wired in run.go under one errgroup and one context:
+//
+//	plan.go     expand and shard the inputs, load and check the checkpoint,
+//	            open every input once (preflight)
+//	scan.go     one file's reader -> mapped rows in input order; cursor is
+//	            where a resumed file stands against the recorded ranges
+//	batch.go    rows -> user objects -> request bodies (order.go: a user's
+//	            changed values wait for its unanswered batches)
+//	deliver.go  one batch -> one classified outcome, split or bisected
+//	            (classify.go, pacer.go, send.go)
+//	commit.go   the only owner of the checkpoint: ranges in flight, done
+//	            and rejected (ledger.go), the write-ahead rule, the saves,
+//	            the rejects files (rejects.go)
+//
+// The run's context stops reading and starting requests; requests already
+// on the wire have the grace period (sender.wire).
 package importer
