@@ -22,7 +22,9 @@ import (
 //   - The cut starts from the current rate, or from the rate measured to
 //     pass (successes in the last second) when that is far lower (the
 //     first 429 of a run that started too fast, workers that cannot keep
-//     up): one cut lands near the server's limit instead of many.
+//     up): one cut lands near the server's limit instead of many. Such a
+//     measure can be low, so it sets no slow band: the rate grows fast
+//     until the next cut, which starts from a rate that was really asked.
 //   - Growth is per success, not per second, so a cycle between two cuts
 //     holds about the same number of requests at 5 req/s as at 100 req/s,
 //     which keeps the share of 429s low at any limit. It is fast up to just
@@ -55,6 +57,7 @@ type pacer struct {
 	// of requests sent within the window before it, answered after it,
 	// belong to that measure and raise it.
 	measuredCut bool
+	cutMeasure  float64 // what it measured, raised by late successes
 }
 
 const (
@@ -117,8 +120,8 @@ func (p *pacer) success(start time.Time) {
 		p.okSinceCut = true
 	} else if p.measuredCut && start.After(p.lastCut.Add(-pacerWindow)) {
 		// Passed in the window the last cut measured.
-		p.ceiling++
-		p.set(max(p.rate, p.ceiling*pacerBeta))
+		p.cutMeasure++
+		p.set(max(p.rate, p.cutMeasure*pacerBeta))
 		return
 	}
 	g := pacerFast
@@ -170,8 +173,13 @@ func (p *pacer) throttled(start time.Time, after time.Duration) {
 			// window, so off by one at low rates: never more than 5%.
 			from = min(from, max(measured, 0.95*from))
 		}
-		// The slow band sits at the most that was asked or seen to pass.
+		// The slow band sits at the most that was asked or seen to pass;
+		// after a cut from the measure there is none until the next cut: a
+		// pipeline still warming up, or a burst, can make the measure low.
 		p.ceiling = max(from, measured)
+		if p.measuredCut {
+			p.ceiling, p.cutMeasure = 0, measured
+		}
 		p.lastCut, p.okSinceCut = now, false
 		p.set(max(pacerMin, from*pacerBeta))
 	}

@@ -46,7 +46,7 @@ type throttleRun struct {
 	err   error
 }
 
-const usersPerBatch = 10
+const usersPerBatch = 1 // little CPU per request: the test measures pacing, not mapping
 
 func newThrottleRun(t *testing.T, limit float64, retryAfter bool, nReq int) *throttleRun {
 	tr := &throttleRun{limit: limit, ra: retryAfter, nReq: nReq}
@@ -132,7 +132,8 @@ func TestThrottlingConverges(t *testing.T) {
 			wg.Go(tr.run)
 		}
 	}
-	late := schedulingDelay(&wg)
+	late, worst := schedulingDelay(&wg)
+	t.Logf("timer delays during the runs: %v at the 90th percentile, %v at the 99th", late, worst)
 	// A strict N-per-second window counts arrivals: when the machine delays
 	// goroutines by tens of milliseconds (make test runs every package at
 	// once, under -race, on 2 shared cores), requests paced below the limit
@@ -140,9 +141,9 @@ func TestThrottlingConverges(t *testing.T) {
 	// are then out of reach for any pacing, so the bounds only catch a
 	// pacer that does not converge.
 	share, rate := 0.03, 0.9
-	if late > 2*time.Millisecond {
+	if late > 2*time.Millisecond || worst > 20*time.Millisecond {
 		share, rate = 0.10, 0.7
-		t.Logf("the machine delayed timers by %v (90th percentile): holding to %.0f%% of 429s and %.0f%% of the rate instead of 3%% and 90%%", late, 100*share, 100*rate)
+		t.Logf("the machine delayed timers too much to pace evenly: holding to %.0f%% of 429s and %.0f%% of the rate instead of 3%% and 90%%", 100*share, 100*rate)
 	}
 	for _, r := range runs {
 		t.Run(fmt.Sprintf("%g req/s, Retry-After %v", r.limit, r.ra), func(t *testing.T) {
@@ -154,9 +155,9 @@ func TestThrottlingConverges(t *testing.T) {
 	}
 }
 
-// schedulingDelay waits for wg and returns the 90th percentile of how late
-// a 10ms timer fired meanwhile: how loaded the machine was.
-func schedulingDelay(wg *sync.WaitGroup) time.Duration {
+// schedulingDelay waits for wg and returns the 90th and 99th percentiles of
+// how late a 10ms timer fired meanwhile: how loaded the machine was.
+func schedulingDelay(wg *sync.WaitGroup) (p90, p99 time.Duration) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	var late []time.Duration
@@ -165,10 +166,10 @@ func schedulingDelay(wg *sync.WaitGroup) time.Duration {
 		select {
 		case <-done:
 			if len(late) == 0 {
-				return 0
+				return 0, 0
 			}
 			slices.Sort(late)
-			return late[len(late)*9/10]
+			return late[len(late)*9/10], late[len(late)*99/100]
 		case <-time.After(10 * time.Millisecond):
 			late = append(late, time.Since(t0)-10*time.Millisecond)
 		}
