@@ -65,8 +65,8 @@ func newUserOrder() *userOrder { return &userOrder{users: map[uint64]userRefs{}}
 
 // dispatch records b, in dispatch order, and the batches it must wait for.
 func (o *userOrder) dispatch(b *batch) {
-	if len(b.userHash) == 0 {
-		return
+	if len(b.userHash) == 0 || len(b.userAttrs) == 0 {
+		return // no attributes mapped: events need no order
 	}
 	n := len(b.userAttrs) / len(b.userHash)
 	o.mu.Lock()
@@ -100,6 +100,10 @@ func conflict(a, b []uint64) bool {
 
 // answered releases the batches waiting for b.
 func (o *userOrder) answered(b *batch) {
+	if len(b.userAttrs) == 0 {
+		close(b.answered)
+		return
+	}
 	o.mu.Lock()
 	for _, h := range b.userHash {
 		refs, ok := o.users[h]
