@@ -254,6 +254,9 @@ func TestE2ES3ObjectReplacedMidRead(t *testing.T) {
 	// Row groups of ~600 KB, more than one read-ahead block: each is read
 	// with its own ranged GET, pinned to the version opened.
 	put(inputParquet(t, 12000, 500, 1200, now, 1))
+	// The new version is made before the import starts: writing it takes
+	// seconds under the race detector, long enough for the import to end.
+	replacement := inputParquet(t, 12000, 500, 1200, now, 2)
 	uri := "s3://" + bucket + "/in/users.parquet"
 
 	// Each answer takes 150 ms and the run has 2 workers, so the 120
@@ -270,7 +273,7 @@ func TestE2ES3ObjectReplacedMidRead(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "no request reached the fake")
 		time.Sleep(20 * time.Millisecond)
 	}
-	put(inputParquet(t, 12000, 500, 1200, now, 2))
+	put(replacement)
 	replaced := time.Now()
 	res := p.wait(t, time.Minute)
 	took := time.Since(replaced)
