@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -361,4 +362,18 @@ mapping:
 	assert.Equal(t, "brackets", fs[1].Format)
 	assert.Equal(t, "separator", fs[2].Format)
 	assert.Equal(t, "|", fs[2].Separator)
+}
+
+// delivery.give_up_after bounds the retries max_attempts does not count;
+// 30 minutes unless set, and never 0.
+func TestConfigGiveUpAfter(t *testing.T) {
+	const rest = "\nmapping:\n  identifiers: {uuid: id}\n  attributes: {name: n}\n"
+	cfg, err := ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}"+rest))
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Minute, cfg.Delivery.GiveUpAfter)
+	cfg, err = ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}\ndelivery: {give_up_after: 5m}"+rest))
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Minute, cfg.Delivery.GiveUpAfter)
+	assert.Equal(t, []string{"2:27: delivery.give_up_after must be above 0"},
+		configProblems(t, "source: {paths: [a.csv]}\ndelivery: {give_up_after: 0s}"+rest))
 }
