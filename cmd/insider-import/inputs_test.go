@@ -143,16 +143,23 @@ type s3Bucket struct {
 	bucket string
 	source string   // the source.s3 lines of a config
 	env    []string // the API key and S3 credentials for the binary
+	ep     s3test.Endpoint
 }
 
 func newS3Bucket(t *testing.T) *s3Bucket {
+	t.Helper()
+	return newNamedS3Bucket(t, fmt.Sprintf("inputs-%d", rand.Uint32()))
+}
+
+// newNamedS3Bucket is newS3Bucket with the bucket's name chosen by the test.
+func newNamedS3Bucket(t *testing.T, name string) *s3Bucket {
 	t.Helper()
 	ep := s3test.Server(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
 	client, err := readers.NewS3Client(context.Background(), readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true})
 	require.NoError(t, err)
-	b := &s3Bucket{client: client, bucket: fmt.Sprintf("inputs-%d", rand.Uint32()),
+	b := &s3Bucket{client: client, bucket: name, ep: ep,
 		source: fmt.Sprintf("  s3: {endpoint: %q, path_style: true, region: %s}\n", ep.URL, ep.Region),
 		env: []string{"INSIDER_API_KEY=" + testKey, "AWS_ACCESS_KEY_ID=" + ep.AccessKey,
 			"AWS_SECRET_ACCESS_KEY=" + ep.SecretKey, "AWS_REGION=" + ep.Region}}

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/insider-import/insider-import/readers"
-	"github.com/insider-import/insider-import/readers/s3test"
 )
 
 // TestLeaseTwoRunsOfOneJob starts two processes of the same job at once
@@ -24,14 +18,8 @@ func TestLeaseTwoRunsOfOneJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	ep := s3test.Server(t)
-	ctx := context.Background()
-	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
-	client, err := readers.NewS3Client(ctx, readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true})
-	require.NoError(t, err)
-	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("leases")})
-	require.NoError(t, err)
+	bk := newNamedS3Bucket(t, "leases")
+	ep := bk.ep
 
 	f := startFake(t, "--delay", "20ms")
 	d := genE2E(t, time.Now(), 5, 400, false)
@@ -39,8 +27,7 @@ func TestLeaseTwoRunsOfOneJob(t *testing.T) {
 	cfg := strings.Replace(e2eConfig(e.csv, f.Port, 20, 2, 200), "  format: csv\n",
 		"  format: csv\n  s3: {endpoint: \""+ep.URL+"\", path_style: true, region: us-east-1}\n", 1)
 	e.config = writeFile(t, e.dir, "import.yaml", cfg)
-	env := []string{"INSIDER_API_KEY=" + testKey, "AWS_ACCESS_KEY_ID=" + ep.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + ep.SecretKey, "AWS_REGION=" + ep.Region}
+	env := bk.env
 	args := []string{"run", "-c", e.config, "--checkpoint", "s3://leases/checkpoints/", "--progress", "none", "--log-format", "json"}
 
 	a, b := startImport(t, env, args...), startImport(t, env, args...)

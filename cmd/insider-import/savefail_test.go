@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -14,13 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/insider-import/insider-import/readers"
-	"github.com/insider-import/insider-import/readers/s3test"
 )
 
 // makeReadOnly makes dir refuse new files, also for root (CI runs as root,
@@ -113,14 +107,8 @@ func TestSaveFailureS3Forbidden(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	ep := s3test.Server(t)
-	ctx := context.Background()
-	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
-	client, err := readers.NewS3Client(ctx, readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true})
-	require.NoError(t, err)
-	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("ckpt")})
-	require.NoError(t, err)
+	bk := newNamedS3Bucket(t, "ckpt")
+	ep := bk.ep
 
 	// In front of the S3 server: after the first two writes (the first
 	// save takes the lease, the second renews it), every write is refused
@@ -147,8 +135,7 @@ func TestSaveFailureS3Forbidden(t *testing.T) {
 	cfg := strings.Replace(e2eConfig(e.csv, f.Port, 10, 2, 1000), "  format: csv\n",
 		"  format: csv\n  s3: {endpoint: \""+ts.URL+"\", path_style: true, region: us-east-1}\n", 1)
 	e.config = writeFile(t, e.dir, "import.yaml", cfg)
-	env := []string{"INSIDER_API_KEY=" + testKey, "AWS_ACCESS_KEY_ID=" + ep.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + ep.SecretKey, "AWS_REGION=" + ep.Region}
+	env := bk.env
 	res := runImport(t, env, "run", "-c", e.config, "--checkpoint", "s3://ckpt/jobs/", "--report", e.report,
 		"--rejects", filepath.Join(e.dir, "rejects.jsonl"), "--progress", "none", "--log-format", "json")
 	assert.Equal(t, exitFailure, res.Code, res.Stderr)

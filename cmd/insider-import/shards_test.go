@@ -18,8 +18,6 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
-	"github.com/insider-import/insider-import/readers"
-	"github.com/insider-import/insider-import/readers/s3test"
 )
 
 // e2eParquetRow is a row of the end-to-end data as Parquet: the same
@@ -106,14 +104,8 @@ func TestIndexedJobShards(t *testing.T) {
 		shards = 4
 		rps    = 40.0 // requests_per_second of the whole job: 10 per shard
 	)
-	ep := s3test.Server(t)
-	ctx := context.Background()
-	t.Setenv("AWS_ACCESS_KEY_ID", ep.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", ep.SecretKey)
-	client, err := readers.NewS3Client(ctx, readers.S3Options{Region: ep.Region, Endpoint: ep.URL, PathStyle: true})
-	require.NoError(t, err)
-	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("jobs")})
-	require.NoError(t, err)
+	bk := newNamedS3Bucket(t, "jobs")
+	ep, client, ctx := bk.ep, bk.client, context.Background()
 
 	// One input set: five CSV files and one Parquet file holding most rows,
 	// in row groups of 500.
