@@ -295,46 +295,41 @@ func (a *rowArena) evSlots(n int) [][]byte {
 }
 
 // mapRecordIn is mapRecord taking the row and its memory from a (nil:
-// allocated on their own).
+// allocated on their own). The row's parts are encoded one after the
+// other into one buffer: the identifiers object, the attributes, the
+// events.
 func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
 	r := a.next()
 	r.pos, r.src, r.texts = rec.Pos, rec, m.texts
 	hint := int(m.hint.Load())
 	buf := a.space(hint)
+	buf = m.mapIdentifiers(r, &rec, buf)
+	r.key = buf[:len(buf):len(buf)]
+	buf = m.mapAttributes(a, r, &rec, buf)
+	buf = m.mapEvents(a, r, &rec, buf)
+	r.settle()
+	a.took(buf)
+	m.resize(hint, len(buf))
+	return r
+}
 
-	// Identifiers.
+// mapIdentifiers appends the row's "identifiers" object to buf: the
+// default identifiers, then the custom ones in a "custom" object. A row
+// without any identifier value gets a problem.
+func (m *mapper) mapIdentifiers(r *row, rec *readers.Record, buf []byte) []byte {
 	buf = append(buf, '{')
 	first, custom := true, false
 	present := 0
 	for i := range m.m.Identifiers {
 		f := &m.m.Identifiers[i]
-		v := m.cell(f, &rec)
+		v := m.cell(f, rec)
 		if v.IsNull() {
 			continue
 		}
 		present++
-		if v.Kind == readers.KindList {
-			r.fail(f, "type(string)", "an identifier must be a single value, not a list")
+		s, lower, ok := r.identifierText(f, v)
+		if !ok {
 			continue
-		}
-		s := text(v)
-		lower := false
-		if !f.Custom {
-			switch f.Name {
-			case "email":
-				// Emails are lower-cased, which does not change whether
-				// they pass the check: done in the buffer, not a copy.
-				if !upsert.ValidEmail(s) {
-					r.fail(f, "regexp("+upsert.EmailPattern+")", "not a valid email address: "+lowerASCII(s))
-					continue
-				}
-				lower = true
-			case "phone_number":
-				if !upsert.ValidPhone(s) {
-					r.fail(f, "regexp("+upsert.PhonePattern+")", "user has an invalid phone number: "+s+" (E.164 wanted, e.g. +6598765432)")
-					continue
-				}
-			}
 		}
 		if f.Custom && !custom {
 			if !first {
@@ -356,19 +351,58 @@ func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
 	}
 	buf = append(buf, '}')
 	if present == 0 {
-		cols := make([]string, 0, len(m.m.Identifiers))
-		for _, f := range m.m.Identifiers {
-			cols = append(cols, f.Column)
-		}
-		r.problems = append(r.problems, Problem{Column: strings.Join(cols, ", "), Rule: ruleIdentifierRequired,
-			Msg: "the row has no identifier: every identifier column is empty"})
+		m.noIdentifier(r)
 	}
-	r.key = buf[:len(buf):len(buf)]
+	return buf
+}
 
-	// Attributes.
+// identifierText returns the text of identifier f's value v, and whether
+// it is to be lower-cased once encoded (emails are: that does not change
+// whether they pass the check, so it is done in the buffer, not a copy).
+// A list, an invalid email or phone number is a problem of r, and ok is
+// false.
+func (r *row) identifierText(f *Field, v readers.Value) (s string, lower, ok bool) {
+	if v.Kind == readers.KindList {
+		r.fail(f, "type(string)", "an identifier must be a single value, not a list")
+		return "", false, false
+	}
+	s = text(v)
+	if f.Custom {
+		return s, false, true
+	}
+	switch f.Name {
+	case "email":
+		if !upsert.ValidEmail(s) {
+			r.fail(f, "regexp("+upsert.EmailPattern+")", "not a valid email address: "+lowerASCII(s))
+			return s, false, false
+		}
+		return s, true, true
+	case "phone_number":
+		if !upsert.ValidPhone(s) {
+			r.fail(f, "regexp("+upsert.PhonePattern+")", "user has an invalid phone number: "+s+" (E.164 wanted, e.g. +6598765432)")
+			return s, false, false
+		}
+	}
+	return s, false, true
+}
+
+// noIdentifier records that every identifier column of the row is empty.
+func (m *mapper) noIdentifier(r *row) {
+	cols := make([]string, 0, len(m.m.Identifiers))
+	for _, f := range m.m.Identifiers {
+		cols = append(cols, f.Column)
+	}
+	r.problems = append(r.problems, Problem{Column: strings.Join(cols, ", "), Rule: ruleIdentifierRequired,
+		Msg: "the row has no identifier: every identifier column is empty"})
+}
+
+// mapAttributes appends the row's attribute values to buf, each in its
+// slot of r.attrs (by index of Mapping.Attributes). r.attrs stays nil
+// when the row has no attribute value.
+func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []byte) []byte {
 	for i := range m.m.Attributes {
 		f := &m.m.Attributes[i]
-		v := m.cell(f, &rec)
+		v := m.cell(f, rec)
 		if v.IsNull() {
 			continue
 		}
@@ -396,29 +430,42 @@ func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
 		}
 		r.attrs[i] = buf[start:len(buf):len(buf)]
 	}
+	return buf
+}
 
-	// Events.
+// mapEvents appends the row's events to buf, one per event spec whose
+// timestamp cell has a value. r.evs stays nil when none is kept.
+func (m *mapper) mapEvents(a *rowArena, r *row, rec *readers.Record, buf []byte) []byte {
 	if len(m.m.Events) > 0 {
 		r.evs = a.evSlots(len(m.m.Events))
 	}
 	for i := range m.m.Events {
-		buf = m.mapEvent(r, &m.m.Events[i], &rec, buf)
+		buf = m.mapEvent(r, &m.m.Events[i], rec, buf)
 	}
 	if len(r.evs) == 0 {
 		r.evs = nil
 	}
+	return buf
+}
+
+// settle decides the mapped row's fate: a row with nothing to send gets a
+// problem, and a row with any problem is rejected whole: none of its
+// parts is sent or counted as dropped.
+func (r *row) settle() {
 	if len(r.problems) == 0 && r.attrs == nil && r.eventsRead == 0 {
 		r.problems = append(r.problems, Problem{Rule: ruleDataRequired, Msg: "the row has no attribute and no event value to send"})
 	}
 	if len(r.problems) > 0 {
-		// Rejected whole: none of its parts is sent or counted as dropped.
 		r.attrs, r.evs, r.expired, r.future = nil, nil, 0, 0
 	}
-	a.took(buf)
-	if n := len(buf); n > hint || n < hint/4 {
+}
+
+// resize stores a new buffer size hint when a row of n bytes did not fit
+// the hint or needed less than a quarter of it.
+func (m *mapper) resize(hint, n int) {
+	if n > hint || n < hint/4 {
 		m.hint.Store(int32(min(max(n+n/4, 64), 16<<10)))
 	}
-	return r
 }
 
 // checkDefaultAttr checks what a default attribute's JSON type does not
@@ -518,22 +565,57 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 	}
 	r.eventsRead++
 	bad := len(r.problems)
-	name := e.Name
-	if e.NameColumn != nil {
-		nv := m.cell(e.NameColumn, rec)
-		name = text(nv)
-		if nv.IsNull() {
-			r.fail(e.NameColumn, ruleEventNameRequired, "the event has a timestamp but no name")
-		} else if !upsert.ValidEventName(name) {
-			r.fail(e.NameColumn, ruleEventName, "invalid event name: "+name+" (lowercase letters, digits and _)")
-		}
-	}
+	name := m.eventName(r, e, rec)
 	ts, err := toTime(&e.Timestamp, tv)
 	if err != nil {
 		r.fail(&e.Timestamp, ruleTimestamp, err.Error())
 	}
 
 	start := len(buf)
+	buf = appendEventHead(buf, e, name, ts)
+	buf, present := m.appendParams(r, e, rec, buf)
+	buf = append(buf, '}')
+	required, oldest, newest := e.required, e.oldest, e.newest
+	if e.head == "" {
+		required = upsert.RequiredParams(name)
+		oldest, newest = m.keeps(name)
+	}
+	r.requireParams(e, name, required, present)
+	if len(r.problems) > bad {
+		return buf[:start]
+	}
+	switch {
+	case ts.Before(oldest):
+		r.expired++
+		return buf[:start]
+	case ts.After(newest):
+		r.future++
+		return buf[:start]
+	}
+	r.evs = append(r.evs, buf[start:len(buf):len(buf)])
+	return buf
+}
+
+// eventName returns the name of the event of spec e: the spec's own, or
+// the one in its name column, which must be given and valid (else a
+// problem of r).
+func (m *mapper) eventName(r *row, e *EventSpec, rec *readers.Record) string {
+	if e.NameColumn == nil {
+		return e.Name
+	}
+	nv := m.cell(e.NameColumn, rec)
+	name := text(nv)
+	if nv.IsNull() {
+		r.fail(e.NameColumn, ruleEventNameRequired, "the event has a timestamp but no name")
+	} else if !upsert.ValidEventName(name) {
+		r.fail(e.NameColumn, ruleEventName, "invalid event name: "+name+" (lowercase letters, digits and _)")
+	}
+	return name
+}
+
+// appendEventHead opens an event object: its name and timestamp, from the
+// head encoded once when the name is fixed.
+func appendEventHead(buf []byte, e *EventSpec, name string, ts time.Time) []byte {
 	if e.NameColumn == nil && e.head != "" {
 		buf = append(buf, e.head...)
 	} else {
@@ -541,9 +623,14 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 		buf = appendString(buf, name)
 		buf = append(buf, `,"timestamp":`...)
 	}
-	buf = appendTime(buf, ts)
+	return appendTime(buf, ts)
+}
+
+// appendParams appends the "event_params" object of the event of spec e,
+// the custom params in its "custom" object, or nothing when no param has
+// a value. present has the requiredBit of each default param appended.
+func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []byte) (_ []byte, present uint8) {
 	first, custom := true, false
-	var present uint8
 	for i := range e.Params {
 		f := &e.Params[i]
 		v := m.cell(f, rec)
@@ -562,23 +649,10 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 			buf = append(buf, `"custom":{`...)
 		}
 		buf = appendFieldKey(buf, first || opens, f)
-		vstart := len(buf)
-		if buf, err = appendValue(buf, f, v); err == errNoItems {
+		var ok bool
+		if buf, ok = r.appendParamValue(buf, f, v); !ok {
 			buf = buf[:mark]
-			continue // an array without items is absent, like an empty cell
-		} else if err != nil {
-			buf = buf[:mark]
-			r.fail(f, "type("+string(f.Type)+")", err.Error())
 			continue
-		}
-		if !f.Custom && f.Name == "currency" {
-			enc := buf[vstart:]
-			upperInPlace(enc)
-			if s := unquote(enc); !upsert.ValidCurrency(s) {
-				buf = buf[:mark]
-				r.fail(f, ruleCurrency, "currency must be an ISO 4217 code such as USD, not "+s)
-				continue
-			}
 		}
 		custom = custom || opens
 		first = false
@@ -592,12 +666,36 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 	if !first {
 		buf = append(buf, '}')
 	}
-	buf = append(buf, '}')
-	required, oldest, newest := e.required, e.oldest, e.newest
-	if e.head == "" {
-		required = upsert.RequiredParams(name)
-		oldest, newest = m.keeps(name)
+	return buf, present
+}
+
+// appendParamValue appends the value v of param f. It returns false when
+// there is nothing to send: an array without items (absent, like an empty
+// cell), or a value that does not convert or is not a valid currency (a
+// problem of r). Currencies are upper-cased.
+func (r *row) appendParamValue(buf []byte, f *Field, v readers.Value) ([]byte, bool) {
+	start := len(buf)
+	buf, err := appendValue(buf, f, v)
+	if err == errNoItems {
+		return buf, false
+	} else if err != nil {
+		r.fail(f, "type("+string(f.Type)+")", err.Error())
+		return buf, false
 	}
+	if !f.Custom && f.Name == "currency" {
+		enc := buf[start:]
+		upperInPlace(enc)
+		if s := unquote(enc); !upsert.ValidCurrency(s) {
+			r.fail(f, ruleCurrency, "currency must be an ISO 4217 code such as USD, not "+s)
+			return buf, false
+		}
+	}
+	return buf, true
+}
+
+// requireParams records a problem for each param the event name requires
+// that is not present, unless that param already has a problem.
+func (r *row) requireParams(e *EventSpec, name string, required []string, present uint8) {
 	for _, req := range required {
 		if present&requiredBit(req) != 0 || r.failedParam(e, req) {
 			continue
@@ -611,19 +709,6 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 		r.problems = append(r.problems, Problem{Column: col, Field: req, Rule: ruleParamRequired,
 			Msg: fmt.Sprintf("%s parameter is required on %s event", req, name)})
 	}
-	if len(r.problems) > bad {
-		return buf[:start]
-	}
-	switch {
-	case ts.Before(oldest):
-		r.expired++
-		return buf[:start]
-	case ts.After(newest):
-		r.future++
-		return buf[:start]
-	}
-	r.evs = append(r.evs, buf[start:len(buf):len(buf)])
-	return buf
 }
 
 // keeps returns the oldest and newest timestamps of name's events that the
