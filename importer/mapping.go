@@ -132,78 +132,14 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 	if custom && !upsert.ValidCustomName(name) {
 		w.addf(k, "%s: %q is not a name Insider accepts for a custom field (lowercase letters, digits and _)", where, name)
 	}
-	switch v.(type) {
-	case *ast.MappingNode:
-		w.mapping(v, where, []string{"column", "type", "layout", "timezone", "dst", "separator", "format", "decimal", "value"}, func(key string, _, v ast.Node) {
-			switch key {
-			case "column":
-				w.str(v, where+".column", &f.Column)
-			case "type":
-				var t string
-				w.str(v, where+".type", &t)
-				f.Type = FieldType(t)
-				f.typed = true
-				if !slices.Contains(fieldTypes, f.Type) {
-					w.addf(v, "%s.type must be one of string, number, integer, boolean, date, datetime, array; not %q", where, t)
-				}
-			case "layout":
-				w.str(v, where+".layout", &f.Layout)
-			case "timezone":
-				var tz string
-				w.str(v, where+".timezone", &tz)
-				loc, err := time.LoadLocation(tz)
-				if err != nil || tz == "" {
-					w.addf(v, "%s.timezone: unknown time zone %q (an IANA name such as Europe/Berlin, or UTC)", where, tz)
-					loc = time.UTC
-				}
-				f.Timezone = loc
-			case "dst":
-				w.str(v, where+".dst", &f.DST)
-				if f.DST != dstEarlier && f.DST != dstLater {
-					w.addf(v, "%s.dst must be earlier or later (which instant a local time at a daylight-saving change means), not %q", where, f.DST)
-				}
-			case "format":
-				w.str(v, where+".format", &f.Format)
-				if !slices.Contains(arrayFormats, f.Format) {
-					w.addf(v, "%s.format must be one of %s (how an array cell is written), not %q", where, strings.Join(arrayFormats, ", "), f.Format)
-				}
-			case "separator":
-				w.str(v, where+".separator", &f.Separator)
-				if f.Separator == "" {
-					w.addf(v, "%s.separator must not be empty", where)
-					f.Separator = "|"
-				}
-			case "decimal":
-				w.str(v, where+".decimal", &f.Decimal)
-				if f.Decimal != "." && f.Decimal != "," {
-					w.addf(v, `%s.decimal must be "." or ","`, where)
-				}
-			case "value":
-				var s string
-				if _, isNull := v.(*ast.NullNode); isNull {
-					w.addf(v, "%s.value must not be empty", where)
-				}
-				w.str(v, where+".value", &s)
-				f.Value = &s
-			}
-		})
-		if f.Column == "" && f.Value == nil {
-			w.addf(k, "%s: give a column (or a constant value)", where)
-			return f, false
-		}
-		if f.Column != "" && f.Value != nil {
-			w.addf(k, "%s: give column or value, not both", where)
-		}
-	default:
-		s, ok := w.scalar(v, where)
-		if !ok {
-			return f, false
-		}
-		if s == "" {
-			w.addf(k, "%s: name the column it comes from", where)
-			return f, false
-		}
-		f.Column = s
+	var ok bool
+	if _, long := v.(*ast.MappingNode); long {
+		ok = decodeFieldLong(w, where, k, v, &f)
+	} else {
+		ok = decodeFieldShort(w, where, k, v, &f)
+	}
+	if !ok {
+		return f, false
 	}
 	if f.Type == "" {
 		f.Type = TypeString
@@ -212,6 +148,98 @@ func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defT
 		}
 	}
 	return f, true
+}
+
+// decodeFieldShort reads a field given as the name of its column.
+func decodeFieldShort(w *walker, where string, k, v ast.Node, f *Field) bool {
+	s, ok := w.scalar(v, where)
+	if !ok {
+		return false
+	}
+	if s == "" {
+		w.addf(k, "%s: name the column it comes from", where)
+		return false
+	}
+	f.Column = s
+	return true
+}
+
+// decodeFieldLong reads a field given as a mapping of options, which
+// must name a column or a constant value, not both.
+func decodeFieldLong(w *walker, where string, k, v ast.Node, f *Field) bool {
+	w.mapping(v, where, []string{"column", "type", "layout", "timezone", "dst", "separator", "format", "decimal", "value"}, func(key string, _, v ast.Node) {
+		decodeFieldOption(w, where+"."+key, key, v, f)
+	})
+	if f.Column == "" && f.Value == nil {
+		w.addf(k, "%s: give a column (or a constant value)", where)
+		return false
+	}
+	if f.Column != "" && f.Value != nil {
+		w.addf(k, "%s: give column or value, not both", where)
+	}
+	return true
+}
+
+// decodeFieldOption reads option key of a field's long form into f; where
+// names the option (e.g. "mapping.attributes.tier.type").
+func decodeFieldOption(w *walker, where, key string, v ast.Node, f *Field) {
+	switch key {
+	case "column":
+		w.str(v, where, &f.Column)
+	case "type":
+		var t string
+		w.str(v, where, &t)
+		f.Type = FieldType(t)
+		f.typed = true
+		if !slices.Contains(fieldTypes, f.Type) {
+			w.addf(v, "%s must be one of string, number, integer, boolean, date, datetime, array; not %q", where, t)
+		}
+	case "layout":
+		w.str(v, where, &f.Layout)
+	case "timezone":
+		f.Timezone = decodeTimezone(w, where, v)
+	case "dst":
+		w.str(v, where, &f.DST)
+		if f.DST != dstEarlier && f.DST != dstLater {
+			w.addf(v, "%s must be earlier or later (which instant a local time at a daylight-saving change means), not %q", where, f.DST)
+		}
+	case "format":
+		w.str(v, where, &f.Format)
+		if !slices.Contains(arrayFormats, f.Format) {
+			w.addf(v, "%s must be one of %s (how an array cell is written), not %q", where, strings.Join(arrayFormats, ", "), f.Format)
+		}
+	case "separator":
+		w.str(v, where, &f.Separator)
+		if f.Separator == "" {
+			w.addf(v, "%s must not be empty", where)
+			f.Separator = "|"
+		}
+	case "decimal":
+		w.str(v, where, &f.Decimal)
+		if f.Decimal != "." && f.Decimal != "," {
+			w.addf(v, `%s must be "." or ","`, where)
+		}
+	case "value":
+		var s string
+		if _, isNull := v.(*ast.NullNode); isNull {
+			w.addf(v, "%s must not be empty", where)
+		}
+		w.str(v, where, &s)
+		f.Value = &s
+	}
+}
+
+// decodeTimezone reads an IANA time zone name; an unknown or empty one is
+// a problem, and UTC stands in for it.
+func decodeTimezone(w *walker, where string, v ast.Node) *time.Location {
+	var tz string
+	w.str(v, where, &tz)
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "" {
+		w.addf(v, "%s: unknown time zone %q (an IANA name such as Europe/Berlin, or UTC)", where, tz)
+		loc = time.UTC
+	}
+	return loc
 }
 
 // finishField checks that the options given fit the field's settled type
