@@ -223,88 +223,122 @@ func wallText(wall time.Time) string {
 // a zone it returns the wall clock and wall true. A date alone is read
 // when dateOnly.
 func parseRFC3339(s string, dateOnly bool) (t time.Time, wall, ok bool) {
-	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
-		return t, false, false
-	}
-	year, ok1 := atoiN(s[0:4])
-	mon, ok2 := atoiN(s[5:7])
-	day, ok3 := atoiN(s[8:10])
-	if !ok1 || !ok2 || !ok3 || mon < 1 || mon > 12 || day < 1 || day > daysIn(time.Month(mon), year) {
+	year, mon, day, ok := parseISODate(s)
+	if !ok {
 		return t, false, false
 	}
 	if len(s) == 10 {
-		return time.Date(year, time.Month(mon), day, 0, 0, 0, 0, time.UTC), true, dateOnly
+		return time.Date(year, mon, day, 0, 0, 0, 0, time.UTC), true, dateOnly
 	}
 	if c := s[10]; c != 'T' && c != 't' && c != ' ' {
 		return t, false, false
 	}
-	rest := s[11:]
-	if len(rest) < 8 || rest[2] != ':' || rest[5] != ':' {
+	hour, min, sec, rest, ok := parseClock(s[11:])
+	if !ok {
 		return t, false, false
 	}
-	hour, ok1 := atoiN(rest[0:2])
-	min, ok2 := atoiN(rest[3:5])
-	sec, ok3 := atoiN(rest[6:8])
-	if !ok1 || !ok2 || !ok3 || hour > 23 || min > 59 || sec > 59 {
+	ns, rest, ok := parseFraction(rest)
+	if !ok {
 		return t, false, false
-	}
-	rest = rest[8:]
-	ns := 0
-	if len(rest) > 0 && (rest[0] == '.' || rest[0] == ',') {
-		i := 1
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 1 || i > 10 {
-			return t, false, false
-		}
-		ns, _ = atoiN(rest[1:i])
-		for k := i; k < 10; k++ {
-			ns *= 10
-		}
-		rest = rest[i:]
 	}
 	zone := strings.TrimLeft(rest, " ")
 	if zone == "" {
 		if rest != "" {
 			return t, false, false
 		}
-		return time.Date(year, time.Month(mon), day, hour, min, sec, ns, time.UTC), true, true
+		return time.Date(year, mon, day, hour, min, sec, ns, time.UTC), true, true
 	}
-	off := 0
-	switch zone[0] {
-	case 'Z', 'z':
-		if len(zone) != 1 {
-			return t, false, false
-		}
-	case '+', '-':
-		z := zone[1:]
-		var oh, om int
-		switch {
-		case len(z) == 2:
-			oh, ok1 = atoiN(z)
-			ok2 = true
-		case len(z) == 4:
-			oh, ok1 = atoiN(z[:2])
-			om, ok2 = atoiN(z[2:])
-		case len(z) == 5 && z[2] == ':':
-			oh, ok1 = atoiN(z[:2])
-			om, ok2 = atoiN(z[3:])
-		default:
-			return t, false, false
-		}
-		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return t, false, false
-		}
-		off = oh*3600 + om*60
-		if zone[0] == '-' {
-			off = -off
-		}
-	default:
+	off, ok := parseZoneOffset(zone)
+	if !ok {
 		return t, false, false
 	}
-	t = time.Date(year, time.Month(mon), day, hour, min, sec, ns, time.UTC).Add(-time.Duration(off) * time.Second)
+	t = time.Date(year, mon, day, hour, min, sec, ns, time.UTC).Add(-time.Duration(off) * time.Second)
 	return t, false, true
+}
+
+// parseISODate reads the YYYY-MM-DD that s starts with: a date that
+// exists.
+func parseISODate(s string) (year int, mon time.Month, day int, ok bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	year, ok1 := atoiN(s[0:4])
+	m, ok2 := atoiN(s[5:7])
+	day, ok3 := atoiN(s[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || day < 1 || day > daysIn(time.Month(m), year) {
+		return 0, 0, 0, false
+	}
+	return year, time.Month(m), day, true
+}
+
+// parseClock reads the hh:mm:ss that s starts with and returns the rest.
+func parseClock(s string) (hour, min, sec int, rest string, ok bool) {
+	if len(s) < 8 || s[2] != ':' || s[5] != ':' {
+		return 0, 0, 0, s, false
+	}
+	hour, ok1 := atoiN(s[0:2])
+	min, ok2 := atoiN(s[3:5])
+	sec, ok3 := atoiN(s[6:8])
+	if !ok1 || !ok2 || !ok3 || hour > 23 || min > 59 || sec > 59 {
+		return 0, 0, 0, s, false
+	}
+	return hour, min, sec, s[8:], true
+}
+
+// parseFraction reads the fraction of a second s may start with ("." or
+// "," and 1 to 9 digits) as nanoseconds, and returns the rest.
+func parseFraction(s string) (ns int, rest string, ok bool) {
+	if len(s) == 0 || (s[0] != '.' && s[0] != ',') {
+		return 0, s, true
+	}
+	i := 1
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 1 || i > 10 {
+		return 0, s, false
+	}
+	ns, _ = atoiN(s[1:i])
+	for k := i; k < 10; k++ {
+		ns *= 10
+	}
+	return ns, s[i:], true
+}
+
+// parseZoneOffset reads a zone, Z or ±hh, ±hhmm or ±hh:mm and nothing
+// after it, as its offset east of UTC in seconds.
+func parseZoneOffset(zone string) (off int, ok bool) {
+	switch zone[0] {
+	case 'Z', 'z':
+		return 0, len(zone) == 1
+	case '+', '-':
+	default:
+		return 0, false
+	}
+	z := zone[1:]
+	var oh, om int
+	ok1, ok2 := false, false
+	switch {
+	case len(z) == 2:
+		oh, ok1 = atoiN(z)
+		ok2 = true
+	case len(z) == 4:
+		oh, ok1 = atoiN(z[:2])
+		om, ok2 = atoiN(z[2:])
+	case len(z) == 5 && z[2] == ':':
+		oh, ok1 = atoiN(z[:2])
+		om, ok2 = atoiN(z[3:])
+	default:
+		return 0, false
+	}
+	if !ok1 || !ok2 || oh > 23 || om > 59 {
+		return 0, false
+	}
+	off = oh*3600 + om*60
+	if zone[0] == '-' {
+		off = -off
+	}
+	return off, true
 }
 
 // atoiN reads a run of ASCII digits.
