@@ -241,61 +241,9 @@ func (c *Config) decode(w *walker, root ast.Node) {
 		case "insider":
 			c.decodeInsider(w, v)
 		case "delivery":
-			d := &c.Delivery
-			w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout", "give_up_after"}, func(key string, _, v ast.Node) {
-				where := "delivery." + key
-				switch key {
-				case "batch_users":
-					w.integer(v, where, &d.BatchUsers)
-					if d.BatchUsers < 1 || d.BatchUsers > upsert.MaxUsers {
-						w.addf(v, "%s must be between 1 and %d", where, upsert.MaxUsers)
-					}
-				case "batch_bytes":
-					w.integer(v, where, &d.BatchBytes)
-					if d.BatchBytes < 1000 || d.BatchBytes > upsert.MaxBytes {
-						w.addf(v, "%s must be between 1000 and %d", where, upsert.MaxBytes)
-					}
-				case "workers":
-					w.integer(v, where, &d.Workers)
-					if d.Workers < 1 || d.Workers > 256 {
-						w.addf(v, "%s must be between 1 and 256", where)
-					}
-				case "requests_per_second":
-					w.float(v, where, &d.RequestsPerSecond)
-					if d.RequestsPerSecond <= 0 {
-						w.addf(v, "%s must be above 0", where)
-					}
-				case "max_attempts":
-					w.integer(v, where, &d.MaxAttempts)
-					if d.MaxAttempts < 1 {
-						w.addf(v, "%s must be at least 1", where)
-					}
-				case "timeout":
-					w.duration(v, where, &d.Timeout)
-				case "give_up_after":
-					w.duration(v, where, &d.GiveUpAfter)
-					if d.GiveUpAfter <= 0 {
-						w.addf(v, "%s must be above 0", where)
-					}
-				}
-			})
+			c.decodeDelivery(w, v)
 		case "events":
-			w.mapping(v, "events", []string{"ttl", "future_tolerance"}, func(key string, _, v ast.Node) {
-				switch key {
-				case "ttl":
-					c.Events.TTL = map[string]time.Duration{}
-					w.mapping(v, "events.ttl", nil, func(name string, k, v ast.Node) {
-						if name != "default" && !upsert.ValidEventName(name) {
-							w.addf(k, "events.ttl: %q is not an event name (lowercase letters, digits and _)", name)
-						}
-						var d time.Duration
-						w.duration(v, "events.ttl."+name, &d)
-						c.Events.TTL[name] = d
-					})
-				case "future_tolerance":
-					w.duration(v, "events.future_tolerance", &c.Events.FutureTolerance)
-				}
-			})
+			c.decodeEvents(w, v)
 		case "mapping":
 			sawMapping = true
 			c.decodeMapping(w, v)
@@ -309,6 +257,70 @@ func (c *Config) decode(w *walker, root ast.Node) {
 	if !sawMapping {
 		w.addf(root, "mapping: missing")
 	}
+}
+
+// decodeDelivery reads the delivery section: batch limits, workers, rate,
+// attempts and time limits, each within its bounds.
+func (c *Config) decodeDelivery(w *walker, v ast.Node) {
+	d := &c.Delivery
+	w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout", "give_up_after"}, func(key string, _, v ast.Node) {
+		where := "delivery." + key
+		switch key {
+		case "batch_users":
+			w.integer(v, where, &d.BatchUsers)
+			if d.BatchUsers < 1 || d.BatchUsers > upsert.MaxUsers {
+				w.addf(v, "%s must be between 1 and %d", where, upsert.MaxUsers)
+			}
+		case "batch_bytes":
+			w.integer(v, where, &d.BatchBytes)
+			if d.BatchBytes < 1000 || d.BatchBytes > upsert.MaxBytes {
+				w.addf(v, "%s must be between 1000 and %d", where, upsert.MaxBytes)
+			}
+		case "workers":
+			w.integer(v, where, &d.Workers)
+			if d.Workers < 1 || d.Workers > 256 {
+				w.addf(v, "%s must be between 1 and 256", where)
+			}
+		case "requests_per_second":
+			w.float(v, where, &d.RequestsPerSecond)
+			if d.RequestsPerSecond <= 0 {
+				w.addf(v, "%s must be above 0", where)
+			}
+		case "max_attempts":
+			w.integer(v, where, &d.MaxAttempts)
+			if d.MaxAttempts < 1 {
+				w.addf(v, "%s must be at least 1", where)
+			}
+		case "timeout":
+			w.duration(v, where, &d.Timeout)
+		case "give_up_after":
+			w.duration(v, where, &d.GiveUpAfter)
+			if d.GiveUpAfter <= 0 {
+				w.addf(v, "%s must be above 0", where)
+			}
+		}
+	})
+}
+
+// decodeEvents reads the events section: the TTL of each event name (or
+// the default) and how far in the future a timestamp may lie.
+func (c *Config) decodeEvents(w *walker, v ast.Node) {
+	w.mapping(v, "events", []string{"ttl", "future_tolerance"}, func(key string, _, v ast.Node) {
+		switch key {
+		case "ttl":
+			c.Events.TTL = map[string]time.Duration{}
+			w.mapping(v, "events.ttl", nil, func(name string, k, v ast.Node) {
+				if name != "default" && !upsert.ValidEventName(name) {
+					w.addf(k, "events.ttl: %q is not an event name (lowercase letters, digits and _)", name)
+				}
+				var d time.Duration
+				w.duration(v, "events.ttl."+name, &d)
+				c.Events.TTL[name] = d
+			})
+		case "future_tolerance":
+			w.duration(v, "events.future_tolerance", &c.Events.FutureTolerance)
+		}
+	})
 }
 
 func (c *Config) decodeSource(w *walker, v ast.Node) {
@@ -325,70 +337,87 @@ func (c *Config) decodeSource(w *walker, v ast.Node) {
 				w.addf(v, "source.format must be auto, csv or parquet, not %q", f)
 			}
 		case "null_values":
-			// NULL, null and ~ are YAML's own nulls; here they are the
-			// cell texts meant, as written.
-			if seq, ok := v.(*ast.SequenceNode); ok {
-				for _, e := range seq.Values {
-					if n, isNull := unwrap(e).(*ast.NullNode); isNull {
-						if t := n.GetToken(); t != nil && t.Value != "" {
-							s.NullValues = append(s.NullValues, t.Value)
-						}
-						continue
-					}
-					if str, ok := w.scalar(unwrap(e), "source.null_values"); ok && str != "" {
-						s.NullValues = append(s.NullValues, str)
-					}
-				}
-				break
-			}
-			if n, isNull := v.(*ast.NullNode); isNull && n.GetToken() != nil && n.GetToken().Value != "" && n.GetToken().Value != "null" {
-				s.NullValues = []string{n.GetToken().Value}
-				break
-			}
-			w.strings(v, "source.null_values", &s.NullValues)
+			s.decodeNullValues(w, v)
 		case "csv":
-			w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes"}, func(key string, _, v ast.Node) {
-				switch key {
-				case "delimiter":
-					var d string
-					w.str(v, "source.csv.delimiter", &d)
-					if d == `\t` || d == "tab" {
-						d = "\t"
-					}
-					r, n := utf8.DecodeRuneInString(d)
-					if n == 0 || n != len(d) || r == '"' || r == '\n' || r == '\r' {
-						w.addf(v, "source.csv.delimiter must be one character other than a quote or newline, not %q", d)
-						return
-					}
-					s.Delimiter = r
-				case "encoding":
-					w.str(v, "source.csv.encoding", &s.Encoding)
-					if _, err := readers.LookupEncoding(s.Encoding); err != nil {
-						w.addf(v, "source.csv.encoding: %v", err)
-					}
-				case "max_record_bytes":
-					w.integer(v, "source.csv.max_record_bytes", &s.MaxRecordBytes)
-					if s.MaxRecordBytes < 1024 || s.MaxRecordBytes > 1<<30 {
-						w.addf(v, "source.csv.max_record_bytes must be between 1024 and %d", 1<<30)
-					}
-				}
-			})
+			s.decodeCSV(w, v)
 		case "s3":
-			w.mapping(v, "source.s3", []string{"region", "endpoint", "path_style"}, func(key string, _, v ast.Node) {
-				switch key {
-				case "region":
-					w.str(v, "source.s3.region", &s.S3.Region)
-				case "endpoint":
-					w.str(v, "source.s3.endpoint", &s.S3.Endpoint)
-				case "path_style":
-					w.boolean(v, "source.s3.path_style", &s.S3.PathStyle)
-				}
-			})
+			s.decodeS3(w, v)
 		}
 	})
 	if len(s.Paths) == 0 {
 		w.addAt(s.at, "source.paths: name at least one file, glob or s3:// prefix")
 	}
+}
+
+// decodeNullValues reads source.null_values: one text or a list of the
+// cell texts that mean "no value".
+func (s *SourceConfig) decodeNullValues(w *walker, v ast.Node) {
+	// NULL, null and ~ are YAML's own nulls; here they are the
+	// cell texts meant, as written.
+	if seq, ok := v.(*ast.SequenceNode); ok {
+		for _, e := range seq.Values {
+			if n, isNull := unwrap(e).(*ast.NullNode); isNull {
+				if t := n.GetToken(); t != nil && t.Value != "" {
+					s.NullValues = append(s.NullValues, t.Value)
+				}
+				continue
+			}
+			if str, ok := w.scalar(unwrap(e), "source.null_values"); ok && str != "" {
+				s.NullValues = append(s.NullValues, str)
+			}
+		}
+		return
+	}
+	if n, isNull := v.(*ast.NullNode); isNull && n.GetToken() != nil && n.GetToken().Value != "" && n.GetToken().Value != "null" {
+		s.NullValues = []string{n.GetToken().Value}
+		return
+	}
+	w.strings(v, "source.null_values", &s.NullValues)
+}
+
+// decodeCSV reads source.csv: the delimiter (one character, "tab" or \t
+// for a tab), the text encoding and the longest record.
+func (s *SourceConfig) decodeCSV(w *walker, v ast.Node) {
+	w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes"}, func(key string, _, v ast.Node) {
+		switch key {
+		case "delimiter":
+			var d string
+			w.str(v, "source.csv.delimiter", &d)
+			if d == `\t` || d == "tab" {
+				d = "\t"
+			}
+			r, n := utf8.DecodeRuneInString(d)
+			if n == 0 || n != len(d) || r == '"' || r == '\n' || r == '\r' {
+				w.addf(v, "source.csv.delimiter must be one character other than a quote or newline, not %q", d)
+				return
+			}
+			s.Delimiter = r
+		case "encoding":
+			w.str(v, "source.csv.encoding", &s.Encoding)
+			if _, err := readers.LookupEncoding(s.Encoding); err != nil {
+				w.addf(v, "source.csv.encoding: %v", err)
+			}
+		case "max_record_bytes":
+			w.integer(v, "source.csv.max_record_bytes", &s.MaxRecordBytes)
+			if s.MaxRecordBytes < 1024 || s.MaxRecordBytes > 1<<30 {
+				w.addf(v, "source.csv.max_record_bytes must be between 1024 and %d", 1<<30)
+			}
+		}
+	})
+}
+
+// decodeS3 reads source.s3: where S3 inputs are read from.
+func (s *SourceConfig) decodeS3(w *walker, v ast.Node) {
+	w.mapping(v, "source.s3", []string{"region", "endpoint", "path_style"}, func(key string, _, v ast.Node) {
+		switch key {
+		case "region":
+			w.str(v, "source.s3.region", &s.S3.Region)
+		case "endpoint":
+			w.str(v, "source.s3.endpoint", &s.S3.Endpoint)
+		case "path_style":
+			w.boolean(v, "source.s3.path_style", &s.S3.PathStyle)
+		}
+	})
 }
 
 func (c *Config) decodeInsider(w *walker, v ast.Node) {
