@@ -290,62 +290,7 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 		s.times = append(s.times, now)
 	})
 	log := s.log.With("remote", r.RemoteAddr)
-	// reject answers before the body is read in full. It reads the rest
-	// first, so that a client still sending a big body gets the answer
-	// rather than a reset connection.
-	reject := func(status int, v any) {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, drainLimit))
-		writeJSON(w, status, v)
-	}
-
-	if r.Method != http.MethodPost {
-		s.add(func(st *Stats) { st.OtherErrors++ })
-		log.Warn("upsert: method not allowed", "method", r.Method)
-		w.Header().Set("Allow", http.MethodPost)
-		reject(http.StatusMethodNotAllowed, upsert.ErrorBody{Error: "method " + r.Method + " not allowed: use POST"})
-		return
-	}
-	if s.opts.RedirectTo != "" {
-		s.add(func(st *Stats) { st.Redirected++ })
-		status := s.opts.RedirectStatus
-		if status == 0 {
-			status = http.StatusFound
-		}
-		w.Header().Set("Location", s.opts.RedirectTo)
-		reject(status, upsert.ErrorBody{Message: "moved"})
-		return
-	}
-	if s.opts.Maintenance {
-		s.add(func(st *Stats) { st.Maintenance++ })
-		reject(http.StatusOK, upsert.ErrorBody{Message: msgMaintenance})
-		return
-	}
-	if status, msg := s.authorize(r); status != 0 {
-		s.add(func(st *Stats) { st.Forbidden++ })
-		log.Warn("upsert: credentials refused", "status", status, "error", msg)
-		reject(status, upsert.ErrorBody{Error: msg})
-		return
-	}
-	if s.limiter != nil && !s.limiter.AllowN(s.now(), 1) {
-		s.add(func(st *Stats) { st.Throttled++ })
-		log.Debug("upsert: throttled")
-		w.Header().Set("Retry-After", "1")
-		reject(http.StatusTooManyRequests, upsert.ErrorBody{Error: msgThrottled})
-		return
-	}
-	if wait, ok := s.window.allow(s.now()); !ok {
-		s.add(func(st *Stats) { st.Throttled++ })
-		if s.opts.RetryAfter {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		}
-		reject(http.StatusTooManyRequests, upsert.ErrorBody{Error: msgThrottled})
-		return
-	}
-	if s.failNext() {
-		s.add(func(st *Stats) { st.Failed++ })
-		log.Info("upsert: failing on purpose (fail rate)")
-		f := false
-		reject(http.StatusInternalServerError, upsert.ErrorBody{Success: &f, Message: msgInternal})
+	if s.refuse(w, r, log) {
 		return
 	}
 
@@ -360,7 +305,7 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 	if msg != "" {
 		s.add(func(st *Stats) { st.BadRequests++ })
 		log.Warn("upsert: bad request", "error", msg)
-		reject(http.StatusBadRequest, upsert.ErrorBody{Error: msg})
+		reject(w, r, http.StatusBadRequest, upsert.ErrorBody{Error: msg})
 		return
 	}
 
@@ -374,15 +319,101 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Record != nil {
 		s.opts.Record(body, resp)
 	}
-	if s.opts.Delay > 0 {
-		t := time.NewTimer(s.opts.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-		}
-	}
+	s.delay(r)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// refuse answers a request that is refused before its body is looked at:
+// a method other than POST, a redirect, maintenance, bad credentials,
+// throttling or a failure on purpose. It reports whether it answered.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, log *slog.Logger) bool {
+	if r.Method != http.MethodPost {
+		s.add(func(st *Stats) { st.OtherErrors++ })
+		log.Warn("upsert: method not allowed", "method", r.Method)
+		w.Header().Set("Allow", http.MethodPost)
+		reject(w, r, http.StatusMethodNotAllowed, upsert.ErrorBody{Error: "method " + r.Method + " not allowed: use POST"})
+		return true
+	}
+	if s.opts.RedirectTo != "" {
+		s.add(func(st *Stats) { st.Redirected++ })
+		status := s.opts.RedirectStatus
+		if status == 0 {
+			status = http.StatusFound
+		}
+		w.Header().Set("Location", s.opts.RedirectTo)
+		reject(w, r, status, upsert.ErrorBody{Message: "moved"})
+		return true
+	}
+	if s.opts.Maintenance {
+		s.add(func(st *Stats) { st.Maintenance++ })
+		reject(w, r, http.StatusOK, upsert.ErrorBody{Message: msgMaintenance})
+		return true
+	}
+	if status, msg := s.authorize(r); status != 0 {
+		s.add(func(st *Stats) { st.Forbidden++ })
+		log.Warn("upsert: credentials refused", "status", status, "error", msg)
+		reject(w, r, status, upsert.ErrorBody{Error: msg})
+		return true
+	}
+	return s.throttle(w, r, log) || s.failOnPurpose(w, r, log)
+}
+
+// throttle answers 429 when the request is over either rate limit: the
+// token bucket (Retry-After: 1) or the requests-per-second window
+// (Retry-After when the options ask for it). It reports whether it
+// answered.
+func (s *Server) throttle(w http.ResponseWriter, r *http.Request, log *slog.Logger) bool {
+	if s.limiter != nil && !s.limiter.AllowN(s.now(), 1) {
+		s.add(func(st *Stats) { st.Throttled++ })
+		log.Debug("upsert: throttled")
+		w.Header().Set("Retry-After", "1")
+		reject(w, r, http.StatusTooManyRequests, upsert.ErrorBody{Error: msgThrottled})
+		return true
+	}
+	if wait, ok := s.window.allow(s.now()); !ok {
+		s.add(func(st *Stats) { st.Throttled++ })
+		if s.opts.RetryAfter {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		}
+		reject(w, r, http.StatusTooManyRequests, upsert.ErrorBody{Error: msgThrottled})
+		return true
+	}
+	return false
+}
+
+// failOnPurpose answers 500 when the fail rate picks this request. It
+// reports whether it answered.
+func (s *Server) failOnPurpose(w http.ResponseWriter, r *http.Request, log *slog.Logger) bool {
+	if !s.failNext() {
+		return false
+	}
+	s.add(func(st *Stats) { st.Failed++ })
+	log.Info("upsert: failing on purpose (fail rate)")
+	f := false
+	reject(w, r, http.StatusInternalServerError, upsert.ErrorBody{Success: &f, Message: msgInternal})
+	return true
+}
+
+// delay holds an accepted request's answer for the Delay option, or until
+// the client goes away.
+func (s *Server) delay(r *http.Request) {
+	if s.opts.Delay <= 0 {
+		return
+	}
+	t := time.NewTimer(s.opts.Delay)
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		t.Stop()
+	}
+}
+
+// reject answers before the body is read in full. It reads the rest
+// first, so that a client still sending a big body gets the answer rather
+// than a reset connection.
+func reject(w http.ResponseWriter, r *http.Request, status int, v any) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, drainLimit))
+	writeJSON(w, status, v)
 }
 
 // authorize checks the partner and token headers. It returns 0 when they
