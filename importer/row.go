@@ -80,15 +80,6 @@ type mapper struct {
 // column missing from the header is an error naming the column and the
 // YAML line.
 func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapper, error) {
-	idx := make(map[string]int, len(columns))
-	dups := map[string]int{}
-	for i, c := range columns {
-		if _, dup := idx[c]; dup {
-			dups[c]++
-			continue
-		}
-		idx[c] = i
-	}
 	mp := &mapper{cfg: cfg, nulls: cfg.Source.NullValues, ref: ref, file: file}
 	for _, n := range mp.nulls {
 		if len(n) < 64 {
@@ -96,52 +87,14 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 		}
 	}
 	mp.hint.Store(256)
-	var problems []ConfigProblem
-	missing := false
-	bind := func(fs []Field) []Field {
-		out := make([]Field, len(fs))
-		copy(out, fs)
-		for i := range out {
-			f := &out[i]
-			f.col = -1
-			if f.Column == "" {
-				continue
-			}
-			c, ok := idx[f.Column]
-			if !ok {
-				missing = true
-				problems = append(problems, ConfigProblem{File: cfg.File, Line: f.at.Line, Column: f.at.Column,
-					Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, file)})
-			}
-			if n := dups[f.Column]; n > 0 {
-				problems = append(problems, ConfigProblem{File: cfg.File, Line: f.at.Line, Column: f.at.Column,
-					Msg: fmt.Sprintf("column %q (for %s) appears %d times in the header of %s; which one is meant is not clear", f.Column, f.Name, n+1, file)})
-			}
-			if ok {
-				f.col = c
-			}
-		}
-		return out
-	}
-	mp.m.Identifiers = bind(cfg.Mapping.Identifiers)
-	mp.m.Attributes = bind(cfg.Mapping.Attributes)
+	b := newColumnBinder(cfg, file, columns)
+	mp.m.Identifiers = b.bind(cfg.Mapping.Identifiers)
+	mp.m.Attributes = b.bind(cfg.Mapping.Attributes)
 	for _, e := range cfg.Mapping.Events {
-		ne := e
-		ne.Timestamp = bind([]Field{e.Timestamp})[0]
-		if e.NameColumn != nil {
-			nc := bind([]Field{*e.NameColumn})[0]
-			ne.NameColumn = &nc
-		}
-		ne.Params = bind(e.Params)
-		if e.NameColumn == nil {
-			ne.head = string(appendString([]byte(`{"event_name":`), e.Name)) + `,"timestamp":`
-			ne.required = upsert.RequiredParams(e.Name)
-			ne.oldest, ne.newest = mp.keeps(e.Name)
-		}
-		mp.m.Events = append(mp.m.Events, ne)
+		mp.m.Events = append(mp.m.Events, mp.bindEvent(b, e))
 	}
-	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems, Hints: headerHints(cfg, file, columns, missing)}
+	if len(b.problems) > 0 {
+		return nil, &ConfigError{Problems: b.problems, Hints: headerHints(cfg, file, columns, b.missing)}
 	}
 	groups := [][]Field{mp.m.Identifiers, mp.m.Attributes}
 	for _, e := range mp.m.Events {
@@ -149,6 +102,77 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 	}
 	mp.texts = newCellTexts(len(columns), groups...)
 	return mp, nil
+}
+
+// bindEvent returns a copy of event spec e bound to the input's columns.
+// An event of a fixed name gets what can be worked out once: its encoded
+// head, its required params and the timestamps the TTL filter keeps.
+func (m *mapper) bindEvent(b *columnBinder, e EventSpec) EventSpec {
+	ne := e
+	ne.Timestamp = b.bind([]Field{e.Timestamp})[0]
+	if e.NameColumn != nil {
+		nc := b.bind([]Field{*e.NameColumn})[0]
+		ne.NameColumn = &nc
+	}
+	ne.Params = b.bind(e.Params)
+	if e.NameColumn == nil {
+		ne.head = string(appendString([]byte(`{"event_name":`), e.Name)) + `,"timestamp":`
+		ne.required = upsert.RequiredParams(e.Name)
+		ne.oldest, ne.newest = m.keeps(e.Name)
+	}
+	return ne
+}
+
+// columnBinder binds fields to the columns of one input's header and
+// collects, as config problems, the columns that are not in it or are in
+// it more than once.
+type columnBinder struct {
+	cfg      *Config
+	file     string
+	idx      map[string]int // column name → its first index
+	dups     map[string]int // column name → how many more times it appears
+	problems []ConfigProblem
+	missing  bool // some mapped column is not in the header
+}
+
+func newColumnBinder(cfg *Config, file string, columns []string) *columnBinder {
+	b := &columnBinder{cfg: cfg, file: file, idx: make(map[string]int, len(columns)), dups: map[string]int{}}
+	for i, c := range columns {
+		if _, dup := b.idx[c]; dup {
+			b.dups[c]++
+			continue
+		}
+		b.idx[c] = i
+	}
+	return b
+}
+
+// bind returns a copy of fs with each field's column index set (-1 for a
+// field without a column, or whose column is missing).
+func (b *columnBinder) bind(fs []Field) []Field {
+	out := make([]Field, len(fs))
+	copy(out, fs)
+	for i := range out {
+		f := &out[i]
+		f.col = -1
+		if f.Column == "" {
+			continue
+		}
+		c, ok := b.idx[f.Column]
+		if !ok {
+			b.missing = true
+			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.at.Line, Column: f.at.Column,
+				Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, b.file)})
+		}
+		if n := b.dups[f.Column]; n > 0 {
+			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.at.Line, Column: f.at.Column,
+				Msg: fmt.Sprintf("column %q (for %s) appears %d times in the header of %s; which one is meant is not clear", f.Column, f.Name, n+1, b.file)})
+		}
+		if ok {
+			f.col = c
+		}
+	}
+	return out
 }
 
 // headerHints describe the header of file when mapped columns are missing
