@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -41,6 +42,12 @@ type csvSplitter struct {
 	buf    []byte  // unescaped text of the record's fields
 	ends   []int   // end of each field in buf
 	starts []int64 // offset of each field's first content byte
+
+	// Records' texts and field slices are cut from blocks shared by the
+	// records that follow (see slabText): two allocations per record cost
+	// more than the mapping of most cells, and feed the collector.
+	textSlab  strings.Builder
+	fieldSlab []string
 
 	// The record being cut.
 	rec     csvRecord
@@ -186,14 +193,58 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		}
 		return rec, nil
 	}
-	str := string(s.buf)
-	rec.fields = make([]string, len(s.ends))
+	str := s.slabText()
+	rec.fields = s.slabFields(len(s.ends))
 	pre := 0
 	for i, end := range s.ends {
 		rec.fields[i] = str[pre:end]
 		pre = end
 	}
 	return rec, nil
+}
+
+// Slab sizes: a block holds the text or the field slices of about 200
+// records of the usual width. A record keeps its whole block alive, so
+// blocks stay small (a rejected row held until it is written keeps 32 KiB,
+// not megabytes).
+const (
+	csvTextSlab   = 32 << 10
+	csvFieldsSlab = 2 << 10
+)
+
+// slabText returns the record's text, s.buf, as a string cut from the
+// current text block. The block is a strings.Builder that is only ever
+// appended to, so the strings handed out before never change; a record
+// that does not fit starts a new block, and a long one gets its own.
+func (s *csvSplitter) slabText() string {
+	n := len(s.buf)
+	switch {
+	case n == 0:
+		return ""
+	case n > csvTextSlab/8:
+		return string(s.buf)
+	case s.textSlab.Cap()-s.textSlab.Len() < n:
+		s.textSlab = strings.Builder{}
+		s.textSlab.Grow(csvTextSlab)
+	}
+	start := s.textSlab.Len()
+	s.textSlab.Write(s.buf)
+	return s.textSlab.String()[start:]
+}
+
+// slabFields returns a slice of n strings cut from the current field
+// block, capped at n so that appending to it cannot reach the next
+// record's fields.
+func (s *csvSplitter) slabFields(n int) []string {
+	if n > csvFieldsSlab/8 {
+		return make([]string, n)
+	}
+	if cap(s.fieldSlab)-len(s.fieldSlab) < n {
+		s.fieldSlab = make([]string, 0, csvFieldsSlab)
+	}
+	start := len(s.fieldSlab)
+	s.fieldSlab = s.fieldSlab[:start+n]
+	return s.fieldSlab[start : start+n : start+n]
 }
 
 func (s *csvSplitter) fail(rule string, col int, err error) {
