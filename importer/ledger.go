@@ -145,10 +145,16 @@ type outcome struct {
 // counts, and the rejects to write (rows refused before sending, with
 // their problems; users Insider refused, with its messages).
 func account(b *batch, o outcome) (Counts, []rejectRecord) {
-	userOf := make(map[*row]int, len(b.userUnit))
-	for i, u := range b.userUnit {
-		for _, r := range u.users {
-			userOf[r] = i
+	// Which user holds a row matters only when Insider refused some: for
+	// a batch taken whole (the usual case) the counts come without a map
+	// from rows to users.
+	var userOf map[*row]int
+	if len(o.failed) > 0 || o.rejected != "" {
+		userOf = make(map[*row]int, len(b.userUnit))
+		for i, u := range b.userUnit {
+			for _, r := range u.users {
+				userOf[r] = i
+			}
 		}
 	}
 	var c Counts
@@ -166,6 +172,9 @@ func account(b *batch, o outcome) (Counts, []rejectRecord) {
 			c.RowsMapped++
 			c.EventsExpired += int64(r.expired)
 			c.EventsFuture += int64(r.future)
+			if userOf == nil {
+				continue // counted below
+			}
 			i, inUser := userOf[r]
 			if !inUser {
 				c.RowsNothingToSend++
@@ -184,6 +193,22 @@ func account(b *batch, o outcome) (Counts, []rejectRecord) {
 			c.EventsSent += int64(len(r.evs))
 		}
 	}
+	if userOf == nil {
+		// Rows in user objects have no problems: the mapped rows in none
+		// are the rest.
+		c.RowsNothingToSend = c.RowsMapped
+		for _, u := range b.userUnit {
+			for _, r := range u.users {
+				c.RowsNothingToSend--
+				c.EventsSent += int64(len(r.evs))
+			}
+		}
+	}
+	return userCounts(c, b, o), rejects
+}
+
+// userCounts adds the user counts of b's outcome to c.
+func userCounts(c Counts, b *batch, o outcome) Counts {
 	users := int64(b.nUsers())
 	if o.rejected != "" {
 		c.UsersRejected = users
@@ -196,7 +221,7 @@ func account(b *batch, o outcome) (Counts, []rejectRecord) {
 		c.UsersSent, c.UsersAccepted = 0, 0
 		c.UsersValid = users
 	}
-	return c, rejects
+	return c
 }
 
 // answered marks b answered while its rejects wait to be written: it

@@ -77,13 +77,20 @@ func (o *userOrder) dispatch(b *batch) {
 			o.users[h] = userRefs{first: userRef{b, k}}
 			continue
 		}
-		for _, p := range append([]userRef{refs.first}, refs.more...) {
-			if p.b != b && !slices.Contains(b.after, p.b) && conflict(p.b.userAttrs[p.k*n:(p.k+1)*n], b.userAttrs[k*n:(k+1)*n]) {
-				b.after = append(b.after, p.b)
-			}
+		b.follow(refs.first, k, n)
+		for _, p := range refs.more {
+			b.follow(p, k, n)
 		}
 		refs.more = append(refs.more, userRef{b, k})
 		o.users[h] = refs
+	}
+}
+
+// follow makes b, whose user k is p's user, wait for p's batch if the two
+// set an attribute of that user to different values.
+func (b *batch) follow(p userRef, k, n int) {
+	if p.b != b && !slices.Contains(b.after, p.b) && conflict(p.b.userAttrs[p.k*n:(p.k+1)*n], b.userAttrs[k*n:(k+1)*n]) {
+		b.after = append(b.after, p.b)
 	}
 }
 
