@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/insider-import/insider-import/readers"
@@ -28,6 +29,24 @@ type grouper struct {
 	cfg     *Config
 	pending *unit
 	key     []byte
+	units   []unit // a block of units to hand out (see newUnit)
+}
+
+// unitBlock is how many units one allocation holds. Units of consecutive
+// users live about as long as each other (until their batches are
+// answered), so a block keeps little alive for long.
+const unitBlock = 128
+
+// newUnit returns a unit starting at first, cut from the current block.
+func (g *grouper) newUnit(first readers.Position) *unit {
+	if len(g.units) == 0 {
+		g.units = make([]unit, unitBlock)
+	}
+	u := &g.units[0]
+	g.units = g.units[1:]
+	u.first = first
+	u.rows = u.few[:0] // most users have a few rows: no slice of their own
+	return u
 }
 
 // add takes the next row and returns a finished unit, if the row closed one.
@@ -38,8 +57,7 @@ func (g *grouper) add(r *row) *unit {
 		done = g.flush()
 	}
 	if g.pending == nil {
-		g.pending = &unit{first: r.pos}
-		g.pending.rows = g.pending.few[:0] // most users have a few rows: no slice of their own
+		g.pending = g.newUnit(r.pos)
 	}
 	g.pending.rows = append(g.pending.rows, r)
 	if ok && g.key == nil {
@@ -279,7 +297,11 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		}
 	}
 	if bt.cur == nil {
-		bt.cur = &batch{file: bt.file, start: u.first, byUser: map[uint64]int{}, answered: make(chan struct{})}
+		// The per-user slices and the map are sized for a full batch:
+		// growing them by doubling cost a dozen allocations a batch.
+		n := bt.cfg.Delivery.BatchUsers
+		bt.cur = &batch{file: bt.file, start: u.first, byUser: make(map[uint64]int, n), answered: make(chan struct{}),
+			userOff: make([]int, 0, n+1), userUnit: make([]*unit, 0, n), userHash: make([]uint64, 0, n), userSize: make([]int, 0, n)}
 		// Start at the size the last batch reached: one allocation instead
 		// of doubling up to a megabyte.
 		if p, ok := bt.bodiesGet(); ok {
@@ -368,14 +390,19 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	bt.cur = nil
 	c.end = end
 	if c.rebuild {
-		// Rows joined earlier users: encode the objects again.
-		body := append(make([]byte, 0, len(c.body)+c.extra+len(bt.suffix)), bt.prefix...)
+		// Rows joined earlier users: encode the objects again, into a
+		// body from the pool; the old one goes back to it.
+		body, _ := bt.bodiesGet()
+		body = append(slices.Grow(body, len(c.body)+c.extra+len(bt.suffix)), bt.prefix...)
 		for i, u := range c.userUnit {
 			if i > 0 {
 				body = append(body, ',')
 			}
 			c.userOff[i] = len(body)
 			body = encodeUser(body, bt.cfg, u.users)
+		}
+		if bt.bodies != nil {
+			freeBody(bt.bodies, c)
 		}
 		c.body = body
 	}
