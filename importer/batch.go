@@ -214,12 +214,13 @@ type batch struct {
 	gen       int64 // dispatch generation: sent only once a checkpoint covers it
 
 	// While the batch is open: its users by hash, the sizes of their
-	// objects, and what merging rows into earlier users added (the body is
-	// encoded again at cut when rebuild is set).
+	// objects, what merging rows into earlier users added, and which users
+	// that was (joined[k]; nil when none): their objects are encoded again
+	// at cut.
 	byUser   map[uint64]int
 	userSize []int
 	extra    int
-	rebuild  bool
+	joined   []bool
 
 	// after are the batches, dispatched earlier and not yet answered, that
 	// hold a user of this one: it is sent only once they are answered
@@ -349,7 +350,10 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 	prev.users, u.users = merged, nil
 	c.userSize[k] += grow
 	c.extra += grow
-	c.rebuild = true
+	if len(c.joined) <= k {
+		c.joined = append(c.joined, make([]bool, k+1-len(c.joined))...)
+	}
+	c.joined[k] = true
 	return true, false
 }
 
@@ -389,17 +393,26 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	}
 	bt.cur = nil
 	c.end = end
-	if c.rebuild {
-		// Rows joined earlier users: encode the objects again, into a
-		// body from the pool; the old one goes back to it.
+	if c.joined != nil {
+		// Rows joined earlier users: encode those objects again, into a
+		// body from the pool, and copy the others as they were first
+		// encoded; the old body goes back to the pool.
 		body, _ := bt.bodiesGet()
 		body = append(slices.Grow(body, len(c.body)+c.extra+len(bt.suffix)), bt.prefix...)
 		for i, u := range c.userUnit {
 			if i > 0 {
 				body = append(body, ',')
 			}
+			from, to := c.userOff[i], len(c.body)
+			if i+1 < len(c.userOff) {
+				to = c.userOff[i+1] - 1 // the comma before the next user
+			}
 			c.userOff[i] = len(body)
-			body = encodeUser(body, bt.cfg, u.users)
+			if i < len(c.joined) && c.joined[i] {
+				body = encodeUser(body, bt.cfg, u.users)
+			} else {
+				body = append(body, c.body[from:to]...)
+			}
 		}
 		if bt.bodies != nil {
 			freeBody(bt.bodies, c)
@@ -409,7 +422,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	c.userOff = append(c.userOff, len(c.body))
 	c.body = append(c.body, bt.suffix...)
 	bt.lastSize = len(c.body)
-	c.byUser, c.userSize = nil, nil
+	c.byUser, c.userSize, c.joined = nil, nil, nil
 	c.userAttrs = attrHashes(c.userUnit, len(bt.cfg.Mapping.Attributes))
 	// The encoded parts now live in the body; until the batch is answered
 	// a row keeps only what counts need. Event slots stay (their number is

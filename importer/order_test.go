@@ -181,6 +181,38 @@ func TestBatcherJoinsUserInOpenBatch(t *testing.T) {
 	assert.NotContains(t, string(sub), `"email":"a"`)
 }
 
+// TestBatcherRebuildsJoinedUsersOnly holds a batch whose users were joined
+// to the body a fresh encoding of its final users gives: joined users are
+// encoded again, the others copied, at the start, middle and end.
+func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1"+upsert.Path, []string{"x"}, "")
+	cfg.Delivery.BatchUsers = 10
+	mk := func(i int, email string) *unit {
+		r := &row{pos: posAt(i), key: []byte(`{"email":"` + email + `"}`),
+			attrs: [][]byte{nil, []byte(fmt.Sprintf(`"t%d"`, i))}, evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
+		return &unit{first: r.pos, rows: []*row{r}, users: []*row{r}}
+	}
+	bt := newBatcher(cfg, "x")
+	for i, email := range []string{"a", "b", "c", "b", "d", "e", "d"} {
+		require.Nil(t, bt.add(mk(i, email)), "row %d", i)
+	}
+	// What the final users encode to, before cut releases the rows.
+	want := append([]byte(nil), bt.prefix...)
+	for k, u := range bt.cur.userUnit {
+		if k > 0 {
+			want = append(want, ',')
+		}
+		want = encodeUser(want, cfg, u.users)
+	}
+	want = append(want, bt.suffix...)
+	b := bt.cut(posAt(7))
+	require.Equal(t, 5, b.nUsers())
+	assert.Equal(t, string(want), string(b.body))
+	for k := range b.nUsers() {
+		assert.Contains(t, string(bt.subBody(b, k, k+1)), fmt.Sprintf(`"email":"%c"`, "abcde"[k]))
+	}
+}
+
 func posAt(i int) readers.Position { return readers.Position{Index: int64(i), Offset: -1} }
 
 // BenchmarkUsersInOrder measures what keeping users in order costs: 50,000
