@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 
@@ -46,6 +47,7 @@ const (
 )
 
 func main() {
+	tuneGC()
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -61,6 +63,22 @@ func main() {
 	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	os.Exit(processExitCode(err))
+}
+
+// tuneGC sets the collector for an import: it allocates fast over a small
+// live heap (the rows and bodies in flight), so at the default GOGC=100 it
+// collected about 170 times in a 1M-row CSV run, 0.8 s of 4.8 s of CPU.
+// GOGC=200 halves that (0.4 s) for a larger peak RSS (CSV 48 -> 67 MiB,
+// Parquet 102 -> 126 MiB at 1M rows). A soft limit of 400 MiB, under the
+// Job's 512 MiB, makes the collector work harder rather than let GOGC's
+// headroom grow past it. GOGC and GOMEMLIMIT in the environment win.
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(200)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(400 << 20)
+	}
 }
 
 // caught is the first SIGINT or SIGTERM received, if any.
