@@ -136,9 +136,8 @@ func (l *ledger) finishFile(file string, end readers.Position) {
 
 // outcome is what the API said about a batch.
 type outcome struct {
-	failed   map[int][]string // by user index: Insider's messages
-	rejected string           // the whole batch was refused (400), with this reason
-	dryRun   bool
+	failed map[int][]string // by user index: Insider's messages
+	dryRun bool
 }
 
 // account works out what b's outcome means for each of its rows: the
@@ -149,7 +148,7 @@ func account(b *batch, o outcome) (Counts, []rejectRecord) {
 	// a batch taken whole (the usual case) the counts come without a map
 	// from rows to users.
 	var userOf map[*row]int
-	if len(o.failed) > 0 || o.rejected != "" {
+	if len(o.failed) > 0 {
 		userOf = make(map[*row]int, len(b.userUnit))
 		for i, u := range b.userUnit {
 			for _, r := range u.users {
@@ -180,11 +179,7 @@ func account(b *batch, o outcome) (Counts, []rejectRecord) {
 				c.RowsNothingToSend++
 				continue
 			}
-			msgs, failed := o.failed[i]
-			if o.rejected != "" {
-				failed, msgs = true, []string{o.rejected}
-			}
-			if failed {
+			if msgs, failed := o.failed[i]; failed {
 				c.RowsRejectedByAPI++
 				c.EventsRejected += int64(len(r.evs))
 				rejects = append(rejects, rejectRecord{row: r, api: msgs, user: i})
@@ -210,11 +205,7 @@ func account(b *batch, o outcome) (Counts, []rejectRecord) {
 // userCounts adds the user counts of b's outcome to c.
 func userCounts(c Counts, b *batch, o outcome) Counts {
 	users := int64(b.nUsers())
-	if o.rejected != "" {
-		c.UsersRejected = users
-	} else {
-		c.UsersRejected = int64(len(o.failed))
-	}
+	c.UsersRejected = int64(len(o.failed))
 	c.UsersSent = users
 	c.UsersAccepted = users - c.UsersRejected
 	if o.dryRun {
