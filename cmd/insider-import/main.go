@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 
@@ -61,7 +62,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "insider-import: second %v, exiting now\n", s)
 		os.Exit(signalCode(s))
 	}()
+	stopProfile := startProfile()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	os.Exit(processExitCode(err))
 }
 
@@ -79,6 +82,25 @@ func tuneGC() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(400 << 20)
 	}
+}
+
+// startProfile writes a CPU profile of the whole run to the file named by
+// INSIDER_IMPORT_CPUPROFILE, for `go tool pprof`; without it, it does
+// nothing. The returned func stops the profile and closes the file.
+func startProfile() (stop func()) {
+	path := os.Getenv("INSIDER_IMPORT_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "insider-import: INSIDER_IMPORT_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // caught is the first SIGINT or SIGTERM received, if any.
