@@ -428,6 +428,14 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	// a row keeps only what counts need. Event slots stay (their number is
 	// counted), their bytes go, and so do the cells: should Insider reject
 	// the user, they are read again from the input by position (refiller).
+	// Rows that send nothing keep their cells for the rejects, not their
+	// identifiers: the space they were encoded in is used again
+	// (rowArena.recycle).
+	for _, u := range c.units {
+		for _, r := range u.rows {
+			r.key = nil
+		}
+	}
 	for _, u := range c.userUnit {
 		for _, r := range u.users {
 			r.release()

@@ -62,6 +62,11 @@ type answeredBatch struct {
 // stall such as heavy throttling.
 const keepAlive = 30 * time.Second
 
+// minSaveGap is the least time between two saves that workers asked for.
+// It delays a request by at most that long, next to the API's own
+// latency of tens of milliseconds.
+const minSaveGap = 10 * time.Millisecond
+
 func newCommit(l *ledger, tally *rejectTally) *commit {
 	return &commit{ledger: l, tally: tally, kick: make(chan struct{}, 1), dead: make(chan struct{}),
 		savedCh: make(chan struct{}), refill: map[string]*refiller{}}
@@ -148,6 +153,18 @@ func (c *commit) Run(ctx context.Context, senders <-chan struct{}, progressEvery
 			continue
 		case <-tick.C:
 		case <-c.kick:
+			// Saves kicked by waiting workers are spaced: the batches
+			// dispatched meanwhile share the write, a few per save
+			// instead of about one (each save is two fsyncs).
+			if wait := minSaveGap - time.Since(c.lastSave); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-senders:
+					t.Stop()
+					return nil
+				}
+			}
 		}
 		if err := c.step(ctx, false); err != nil {
 			c.err = err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -245,14 +246,46 @@ type rowArena struct {
 	evs   [][]byte // event slots (cleared, not dropped, when encoded)
 }
 
-// newRowArena returns an arena for n rows of mapper m.
-func (m *mapper) newRowArena(n int) *rowArena {
-	return &rowArena{
+// newRowArena returns an arena for n rows of mapper m. Its encoding
+// space comes from spare (see recycle) when one there is large enough.
+func (m *mapper) newRowArena(n int, spare *sync.Pool) *rowArena {
+	a := &rowArena{
 		rows:  make([]row, n),
-		buf:   make([]byte, 0, n*int(m.hint.Load())),
 		attrs: make([][]byte, 0, n*len(m.m.Attributes)),
 		evs:   make([][]byte, 0, n*len(m.m.Events)),
 	}
+	want := n * int(m.hint.Load())
+	if spare != nil {
+		if p, ok := spare.Get().(*[]byte); ok && cap(*p) >= want {
+			a.buf = (*p)[:0]
+		}
+	}
+	if a.buf == nil {
+		a.buf = make([]byte, 0, want)
+	}
+	return a
+}
+
+// poisonRecycled, set by tests, overwrites recycled space at once, so that
+// a row still read after its arena was recycled shows in the output.
+var poisonRecycled bool
+
+// recycle hands the arena's encoding space to spare for a later chunk. It
+// is for when every row of the arena is encoded into a request body whose
+// batch is cut: nothing reads a row's encoded parts after that (the
+// batcher cleared them, see batcher.cut).
+func (a *rowArena) recycle(spare *sync.Pool) {
+	if a == nil || a.buf == nil {
+		return
+	}
+	buf := a.buf[:0]
+	a.buf = nil
+	if poisonRecycled {
+		for i := range buf[:cap(buf)] {
+			buf[:cap(buf)][i] = '~'
+		}
+	}
+	spare.Put(&buf)
 }
 
 // next returns a zeroed row, from the arena when it has one.

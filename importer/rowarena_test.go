@@ -39,7 +39,7 @@ mapping:
 		require.NoError(t, err)
 		var a *rowArena
 		if arena {
-			a = mp.newRowArena(len(recs))
+			a = mp.newRowArena(len(recs), nil)
 		}
 		var rows []*row
 		for _, rec := range recs {
@@ -74,7 +74,7 @@ mapping:
 	mp, err := newMapper(cfg, "x.csv", []string{"id", "n", "at"}, testRef)
 	require.NoError(t, err)
 	const n = 64
-	a := mp.newRowArena(n)
+	a := mp.newRowArena(n, nil)
 	freed := make(chan string, 2)
 	runtime.SetFinalizer(&a.buf[:1][0], func(*byte) { freed <- "buf" })
 	runtime.SetFinalizer(&a.attrs[:1][0], func(*[]byte) { freed <- "attrs" })

@@ -28,9 +28,10 @@ type run struct {
 	sender  *sender
 	rejects *rejectWriter
 
-	// chunkBufs and bodies hold record slices and request bodies for reuse
-	// (see chunkBuf, batcher.bodies).
-	chunkBufs, bodies sync.Pool
+	// chunkBufs, arenaBufs and bodies hold record slices, rows' encoding
+	// space and request bodies for reuse (see chunkBuf, arenas,
+	// batcher.bodies).
+	chunkBufs, arenaBufs, bodies sync.Pool
 
 	rowsRead   atomic.Int64
 	bytesDone  atomic.Int64 // finished files

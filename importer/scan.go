@@ -37,7 +37,13 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		return err
 	}
 	defer rd.Close()
-	bs := newBatchStage(r.cfg, t.file, r.emitter(ctx, out))
+	var held arenas
+	emit := r.emitter(ctx, out)
+	bs := newBatchStage(r.cfg, t.file, func(b *batch) error {
+		err := emit(b)
+		held.recycle(b.end.Index, &r.arenaBufs)
+		return err
+	})
 	bs.bt.bodies = &r.bodies
 	ordered, stop := r.mapChunks(ctx, rd, mp)
 	defer stop()
@@ -50,6 +56,9 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 		}
 		if err := r.scanRows(c.rows, cur, bs); err != nil {
 			return err
+		}
+		if n := len(c.rows); n > 0 {
+			held = append(held, heldArena{c.arena, c.rows[n-1].pos.Index})
 		}
 		if c.err != nil {
 			// A broken file is marked so that a run after it is fixed
@@ -76,6 +85,27 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	r.bytesCur.Store(0)
 	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
 	return nil
+}
+
+// arenas are the row arenas of chunks handed to the batch stage, in input
+// order, with the index of each one's last row.
+type arenas []heldArena
+
+type heldArena struct {
+	a    *rowArena
+	last int64
+}
+
+// recycle hands back the encoding space of the arenas whose rows all lie
+// before end, the end of a batch just cut: every row before it is encoded
+// into a request body (batches cover the input in order, without gaps).
+func (h *arenas) recycle(end int64, spare *sync.Pool) {
+	n := 0
+	for n < len(*h) && (*h)[n].last < end {
+		(*h)[n].a.recycle(spare)
+		n++
+	}
+	*h = append((*h)[:0], (*h)[n:]...)
 }
 
 // openFile opens t where it resumes, and returns its mapper and the resume
@@ -188,7 +218,7 @@ func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (<-c
 	for range nmap {
 		wg.Go(func() error {
 			for c := range work {
-				c.mapRows(mp, &r.chunkBufs)
+				c.mapRows(mp, &r.chunkBufs, &r.arenaBufs)
 			}
 			return nil
 		})
@@ -198,13 +228,14 @@ func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (<-c
 
 // chunk is a run of consecutive records on their way through the mappers.
 type chunk struct {
-	recs []readers.Record
-	errs []error // per record: nil, or the *readers.ParseError it came with
-	buf  *chunkBuf
-	rows []*row
-	end  *readers.Position // on the last chunk: the input's end
-	err  error             // a read error that ends the file
-	done chan struct{}     // closed once rows is filled
+	recs  []readers.Record
+	errs  []error // per record: nil, or the *readers.ParseError it came with
+	buf   *chunkBuf
+	rows  []*row
+	arena *rowArena         // the rows' memory (see arenas)
+	end   *readers.Position // on the last chunk: the input's end
+	err   error             // a read error that ends the file
+	done  chan struct{}     // closed once rows is filled
 }
 
 const chunkRows = 256
@@ -273,9 +304,10 @@ type chunkBuf struct {
 
 // mapRows maps the chunk's records; mappers run it concurrently on
 // different chunks. The record slices go back to spare for the next chunk.
-func (c *chunk) mapRows(mp *mapper, spare *sync.Pool) {
+func (c *chunk) mapRows(mp *mapper, spare, arenaBufs *sync.Pool) {
 	c.rows = make([]*row, len(c.recs))
-	arena := mp.newRowArena(len(c.recs))
+	arena := mp.newRowArena(len(c.recs), arenaBufs)
+	c.arena = arena
 	for i, rec := range c.recs {
 		if err := c.errs[i]; err != nil {
 			c.rows[i] = &row{pos: rec.Pos, src: rec, problems: []Problem{readProblem(err)}}
