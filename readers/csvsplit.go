@@ -3,9 +3,11 @@ package readers
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -42,6 +44,13 @@ type csvSplitter struct {
 	buf    []byte  // unescaped text of the record's fields
 	ends   []int   // end of each field in buf
 	starts []int64 // offset of each field's first content byte
+	// text holds every byte of the record's fields, for checkText: the
+	// fields' text joined, or the whole line as written when splitLine cut
+	// the record (its delimiters and quotes are ASCII, so it is valid UTF-8
+	// without NUL exactly when every field is).
+	text string
+	// noFast turns splitLine off, to test it against the general path.
+	noFast bool
 
 	// Records' texts and field slices are cut from blocks shared by the
 	// records that follow (see slabText): two allocations per record cost
@@ -98,7 +107,7 @@ const (
 // next returns the next record, io.EOF after the last, or the error that
 // stopped reading (sticky in the caller).
 func (s *csvSplitter) next() (csvRecord, error) {
-	s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
 	s.rec = csvRecord{off: -1}
 	s.state, s.over, s.lineOff = stFieldStart, false, 0
 	for {
@@ -150,6 +159,15 @@ func (s *csvSplitter) next() (csvRecord, error) {
 				return csvRecord{}, io.EOF
 			}
 			s.rec.off, s.rec.line, s.lineOff = segOff, s.line+1, segOff
+			// Most records are one line that fits the read buffer and
+			// holds no quote that needs unescaping: their fields are cut
+			// from one copy of the line.
+			if !full && !s.noFast && len(seg) <= s.max && len(s.comma) == 1 && s.splitLine(content, segOff) {
+				if nl {
+					s.line++
+				}
+				return s.rec, nil
+			}
 		}
 		s.feed(content, segOff)
 		if !s.over && int(s.off-s.rec.off) > s.max {
@@ -193,7 +211,8 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		}
 		return rec, nil
 	}
-	str := s.slabText()
+	str := s.slabText(s.buf)
+	s.text = str
 	rec.fields = s.slabFields(len(s.ends))
 	pre := 0
 	for i, end := range s.ends {
@@ -212,24 +231,98 @@ const (
 	csvFieldsSlab = 2 << 10
 )
 
-// slabText returns the record's text, s.buf, as a string cut from the
-// current text block. The block is a strings.Builder that is only ever
-// appended to, so the strings handed out before never change; a record
-// that does not fit starts a new block, and a long one gets its own.
-func (s *csvSplitter) slabText() string {
-	n := len(s.buf)
+// slabText returns p, a record's text, as a string cut from the current
+// text block. The block is a strings.Builder that is only ever appended
+// to, so the strings handed out before never change; a record that does
+// not fit starts a new block, and a long one gets its own.
+func (s *csvSplitter) slabText(p []byte) string {
+	n := len(p)
 	switch {
 	case n == 0:
 		return ""
 	case n > csvTextSlab/8:
-		return string(s.buf)
+		return string(p)
 	case s.textSlab.Cap()-s.textSlab.Len() < n:
 		s.textSlab = strings.Builder{}
 		s.textSlab.Grow(csvTextSlab)
 	}
 	start := s.textSlab.Len()
-	s.textSlab.Write(s.buf)
+	s.textSlab.Write(p)
 	return s.textSlab.String()[start:]
+}
+
+// splitLine cuts the record that is the whole of line, a line without its
+// end that starts at offset at, when it is the usual kind: a one-byte
+// delimiter, fields unquoted or quoted without a "" or a line end inside,
+// no more fields than maxFields. Its fields are cut from one copy of the
+// line, quotes and delimiters left in between, with the starts the
+// general path (feed) gives them. It returns false, changing nothing the
+// general path reads, for any other line, and for a line with a quote
+// error, which that path reports.
+func (s *csvSplitter) splitLine(line []byte, at int64) bool {
+	c := s.comma[0]
+	// While cutting, starts holds where each field begins in line; ends,
+	// where it ends.
+	ends, starts := s.ends[:0], s.starts[:0]
+	// The general path starts again from empty slices (kept for their
+	// capacity).
+	defer func() { s.ends, s.starts = ends[:len(s.rec.fields)], starts[:len(s.rec.fields)] }()
+	q := bytes.IndexByte(line, '"') // the next quote at or after pos
+	if q < 0 {
+		q = len(line)
+	}
+	pos := 0
+	for {
+		if s.maxFields > 0 && len(ends) == s.maxFields {
+			return false // the general path counts the fields it drops
+		}
+		if pos == q && pos < len(line) {
+			// A quoted field: it must close on this line, before the
+			// delimiter or the line's end.
+			j := bytes.IndexByte(line[pos+1:], '"')
+			if j < 0 {
+				return false
+			}
+			end := pos + 1 + j
+			starts, ends = append(starts, int64(pos+1)), append(ends, end)
+			if end+1 == len(line) {
+				break
+			}
+			if line[end+1] != c {
+				return false // "" or a quote error
+			}
+			pos = end + 2
+			if q = bytes.IndexByte(line[pos:], '"'); q < 0 {
+				q = len(line)
+			} else {
+				q += pos
+			}
+			continue
+		}
+		end := indexFrom(line, pos, c)
+		if q < end {
+			return false // a bare quote
+		}
+		starts, ends = append(starts, int64(pos)), append(ends, end)
+		if end == len(line) {
+			break
+		}
+		pos = end + 1
+	}
+	text := s.slabText(line)
+	fields := s.slabFields(len(ends))
+	for i, end := range ends {
+		fields[i] = text[starts[i]:end]
+		starts[i] += at
+	}
+	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == c {
+		// An empty last field after a delimiter starts, for feed, where
+		// the next line does.
+		starts[n-1] = s.off
+	}
+	s.text = text
+	s.rec.fields, s.rec.nfields = fields, len(fields)
+	return true
 }
 
 // slabFields returns a slice of n strings cut from the current field
@@ -378,14 +471,12 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 // checkText finds the first field of rec holding invalid UTF-8 or a NUL
 // byte: its index, and the offset of the bad byte in the input.
 func (s *csvSplitter) checkText(rec *csvRecord) (field int, off int64, b byte, ok bool) {
-	if utf8.Valid(s.buf) && bytes.IndexByte(s.buf, 0) < 0 {
+	if utf8.ValidString(s.text) && strings.IndexByte(s.text, 0) < 0 {
 		return 0, 0, 0, true
 	}
-	pre := 0
-	for i, end := range s.ends {
-		f := s.buf[pre:end]
-		j := bytes.IndexByte(f, 0)
-		if !utf8.Valid(f) {
+	for i, f := range rec.fields {
+		j := strings.IndexByte(f, 0)
+		if !utf8.ValidString(f) {
 			k := invalidUTF8At(f)
 			if j < 0 || k < j {
 				j = k
@@ -393,21 +484,40 @@ func (s *csvSplitter) checkText(rec *csvRecord) (field int, off int64, b byte, o
 		}
 		if j >= 0 {
 			// Quotes written "" stand for one byte each.
-			at := s.starts[i] + int64(j) + int64(bytes.Count(f[:j], []byte{'"'}))
+			at := s.starts[i] + int64(j) + int64(strings.Count(f[:j], `"`))
 			return i, at, f[j], false
 		}
-		pre = end
 	}
 	return 0, 0, 0, true
 }
 
-func invalidUTF8At(p []byte) int {
+// indexFrom returns the index of the first c in p at or after from, or
+// len(p). It reads eight bytes a step, which for the short fields of most
+// lines beats a call of bytes.IndexByte per field.
+func indexFrom(p []byte, from int, c byte) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	cc := lo * uint64(c)
+	i := from
+	for ; i+8 <= len(p); i += 8 {
+		// The lowest byte of v that is 0 is the first c (a borrow can
+		// only mark bytes above it).
+		v := binary.LittleEndian.Uint64(p[i:]) ^ cc
+		if m := (v - lo) &^ v & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(p) && p[i] != c; i++ {
+	}
+	return i
+}
+
+func invalidUTF8At(p string) int {
 	for i := 0; i < len(p); {
 		if p[i] < utf8.RuneSelf {
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRune(p[i:])
+		r, n := utf8.DecodeRuneInString(p[i:])
 		if r == utf8.RuneError && n == 1 {
 			return i
 		}
