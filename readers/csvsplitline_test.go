@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -162,21 +161,7 @@ func TestCSVBadByteInPlainLine(t *testing.T) {
 	r, err := Open(context.Background(), p, Options{})
 	require.NoError(t, err)
 	defer r.Close()
-	var perrs []*ParseError
-	var rows [][]string
-	for {
-		rec, err := r.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var pe *ParseError
-		if errors.As(err, &pe) {
-			perrs = append(perrs, pe)
-			continue
-		}
-		require.NoError(t, err)
-		rows = append(rows, rec.Text)
-	}
+	rows, _, perrs := readAll(t, r)
 	assert.Equal(t, [][]string{{"1", "2", "ok"}}, rows)
 	require.Len(t, perrs, 4)
 	assert.Equal(t, []string{"csv.encoding", "csv.encoding", "csv.encoding", "csv.fields"}, []string{perrs[0].Rule, perrs[1].Rule, perrs[2].Rule, perrs[3].Rule})
