@@ -57,7 +57,7 @@ func (g *grouper) add(r *row) *unit {
 		done = g.flush()
 	}
 	if g.pending == nil {
-		g.pending = g.newUnit(r.pos)
+		g.pending = g.newUnit(r.src.Pos)
 	}
 	g.pending.rows = append(g.pending.rows, r)
 	if ok && g.key == nil {
@@ -314,7 +314,7 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 			for _, r := range u.users {
 				r.problems = append(r.problems, Problem{Rule: "size", Msg: fmt.Sprintf(
 					"the user object built from rows %d-%d is %d bytes, over delivery.batch_bytes (%d)",
-					u.first.Row(), u.rows[len(u.rows)-1].pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
+					u.first.Row(), u.rows[len(u.rows)-1].src.Pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
 			}
 			u.users = nil
 		}

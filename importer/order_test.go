@@ -149,9 +149,9 @@ func TestBatcherJoinsUserInOpenBatch(t *testing.T) {
 	cfg := testConfig(t, "http://127.0.0.1:1"+upsert.Path, []string{"x"}, "")
 	cfg.Delivery.BatchUsers = 10
 	mk := func(i int, email, tier string) *unit {
-		r := &row{pos: posAt(i), key: []byte(`{"email":"` + email + `"}`),
+		r := &row{src: readers.Record{Pos: posAt(i)}, key: []byte(`{"email":"` + email + `"}`),
 			attrs: [][]byte{nil, []byte(`"` + tier + `"`)}, evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
-		return &unit{first: r.pos, rows: []*row{r}, users: []*row{r}}
+		return &unit{first: r.src.Pos, rows: []*row{r}, users: []*row{r}}
 	}
 	bt := newBatcher(cfg, "x")
 	for i, u := range []*unit{mk(0, "a", "v1"), mk(1, "b", "v1"), mk(2, "a", "v2"), mk(3, "a", "v3")} {
@@ -188,9 +188,9 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 	cfg := testConfig(t, "http://127.0.0.1:1"+upsert.Path, []string{"x"}, "")
 	cfg.Delivery.BatchUsers = 10
 	mk := func(i int, email string) *unit {
-		r := &row{pos: posAt(i), key: []byte(`{"email":"` + email + `"}`),
+		r := &row{src: readers.Record{Pos: posAt(i)}, key: []byte(`{"email":"` + email + `"}`),
 			attrs: [][]byte{nil, []byte(fmt.Sprintf(`"t%d"`, i))}, evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
-		return &unit{first: r.pos, rows: []*row{r}, users: []*row{r}}
+		return &unit{first: r.src.Pos, rows: []*row{r}, users: []*row{r}}
 	}
 	bt := newBatcher(cfg, "x")
 	for i, email := range []string{"a", "b", "c", "b", "d", "e", "d"} {

@@ -57,15 +57,15 @@ func TestRefillerReadsForwardOnce(t *testing.T) {
 	ask := func(ctx context.Context, idx ...int) []*row {
 		rows := make([]*row, len(idx))
 		for k, i := range idx {
-			rows[k] = &row{pos: pos(i)}
+			rows[k] = &row{src: readers.Record{Pos: pos(i)}}
 		}
 		f.fill(ctx, rows)
 		return rows
 	}
 	for _, set := range [][]int{{20, 10}, {300, 301}, {900}} {
 		for _, r := range ask(t.Context(), set...) {
-			require.Equal(t, 2, r.src.Len(), "row %d", r.pos.Index)
-			assert.Equal(t, fmt.Sprint(r.pos.Index), r.src.Text[0])
+			require.Equal(t, 2, r.src.Len(), "row %d", r.src.Pos.Index)
+			assert.Equal(t, fmt.Sprint(r.src.Pos.Index), r.src.Text[0])
 		}
 	}
 	assert.Equal(t, 1, opens, "one reader for rows asked in input order")

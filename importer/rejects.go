@@ -252,10 +252,10 @@ func appendJSONLines(b []byte, file string, cols []string, recs []rejectRecord) 
 		b = append(b, `{"file":`...)
 		b = appendString(b, file)
 		b = append(b, `,"row":`...)
-		b = strconv.AppendInt(b, r.pos.Row(), 10)
-		if r.pos.Line > 0 {
+		b = strconv.AppendInt(b, r.src.Pos.Row(), 10)
+		if r.src.Pos.Line > 0 {
 			b = append(b, `,"line":`...)
-			b = strconv.AppendInt(b, r.pos.Line, 10)
+			b = strconv.AppendInt(b, r.src.Pos.Line, 10)
 		}
 		b = append(b, `,"reason":`...)
 		b = appendString(b, rr.reason())

@@ -37,16 +37,19 @@ func (p Problem) String() string {
 
 // row is one record mapped to the parts of a user object. Encoded values
 // live in buf; attrs and events are spans of it.
+//
+// Rows stay until their batch is answered, a few batches' worth of them,
+// so the struct is kept small: the position is src's (kept on release),
+// the counts are 32-bit.
 type row struct {
-	pos   readers.Position
-	src   readers.Record // the record as read, for rejects
+	src   readers.Record // the record as read (its position stays), for rejects
 	texts *cellTexts     // how src's typed cells are written in rejects
 	key   []byte         // the encoded "identifiers" object
 	attrs [][]byte       // by index of Mapping.Attributes; nil when absent
 	evs   [][]byte       // encoded event objects, TTL filter passed
 
-	eventsRead, expired, future int
 	problems                    []Problem
+	eventsRead, expired, future int32
 	tallied                     bool // counted as rejected by the rejectTally
 }
 
@@ -56,7 +59,7 @@ type row struct {
 func (r *row) release() {
 	r.key, r.attrs = nil, nil
 	clear(r.evs)
-	r.src = readers.Record{}
+	r.src = readers.Record{Pos: r.src.Pos}
 }
 
 // mapper turns records of one input into rows. mapRecord is safe for
@@ -357,7 +360,7 @@ func (a *rowArena) evSlots(n int) [][]byte {
 // events.
 func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
 	r := a.next()
-	r.pos, r.src, r.texts = rec.Pos, rec, m.texts
+	r.src, r.texts = rec, m.texts
 	hint := int(m.hint.Load())
 	buf := a.space(hint)
 	buf = m.mapIdentifiers(r, &rec, buf)

@@ -213,7 +213,7 @@ func TestMapRecordEvents(t *testing.T) {
 		cells           []string
 		user            string
 		rules           []ruleAt
-		expired, future int
+		expired, future int32
 	}{
 		{
 			name:  "purchase",
@@ -338,8 +338,8 @@ func TestMapRecordMergesAndRejectsPerRow(t *testing.T) {
 	require.Len(t, units, 2)
 	assert.Len(t, units[0].rows, 3)
 	require.Len(t, units[0].users, 2)
-	assert.Equal(t, int64(1), units[0].users[0].pos.Row())
-	assert.Equal(t, int64(3), units[0].users[1].pos.Row())
+	assert.Equal(t, int64(1), units[0].users[0].src.Pos.Row())
+	assert.Equal(t, int64(3), units[0].users[1].src.Pos.Row())
 	user := string(g.encode(nil, units[0].users))
 	assert.Contains(t, user, `"unit_sale_price":1,`)
 	assert.Contains(t, user, `"unit_sale_price":2,`)

@@ -126,11 +126,12 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	if r.opts.DryRun {
 		workers = 1
 	}
-	// A few batches wait ready for the workers. They are listed in flight
-	// when queued, so one checkpoint write covers several of them before
-	// they are sent (the write-ahead rule costs a save per few requests,
-	// not one per request).
-	batches := make(chan *batch, workers)
+	// Two batches wait ready for the workers. They are listed in flight
+	// when queued, so one checkpoint write covers them and those the
+	// workers wait to send (the write-ahead rule costs a save per few
+	// requests, not one per request). More would only hold more bodies
+	// in memory: building one takes milliseconds, a request far longer.
+	batches := make(chan *batch, min(workers, 2))
 	stage(func() error {
 		defer close(batches)
 		return r.produce(ctx, todo, batches)

@@ -58,7 +58,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 			return err
 		}
 		if n := len(c.rows); n > 0 {
-			held = append(held, heldArena{c.arena, c.rows[n-1].pos.Index})
+			held = append(held, heldArena{c.arena, c.rows[n-1].src.Pos.Index})
 		}
 		if c.err != nil {
 			// A broken file is marked so that a run after it is fixed
@@ -143,9 +143,9 @@ func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *mapper
 // run finished.
 func (r *run) scanRows(rows []*row, cur *cursor, bs *batchStage) error {
 	for _, rw := range rows {
-		cut, skip := cur.step(rw.pos.Index)
+		cut, skip := cur.step(rw.src.Pos.Index)
 		if cut {
-			if err := bs.cut(rw.pos); err != nil {
+			if err := bs.cut(rw.src.Pos); err != nil {
 				return err
 			}
 		}
@@ -310,7 +310,7 @@ func (c *chunk) mapRows(mp *mapper, spare, arenaBufs *sync.Pool) {
 	c.arena = arena
 	for i, rec := range c.recs {
 		if err := c.errs[i]; err != nil {
-			c.rows[i] = &row{pos: rec.Pos, src: rec, problems: []Problem{readProblem(err)}}
+			c.rows[i] = &row{src: rec, problems: []Problem{readProblem(err)}}
 			continue
 		}
 		c.rows[i] = mp.mapRecordIn(arena, rec)
@@ -338,14 +338,14 @@ type refiller struct {
 }
 
 func (f *refiller) fill(ctx context.Context, rows []*row) {
-	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.pos.Index, b.pos.Index) })
+	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.src.Pos.Index, b.src.Pos.Index) })
 	var err error
-	if f.rd == nil || rows[0].pos.Index < f.next {
+	if f.rd == nil || rows[0].src.Pos.Index < f.next {
 		f.close()
-		if f.rd, err = f.open(ctx, f.file, rows[0].pos); err != nil {
+		if f.rd, err = f.open(ctx, f.file, rows[0].src.Pos); err != nil {
 			f.rd = nil
 		}
-		f.next = rows[0].pos.Index
+		f.next = rows[0].src.Pos.Index
 	}
 	for i := 0; i < len(rows) && err == nil; {
 		var rec readers.Record
@@ -357,8 +357,8 @@ func (f *refiller) fill(ctx context.Context, rows []*row) {
 			break
 		}
 		f.next = rec.Pos.Index + 1
-		for i < len(rows) && rows[i].pos.Index <= rec.Pos.Index {
-			if rows[i].pos.Index == rec.Pos.Index {
+		for i < len(rows) && rows[i].src.Pos.Index <= rec.Pos.Index {
+			if rows[i].src.Pos.Index == rec.Pos.Index {
 				rows[i].src = rec
 			}
 			i++
@@ -366,7 +366,7 @@ func (f *refiller) fill(ctx context.Context, rows []*row) {
 	}
 	if err != nil {
 		f.close()
-		f.log("could not read the cells of rejected rows again; their rejects carry no cells", "file", f.file, "row", rows[0].pos.Row(), "error", err.Error())
+		f.log("could not read the cells of rejected rows again; their rejects carry no cells", "file", f.file, "row", rows[0].src.Pos.Row(), "error", err.Error())
 	}
 }
 

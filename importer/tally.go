@@ -122,7 +122,7 @@ func (t *rejectTally) add(k reasonKey, r *row, msg string) {
 			rr = t.byReason[k]
 		}
 		if rr == nil {
-			rr = &RejectReason{Column: k.column, Rule: k.rule, Example: r.pos.String() + ": " + msg}
+			rr = &RejectReason{Column: k.column, Rule: k.rule, Example: r.src.Pos.String() + ": " + msg}
 			t.byReason[k] = rr
 		}
 	}

@@ -420,7 +420,7 @@ func TestRejectsCSVAppendOnResume(t *testing.T) {
 	assert.Equal(t, [][]string{{"a", "b", "reject_reason"}, {"7", "8", "x: bad"}}, readCSV(t, out), "fresh: started over")
 }
 
-func toRow(rec readers.Record) *row { return &row{pos: rec.Pos, src: rec} }
+func toRow(rec readers.Record) *row { return &row{src: rec} }
 
 func TestTooManyRejectsErrorIs(t *testing.T) {
 	err := error(&TooManyRejectsError{Limit: RejectLimit{Rows: 1}, Rejected: 2, Read: 2})
