@@ -19,32 +19,44 @@ import (
 
 // cell returns the value of f in rec: its constant, or its column's cell
 // with surrounding spaces trimmed and configured null tokens turned into
-// null. An empty cell is null.
-func (m *mapper) cell(f *Field, rec *readers.Record) readers.Value {
-	if f.Value != nil {
-		return readers.StringValue(*f.Value)
-	}
-	var v readers.Value
-	if rec.Values == nil { // text cells (CSV): no Value to copy
+// null, or nil for null. An empty cell is null. Text (a constant, a CSV
+// cell, a typed string cell) is held in *tmp, which the caller keeps zero
+// otherwise; a typed cell of another kind is not copied: the result points
+// into rec, and is only read.
+func (m *mapper) cell(f *Field, rec *readers.Record, tmp *readers.Value) *readers.Value {
+	var s string
+	switch {
+	case f.Value != nil:
+		if *f.Value == "" {
+			return nil
+		}
+		tmp.Kind, tmp.Str = readers.KindString, *f.Value
+		return tmp
+	case rec.Values == nil: // text cells (CSV)
 		if uint(f.col) >= uint(len(rec.Text)) {
-			return v
+			return nil
 		}
-		v.Str = rec.Text[f.col]
-	} else {
+		s = rec.Text[f.col]
+	default:
 		if uint(f.col) >= uint(len(rec.Values)) {
-			return v
+			return nil
 		}
-		v = rec.Values[f.col]
-		if v.Kind != readers.KindString {
+		v := &rec.Values[f.col]
+		switch v.Kind {
+		case readers.KindNull:
+			return nil
+		case readers.KindString:
+			s = v.Str
+		default:
 			return v
 		}
 	}
-	s := trimSpace(v.Str)
+	s = trimSpace(s)
 	if s == "" || m.isNull(s) {
-		return readers.Value{}
+		return nil
 	}
-	v.Kind, v.Str = readers.KindString, s
-	return v
+	tmp.Kind, tmp.Str = readers.KindString, s
+	return tmp
 }
 
 // trimSpace is strings.TrimSpace, without its work for the usual cell
@@ -73,7 +85,13 @@ func (m *mapper) isNull(s string) bool {
 // text returns v as a string for string fields and identifiers. Numbers
 // keep their exact digits; nothing goes through float64 that did not come
 // as a float.
-func text(v readers.Value) string {
+func text(v readers.Value) string { return textOf(&v) }
+
+// textOf is text for a cell (see mapper.cell).
+func textOf(v *readers.Value) string {
+	if v.Kind == readers.KindString {
+		return v.Str
+	}
 	if v.Kind == readers.KindTime {
 		if v.Wall { // no zone to claim
 			return v.Time().Format(readers.WallLayout)
@@ -85,12 +103,17 @@ func text(v readers.Value) string {
 
 // appendValue appends the JSON for v converted to f's type.
 func appendValue(dst []byte, f *Field, v readers.Value) ([]byte, error) {
+	return appendCell(dst, f, &v)
+}
+
+// appendCell is appendValue for a cell (see mapper.cell), not copied.
+func appendCell(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	switch f.Type {
 	case TypeString:
 		if v.Kind == readers.KindList {
 			return dst, errors.New("a list cannot be a string; declare type: array")
 		}
-		return appendString(dst, text(v)), nil
+		return appendString(dst, textOf(v)), nil
 	case TypeNumber:
 		return appendNumber(dst, f, v)
 	case TypeInteger:
@@ -106,7 +129,7 @@ func appendValue(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 		}
 		return strconv.AppendBool(dst, b), nil
 	case TypeDate, TypeDateTime:
-		t, err := toTime(f, v)
+		t, err := timeOf(f, v)
 		if err != nil {
 			return dst, err
 		}
@@ -149,7 +172,7 @@ func appendTime(dst []byte, t time.Time) []byte {
 	return append(dst, 'Z', '"')
 }
 
-func appendNumber(dst []byte, f *Field, v readers.Value) ([]byte, error) {
+func appendNumber(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	switch v.Kind {
 	case readers.KindInt:
 		return appendInt(dst, v.Int), nil
@@ -251,7 +274,7 @@ func numberError(s, decimal string) error {
 
 // toInteger reads a whole number. "3", "+3", "3.0" and "3.00" are three
 // (with decimal: "," also "3,0"); "3.5", "3e2" and "three" are refused.
-func toInteger(v readers.Value, decimal string) (int64, error) {
+func toInteger(v *readers.Value, decimal string) (int64, error) {
 	switch v.Kind {
 	case readers.KindInt:
 		return v.Int, nil
@@ -283,7 +306,7 @@ func toInteger(v readers.Value, decimal string) (int64, error) {
 }
 
 // toBool reads true/false, 1/0, yes/no, y/n and t/f in any case.
-func toBool(v readers.Value) (bool, error) {
+func toBool(v *readers.Value) (bool, error) {
 	switch v.Kind {
 	case readers.KindBool:
 		return v.Bool(), nil
@@ -312,18 +335,18 @@ func toBool(v readers.Value) (bool, error) {
 // written in its format (json, postgres, brackets). Items are strings, or
 // numbers where Insider wants numbers (list_id). An array without items is
 // errNoItems, with nothing appended.
-func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
+func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	if v.Kind == readers.KindString && f.Format != "" && f.Format != arraySeparator {
 		items, err := parseArrayText(f.Format, v.Str)
 		if err != nil {
 			return dst, err
 		}
-		v = readers.Value{Kind: readers.KindList, List: items}
+		v = &readers.Value{Kind: readers.KindList, List: items}
 	}
 	start := len(dst)
 	numbers := f.wants == upsert.TypeNumberArray
 	n := 0
-	item := func(it readers.Value) error {
+	item := func(it *readers.Value) error {
 		if n > 0 {
 			dst = append(dst, ',')
 		}
@@ -338,13 +361,14 @@ func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 		if it.Kind == readers.KindList {
 			return fmt.Errorf("item %d: a list inside a list", n)
 		}
-		dst = appendString(dst, text(it))
+		dst = appendString(dst, textOf(it))
 		return nil
 	}
 	dst = append(dst, '[')
 	switch v.Kind {
 	case readers.KindList:
-		for _, it := range v.List {
+		for i := range v.List {
+			it := &v.List[i]
 			if it.IsNull() {
 				continue
 			}
@@ -356,7 +380,8 @@ func appendArray(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 		for s := v.Str; ; {
 			part, rest, more := strings.Cut(s, f.Separator)
 			if part = strings.TrimSpace(part); part != "" {
-				if err := item(readers.Value{Kind: readers.KindString, Str: part}); err != nil {
+				it := readers.Value{Kind: readers.KindString, Str: part}
+				if err := item(&it); err != nil {
 					return dst[:start], err
 				}
 			}

@@ -380,10 +380,11 @@ func (m *mapper) mapIdentifiers(r *row, rec *readers.Record, buf []byte) []byte 
 	buf = append(buf, '{')
 	first, custom := true, false
 	present := 0
+	var tmp readers.Value
 	for i := range m.m.Identifiers {
 		f := &m.m.Identifiers[i]
-		v := m.cell(f, rec)
-		if v.IsNull() {
+		v := m.cell(f, rec, &tmp)
+		if v == nil {
 			continue
 		}
 		present++
@@ -421,12 +422,12 @@ func (m *mapper) mapIdentifiers(r *row, rec *readers.Record, buf []byte) []byte 
 // whether they pass the check, so it is done in the buffer, not a copy).
 // A list, an invalid email or phone number is a problem of r, and ok is
 // false.
-func (r *row) identifierText(f *Field, v readers.Value) (s string, lower, ok bool) {
+func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bool) {
 	if v.Kind == readers.KindList {
 		r.fail(f, "type(string)", "an identifier must be a single value, not a list")
 		return "", false, false
 	}
-	s = text(v)
+	s = textOf(v)
 	if f.Custom {
 		return s, false, true
 	}
@@ -460,15 +461,16 @@ func (m *mapper) noIdentifier(r *row) {
 // slot of r.attrs (by index of Mapping.Attributes). r.attrs stays nil
 // when the row has no attribute value.
 func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []byte) []byte {
+	var tmp readers.Value
 	for i := range m.m.Attributes {
 		f := &m.m.Attributes[i]
-		v := m.cell(f, rec)
-		if v.IsNull() {
+		v := m.cell(f, rec, &tmp)
+		if v == nil {
 			continue
 		}
 		start := len(buf)
 		var err error
-		buf, err = appendValue(buf, f, v)
+		buf, err = appendCell(buf, f, v)
 		if err == errNoItems {
 			buf = buf[:start]
 			continue // an array without items is absent, like an empty cell
@@ -619,14 +621,15 @@ func requiredBit(param string) uint8 {
 // mapEvent appends the event of spec e in rec to buf and records it in r:
 // as an event to send, dropped by the TTL filter, or as problems.
 func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte) []byte {
-	tv := m.cell(&e.Timestamp, rec)
-	if tv.IsNull() {
+	var tmp readers.Value
+	tv := m.cell(&e.Timestamp, rec, &tmp)
+	if tv == nil {
 		return buf // no timestamp: no event in this row
 	}
 	r.eventsRead++
 	bad := len(r.problems)
 	name := m.eventName(r, e, rec)
-	ts, err := toTime(&e.Timestamp, tv)
+	ts, err := timeOf(&e.Timestamp, tv)
 	if err != nil {
 		r.fail(&e.Timestamp, ruleTimestamp, err.Error())
 	}
@@ -663,11 +666,14 @@ func (m *mapper) eventName(r *row, e *EventSpec, rec *readers.Record) string {
 	if e.NameColumn == nil {
 		return e.Name
 	}
-	nv := m.cell(e.NameColumn, rec)
-	name := text(nv)
-	if nv.IsNull() {
+	var tmp readers.Value
+	nv := m.cell(e.NameColumn, rec, &tmp)
+	if nv == nil {
 		r.fail(e.NameColumn, ruleEventNameRequired, "the event has a timestamp but no name")
-	} else if !upsert.ValidEventName(name) {
+		return ""
+	}
+	name := textOf(nv)
+	if !upsert.ValidEventName(name) {
 		r.fail(e.NameColumn, ruleEventName, "invalid event name: "+name+" (lowercase letters, digits and _)")
 	}
 	return name
@@ -691,10 +697,11 @@ func appendEventHead(buf []byte, e *EventSpec, name string, ts time.Time) []byte
 // a value. present has the requiredBit of each default param appended.
 func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []byte) (_ []byte, present uint8) {
 	first, custom := true, false
+	var tmp readers.Value
 	for i := range e.Params {
 		f := &e.Params[i]
-		v := m.cell(f, rec)
-		if v.IsNull() {
+		v := m.cell(f, rec, &tmp)
+		if v == nil {
 			continue
 		}
 		mark := len(buf)
@@ -733,9 +740,9 @@ func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []b
 // there is nothing to send: an array without items (absent, like an empty
 // cell), or a value that does not convert or is not a valid currency (a
 // problem of r). Currencies are upper-cased.
-func (r *row) appendParamValue(buf []byte, f *Field, v readers.Value) ([]byte, bool) {
+func (r *row) appendParamValue(buf []byte, f *Field, v *readers.Value) ([]byte, bool) {
 	start := len(buf)
-	buf, err := appendValue(buf, f, v)
+	buf, err := appendCell(buf, f, v)
 	if err == errNoItems {
 		return buf, false
 	} else if err != nil {

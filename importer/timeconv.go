@@ -59,7 +59,10 @@ func epochDigits(layout string) (int, bool) {
 // toTime reads a date or datetime. A datetime is an instant. A date is
 // midnight UTC of its day: the day as written for text without a zone, the
 // day in the field's timezone (UTC when none is set) for an instant.
-func toTime(f *Field, v readers.Value) (time.Time, error) {
+func toTime(f *Field, v readers.Value) (time.Time, error) { return timeOf(f, &v) }
+
+// timeOf is toTime for a cell (see mapper.cell).
+func timeOf(f *Field, v *readers.Value) (time.Time, error) {
 	t, wall, err := readTime(f, v)
 	if err != nil {
 		return t, err
@@ -84,7 +87,7 @@ func toTime(f *Field, v readers.Value) (time.Time, error) {
 
 // readTime reads v as an instant, or, when wall is true, as a wall-clock
 // time without a zone (its fields held in a UTC time.Time).
-func readTime(f *Field, v readers.Value) (t time.Time, wall bool, err error) {
+func readTime(f *Field, v *readers.Value) (t time.Time, wall bool, err error) {
 	layout := f.Layout
 	if layout != "" && layout != layoutRFC3339 {
 		if n := namedLayout(layout); n != "" {

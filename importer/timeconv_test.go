@@ -293,7 +293,8 @@ func FuzzArrayText(f *testing.F) {
 		}
 		for _, format := range arrayFormats {
 			fd := &Field{Type: TypeArray, Separator: "|", Format: format, Decimal: "."}
-			out, err := appendArray([]byte("x"), fd, str(s))
+			v := str(s)
+			out, err := appendArray([]byte("x"), fd, &v)
 			if err != nil {
 				if string(out) != "x" {
 					t.Fatalf("%s %q: error %v but wrote %q", format, s, err, out)
@@ -317,7 +318,8 @@ func FuzzArrayText(f *testing.F) {
 			for _, to := range arrayFormats[1:] {
 				ft := &Field{Type: TypeArray, Separator: "|", Format: to, Decimal: "."}
 				text := string(appendArrayText(nil, ft, list))
-				again, err := appendArray(nil, ft, str(text))
+				tv := str(text)
+				again, err := appendArray(nil, ft, &tv)
 				if err != nil || string(again) != string(out[1:]) {
 					t.Fatalf("%s %q as %s is %q, which reads as %s (%v), not %s", format, s, to, text, again, err, out[1:])
 				}
