@@ -15,25 +15,78 @@ const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func appendString(dst []byte, s string) []byte {
+	i := plainPrefix(s)
 	dst = append(dst, '"')
-	start := 0
+	dst = append(dst, s[:i]...) // most cells are plain ASCII: all of s
+	if i < len(s) {
+		dst = appendStringRest(dst, s[i:])
+	}
+	return append(dst, '"')
+}
+
+// plainPrefix returns how many bytes at the start of s need no escaping
+// or decoding in a JSON string (see plainASCII8): len(s) for most cells.
+// It tests eight bytes a step; the end of a long cell in one step too (its
+// last eight bytes, overlapping the step before), and a cell of four to
+// seven bytes as two overlapping four-byte loads.
+func plainPrefix(s string) int {
+	n := len(s)
 	i := 0
-	// Eight bytes at a time while none needs escaping or decoding: most
-	// cells are plain ASCII.
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if !plainASCII8(w) {
-			break
+	switch {
+	case n < 4:
+	case n < 8:
+		if plainASCII8(uint64(load32(s)) | uint64(load32(s[n-4:]))<<32) {
+			return n
+		}
+	default:
+		for ; i+8 <= n; i += 8 {
+			if !plainASCII8(load64(s[i:])) {
+				break
+			}
+		}
+		if i == n || (i+8 > n && plainASCII8(load64(s[n-8:]))) {
+			return n
 		}
 	}
-	for i < len(s) {
+	for i < n && jsonPlain[s[i]] {
+		i++
+	}
+	return i
+}
+
+// jsonPlain tells the bytes that stand for themselves in a JSON string:
+// ASCII but control characters, '"' and '\\'.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// load32 and load64 read the first four or eight bytes of s, little
+// endian, in one load.
+func load32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// appendStringRest appends the JSON string content of s, from the first
+// byte that needs escaping or decoding on.
+func appendStringRest(dst []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -68,8 +121,7 @@ func appendString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
 
 // plainASCII8 reports whether none of the eight bytes of w needs escaping
