@@ -79,11 +79,14 @@ func timeOf(f *Field, v *readers.Value) (time.Time, error) {
 			return t, err
 		}
 	}
-	if y := t.UTC().Year(); y < 1 || y > 9999 {
-		return t, fmt.Errorf("year %d is outside 1-9999", y)
+	if u := t.Unix(); u < unixYear1 || u >= unixYear10000 {
+		return t, fmt.Errorf("year %d is outside 1-9999", t.UTC().Year())
 	}
 	return t, nil
 }
+
+// The first seconds of years 1 and 10000 (UTC), in Unix time.
+const unixYear1, unixYear10000 = -62135596800, 253402300800
 
 // readTime reads v as an instant, or, when wall is true, as a wall-clock
 // time without a zone (its fields held in a UTC time.Time).
@@ -231,7 +234,7 @@ func parseRFC3339(s string, dateOnly bool) (t time.Time, wall, ok bool) {
 		return t, false, false
 	}
 	if len(s) == 10 {
-		return time.Date(year, mon, day, 0, 0, 0, 0, time.UTC), true, dateOnly
+		return civilTime(year, mon, day, 0, 0), true, dateOnly
 	}
 	if c := s[10]; c != 'T' && c != 't' && c != ' ' {
 		return t, false, false
@@ -249,14 +252,31 @@ func parseRFC3339(s string, dateOnly bool) (t time.Time, wall, ok bool) {
 		if rest != "" {
 			return t, false, false
 		}
-		return time.Date(year, mon, day, hour, min, sec, ns, time.UTC), true, true
+		return civilTime(year, mon, day, hour*3600+min*60+sec, ns), true, true
 	}
 	off, ok := parseZoneOffset(zone)
 	if !ok {
 		return t, false, false
 	}
-	t = time.Date(year, mon, day, hour, min, sec, ns, time.UTC).Add(-time.Duration(off) * time.Second)
-	return t, false, true
+	return civilTime(year, mon, day, hour*3600+min*60+sec-off, ns), false, true
+}
+
+// civilTime is time.Date(year, mon, day, 0, 0, sec, ns, time.UTC) for a
+// date that exists in years 0 to 9999, sec a second of that day give or
+// take a day and ns below a second: the fields parseRFC3339 reads, which
+// need none of time.Date's normalising.
+func civilTime(year int, mon time.Month, day, sec, ns int) time.Time {
+	// Days since 1970-01-01 in the proleptic Gregorian calendar, counted
+	// from March (so that a leap day ends a year), from 400 years before
+	// year 0 (so that every division is of a positive number).
+	y := year + 400
+	m := int(mon) - 3
+	if m < 0 {
+		y--
+		m += 12
+	}
+	days := y*365 + y/4 - y/100 + y/400 + (153*m+2)/5 + day - 1 - 719468 - 146097
+	return time.Unix(int64(days)*86400+int64(sec), int64(ns)).UTC()
 }
 
 // parseISODate reads the YYYY-MM-DD that s starts with: a date that
@@ -357,9 +377,16 @@ func atoiN(s string) (int, bool) {
 	return n, len(s) > 0
 }
 
+// daysIn is the number of days of month m (1 to 12) of year.
 func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == time.February && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return int(monthDays[m])
 }
+
+var monthDays = [...]uint8{time.January: 31, time.February: 28, time.March: 31, time.April: 30, time.May: 31, time.June: 30,
+	time.July: 31, time.August: 31, time.September: 30, time.October: 31, time.November: 30, time.December: 31}
 
 var errEpochRange = errors.New("out of range")
 
