@@ -117,6 +117,9 @@ func appendCell(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	case TypeNumber:
 		return appendNumber(dst, f, v)
 	case TypeInteger:
+		if v.Kind == readers.KindString && plainInteger(v.Str) {
+			return append(dst, v.Str...), nil // what reading and writing it gives
+		}
 		i, err := toInteger(v, f.Decimal)
 		if err != nil {
 			return dst, err
@@ -195,6 +198,14 @@ func appendNumber(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 // Leading zeros are dropped ("007" is 7), ".5" becomes 0.5 and "5." 5.
 // Thousands separators, spaces inside, hex, NaN and infinities are refused.
 func appendNumberText(dst []byte, s, decimal string) ([]byte, error) {
+	if decimal != "," && plainDecimal(s) {
+		return append(dst, s...), nil // the usual number, written as JSON writes it
+	}
+	return appendNumberAny(dst, s, decimal)
+}
+
+// appendNumberAny is appendNumberText for any text, plain or not.
+func appendNumberAny(dst []byte, s, decimal string) ([]byte, error) {
 	sep := byte('.')
 	if decimal == "," {
 		sep = ','
@@ -258,6 +269,50 @@ func appendNumberText(dst []byte, s, decimal string) ([]byte, error) {
 		return dst[:start], numberError(s, decimal)
 	}
 	return dst, nil
+}
+
+// plainInteger reports whether s is 1 to 18 ASCII digits without a
+// leading zero, or "0": a whole number that reads as an int64 and is
+// written back as s.
+func plainInteger(s string) bool {
+	if len(s) == 0 || len(s) > 18 || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainDecimal reports whether s is number text that appendNumberText
+// would write unchanged: an optional "-", digits without a leading zero
+// (or one "0"), and optionally "." and at least one digit.
+func plainDecimal(s string) bool {
+	i := 0
+	if len(s) > 0 && s[0] == '-' {
+		i++
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == start || (s[start] == '0' && i-start > 1) {
+		return false
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != '.' {
+		return false
+	}
+	i++
+	frac := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i == len(s) && i > frac
 }
 
 func numberError(s, decimal string) error {
@@ -379,7 +434,7 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	case readers.KindString:
 		for s := v.Str; ; {
 			part, rest, more := strings.Cut(s, f.Separator)
-			if part = strings.TrimSpace(part); part != "" {
+			if part = trimSpace(part); part != "" {
 				it := readers.Value{Kind: readers.KindString, Str: part}
 				if err := item(&it); err != nil {
 					return dst[:start], err
