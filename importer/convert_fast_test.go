@@ -48,3 +48,30 @@ func FuzzPlainNumbers(f *testing.F) {
 	}
 	f.Fuzz(samePlainNumber)
 }
+
+// lowerInPlace lower-cases what the byte-a-step loop did: every byte
+// value at every position of 0 to 24 bytes, next to upper-case letters.
+func TestLowerInPlace(t *testing.T) {
+	ref := func(b []byte) {
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c - 'A' + 'a'
+			}
+		}
+	}
+	for n := 1; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte("ZAbY@EXAMPLE.com\xc3\x84Z[`@{QRSTUVW"[:n])
+				b[pos] = byte(c)
+				in := string(b)
+				want := []byte(in)
+				ref(want)
+				lowerInPlace(b)
+				if string(b) != string(want) {
+					t.Fatalf("%q: %q, want %q", in, b, want)
+				}
+			}
+		}
+	}
+}
