@@ -87,11 +87,17 @@ func (m *mapper) isNull(s string) bool {
 // as a float.
 func text(v readers.Value) string { return textOf(&v) }
 
-// textOf is text for a cell (see mapper.cell).
+// textOf is text for a cell (see mapper.cell). It inlines for the usual
+// string cell.
 func textOf(v *readers.Value) string {
 	if v.Kind == readers.KindString {
 		return v.Str
 	}
+	return typedText(v)
+}
+
+// typedText is textOf for a cell of a kind other than string.
+func typedText(v *readers.Value) string {
 	if v.Kind == readers.KindTime {
 		if v.Wall { // no zone to claim
 			return v.Time().Format(readers.WallLayout)
