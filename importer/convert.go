@@ -51,7 +51,9 @@ func (m *mapper) cell(f *Field, rec *readers.Record, tmp *readers.Value) *reader
 			return v
 		}
 	}
-	s = trimSpace(s)
+	if !plainEnds(s) {
+		s = strings.TrimSpace(s)
+	}
 	if s == "" || m.isNull(s) {
 		return nil
 	}
@@ -59,13 +61,12 @@ func (m *mapper) cell(f *Field, rec *readers.Record, tmp *readers.Value) *reader
 	return tmp
 }
 
-// trimSpace is strings.TrimSpace, without its work for the usual cell
-// that starts and ends with a printable ASCII character.
-func trimSpace(s string) string {
-	if n := len(s); n > 0 && s[0] > ' ' && s[0] < 0x7f && s[n-1] > ' ' && s[n-1] < 0x7f {
-		return s
-	}
-	return strings.TrimSpace(s)
+// plainEnds reports whether s starts and ends with a printable ASCII
+// character, so that strings.TrimSpace has nothing to trim: most cells.
+// It inlines, where strings.TrimSpace is a call.
+func plainEnds(s string) bool {
+	n := len(s)
+	return n > 0 && s[0]-'!' <= '~'-'!' && s[n-1]-'!' <= '~'-'!'
 }
 
 // isNull reports whether s is one of source.null_values. Most cells have
@@ -440,7 +441,10 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	case readers.KindString:
 		for s := v.Str; ; {
 			part, rest, more := strings.Cut(s, f.Separator)
-			if part = trimSpace(part); part != "" {
+			if !plainEnds(part) {
+				part = strings.TrimSpace(part)
+			}
+			if part != "" {
 				it := readers.Value{Kind: readers.KindString, Str: part}
 				if err := item(&it); err != nil {
 					return dst[:start], err
