@@ -20,45 +20,54 @@ import (
 // cell returns the value of f in rec: its constant, or its column's cell
 // with surrounding spaces trimmed and configured null tokens turned into
 // null, or nil for null. An empty cell is null. Text (a constant, a CSV
-// cell, a typed string cell) is held in *tmp, which the caller keeps zero
-// otherwise; a typed cell of another kind is not copied: the result points
-// into rec, and is only read.
+// cell, a typed string cell) is held in *tmp, a KindString Value of the
+// caller's that only cell writes to; a typed cell of another kind is not
+// copied: the result points into rec, and is only read.
+//
+// It inlines (keep it so): tmp is then seen to be the caller's local
+// variable, and storing the text there needs no write barrier, as a store
+// through a pointer parameter does while the collector runs.
 func (m *mapper) cell(f *Field, rec *readers.Record, tmp *readers.Value) *readers.Value {
-	var s string
+	s, v := m.cellText(f, rec)
+	if s != "" {
+		tmp.Str = s
+		return tmp
+	}
+	return v
+}
+
+// cellText is cell without the Value for text: s for text, v for a typed
+// cell of another kind, or neither for null.
+func (m *mapper) cellText(f *Field, rec *readers.Record) (s string, v *readers.Value) {
 	switch {
 	case f.Value != nil:
-		if *f.Value == "" {
-			return nil
-		}
-		tmp.Kind, tmp.Str = readers.KindString, *f.Value
-		return tmp
+		return *f.Value, nil
 	case rec.Values == nil: // text cells (CSV)
 		if uint(f.col) >= uint(len(rec.Text)) {
-			return nil
+			return "", nil
 		}
 		s = rec.Text[f.col]
 	default:
 		if uint(f.col) >= uint(len(rec.Values)) {
-			return nil
+			return "", nil
 		}
 		v := &rec.Values[f.col]
 		switch v.Kind {
 		case readers.KindNull:
-			return nil
+			return "", nil
 		case readers.KindString:
 			s = v.Str
 		default:
-			return v
+			return "", v
 		}
 	}
 	if !plainEnds(s) {
 		s = strings.TrimSpace(s)
 	}
-	if s == "" || m.isNull(s) {
-		return nil
+	if m.isNull(s) {
+		return "", nil
 	}
-	tmp.Kind, tmp.Str = readers.KindString, s
-	return tmp
+	return s, nil
 }
 
 // plainEnds reports whether s starts and ends with a printable ASCII

@@ -381,7 +381,7 @@ func (m *mapper) mapIdentifiers(r *row, rec *readers.Record, buf []byte) []byte 
 	buf = append(buf, '{')
 	first, custom := true, false
 	present := 0
-	var tmp readers.Value
+	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	for i := range m.m.Identifiers {
 		f := &m.m.Identifiers[i]
 		v := m.cell(f, rec, &tmp)
@@ -462,7 +462,7 @@ func (m *mapper) noIdentifier(r *row) {
 // slot of r.attrs (by index of Mapping.Attributes). r.attrs stays nil
 // when the row has no attribute value.
 func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []byte) []byte {
-	var tmp readers.Value
+	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	for i := range m.m.Attributes {
 		f := &m.m.Attributes[i]
 		v := m.cell(f, rec, &tmp)
@@ -642,7 +642,7 @@ func requiredBit(param string) uint8 {
 // mapEvent appends the event of spec e in rec to buf and records it in r:
 // as an event to send, dropped by the TTL filter, or as problems.
 func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte) []byte {
-	var tmp readers.Value
+	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	tv := m.cell(&e.Timestamp, rec, &tmp)
 	if tv == nil {
 		return buf // no timestamp: no event in this row
@@ -687,7 +687,7 @@ func (m *mapper) eventName(r *row, e *EventSpec, rec *readers.Record) string {
 	if e.NameColumn == nil {
 		return e.Name
 	}
-	var tmp readers.Value
+	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	nv := m.cell(e.NameColumn, rec, &tmp)
 	if nv == nil {
 		r.fail(e.NameColumn, ruleEventNameRequired, "the event has a timestamp but no name")
@@ -718,7 +718,7 @@ func appendEventHead(buf []byte, e *EventSpec, name string, ts time.Time) []byte
 // a value. present has the requiredBit of each default param appended.
 func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []byte) (_ []byte, present uint8) {
 	first, custom := true, false
-	var tmp readers.Value
+	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	for i := range e.Params {
 		f := &e.Params[i]
 		v := m.cell(f, rec, &tmp)
