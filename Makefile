@@ -6,7 +6,8 @@ PKGS    := ./...
 RACE    := $(shell $(GO) env CGO_ENABLED | grep -q 1 && echo -race)
 FUZZTIME ?= 3s
 # go test -fuzz takes one package and one target per invocation.
-FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks
+FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks \
+  FuzzAppendStringSame FuzzRFC3339Same FuzzPlainNumbers
 # readers: the CSV splitter against encoding/csv.
 READERS_FUZZ_TARGETS := FuzzCSVSplitter
 BENCH_ROWS ?= 100000
