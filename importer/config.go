@@ -147,6 +147,7 @@ type Field struct {
 	col   int         // index of Column in the current input's header
 	key   string      // Name encoded as a JSON object key with its colon
 	wants upsert.Type // the JSON type Insider expects, 0 when free
+	role  fieldRole   // what mapping checks or counts by Name, set when bound
 }
 
 // FieldType is a declared type in the mapping.

@@ -160,6 +160,7 @@ func (b *columnBinder) bind(fs []Field) []Field {
 	for i := range out {
 		f := &out[i]
 		f.col = -1
+		f.role = roleOf(f)
 		if f.Column == "" {
 			continue
 		}
@@ -429,17 +430,14 @@ func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bo
 		return "", false, false
 	}
 	s = textOf(v)
-	if f.Custom {
-		return s, false, true
-	}
-	switch f.Name {
-	case "email":
+	switch f.role {
+	case roleEmail:
 		if !upsert.ValidEmail(s) {
 			r.fail(f, "regexp("+upsert.EmailPattern+")", "not a valid email address: "+lowerASCII(s))
 			return s, false, false
 		}
 		return s, true, true
-	case "phone_number":
+	case rolePhone:
 		if !upsert.ValidPhone(s) {
 			r.fail(f, "regexp("+upsert.PhonePattern+")", "user has an invalid phone number: "+s+" (E.164 wanted, e.g. +6598765432)")
 			return s, false, false
@@ -481,7 +479,7 @@ func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []b
 			r.fail(f, "type("+string(f.Type)+")", err.Error())
 			continue
 		}
-		if !f.Custom {
+		if f.role != roleNone { // only default attributes with a role have checks
 			if rule, msg := checkDefaultAttr(f.Name, buf[start:]); msg != "" {
 				buf = buf[:start]
 				r.fail(f, rule, msg)
@@ -623,17 +621,69 @@ func (r *row) fail(f *Field, rule, msg string) {
 	r.problems = append(r.problems, Problem{Column: f.Column, Field: f.Name, Rule: rule, Msg: msg})
 }
 
+// fieldRole is what the mapping does with a default field beyond
+// converting it, told by its name: worked out once, when the field is
+// bound, rather than from the name on every row.
+type fieldRole uint8
+
+const (
+	roleNone fieldRole = iota
+	roleEmail
+	rolePhone
+	roleCountry
+	roleAge
+	roleCurrency
+	roleEventGroupID
+	roleUnitSalePrice
+	roleQuantity
+)
+
+// roleOf returns the role of a default field's name; custom fields have
+// none.
+func roleOf(f *Field) fieldRole {
+	if f.Custom {
+		return roleNone
+	}
+	return roleOfName(f.Name)
+}
+
+func roleOfName(name string) fieldRole {
+	switch name {
+	case "email":
+		return roleEmail
+	case "phone_number":
+		return rolePhone
+	case "country":
+		return roleCountry
+	case "age":
+		return roleAge
+	case "currency":
+		return roleCurrency
+	case "event_group_id":
+		return roleEventGroupID
+	case "unit_sale_price":
+		return roleUnitSalePrice
+	case "quantity":
+		return roleQuantity
+	}
+	return roleNone
+}
+
 // requiredBit numbers the params some event requires, so that mapEvent
 // tracks which are present in a bit set rather than a map.
-func requiredBit(param string) uint8 {
-	switch param {
-	case "event_group_id":
+func requiredBit(param string) uint8 { return roleOfName(param).bit() }
+
+// bit is a role's requiredBit: 0 for the roles of params no event
+// requires.
+func (r fieldRole) bit() uint8 {
+	switch r {
+	case roleEventGroupID:
 		return 1
-	case "currency":
+	case roleCurrency:
 		return 2
-	case "unit_sale_price":
+	case roleUnitSalePrice:
 		return 4
-	case "quantity":
+	case roleQuantity:
 		return 8
 	}
 	return 0
@@ -744,9 +794,7 @@ func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []b
 		}
 		custom = custom || opens
 		first = false
-		if !f.Custom {
-			present |= requiredBit(f.Name)
-		}
+		present |= f.role.bit()
 	}
 	if custom {
 		buf = append(buf, '}')
@@ -770,7 +818,7 @@ func (r *row) appendParamValue(buf []byte, f *Field, v *readers.Value) ([]byte, 
 		r.fail(f, "type("+string(f.Type)+")", err.Error())
 		return buf, false
 	}
-	if !f.Custom && f.Name == "currency" {
+	if f.role == roleCurrency {
 		enc := buf[start:]
 		upperInPlace(enc)
 		if s := unquote(enc); !upsert.ValidCurrency(s) {
