@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
@@ -38,6 +39,8 @@ type commit struct {
 	open     func(ctx context.Context, file string, at readers.Position) (readers.Reader, error)
 
 	kick     chan struct{}
+	workers  int           // how many may wait in WaitDurable at once
+	waiting  atomic.Int32  // how many do
 	dead     chan struct{} // closed when Run failed; err says why
 	err      error
 	lastSave time.Time // only Run (then Close) touches it
@@ -113,6 +116,8 @@ func (c *commit) WaitDurable(ctx context.Context, b *batch) error {
 	if c.store == nil {
 		return nil
 	}
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	for {
 		c.mu.Lock()
 		saved, ch := c.savedGen, c.savedCh
@@ -153,23 +158,40 @@ func (c *commit) Run(ctx context.Context, senders <-chan struct{}, progressEvery
 			continue
 		case <-tick.C:
 		case <-c.kick:
-			// Saves kicked by waiting workers are spaced: the batches
-			// dispatched meanwhile share the write, a few per save
-			// instead of about one (each save is two fsyncs).
-			if wait := minSaveGap - time.Since(c.lastSave); wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-senders:
-					t.Stop()
-					return nil
-				}
+			if !c.gather(senders) {
+				return nil
 			}
 		}
 		if err := c.step(ctx, false); err != nil {
 			c.err = err
 			close(c.dead)
 			return err
+		}
+	}
+}
+
+// gather spaces the saves workers ask for: the batches dispatched
+// meanwhile share the write, a few per save instead of about one (each
+// save is two fsyncs). It waits until minSaveGap has passed since the last
+// save or until every worker waits for one (nothing is gained by waiting
+// longer), and returns false if the workers are gone.
+func (c *commit) gather(senders <-chan struct{}) bool {
+	wait := minSaveGap - time.Since(c.lastSave)
+	if wait <= 0 || int(c.waiting.Load()) >= c.workers {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-c.kick:
+			if int(c.waiting.Load()) >= c.workers {
+				return true
+			}
+		case <-senders:
+			return false
 		}
 	}
 }

@@ -126,11 +126,10 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	if r.opts.DryRun {
 		workers = 1
 	}
-	// Two batches wait ready for the workers. They are listed in flight
-	// when queued, so one checkpoint write covers them and those the
-	// workers wait to send (the write-ahead rule costs a save per few
-	// requests, not one per request). More would only hold more bodies
-	// in memory: building one takes milliseconds, a request far longer.
+	r.commit.workers = workers
+	// Two batches wait ready for the workers, listed in flight when queued:
+	// one checkpoint write covers them and those the workers wait to send.
+	// More would only hold more bodies in memory.
 	batches := make(chan *batch, min(workers, 2))
 	stage(func() error {
 		defer close(batches)
