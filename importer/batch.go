@@ -430,13 +430,11 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	// the user, they are read again from the input by position (refiller).
 	// Rows that send nothing keep their cells for the rejects, not their
 	// identifiers: the space they were encoded in is used again
-	// (rowArena.recycle).
+	// (rowArena.recycle). (The units holding users are c.userUnit.)
 	for _, u := range c.units {
 		for _, r := range u.rows {
 			r.key = nil
 		}
-	}
-	for _, u := range c.userUnit {
 		for _, r := range u.users {
 			r.release()
 		}

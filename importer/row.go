@@ -286,8 +286,9 @@ func (a *rowArena) recycle(spare *sync.Pool) {
 	buf := a.buf[:0]
 	a.buf = nil
 	if poisonRecycled {
-		for i := range buf[:cap(buf)] {
-			buf[:cap(buf)][i] = '~'
+		full := buf[:cap(buf)]
+		for i := range full {
+			full[i] = '~'
 		}
 	}
 	spare.Put(&buf)
@@ -480,7 +481,7 @@ func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []b
 			continue
 		}
 		if f.role != roleNone { // only default attributes with a role have checks
-			if rule, msg := checkDefaultAttr(f.Name, buf[start:]); msg != "" {
+			if rule, msg := checkDefaultAttr(f.role, buf[start:]); msg != "" {
 				buf = buf[:start]
 				r.fail(f, rule, msg)
 				continue
@@ -533,23 +534,23 @@ func (m *mapper) resize(hint, n int) {
 // say: formats and ranges. enc is its encoded value, which it may
 // normalise in place (country codes to upper case, emails to lower case).
 // It returns the rule and message of a problem, or "" and "".
-func checkDefaultAttr(name string, enc []byte) (rule, msg string) {
-	switch name {
-	case "country":
+func checkDefaultAttr(role fieldRole, enc []byte) (rule, msg string) {
+	switch role {
+	case roleCountry:
 		upperInPlace(enc)
 		if s := unquote(enc); !upsert.ValidCountry(s) {
 			return ruleCountry, fmt.Sprintf("country must be an ISO 3166-1 alpha-2 code such as SG, not %s", s)
 		}
-	case "email":
+	case roleEmail:
 		lowerInPlace(enc)
 		if s := unquote(enc); !upsert.ValidEmail(s) {
 			return "regexp(" + upsert.EmailPattern + ")", "not a valid email address: " + s
 		}
-	case "phone_number":
+	case rolePhone:
 		if s := unquote(enc); !upsert.ValidPhone(s) {
 			return "regexp(" + upsert.PhonePattern + ")", "user has an invalid phone number: " + s + " (E.164 wanted, e.g. +6598765432)"
 		}
-	case "age":
+	case roleAge:
 		if enc[0] == '-' {
 			return ruleMin0, "age must not be negative: " + string(enc)
 		}
