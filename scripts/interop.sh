@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates the Parquet interop corpus in testdata/interop: files written
+# Regenerates the interop corpus in testdata/interop: Parquet files written
 # by DuckDB, polars, arrow-rs (parquet-wasm), arrow-go, xitongsys/parquet-go
 # and parquet-go/parquet-go, each with NAME.jsonl, the rows that writer's own
-# reader reads back (or NAME.error, the error our reader must give).
+# reader reads back (or NAME.error, the error our reader must give); and
+# DuckDB's CSV exports with NAME.csv.jsonl, what its read_csv reads back.
 # readers/interop_test.go compares them with what our reader reads. Needs
 # node and npm (the packages go to a temporary directory, never into the
 # repo) and Go; CI only reads the committed files.
@@ -23,8 +24,9 @@ esac
     @duckdb/node-api@1.5.6-r.1 nodejs-polars@0.26.1 $polars_native \
     parquet-wasm@0.8.0 apache-arrow@21.2.0 >/dev/null)
 
-rm -f "$out"/*.parquet "$out"/*.jsonl "$out"/*.error
+rm -f "$out"/*.parquet "$out"/*.csv "$out"/*.jsonl "$out"/*.error
 NODE_PATH="$work/node_modules" node testdata/interop/gen/node/gen.js "$out"
+NODE_PATH="$work/node_modules" node testdata/interop/gen/node/gen_csv.js "$out"
 go run ./testdata/interop/gen/gowriters "$out"
 (cd testdata/interop/gen/arrowgo && go run . "$out")
 
