@@ -262,7 +262,10 @@ func (c *csvReader) Next(ctx context.Context) (Record, error) {
 // bytes or the decompressed ones, and why.
 func (c *csvReader) fatal(err error) error {
 	var where string
+	var ce *ChangedError
 	switch {
+	case errors.As(err, &ce) && c.gz:
+		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
 	case c.gz && errors.Is(err, io.ErrUnexpectedEOF):
 		err = errors.New("the gzip stream ends early: the file is truncated")
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)

@@ -383,6 +383,9 @@ func (p *parquetReader) next(ctx context.Context) (Record, error) {
 		p.groupRow = 0
 	}
 	if p.group >= len(groups) {
+		if err := p.checkEnd(); err != nil {
+			return Record{}, err
+		}
 		p.done = true
 		return Record{}, io.EOF
 	}
@@ -433,6 +436,18 @@ func (p *parquetReader) next(ctx context.Context) (Record, error) {
 	p.index++
 	p.groupRow++
 	return rec, nil
+}
+
+// checkEnd checks, where reading ends (the last row, or the end of a part),
+// that a local file is still the one opened: a Parquet file rewritten
+// while it was read is a *ChangedError, not an input read to its end.
+func (p *parquetReader) checkEnd() error {
+	if c, ok := p.src.(interface{ checkEnd(int64) error }); ok {
+		if err := c.checkEnd(-1); err != nil {
+			return &ReadError{File: p.name, Where: fmt.Sprintf("after row %d", p.index), Err: err}
+		}
+	}
+	return nil
 }
 
 // readBatch reads up to pqBatchRows of the left rows of the group.

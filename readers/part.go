@@ -30,6 +30,11 @@ type stopReader struct {
 
 func (r *stopReader) Next(ctx context.Context) (Record, error) {
 	if r.Pos().Index >= r.stop {
+		if c, ok := r.Reader.(interface{ checkEnd() error }); ok {
+			if err := c.checkEnd(); err != nil {
+				return Record{}, err
+			}
+		}
 		return Record{}, io.EOF
 	}
 	return r.Reader.Next(ctx)

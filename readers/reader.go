@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -253,3 +255,62 @@ func (e *ReadError) Error() string {
 }
 
 func (e *ReadError) Unwrap() error { return e.Err }
+
+// ChangedError is a local input that changed while it was being read: it
+// was cut short, grew, was rewritten in place, or its name now names
+// another file or none. Reading it stops there (a fatal error, see Reader):
+// the rows read before it were the file as opened.
+type ChangedError struct {
+	File   string
+	Opened Identity // when opened
+	Now    Identity // now, of the file the name names (zero when Gone)
+	// Read is how many bytes of it were read, -1 when not counted (random
+	// reads).
+	Read int64
+	// InPlace is set when the name still names the file opened: it was cut,
+	// grown or rewritten in place. Otherwise it was replaced (renamed over)
+	// or removed (Gone).
+	InPlace bool
+	Gone    bool
+}
+
+func (e *ChangedError) Error() string {
+	switch {
+	case e.Gone:
+		return "changed while it was being read: removed (" + Thousands(e.Opened.Size) + " bytes when opened)"
+	case !e.InPlace:
+		return fmt.Sprintf("changed while it was being read: replaced by another file (%s bytes when opened, modified %s; %s bytes now, modified %s)",
+			Thousands(e.Opened.Size), e.Opened.ModTime.Format(time.RFC3339), Thousands(e.Now.Size), e.Now.ModTime.Format(time.RFC3339))
+	case e.Now.Size != e.Opened.Size:
+		return fmt.Sprintf("changed while it was being read: %s bytes when opened, %s now", Thousands(e.Opened.Size), Thousands(e.Now.Size))
+	case e.Read >= 0 && e.Read != e.Opened.Size:
+		return fmt.Sprintf("changed while it was being read: %s bytes when opened, only %s could be read", Thousands(e.Opened.Size), Thousands(e.Read))
+	}
+	return fmt.Sprintf("changed while it was being read: modified %s when opened, %s now (%s bytes)",
+		e.Opened.ModTime.Format(time.RFC3339Nano), e.Now.ModTime.Format(time.RFC3339Nano), Thousands(e.Now.Size))
+}
+
+// Is makes a file replaced or removed while read an ErrChanged, like an S3
+// object replaced: a new version, not the one being read, repaired. A file
+// changed in place is not (it may be whole again later, and resumed).
+func (e *ChangedError) Is(target error) bool { return target == ErrChanged && !e.InPlace }
+
+// thousands formats n with commas: 11,114,058.
+func Thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
