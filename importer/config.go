@@ -63,8 +63,24 @@ type SourceConfig struct {
 	// (e.g. NULL, \N).
 	NullValues []string
 	S3         readers.S3Options
-	at         at
+	// OnChange is what a run does with an input that differs from the one
+	// the checkpoint recorded (finished or partly imported): OnChangeStop
+	// (the default), OnChangeReimport or OnChangeSkip. A partly imported
+	// input that is gone stops the run unless it is OnChangeSkip.
+	OnChange string
+	// MinAge, when set, leaves local files modified less than this long ago
+	// for a later run (they are listed as waiting): an export still being
+	// written is not read.
+	MinAge time.Duration
+	at     at
 }
+
+// The choices of source.on_change.
+const (
+	OnChangeStop     = "stop"
+	OnChangeReimport = "reimport"
+	OnChangeSkip     = "skip"
+)
 
 // InsiderConfig is the account and request options.
 type InsiderConfig struct {
@@ -326,8 +342,18 @@ func (c *Config) decodeEvents(w *walker, v ast.Node) {
 
 func (c *Config) decodeSource(w *walker, v ast.Node) {
 	s := &c.Source
-	w.mapping(v, "source", []string{"paths", "format", "csv", "s3", "null_values"}, func(key string, k, v ast.Node) {
+	w.mapping(v, "source", []string{"paths", "format", "csv", "s3", "null_values", "on_change", "min_age"}, func(key string, k, v ast.Node) {
 		switch key {
+		case "on_change":
+			w.str(v, "source.on_change", &s.OnChange)
+			if !slices.Contains([]string{OnChangeStop, OnChangeReimport, OnChangeSkip}, s.OnChange) {
+				w.addf(v, "source.on_change must be stop, reimport or skip, not %q", s.OnChange)
+			}
+		case "min_age":
+			w.duration(v, "source.min_age", &s.MinAge)
+			if s.MinAge < 0 {
+				w.addf(v, "source.min_age must not be negative")
+			}
 		case "paths":
 			w.strings(v, "source.paths", &s.Paths)
 		case "format":
@@ -484,6 +510,9 @@ func CheckPushgateway(s string) error {
 func (c *Config) applyDefaults() {
 	if c.Source.Format == "" {
 		c.Source.Format = readers.FormatAuto
+	}
+	if c.Source.OnChange == "" {
+		c.Source.OnChange = OnChangeStop
 	}
 	if c.Insider.Endpoint == "" {
 		c.Insider.Endpoint = DefaultEndpoint

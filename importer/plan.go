@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ func (r *run) plan(ctx context.Context) (*plan, error) {
 	if p.state, err = r.loadCheckpoint(ctx); err != nil {
 		return nil, err
 	}
-	p.todo, err = r.preflight(ctx, p.files, p.state)
+	p.todo, err = r.preflight(ctx, p.files, files, p.state)
 	return p, err
 }
 
@@ -147,29 +148,42 @@ type fileTask struct {
 
 // preflight opens every input before anything is sent: each must have the
 // mapped columns, and match its checkpoint. It returns the files to read.
-func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State) ([]fileTask, error) {
+// An input that differs from the one the checkpoint recorded is decided by
+// source.on_change; one modified within source.min_age waits for a later
+// run; a partly imported input that is gone (all lists every input of the
+// job, in any shard) stops the run unless on_change is skip.
+func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.State) ([]fileTask, error) {
 	var (
 		problems []ConfigProblem
 		hints    []string
 		changed  []string
 		todo     []fileTask
 	)
+	onChange := r.cfg.Source.OnChange
 	for _, f := range files {
 		fs := st.Files[f]
+		var id readers.Identity
 		if fs != nil && fs.Finished {
 			// A finished file is never read again: its identity is enough.
-			id, err := readers.Stat(ctx, f, r.readerOptions(nil))
-			if err != nil {
+			var err error
+			if id, err = readers.Stat(ctx, f, r.readerOptions(nil)); err != nil {
 				return nil, err
 			}
 			if fs.Identity.Equal(id) {
 				r.files = append(r.files, FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
-			} else {
-				r.log.Warn("input changed since it was imported; not importing it again", "file", f)
-				r.files = append(r.files, FileReport{File: f, State: "changed", Note: fmt.Sprintf(
-					"was %d bytes (%s), now %d bytes (%s); not imported again, use --restart to re-import",
-					fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id))})
+				continue
 			}
+			switch onChange {
+			case OnChangeSkip:
+				r.skipChanged(f, fs, id)
+				continue
+			case OnChangeStop:
+				changed = append(changed, changedLine(f, fs, id))
+				continue
+			}
+			fs = r.reimport(st, f) // and read it like a new one, below
+		}
+		if r.waiting(ctx, f, id) {
 			continue
 		}
 		rd, err := readers.Open(ctx, f, r.readerOptions(nil))
@@ -195,20 +209,133 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 			r.log.Info("input changed since reading it stopped on an error; resuming at the same row of the new version",
 				"file", f, "row", fs.Frontier.Row(), "error", fs.Unreadable)
 			todo = append(todo, fileTask{file: f, resume: fs})
+		case !fs.Identity.Equal(id) && onChange == OnChangeSkip:
+			r.skipChanged(f, fs, id)
+		case !fs.Identity.Equal(id) && onChange == OnChangeReimport:
+			r.reimport(st, f)
+			todo = append(todo, fileTask{file: f})
 		case !fs.Identity.Equal(id):
-			changed = append(changed, fmt.Sprintf("%s: %v while partly imported (%d rows acknowledged; was %d bytes, %s; now %d bytes, %s)",
-				f, ErrChangedInput, fs.RowsAcked, fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id)))
+			changed = append(changed, changedLine(f, fs, id))
 		default:
 			todo = append(todo, fileTask{file: f, resume: fs})
 		}
 	}
+	changed = append(changed, r.gone(st, all)...)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems, Hints: hints}
 	}
 	if len(changed) > 0 {
-		return nil, fmt.Errorf("%w; run with --restart to start the job over:\n  %s", ErrChangedInput, strings.Join(changed, "\n  "))
+		return nil, fmt.Errorf("%w (source.on_change: stop); nothing was sent:\n  %s\n"+
+			"Choose what to do with them: source.on_change: reimport imports a changed file's new content from row 1; "+
+			"source.on_change: skip leaves changed and gone files as they are (counted as files_skipped_changed); "+
+			"or run with --restart to start the whole job over. A gone file put back as it was resumes where it stopped",
+			ErrChangedInput, strings.Join(changed, "\n  "))
 	}
 	return todo, nil
+}
+
+// changedLine describes an input that differs from its checkpoint.
+func changedLine(f string, fs *checkpoint.FileState, id readers.Identity) string {
+	how := "finished earlier"
+	if !fs.Finished {
+		how = fmt.Sprintf("partly imported, %s rows acknowledged", readers.Thousands(fs.RowsAcked))
+	}
+	return fmt.Sprintf("%s: changed since it was imported (%s): was %s bytes, %s; now %s bytes, %s",
+		f, how, readers.Thousands(fs.Identity.Size), identVersion(fs.Identity), readers.Thousands(id.Size), identVersion(id))
+}
+
+// skipChanged leaves a changed input as the checkpoint has it
+// (source.on_change: skip): reported, and counted.
+func (r *run) skipChanged(f string, fs *checkpoint.FileState, id readers.Identity) {
+	r.log.Warn("input changed since it was imported; not importing it again (source.on_change: skip)", "file", f)
+	r.decided.SkippedChanged++
+	r.files = append(r.files, FileReport{File: f, State: "changed, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: fmt.Sprintf(
+		"was %s bytes (%s), now %s bytes (%s); left as it is (source.on_change: skip)",
+		readers.Thousands(fs.Identity.Size), identVersion(fs.Identity), readers.Thousands(id.Size), identVersion(id))})
+}
+
+// reimport forgets a changed input's progress (source.on_change: reimport):
+// it is read again from row 1. The earlier version's rejects stay in the
+// rejects files.
+func (r *run) reimport(st checkpoint.State, f string) *checkpoint.FileState {
+	r.log.Warn("input changed since it was imported; importing the new version from row 1 (source.on_change: reimport)", "file", f)
+	r.decided.Reimported++
+	if r.reimported == nil {
+		r.reimported = map[string]bool{}
+	}
+	r.reimported[f] = true
+	delete(st.Files, f)
+	return nil
+}
+
+// waiting reports whether f was modified within source.min_age (id, when
+// known, is its identity): it is left for a later run, and listed.
+func (r *run) waiting(ctx context.Context, f string, id readers.Identity) bool {
+	if r.cfg.Source.MinAge <= 0 {
+		return false
+	}
+	if id.Size == 0 && id.ModTime.IsZero() {
+		var err error
+		if id, err = readers.Stat(ctx, f, r.readerOptions(nil)); err != nil {
+			return false // the open that follows reports it
+		}
+	}
+	if id.ModTime.IsZero() { // S3: objects appear whole
+		return false
+	}
+	age := r.opts.Now().Sub(id.ModTime)
+	if age >= r.cfg.Source.MinAge {
+		return false
+	}
+	r.decided.Waiting++
+	r.files = append(r.files, FileReport{File: f, State: "waiting", Note: fmt.Sprintf(
+		"modified %s ago, less than source.min_age (%s): left for a later run", age.Round(time.Second), r.cfg.Source.MinAge)})
+	return true
+}
+
+// gone lists the partly imported inputs of the checkpoint that are no
+// longer among the inputs (all), to stop the run; with source.on_change:
+// skip they are reported and counted instead. A finished input that is
+// gone is normal (imported exports get cleaned up): nothing is said.
+func (r *run) gone(st checkpoint.State, all []string) []string {
+	present := make(map[string]bool, len(all))
+	for _, f := range all {
+		present[f] = true
+	}
+	var out []string
+	for _, f := range slices.Sorted(maps.Keys(st.Files)) {
+		fs := st.Files[f]
+		if present[f] || fs.Finished {
+			continue
+		}
+		how := "partial: " + readers.Thousands(fs.RowsAcked)
+		if total := estimateRows(fs); total > 0 {
+			how += " of ~" + readers.Thousands(total)
+		}
+		how += " rows acknowledged"
+		if r.cfg.Source.OnChange == OnChangeSkip {
+			r.log.Warn("a partly imported input is gone; leaving its rest (source.on_change: skip)", "file", f, "rows_acked", fs.RowsAcked)
+			r.decided.SkippedChanged++
+			r.files = append(r.files, FileReport{File: f, State: "gone, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected,
+				Note: how + "; the rest is not imported (source.on_change: skip)"})
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: gone (removed, or no longer matched by source.paths) while partly imported (%s)", f, how))
+	}
+	return out
+}
+
+// estimateRows is about how many rows a partly imported file has: known
+// once it was read to its end, else worked out from the bytes behind the
+// frontier (plain CSV); 0 when it cannot be told.
+func estimateRows(fs *checkpoint.FileState) int64 {
+	switch {
+	case fs.Total > 0:
+		return fs.Total
+	case fs.Frontier.Offset > 0 && fs.Frontier.Index > 0 && fs.Identity.Size > 0:
+		return int64(float64(fs.Frontier.Index) * float64(fs.Identity.Size) / float64(fs.Frontier.Offset))
+	}
+	return 0
 }
 
 func identVersion(id readers.Identity) string {

@@ -66,6 +66,7 @@ type Report struct {
 	RejectsFile  string       `json:"rejects_file,omitempty"`
 	RejectsCount int64        `json:"rejects_written"`
 	Files        []FileReport `json:"files"`
+	FileDecisions
 
 	// RejectsCSV are the rejects CSV files written (one per distinct input
 	// header).
@@ -75,10 +76,21 @@ type Report struct {
 	RejectReasons []RejectReason `json:"rejected_by_reason,omitempty"`
 }
 
+// FileDecisions count the inputs a run did not simply read or resume:
+// changed since the checkpoint and read again from row 1, or left as they
+// are (source.on_change), and those modified too recently (source.min_age).
+type FileDecisions struct {
+	Reimported int64 `json:"files_reimported"`
+	// SkippedChanged counts changed inputs, and partly imported ones that
+	// are gone, left as they are by source.on_change: skip.
+	SkippedChanged int64 `json:"files_skipped_changed"`
+	Waiting        int64 `json:"files_waiting"`
+}
+
 // FileReport is the state of one input at the end of a run.
 type FileReport struct {
 	File         string `json:"file"`
-	State        string `json:"state"` // done, partial, skipped (done earlier), changed
+	State        string `json:"state"` // done, partial, skipped (done earlier), changed, skipped; gone, skipped; waiting
 	RowsAcked    int64  `json:"rows_acked"`
 	RowsRejected int64  `json:"rows_rejected"`
 	Note         string `json:"note,omitempty"`
@@ -128,6 +140,12 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		b.WriteString("\n")
 	}
+	if d := r.FileDecisions; d.Reimported > 0 || d.SkippedChanged > 0 {
+		fmt.Fprintf(&b, "  files changed since imported: %d re-imported from row 1, %d left as they are (source.on_change)\n", d.Reimported, d.SkippedChanged)
+	}
+	if r.Waiting > 0 {
+		fmt.Fprintf(&b, "  files waiting: %d modified within source.min_age, left for a later run\n", r.Waiting)
+	}
 	if len(r.RejectReasons) > 0 {
 		b.WriteString("  rejected rows by reason (a row with several problems counts under each):\n")
 		for i, rr := range r.RejectReasons {
@@ -173,6 +191,7 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 	}
 	r.reportRejects(rep)
 	rep.Files = r.files
+	rep.FileDecisions = r.decided
 	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
 		err = ErrIncomplete
 	}
@@ -215,6 +234,8 @@ func (r *run) fileReports(files []string) {
 		fr := FileReport{File: f, State: state, RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
 		if fs.Unreadable != "" {
 			fr.Note = "reading stopped: " + fs.Unreadable
+		} else if r.reimported[f] {
+			fr.Note = "changed since an earlier run imported it: re-imported from row 1 (source.on_change: reimport)"
 		}
 		r.files = append(r.files, fr)
 	}

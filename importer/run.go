@@ -39,6 +39,10 @@ type run struct {
 	bytesTotal int64
 	files      []FileReport
 	parts      map[string]part // files this shard shares with the others, by row group
+	// decided counts what source.on_change and source.min_age decided
+	// about inputs; reimported lists the files read again from row 1.
+	decided    FileDecisions
+	reimported map[string]bool
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or

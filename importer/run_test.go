@@ -367,9 +367,10 @@ func TestTTLDropsAreNotRejections(t *testing.T) {
 	assert.Zero(t, srv.Stats().ExpiredEvents)
 }
 
-// A scheduled run over a glob imports only new files; a finished file that
-// reappears changed is reported and not re-imported; a partly imported file
-// that changed is refused.
+// A scheduled run over a glob imports only new files. A finished file that
+// reappears changed stops the run before anything is sent (on_change:
+// stop), is left and counted (skip), or is imported again from row 1
+// (reimport); a partly imported file that changed is refused.
 func TestScheduledRunsImportNewFilesOnly(t *testing.T) {
 	now := time.Now()
 	dir := t.TempDir()
@@ -393,16 +394,39 @@ func TestScheduledRunsImportNewFilesOnly(t *testing.T) {
 	assert.Equal(t, map[string]string{"day1.csv": "skipped", "day2.csv": "done"}, states)
 
 	genCSVFrom(t, dir, "day1.csv", 0, 12, now) // day1 rewritten
+	day1 := filepath.Join(dir, "day1.csv")
+	_, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.ErrorIs(t, err, ErrChangedInput, "on_change: stop is the default")
+	assert.Contains(t, err.Error(), day1+": changed since it was imported (finished earlier): was ")
+	for _, w := range []string{"on_change: reimport", "on_change: skip", "--restart"} {
+		assert.Contains(t, err.Error(), w)
+	}
+	assert.EqualValues(t, 16, srv.Stats().Events, "nothing sent")
+
+	cfg.Source.OnChange = OnChangeSkip
 	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
 	require.NoError(t, err)
 	assert.Zero(t, rep.RowsRead)
 	assert.EqualValues(t, 16, srv.Stats().Events, "a changed finished file is not re-imported")
+	assert.EqualValues(t, 1, rep.SkippedChanged)
 	for _, f := range rep.Files {
 		if filepath.Base(f.File) == "day1.csv" {
-			assert.Equal(t, "changed", f.State)
-			assert.Contains(t, f.Note, "--restart")
+			assert.Equal(t, "changed, skipped", f.State)
+			assert.Contains(t, f.Note, "source.on_change: skip")
 		}
 	}
+
+	cfg.Source.OnChange = OnChangeReimport
+	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.EqualValues(t, 12, rep.RowsRead, "the new version from row 1")
+	assert.EqualValues(t, 1, rep.Reimported)
+	assert.EqualValues(t, 18, srv.Stats().DistinctEvents)
+	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.Zero(t, rep.RowsRead, "imported once: finished again")
+	assert.Zero(t, rep.Reimported)
+	cfg.Source.OnChange = OnChangeStop
 
 	// A partly imported file that changed is refused, naming the file.
 	st, err := store.Load(context.Background(), cfg.JobID(0, 1))

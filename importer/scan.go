@@ -404,8 +404,12 @@ func (e *ReadFailedError) Error() string {
 	if !strings.Contains(msg, e.File) {
 		msg = fmt.Sprintf("%s at %s: %s", e.File, where(e.At), msg)
 	}
-	if errors.Is(e.Err, readers.ErrChanged) {
-		return "stopped reading " + msg + "; the rows before it are kept: run with --restart to import the new version from the start"
+	var ce *readers.ChangedError
+	switch {
+	case errors.As(e.Err, &ce) && ce.InPlace:
+		return "stopped reading " + msg + "; the file is not done and the rows before it are kept: once the file is complete again (the same rows in the same order, finished), run again to resume where it stopped; or run with --restart"
+	case errors.Is(e.Err, readers.ErrChanged):
+		return "stopped reading " + msg + "; the rows before it are kept: the next run decides by source.on_change (stop, reimport, skip), or run with --restart to import the new version from the start"
 	}
 	return "stopped reading " + msg + "; the rows before it are kept: fix the file (same rows, same order) and run again to resume, or run with --restart"
 }

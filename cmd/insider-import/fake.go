@@ -44,6 +44,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	failRate := fs.Float64("fail-rate", 0, "`fraction` (0..1) of requests answered with 500")
 	seed := fs.Uint64("seed", 1, "seed for --fail-rate, so a run fails the same requests again")
 	delay := fs.Duration("delay", 0, "hold every upsert answer back this long (e.g. 200ms)")
+	hold := fs.Bool("hold", false, "hold every upsert answer back until POST /release")
 	maxBytes := fs.Int("max-bytes", 0, "request size limit in bytes (default: Insider's 5,000,000)")
 	statsFile := fs.String("stats-file", "", "write the final stats as JSON to `FILE` on shutdown")
 	verbose := fs.Bool("v", false, "log every request, not only rejected ones")
@@ -86,6 +87,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		FailRate:       *failRate,
 		Seed:           *seed,
 		Delay:          *delay,
+		Hold:           *hold,
 		MaxBytes:       *maxBytes,
 		Logger:         logger,
 	})

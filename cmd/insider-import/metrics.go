@@ -38,6 +38,9 @@ var metricHelp = map[string]string{
 	"insider_import_throttled":              "Requests answered 429.",
 	"insider_import_bytes_sent":             "Request body bytes sent.",
 	"insider_import_duration_seconds":       "How long this run has been running.",
+	"insider_import_files_skipped_changed":  "Inputs changed since they were imported (or partly imported and gone) left as they are (source.on_change: skip).",
+	"insider_import_files_reimported":       "Inputs changed since they were imported, imported again from row 1 (source.on_change: reimport).",
+	"insider_import_files_waiting":          "Inputs modified within source.min_age, left for a later run.",
 	metricExitCode:                          "Exit code of the last finished run (0 ok, 3 rejects, 1 failure, ...).",
 	metricLastSuccess:                       "When a run last finished with exit code 0 (Unix time).",
 	"insider_import_push_timestamp_seconds": "When these figures were pushed (Unix time).",
@@ -186,5 +189,8 @@ func reportMetrics(rep *importer.Report) map[string]float64 {
 	m["insider_import_throttled"] = float64(rep.Throttled)
 	m["insider_import_bytes_sent"] = float64(rep.BytesSent)
 	m["insider_import_duration_seconds"] = rep.Duration
+	m["insider_import_files_skipped_changed"] = float64(rep.SkippedChanged)
+	m["insider_import_files_reimported"] = float64(rep.Reimported)
+	m["insider_import_files_waiting"] = float64(rep.Waiting)
 	return m
 }

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +17,9 @@ import (
 )
 
 // cmdStatus prints what the checkpoint says about each input: done,
-// partial with a percentage, new, or changed since it was imported.
+// partial with a percentage, new, changed since it was imported, waiting
+// (modified within source.min_age), or gone: "done (gone)" for a finished
+// input cleaned up since, "partial (gone)" for one that stops the next run.
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("insider-import status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -61,9 +65,26 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSTATE\tROWS ACKED\tROWS REJECTED\tLAST RUN")
+	present := map[string]bool{}
+	for _, f := range files {
+		present[f] = true
+	}
+	// Inputs the checkpoint knows that are gone: a finished one was cleaned
+	// up (normal); a partly imported one stops the next run.
+	for _, f := range slices.Sorted(maps.Keys(st.Files)) {
+		if !present[f] {
+			files = append(files, f)
+		}
+	}
 	for _, f := range files {
 		state, acked, rejected, last := "new", int64(0), int64(0), "-"
-		if fst := st.Files[f]; fst != nil {
+		fst := st.Files[f]
+		var id readers.Identity
+		idErr := errors.New("gone")
+		if present[f] {
+			id, idErr = identity(ctx, f, cfg)
+		}
+		if fst != nil {
 			acked, rejected = fst.RowsAcked, fst.RowsRejected
 			last = fst.LastRun.Format(time.RFC3339)
 			state = "partial"
@@ -76,9 +97,16 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if fst.Finished {
 				state = "done"
 			}
-			if id, err := identity(ctx, f, cfg); err == nil && !id.Equal(fst.Identity) {
+			switch {
+			case !present[f]:
+				state += " (gone)"
+			case idErr == nil && !id.Equal(fst.Identity):
 				state = "changed"
 			}
+		}
+		// Modified within source.min_age: the next run leaves it too.
+		if (fst == nil || !fst.Finished) && cfg.Source.MinAge > 0 && idErr == nil && !id.ModTime.IsZero() && time.Since(id.ModTime) < cfg.Source.MinAge {
+			state = "waiting"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f, state, acked, rejected, last)
 	}

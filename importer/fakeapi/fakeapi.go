@@ -68,6 +68,11 @@ type Options struct {
 	// been processed and counted (like an ack lost on the way back when the
 	// client gives up first).
 	Delay time.Duration
+	// Hold holds every upsert answer back, after the request has been
+	// processed and counted, until POST /release (Release): a test can
+	// act while the client waits, at a point it knows (say, once the first
+	// request arrived), without sleeping.
+	Hold bool
 	// MaxBytes and MaxUsers override upsert.MaxBytes and upsert.MaxUsers
 	// when positive (to exercise batch splitting with small payloads).
 	MaxBytes int
@@ -150,6 +155,9 @@ type Server struct {
 	stats  Stats
 	events map[string]int // event key → deliveries
 	times  []time.Time    // arrival of every upsert request
+
+	released    chan struct{} // closed by Release (Options.Hold)
+	releaseOnce sync.Once
 }
 
 // New returns a Server with opts. FailRate is clamped to 0..1.
@@ -195,11 +203,16 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /request-times", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.RequestTimes())
 	})
+	s.released = make(chan struct{})
+	s.mux.HandleFunc("POST /release", func(w http.ResponseWriter, _ *http.Request) {
+		s.Release()
+		writeJSON(w, http.StatusOK, map[string]bool{"released": true})
+	})
 	return s
 }
 
-// ServeHTTP serves the upsert path, GET /stats, GET /events and GET
-// /request-times.
+// ServeHTTP serves the upsert path, GET /stats, GET /events, GET
+// /request-times and POST /release.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Serve answers requests on l until ctx is done, then shuts down: it stops
@@ -397,6 +410,12 @@ func (s *Server) failOnPurpose(w http.ResponseWriter, r *http.Request, log *slog
 // delay holds an accepted request's answer for the Delay option, or until
 // the client goes away.
 func (s *Server) delay(r *http.Request) {
+	if s.opts.Hold {
+		select {
+		case <-s.released:
+		case <-r.Context().Done():
+		}
+	}
 	if s.opts.Delay <= 0 {
 		return
 	}
@@ -407,6 +426,10 @@ func (s *Server) delay(r *http.Request) {
 		t.Stop()
 	}
 }
+
+// Release ends Options.Hold: held answers go out, and later ones are not
+// held. Calling it again does nothing.
+func (s *Server) Release() { s.releaseOnce.Do(func() { close(s.released) }) }
 
 // reject answers before the body is read in full. It reads the rest
 // first, so that a client still sending a big body gets the answer rather
