@@ -225,14 +225,27 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		return nil, &ConfigError{Problems: problems, Hints: hints}
 	}
 	if len(changed) > 0 {
-		return nil, fmt.Errorf("%w (source.on_change: stop); nothing was sent:\n  %s\n"+
-			"Choose what to do with them: source.on_change: reimport imports a changed file's new content from row 1; "+
-			"source.on_change: skip leaves changed and gone files as they are (counted as files_skipped_changed); "+
-			"or run with --restart to start the whole job over. A gone file put back as it was resumes where it stopped",
-			ErrChangedInput, strings.Join(changed, "\n  "))
+		return nil, changedInputs(changed)
 	}
 	return todo, nil
 }
+
+// changedInputs stops a run (source.on_change: stop) before anything is
+// sent: the inputs that differ from the checkpoint, one a line, and the
+// choices. It is an ErrChangedInput.
+type changedInputs []string
+
+func (c changedInputs) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d input(s) changed or gone since the checkpoint was written (source.on_change: stop); nothing was sent:\n  %s\n",
+		len(c), strings.Join(c, "\n  "))
+	b.WriteString("Choose: source.on_change: reimport imports a changed file's new content from row 1; " +
+		"source.on_change: skip leaves changed and gone files as they are (reported, counted as files_skipped_changed); " +
+		"or run with --restart to start the whole job over. A gone or cut file put back as it was resumes where it stopped")
+	return b.String()
+}
+
+func (c changedInputs) Is(target error) bool { return target == ErrChangedInput }
 
 // changedLine describes an input that differs from its checkpoint.
 func changedLine(f string, fs *checkpoint.FileState, id readers.Identity) string {

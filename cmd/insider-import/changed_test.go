@@ -156,3 +156,167 @@ func TestE2EGrowingWhileRead(t *testing.T) {
 	assert.Equal(t, after.Events, after.DistinctEvents, "each once")
 	t.Logf("run 1: %d events, stopped; run 2: all %d", before.Events, after.DistinctEvents)
 }
+
+// withSource is e with the same inputs, checkpoints, rejects and report,
+// and source lines added to its config (say "  on_change: skip\n").
+func withSource(t *testing.T, e *inputEnv, paths []string, extra string) *inputEnv {
+	t.Helper()
+	e2 := newInputEnv(t, e.f, paths, extra, 100)
+	e2.checkpoints, e2.rejects, e2.report = e.checkpoints, e.rejects, e.report
+	return e2
+}
+
+// A finished daily export rewritten under the same name: on_change: stop
+// (the default) exits 2 before any request, naming the file, its old and
+// new size and time, and the other choices; skip exits 0 and counts it;
+// reimport imports the new content from row 1.
+func TestE2ERewrittenFinishedFile(t *testing.T) {
+	now := time.Now()
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	f := startFake(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "daily.csv")
+	require.NoError(t, os.WriteFile(file, inputCSV(1000, now), 0o600))
+	e := newInputEnv(t, f, []string{file}, "", 100)
+	res := runImport(t, env, e.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+
+	// The next night's export: 1,200 rows, the first 1,000 as before.
+	old, err := os.Stat(file)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, inputCSV(1200, now), 0o600))
+	later := old.ModTime().Add(time.Hour)
+	require.NoError(t, os.Chtimes(file, later, later))
+	requests := f.Stats(t).Requests
+
+	res = runImport(t, env, e.args()...)
+	require.Equal(t, 2, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	for _, w := range []string{file, "was " + readers.Thousands(old.Size()) + " bytes, modified " + old.ModTime().UTC().Format(time.RFC3339),
+		"now " + readers.Thousands(int64(len(inputCSV(1200, now)))) + " bytes, modified " + later.UTC().Format(time.RFC3339),
+		"source.on_change: reimport", "source.on_change: skip", "--restart"} {
+		assert.Contains(t, res.Stderr, w)
+	}
+	assert.Equal(t, requests, f.Stats(t).Requests, "no request")
+	t.Logf("on_change: stop:\n%s", res.Stderr[strings.LastIndex(res.Stderr, "insider-import: "):])
+
+	skip := withSource(t, e, []string{file}, "  on_change: skip\n")
+	res = runImport(t, env, skip.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	rep := readReport(t, e.report)
+	assert.EqualValues(t, 1, rep.SkippedChanged)
+	assert.Zero(t, rep.RowsRead)
+	require.Len(t, rep.Files, 1)
+	assert.Equal(t, "changed, skipped", rep.Files[0].State)
+	assert.Equal(t, requests, f.Stats(t).Requests, "no request")
+
+	re := withSource(t, e, []string{file}, "  on_change: reimport\n")
+	res = runImport(t, env, re.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	rep = readReport(t, e.report)
+	assert.EqualValues(t, 1, rep.Reimported)
+	assert.EqualValues(t, 1200, rep.RowsRead, "from row 1")
+	st := f.Stats(t)
+	assert.EqualValues(t, 1200, st.DistinctEvents)
+	assert.EqualValues(t, 2200, st.Events, "the first 1,000 again: Insider stores them once")
+
+	// Imported: the next run with the default finds it finished.
+	res = runImport(t, env, e.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Zero(t, readReport(t, e.report).RowsRead)
+}
+
+// A partly imported input that is gone stops the next run with exit 2,
+// naming it and how far it got, before any request; a finished input that
+// is gone is not mentioned and `status` lists it as done (gone). With
+// on_change: skip the run goes on, counting it.
+func TestE2EVanishedInputs(t *testing.T) {
+	now := time.Now()
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	f := startFake(t, "--hold")
+	dir := t.TempDir()
+	done := filepath.Join(dir, "a-done.csv")
+	big := filepath.Join(dir, "b-big.csv")
+	require.NoError(t, os.WriteFile(done, inputCSV(100, now), 0o600))
+	bigData := inputCSV(30000, now)
+	require.NoError(t, os.WriteFile(big, bigData, 0o600))
+	glob := filepath.Join(dir, "*.csv")
+	e := newInputEnv(t, f, []string{glob}, "", 100)
+	// Request 1 is a-done.csv (100 rows), request 2 the first of b-big.csv:
+	// b-big.csv is open. Cut, it stops the run with b-big.csv partial.
+	res := changeWhileRead(t, f, e, 2, func() { require.NoError(t, os.Truncate(big, int64(cutAtLine(bigData, 0.5)))) })
+	require.Equal(t, 1, res.Code, res.Stderr)
+	st, _ := readCheckpoint(t, e.checkpoints)
+	require.True(t, st.Files[done].Finished)
+	acked := st.Files[big].RowsAcked
+	require.Positive(t, acked)
+	require.False(t, st.Files[big].Finished)
+
+	// Both cleaned up; a new export arrives.
+	require.NoError(t, os.Remove(done))
+	require.NoError(t, os.Remove(big))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "c-new.csv"), []byte(strings.Join(inputHeader, ",")+"\n"+strings.Join(inputRow(50000, now), ",")+"\n"), 0o600))
+	requests := f.Stats(t).Requests
+	res = runImport(t, env, e.args()...)
+	require.Equal(t, 2, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	assert.Contains(t, res.Stderr, big+": gone")
+	assert.Contains(t, res.Stderr, "partial: "+readers.Thousands(acked)+" of ~")
+	assert.NotContains(t, res.Stderr, done, "a finished input that is gone is normal")
+	assert.Equal(t, requests, f.Stats(t).Requests, "no request")
+	t.Logf("gone:\n%s", res.Stderr[strings.LastIndex(res.Stderr, "insider-import: "):])
+
+	out := runImport(t, env, "status", "-c", e.config, "--checkpoint", e.checkpoints)
+	require.Equal(t, 0, out.Code, out.Stderr)
+	assert.Regexp(t, `a-done\.csv\s+done \(gone\)`, out.Stdout)
+	assert.Regexp(t, `b-big\.csv\s+partial( \d+%)? \(gone\)`, out.Stdout)
+	assert.Regexp(t, `c-new\.csv\s+new`, out.Stdout)
+	t.Logf("status:\n%s", out.Stdout)
+
+	skip := withSource(t, e, []string{glob}, "  on_change: skip\n")
+	res = runImport(t, env, skip.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	rep := readReport(t, e.report)
+	assert.EqualValues(t, 1, rep.SkippedChanged)
+	assert.EqualValues(t, 1, rep.RowsRead, "c-new.csv")
+	assert.NotContains(t, res.Stderr, done)
+}
+
+// With source.min_age, a file modified within it is left for a later run
+// and listed as waiting (report and status); once older, it is imported.
+func TestE2EMinAgeWaiting(t *testing.T) {
+	now := time.Now()
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	f := startFake(t)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.csv")
+	fresh := filepath.Join(dir, "fresh.csv")
+	require.NoError(t, os.WriteFile(old, inputCSV(10, now), 0o600))
+	require.NoError(t, os.Chtimes(old, now.Add(-time.Hour), now.Add(-time.Hour)))
+	var b bytes.Buffer
+	b.WriteString(strings.Join(inputHeader, ",") + "\n")
+	for i := 100; i < 120; i++ {
+		b.WriteString(strings.Join(inputRow(i, now), ",") + "\n")
+	}
+	require.NoError(t, os.WriteFile(fresh, b.Bytes(), 0o600))
+	e := newInputEnv(t, f, []string{filepath.Join(dir, "*.csv")}, "  min_age: 2m\n", 100)
+	res := runImport(t, env, e.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	rep := readReport(t, e.report)
+	assert.EqualValues(t, 1, rep.Waiting)
+	assert.EqualValues(t, 10, rep.RowsRead, "only old.csv")
+	states := map[string]string{}
+	for _, fr := range rep.Files {
+		states[filepath.Base(fr.File)] = fr.State
+	}
+	assert.Equal(t, map[string]string{"old.csv": "done", "fresh.csv": "waiting"}, states)
+	out := runImport(t, env, "status", "-c", e.config, "--checkpoint", e.checkpoints)
+	require.Equal(t, 0, out.Code, out.Stderr)
+	assert.Regexp(t, `fresh\.csv\s+waiting`, out.Stdout)
+
+	require.NoError(t, os.Chtimes(fresh, now.Add(-3*time.Minute), now.Add(-3*time.Minute)))
+	res = runImport(t, env, e.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	rep = readReport(t, e.report)
+	assert.Zero(t, rep.Waiting)
+	assert.EqualValues(t, 20, rep.RowsRead)
+	assert.EqualValues(t, 30, f.Stats(t).DistinctEvents)
+}
