@@ -35,6 +35,9 @@ func (r *run) plan(ctx context.Context) (*plan, error) {
 		r.s3.Client = client
 	}
 	files, err := readers.Expand(ctx, r.cfg.Source.Paths, r.s3)
+	if errors.Is(err, readers.ErrNoMatch) {
+		files, err = r.expandKnown(ctx, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +50,21 @@ func (r *run) plan(ctx context.Context) (*plan, error) {
 	}
 	p.todo, err = r.preflight(ctx, p.files, files, p.state)
 	return p, err
+}
+
+// expandKnown expands the inputs of a job that ran before, when a pattern
+// matched nothing (noMatch): its files may all have been imported and
+// cleaned up since, which is normal. A pattern that names none of the
+// files the checkpoint knows is still an error.
+func (r *run) expandKnown(ctx context.Context, noMatch error) ([]string, error) {
+	if r.opts.Store == nil || r.opts.Restart {
+		return nil, noMatch
+	}
+	st, err := r.opts.Store.Load(ctx, r.job)
+	if err != nil {
+		return nil, noMatch
+	}
+	return readers.ExpandKnown(ctx, r.cfg.Source.Paths, r.s3, slices.Collect(maps.Keys(st.Files)))
 }
 
 // loadCheckpoint returns the job's saved state (deleting it first on

@@ -71,7 +71,7 @@ func Expand(ctx context.Context, patterns []string, opts S3Options) ([]string, e
 			return nil, err
 		}
 		if len(matches) == 0 {
-			return nil, &InputError{Input: p, Msg: "no input files match"}
+			return nil, &InputError{Input: p, Msg: "no input files match", Err: ErrNoMatch}
 		}
 		for _, m := range matches {
 			if !seen[m] {

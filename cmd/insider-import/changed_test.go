@@ -207,6 +207,7 @@ func TestE2ERewrittenFinishedFile(t *testing.T) {
 	assert.Zero(t, rep.RowsRead)
 	require.Len(t, rep.Files, 1)
 	assert.Equal(t, "changed, skipped", rep.Files[0].State)
+	assert.Contains(t, res.Stdout+res.Stderr, "1 left as they are (source.on_change)", "in the summary")
 	assert.Equal(t, requests, f.Stats(t).Requests, "no request")
 
 	re := withSource(t, e, []string{file}, "  on_change: reimport\n")
@@ -278,6 +279,26 @@ func TestE2EVanishedInputs(t *testing.T) {
 	assert.EqualValues(t, 1, rep.SkippedChanged)
 	assert.EqualValues(t, 1, rep.RowsRead, "c-new.csv")
 	assert.NotContains(t, res.Stderr, done)
+	assert.Contains(t, res.Stdout+res.Stderr, "gone, skipped", "listed in the summary")
+
+	// Everything imported is cleaned up and no new export has come: the
+	// glob matching nothing is no error for a job that imported its files.
+	require.NoError(t, os.Remove(filepath.Join(dir, "c-new.csv")))
+	res = runImport(t, env, skip.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Zero(t, readReport(t, e.report).RowsRead)
+	res = runImport(t, env, e.args()...)
+	require.Equal(t, 2, res.Code, res.Stderr)
+	assert.Contains(t, res.Stderr, big+": gone", "the partial one still stops a run with on_change: stop")
+	out = runImport(t, env, "status", "-c", e.config, "--checkpoint", e.checkpoints)
+	require.Equal(t, 0, out.Code, out.Stderr)
+	assert.Regexp(t, `c-new\.csv\s+done \(gone\)`, out.Stdout)
+	// A pattern naming none of the job's files is still a typo (here a new
+	// job: a job is named by its paths).
+	typo := withSource(t, e, []string{filepath.Join(dir, "*.cvs")}, "  on_change: skip\n")
+	res = runImport(t, env, typo.args()...)
+	require.Equal(t, 2, res.Code, res.Stderr)
+	assert.Contains(t, res.Stderr, "no input files match")
 }
 
 // With source.min_age, a file modified within it is left for a later run

@@ -54,7 +54,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		return err
 	}
-	files, err := readers.Expand(ctx, cfg.Source.Paths, cfg.Source.S3)
+	files, err := readers.ExpandKnown(ctx, cfg.Source.Paths, cfg.Source.S3, slices.Collect(maps.Keys(st.Files)))
 	if err != nil {
 		return err
 	}
