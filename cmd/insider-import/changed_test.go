@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -47,10 +48,13 @@ func (f *fake) waitRequests(t *testing.T, p *proc, n int64) {
 // changeWhileRead runs the import over e with the fake holding its
 // answers; once requests have reached it (the input is open, the reader
 // part-way in), change alters the input; then the answers go out. It
-// returns how the run ended.
+// returns how the run ended. With the answers held, the import reads ahead
+// at most a few batches and its mapping pipeline (about 10 chunks of 256
+// rows with GOMAXPROCS=2, set so on any machine): well short of the inputs
+// the tests use.
 func changeWhileRead(t *testing.T, f *fake, e *inputEnv, requests int64, change func()) result {
 	t.Helper()
-	p := startImport(t, []string{"INSIDER_API_KEY=" + testKey}, e.args()...)
+	p := startImport(t, []string{"INSIDER_API_KEY=" + testKey, "GOMAXPROCS=2"}, e.args()...)
 	f.waitRequests(t, p, requests)
 	change()
 	f.release(t)
@@ -238,7 +242,7 @@ func TestE2EVanishedInputs(t *testing.T) {
 	done := filepath.Join(dir, "a-done.csv")
 	big := filepath.Join(dir, "b-big.csv")
 	require.NoError(t, os.WriteFile(done, inputCSV(100, now), 0o600))
-	bigData := inputCSV(30000, now)
+	bigData := inputCSV(60000, now)
 	require.NoError(t, os.WriteFile(big, bigData, 0o600))
 	glob := filepath.Join(dir, "*.csv")
 	e := newInputEnv(t, f, []string{glob}, "", 100)
@@ -340,4 +344,16 @@ func TestE2EMinAgeWaiting(t *testing.T) {
 	assert.Zero(t, rep.Waiting)
 	assert.EqualValues(t, 20, rep.RowsRead)
 	assert.EqualValues(t, 30, f.Stats(t).DistinctEvents)
+}
+
+// The report's file decisions are pushed as metrics.
+func TestReportMetricsFileDecisions(t *testing.T) {
+	rep := &importer.Report{FileDecisions: importer.FileDecisions{Reimported: 1, SkippedChanged: 2, Waiting: 3}}
+	m := reportMetrics(rep)
+	assert.Equal(t, 1.0, m["insider_import_files_reimported"])
+	assert.Equal(t, 2.0, m["insider_import_files_skipped_changed"])
+	assert.Equal(t, 3.0, m["insider_import_files_waiting"])
+	for k := range m {
+		assert.Contains(t, metricHelp, k, "every metric has its help")
+	}
 }
