@@ -357,3 +357,39 @@ func TestReportMetricsFileDecisions(t *testing.T) {
 		assert.Contains(t, metricHelp, k, "every metric has its help")
 	}
 }
+
+// A file replaced by another (renamed over) while it is read stops the run
+// with exit 1; it is a new version, not a repair: the next run stops on it
+// (on_change: stop), and on_change: reimport imports the new one from row 1.
+func TestE2EReplacedWhileRead(t *testing.T) {
+	now := time.Now()
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	const n = 60000
+	f := startFake(t, "--hold")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "users.csv")
+	require.NoError(t, os.WriteFile(file, inputCSV(n, now), 0o600))
+	e := newInputEnv(t, f, []string{file}, "", 100)
+	next := inputCSV(n+500, now.Add(-100*time.Hour)) // other timestamps: other events
+	res := changeWhileRead(t, f, e, 2, func() {
+		require.NoError(t, os.WriteFile(file+".tmp", next, 0o600))
+		require.NoError(t, os.Rename(file+".tmp", file))
+	})
+	require.Equal(t, 1, res.Code, res.Stderr)
+	assert.Contains(t, res.Stderr, "changed while it was being read: replaced by another file")
+	assert.Contains(t, res.Stderr, "source.on_change")
+	st, _ := readCheckpoint(t, e.checkpoints)
+	assert.False(t, st.Files[file].Finished)
+	assert.Empty(t, st.Files[file].Unreadable, "a new version, not the old one to resume")
+	first := f.Stats(t).DistinctEvents
+
+	res = runImport(t, env, e.args()...)
+	require.Equal(t, 2, res.Code, res.Stderr)
+	assert.Contains(t, res.Stderr, file+": changed since it was imported (partly imported, ")
+
+	re := withSource(t, e, []string{file}, "  on_change: reimport\n")
+	res = runImport(t, env, re.args()...)
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.EqualValues(t, n+500, readReport(t, e.report).RowsRead, "the new version from row 1")
+	assert.Equal(t, first+n+500, f.Stats(t).DistinctEvents, "every event of the new version")
+}
