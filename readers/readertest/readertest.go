@@ -9,7 +9,8 @@
 // record and reading goes on; any other error is fatal and sticky, so a
 // truncated or garbled input ends in one error, never a stream of row
 // errors; a cancelled context stops a read; an S3 object replaced while it
-// is read is a fatal error naming it.
+// is read is a fatal error naming it, and so is a local file cut short or
+// grown while it is read (a *readers.ChangedError).
 package readertest
 
 import (
@@ -80,6 +81,10 @@ func Run(t *testing.T, env Env, f Format) {
 	t.Run("ContextCancel", func(t *testing.T) { testCancel(t, env, f) })
 	if env.Replaceable() {
 		t.Run("ReplacedMidRead", func(t *testing.T) { testReplaced(t, env, f) })
+	}
+	if _, local := env.(*Local); local {
+		t.Run("CutMidRead", func(t *testing.T) { testChangedLocal(t, env, f, "cut") })
+		t.Run("GrownMidRead", func(t *testing.T) { testChangedLocal(t, env, f, "grown") })
 	}
 }
 
