@@ -440,7 +440,7 @@ func testS3Store(t *testing.T, b *s3Backend) {
 	t.Run("Unreadable", func(t *testing.T) {
 		fileCheckpoint, err := json.Marshal(checkpointtest.SampleState("job1"))
 		require.NoError(t, err)
-		newer := `{"lease":{"holder":"x","expires":"0001-01-01T00:00:00Z"},"state":{"version":2,"job":"job1"}}`
+		newer := `{"lease":{"holder":"x","expires":"0001-01-01T00:00:00Z"},"state":{"version":3,"job":"job1"}}`
 		tests := []struct {
 			name, body string
 			want       error
