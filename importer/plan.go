@@ -154,8 +154,9 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 		changed  []string
 		todo     []fileTask
 	)
+	known := st.Index() // Files and the archive
 	for _, f := range files {
-		fs := st.Files[f]
+		fs := known[f]
 		if fs != nil && fs.Finished {
 			// A finished file is never read again: its identity is enough.
 			id, err := readers.Stat(ctx, f, r.readerOptions(nil))
@@ -163,10 +164,10 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 				return nil, err
 			}
 			if fs.Identity.Equal(id) {
-				r.files = append(r.files, FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
+				r.listFile(FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
 			} else {
 				r.log.Warn("input changed since it was imported; not importing it again", "file", f)
-				r.files = append(r.files, FileReport{File: f, State: "changed", Note: fmt.Sprintf(
+				r.listFile(FileReport{File: f, State: "changed", Note: fmt.Sprintf(
 					"was %d bytes (%s), now %d bytes (%s); not imported again, use --restart to re-import",
 					fs.Identity.Size, identVersion(fs.Identity), id.Size, identVersion(id))})
 			}

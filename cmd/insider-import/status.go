@@ -61,9 +61,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSTATE\tROWS ACKED\tROWS REJECTED\tLAST RUN")
+	known := st.Index() // Files and the archive
 	for _, f := range files {
 		state, acked, rejected, last := "new", int64(0), int64(0), "-"
-		if fst := st.Files[f]; fst != nil {
+		if fst := known[f]; fst != nil {
 			acked, rejected = fst.RowsAcked, fst.RowsRejected
 			last = fst.LastRun.Format(time.RFC3339)
 			state = "partial"
