@@ -44,7 +44,7 @@ type run struct {
 	filesMu        sync.Mutex
 	filesListed    map[string]int   // by state
 	filesNotListed map[string]int64 // by state
-	parts      map[string]part // files this shard shares with the others, by row group
+	parts          map[string]part  // files this shard shares with the others, by row group
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or
