@@ -130,7 +130,7 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	// file that grew since is read all the same, in more pieces).
 	bufSize, splitSize := 64<<10, csvSplitReadSize
 	if n := c.src.Identity().Size - off; n >= 0 && n < int64(bufSize) {
-		bufSize = max(int(n)+1, 4<<10)
+		bufSize = max(int(n)+1, 512)
 		splitSize = bufSize
 	}
 	br := bufio.NewReaderSize(rc, bufSize)

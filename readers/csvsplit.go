@@ -100,10 +100,10 @@ func newCSVSplitterSize(r io.Reader, comma rune, max, size int) *csvSplitter {
 	if max <= 0 {
 		max = DefaultMaxRecordBytes
 	}
-	// A file smaller than a block holds fewer bytes, and fewer fields,
-	// than its size.
+	// A file smaller than a block holds fewer bytes than its size, and
+	// fewer fields (a record that does not fit takes a new block).
 	return &csvSplitter{br: bufio.NewReaderSize(r, size), comma: utf8.AppendRune(nil, comma), max: max,
-		textSlabSize: min(size, csvTextSlab), fieldsSlabSize: min(size, csvFieldsSlab)}
+		textSlabSize: min(size, csvTextSlab), fieldsSlabSize: min(size/8+16, csvFieldsSlab)}
 }
 
 // Parse states.
