@@ -88,6 +88,10 @@ type FileState struct {
 type Range struct {
 	Start readers.Position `json:"start"`
 	End   readers.Position `json:"end"`
+	// Cont marks the part of a batch in a file after the first one the
+	// batch spans: the batch began in an earlier file, so a resume that
+	// rebuilds it does not close the open batch at Start.
+	Cont bool `json:"cont,omitempty"`
 }
 
 // Store persists import progress. Implementations are safe for use by one

@@ -116,9 +116,9 @@ func (l *ledger) dispatch(b *batch) {
 	defer l.mu.Unlock()
 	l.gen++
 	b.gen = l.gen
-	for _, sg := range b.segs {
+	for k, sg := range b.segs {
 		fl := l.files[sg.file]
-		r := checkpoint.Range{Start: sg.start, End: sg.end}
+		r := checkpoint.Range{Start: sg.start, End: sg.end, Cont: k > 0}
 		found := false
 		for _, e := range fl.entries {
 			if e.r.Start.Index == r.Start.Index && !e.done {
@@ -128,7 +128,13 @@ func (l *ledger) dispatch(b *batch) {
 			}
 		}
 		if !found {
-			fl.entries = append(fl.entries, &entry{r: r})
+			// In input order: a batch rebuilt on resume may end before
+			// the range recorded for it, and the rest follows it.
+			i := len(fl.entries)
+			for i > 0 && fl.entries[i-1].r.Start.Index > r.Start.Index {
+				i--
+			}
+			fl.entries = slices.Insert(fl.entries, i, &entry{r: r})
 		}
 		// Rebuild fs.InFlight now, not at the next completion: the save a
 		// worker waits for before sending b must list b.

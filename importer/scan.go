@@ -194,7 +194,9 @@ func (c *cursor) step(idx int64) (cut, skip bool) {
 		if c.earlier[c.i].done {
 			return cut, true
 		}
-		cut = cut || idx == c.earlier[c.i].r.Start.Index
+		// A range that continues a batch from the previous file is
+		// rebuilt by keeping that batch open.
+		cut = cut || idx == c.earlier[c.i].r.Start.Index && !c.earlier[c.i].r.Cont
 	}
 	return cut, false
 }
