@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -93,9 +94,10 @@ func (e *LeaseHeldError) Unwrap() error { return ErrLeaseHeld }
 type FileStore struct {
 	dir string
 
-	mu     sync.Mutex
-	locks  map[string]*os.File // by job: open lock file holding LOCK_EX
-	closed bool
+	mu      sync.Mutex
+	locks   map[string]*os.File     // by job: open lock file holding LOCK_EX
+	archive map[string][]segmentRef // by job: the archive last loaded or saved
+	closed  bool
 }
 
 var _ Store = (*FileStore)(nil)
@@ -109,7 +111,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create checkpoint directory: %w", err)
 	}
-	return &FileStore{dir: dir, locks: make(map[string]*os.File)}, nil
+	return &FileStore{dir: dir, locks: make(map[string]*os.File), archive: make(map[string][]segmentRef)}, nil
 }
 
 // Path returns the file that holds the checkpoint of job.
@@ -123,21 +125,29 @@ func (s *FileStore) Path(job string) (string, error) {
 
 // Load returns the State saved for job, or an error wrapping ErrNotFound if
 // there is none. A checkpoint that cannot be decoded is an error wrapping
-// ErrCorrupt or ErrVersion that names the file.
-func (s *FileStore) Load(_ context.Context, job string) (State, error) {
+// ErrCorrupt or ErrVersion that names the file. Archive segments that the
+// checkpoint does not list (left by a Save that failed) are removed.
+func (s *FileStore) Load(ctx context.Context, job string) (State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	path, err := s.lock(job)
 	if err != nil {
 		return State{}, err
 	}
-	return readState(path, job)
+	st, refs, err := s.read(ctx, path, job)
+	if err != nil {
+		return State{}, err
+	}
+	s.archive[job] = refs
+	s.removeSegments(path, refs)
+	return st, nil
 }
 
-// Save atomically replaces the checkpoint of job with st.
-func (s *FileStore) Save(_ context.Context, job string, st State) error {
-	data, err := encodeState(job, st)
-	if err != nil {
+// Save atomically replaces the checkpoint of job with st: a new archive
+// segment of st.Archived first, if any (written and synced), then the
+// checkpoint file that lists it.
+func (s *FileStore) Save(ctx context.Context, job string, st State) error {
+	if err := checkState(job, &st); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -146,13 +156,25 @@ func (s *FileStore) Save(_ context.Context, job string, st State) error {
 	if err != nil {
 		return err
 	}
+	refs, err := appendSegment(ctx, s.archive[job], strings.TrimSuffix(filepath.Base(path), ".json"), &st, func(_ context.Context, name string, data []byte) error {
+		return writeFileAtomic(filepath.Join(s.dir, name), data)
+	})
+	if err != nil {
+		return err
+	}
+	data, err := encodeState(job, st, refs)
+	if err != nil {
+		return err
+	}
 	if err := writeFileAtomic(path, data); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
+	s.archive[job] = refs
 	return nil
 }
 
-// Delete removes the checkpoint of job. The job stays locked until Close.
+// Delete removes the checkpoint of job and its archive. The job stays
+// locked until Close.
 func (s *FileStore) Delete(_ context.Context, job string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,16 +182,46 @@ func (s *FileStore) Delete(_ context.Context, job string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete checkpoint: %w", err)
 	}
 	if err := syncDir(s.dir); err != nil {
 		return fmt.Errorf("delete checkpoint %s: %w", path, err)
 	}
+	delete(s.archive, job)
+	s.removeSegments(path, nil)
 	return nil
+}
+
+// removeSegments removes the archive segments of the checkpoint at path
+// that keep does not list. Only the holder of the job's lock calls it.
+// Best effort: a leftover segment takes room but is never read.
+func (s *FileStore) removeSegments(path string, keep []segmentRef) {
+	base := strings.TrimSuffix(filepath.Base(path), ".json")
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if isSegmentOf(e.Name(), base) && !slices.ContainsFunc(keep, func(r segmentRef) bool { return r.Name == e.Name() }) {
+			_ = os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
+}
+
+// read reads the checkpoint at path and its archive.
+func (s *FileStore) read(ctx context.Context, path, job string) (State, []segmentRef, error) {
+	st, refs, err := readState(path, job)
+	if err != nil {
+		return State{}, nil, err
+	}
+	st.Archived, err = readArchive(ctx, refs, path, func(_ context.Context, name string) ([]byte, error) {
+		return safefile.ReadFile(filepath.Join(s.dir, name))
+	})
+	if err != nil {
+		return State{}, nil, err
+	}
+	return st, refs, nil
 }
 
 // Close releases the locks of every job this store touched. Later calls to
@@ -336,75 +388,86 @@ func jobName(job string) (string, error) {
 	return b.String(), nil
 }
 
-// encodeState stamps Version and Job when they are zero, checks them, and
-// encodes st.
-func encodeState(job string, st State) ([]byte, error) {
+// checkState stamps Version and Job when they are zero, and checks them.
+func checkState(job string, st *State) error {
 	if _, err := jobName(job); err != nil {
-		return nil, err
+		return err
 	}
 	if st.Version == 0 {
 		st.Version = Version
 	}
 	if st.Version != Version {
-		return nil, fmt.Errorf("save checkpoint of job %s: State.Version is %d, this build writes version %d", job, st.Version, Version)
+		return fmt.Errorf("save checkpoint of job %s: State.Version is %d, this build writes version %d", job, st.Version, Version)
 	}
 	if st.Job == "" {
 		st.Job = job
 	}
 	if st.Job != job {
-		return nil, fmt.Errorf("save checkpoint of job %s: State.Job is %q", job, st.Job)
+		return fmt.Errorf("save checkpoint of job %s: State.Job is %q", job, st.Job)
 	}
-	data, err := json.Marshal(st)
+	return nil
+}
+
+// encodeState checks st (checkState) and encodes it as the checkpoint
+// document with the archive segments refs.
+func encodeState(job string, st State, archive []segmentRef) ([]byte, error) {
+	if err := checkState(job, &st); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(document{State: st, Archive: archive})
 	if err != nil {
 		return nil, fmt.Errorf("encode checkpoint of job %s: %w", job, err)
 	}
 	return append(data, '\n'), nil
 }
 
-// decodeState decodes a checkpoint of job read from name (a path or URI for
-// messages), refusing anything that is not a complete State of this version
-// and job.
-func decodeState(data []byte, name, job string) (State, error) {
+// decodeState decodes a checkpoint document of job read from name (a path
+// or URI for messages), refusing anything that is not a complete State of
+// this version (or version 1, read as this one) and job. It returns the
+// State without its archive, and the archive's segments.
+func decodeState(data []byte, name, job string) (State, []segmentRef, error) {
 	var head struct {
 		Version int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return State{}, fmt.Errorf("checkpoint %s: %w: %v", name, ErrCorrupt, err)
+		return State{}, nil, fmt.Errorf("checkpoint %s: %w: %v", name, ErrCorrupt, err)
 	}
 	if head.Version == 0 {
-		return State{}, fmt.Errorf("checkpoint %s: %w: no format version", name, ErrCorrupt)
+		return State{}, nil, fmt.Errorf("checkpoint %s: %w: no format version", name, ErrCorrupt)
 	}
-	if head.Version != Version {
-		return State{}, fmt.Errorf("checkpoint %s: %w: version %d, this build reads version %d", name, ErrVersion, head.Version, Version)
+	if head.Version != Version && head.Version != 1 {
+		return State{}, nil, fmt.Errorf("checkpoint %s: %w: version %d, this build reads versions 1 and %d", name, ErrVersion, head.Version, Version)
 	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, fmt.Errorf("checkpoint %s: %w: %v", name, ErrCorrupt, err)
+	var doc document
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return State{}, nil, fmt.Errorf("checkpoint %s: %w: %v", name, ErrCorrupt, err)
 	}
-	if st.Job != job {
-		return State{}, fmt.Errorf("checkpoint %s: %w: it belongs to job %q, not %q", name, ErrCorrupt, st.Job, job)
+	if doc.Job != job {
+		return State{}, nil, fmt.Errorf("checkpoint %s: %w: it belongs to job %q, not %q", name, ErrCorrupt, doc.Job, job)
 	}
-	return st, nil
+	doc.Version = Version // version 1 is version 2 without an archive
+	return doc.State, doc.Archive, nil
 }
 
 // Peek returns the State saved for job without taking the job's lock, so
 // that `status` can look while an import runs. Saves are atomic renames, so
 // Peek sees a whole State, old or new.
-func (s *FileStore) Peek(_ context.Context, job string) (State, error) {
+func (s *FileStore) Peek(ctx context.Context, job string) (State, error) {
 	path, err := s.Path(job)
 	if err != nil {
 		return State{}, err
 	}
-	return readState(path, job)
+	st, _, err := s.read(ctx, path, job)
+	return st, err
 }
 
-func readState(path, job string) (State, error) {
+func readState(path, job string) (State, []segmentRef, error) {
 	data, err := safefile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return State{}, fmt.Errorf("checkpoint %s: %w", path, ErrNotFound)
+		return State{}, nil, fmt.Errorf("checkpoint %s: %w", path, ErrNotFound)
 	}
 	if err != nil {
-		return State{}, fmt.Errorf("read checkpoint: %w", err)
+		return State{}, nil, fmt.Errorf("read checkpoint: %w", err)
 	}
 	return decodeState(data, path, job)
 }

@@ -62,7 +62,7 @@ func TestFileStoreUnreadable(t *testing.T) {
 		{"Truncated", string(valid[:len(valid)/2]), checkpoint.ErrCorrupt, "unexpected end of JSON input"},
 		{"NotJSON", "\x00\x00\x00garbage", checkpoint.ErrCorrupt, "invalid character"},
 		{"NoVersion", `{"job":"job1","files":{}}`, checkpoint.ErrCorrupt, "no format version"},
-		{"NewerVersion", `{"version":2,"job":"job1","files":{"a":{"frontier":"moved"}}}`, checkpoint.ErrVersion, "version 2, this build reads version 1"},
+		{"NewerVersion", `{"version":3,"job":"job1","files":{"a":{"frontier":"moved"}}}`, checkpoint.ErrVersion, "version 3, this build reads versions 1 and 2"},
 		{"WrongTypes", `{"version":1,"job":"job1","files":{"a":{"frontier":"moved"}}}`, checkpoint.ErrCorrupt, "cannot unmarshal"},
 		{"OtherJob", strings.Replace(string(valid), `"job":"job1"`, `"job":"job2"`, 1), checkpoint.ErrCorrupt, `belongs to job "job2"`},
 	}
@@ -317,5 +317,101 @@ func TestFileStoreLockMode(t *testing.T) {
 		st, err := os.Stat(p)
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), p)
+	}
+}
+
+func TestFileStoreReadsVersion1(t *testing.T) {
+	// A checkpoint written before the archive existed: every file in Files.
+	dir := t.TempDir()
+	v1 := `{"version":1,"job":"job1","config_hash":"h","files":{"a.csv":{"identity":{"size":9},"frontier":{"index":3,"offset":9},"finished":true,"rows_acked":3}},"updated":"2025-01-01T00:00:00Z"}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "job1.json"), []byte(v1), 0o600))
+	s := newFileStore(t, dir)
+	st, err := s.Load(t.Context(), "job1")
+	require.NoError(t, err)
+	assert.Equal(t, checkpoint.Version, st.Version, "read as the current version")
+	require.NotNil(t, st.FileOf("a.csv"))
+	assert.True(t, st.FileOf("a.csv").Finished)
+	st.Archived = checkpointtest.Archived("x", 2)
+	require.NoError(t, s.Save(t.Context(), "job1", st), "and saved again in the current one")
+}
+
+func TestFileStoreRemovesUnlistedSegments(t *testing.T) {
+	// A segment written by a save that did not get to write the checkpoint
+	// is not part of the job: the next Load removes it.
+	dir := t.TempDir()
+	s := newFileStore(t, dir)
+	st := checkpointtest.SampleState("job1")
+	st.Archived = checkpointtest.Archived("a", 2)
+	require.NoError(t, s.Save(t.Context(), "job1", st))
+	stray := filepath.Join(dir, "job1.archive-0000000000000000.jsonl")
+	require.NoError(t, os.WriteFile(stray, []byte("{}\n"), 0o600))
+	got, err := s.Load(t.Context(), "job1")
+	require.NoError(t, err)
+	assert.Len(t, got.Archived, 2)
+	assert.NoFileExists(t, stray)
+	segs, _ := filepath.Glob(filepath.Join(dir, "job1.archive-*.jsonl"))
+	assert.Len(t, segs, 1)
+
+	require.NoError(t, s.Delete(t.Context(), "job1"))
+	segs, _ = filepath.Glob(filepath.Join(dir, "job1.archive-*.jsonl"))
+	assert.Empty(t, segs, "Delete removes the archive")
+}
+
+// archivedJob saves, in dir, a checkpoint of job1 whose archive holds n
+// finished files (in segments of 1,000, as the importer writes them) and
+// returns the State of a save made while a few files are being read.
+func archivedJob(tb testing.TB, s checkpoint.Store, n int) checkpoint.State {
+	st := checkpointtest.SampleState("job1")
+	for i := 0; i < n; i += 1000 {
+		st.Archived = checkpointtest.Archived(fmt.Sprintf("s3://bucket/exports/part-%d", i), min(1000, n-i))
+		require.NoError(tb, s.Save(tb.Context(), "job1", st))
+	}
+	st.Archived = nil
+	return st
+}
+
+// BenchmarkFileStoreSave measures one save while a job with 1k, 10k and
+// 100k archived (finished) files reads a few more: the save writes the few,
+// not the archive, so it costs the same at each size (two fsyncs).
+func BenchmarkFileStoreSave(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("finished=%d", n), func(b *testing.B) {
+			s, err := checkpoint.NewFileStore(b.TempDir())
+			require.NoError(b, err)
+			defer s.Close(context.Background())
+			st := archivedJob(b, s, n)
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.Save(b.Context(), "job1", st); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFileStoreLoad measures reading the checkpoint of a job with 1k,
+// 10k and 100k archived files (a resume's first step).
+func BenchmarkFileStoreLoad(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("finished=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			s, err := checkpoint.NewFileStore(dir)
+			require.NoError(b, err)
+			archivedJob(b, s, n)
+			require.NoError(b, s.Close(context.Background()))
+			b.ResetTimer()
+			for b.Loop() {
+				s, err := checkpoint.NewFileStore(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := s.Load(b.Context(), "job1")
+				if err != nil || len(st.Archived) != n {
+					b.Fatal(err, len(st.Archived))
+				}
+				s.Close(context.Background())
+			}
+		})
 	}
 }

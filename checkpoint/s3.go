@@ -114,6 +114,7 @@ var _ Store = (*S3Store)(nil)
 // s3Lease is a lease this store holds on one job's object.
 type s3Lease struct {
 	key     string
+	archive []segmentRef    // the archive this store last loaded or saved
 	etag    string          // of this store's last write
 	state   json.RawMessage // State in the object, nil if none
 	written time.Time       // when this store last wrote it (s.now)
@@ -290,20 +291,66 @@ func (s *S3Store) Load(ctx context.Context, job string) (State, error) {
 	if noState(l.state) {
 		return State{}, fmt.Errorf("checkpoint %s: %w", s.uri(l.key), ErrNotFound)
 	}
-	return decodeState(l.state, s.uri(l.key), job)
+	st, refs, err := s.decode(ctx, l.key, l.state, job)
+	if err == nil {
+		l.archive = refs
+	}
+	return st, err
 }
 
-// Save takes the lease of job if this store does not hold it yet, then
-// replaces the State with st in one conditional PutObject and extends the
-// lease.
-func (s *S3Store) Save(ctx context.Context, job string, st State) error {
-	data, err := encodeState(job, st)
+// decode decodes the State in the object at key, and reads its archive.
+func (s *S3Store) decode(ctx context.Context, key string, state json.RawMessage, job string) (State, []segmentRef, error) {
+	st, refs, err := decodeState(state, s.uri(key), job)
 	if err != nil {
+		return State{}, nil, err
+	}
+	st.Archived, err = readArchive(ctx, refs, s.uri(key), func(ctx context.Context, name string) ([]byte, error) {
+		out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + name)})
+		if err != nil {
+			return nil, err
+		}
+		defer out.Body.Close()
+		return io.ReadAll(out.Body)
+	})
+	return st, refs, err
+}
+
+// Save takes the lease of job if this store does not hold it yet, writes a
+// new archive segment of st.Archived if there is any (a PutObject of a new
+// key: no run refers to it yet), then replaces the State with st in one
+// conditional PutObject and extends the lease.
+func (s *S3Store) Save(ctx context.Context, job string, st State) error {
+	if err := checkState(job, &st); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.write(ctx, job, data, false)
+	l, _, err := s.acquire(ctx, job)
+	if err != nil {
+		return err
+	}
+	refs, err := appendSegment(ctx, l.archive, strings.TrimSuffix(strings.TrimPrefix(l.key, s.prefix), ".json"), &st, func(ctx context.Context, name string, data []byte) error {
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket:        aws.String(s.bucket),
+			Key:           aws.String(s.prefix + name),
+			Body:          bytes.NewReader(data),
+			ContentLength: aws.Int64(int64(len(data))),
+			ContentType:   aws.String("application/x-ndjson"),
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	data, err := encodeState(job, st, refs)
+	if err != nil {
+		return err
+	}
+	if err := s.write(ctx, job, data, false); err != nil {
+		return err
+	}
+	l.archive = refs
+	return nil
 }
 
 // Delete takes the lease of job if this store does not hold it yet and
@@ -312,7 +359,13 @@ func (s *S3Store) Save(ctx context.Context, job string, st State) error {
 func (s *S3Store) Delete(ctx context.Context, job string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.write(ctx, job, nil, false)
+	if err := s.write(ctx, job, nil, false); err != nil {
+		return err
+	}
+	if l := s.leases[job]; l != nil {
+		l.archive = nil
+	}
+	return nil
 }
 
 // Renew takes or extends the lease of job without changing its State, for a
@@ -556,5 +609,6 @@ func (s *S3Store) Peek(ctx context.Context, job string) (State, error) {
 	if obj == nil || noState(obj.env.State) {
 		return State{}, fmt.Errorf("checkpoint %s: %w", s.uri(key), ErrNotFound)
 	}
-	return decodeState(obj.env.State, s.uri(key), job)
+	st, _, err := s.decode(ctx, key, obj.env.State, job)
+	return st, err
 }

@@ -8,9 +8,11 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
-// Version is the format version of State written by this build. Load refuses
-// a State of another version.
-const Version = 1
+// Version is the format version of State written by this build. Load reads
+// this version and version 1 (which had no archive: a version 1 checkpoint
+// is a version 2 one whose finished files are all in Files), and refuses
+// any other.
+const Version = 2
 
 // State is everything a job needs to resume: per input file, how far it got.
 type State struct {
@@ -20,6 +22,15 @@ type State struct {
 	// payloads; a resume with another hash is refused.
 	ConfigHash string                `json:"config_hash"`
 	Files      map[string]*FileState `json:"files"` // by input URI as listed
+	// Archived holds finished files moved out of Files (see archive.go),
+	// so that a save does not rewrite every file a job ever finished. A
+	// State that Load returns holds the whole archive here, in the order it
+	// was written; a file in Files as well is as Files says. Save appends:
+	// the archive it saves is that of the State this store last loaded or
+	// saved for the job (none after Delete, or before either), followed by
+	// st.Archived, the files archived since. A caller drops what it passed
+	// in Archived once Save succeeds, and passes it again if Save fails.
+	Archived []ArchivedFile `json:"-"`
 	// Rejects records the rejects files the job appends to; nil in a
 	// checkpoint of a run that wrote none, or of an older build.
 	Rejects *RejectsState `json:"rejects,omitempty"`
@@ -77,6 +88,10 @@ type FileState struct {
 type Range struct {
 	Start readers.Position `json:"start"`
 	End   readers.Position `json:"end"`
+	// Cont marks the part of a batch in a file after the first one the
+	// batch spans: the batch began in an earlier file, so a resume that
+	// rebuilds it does not close the open batch at Start.
+	Cont bool `json:"cont,omitempty"`
 }
 
 // Store persists import progress. Implementations are safe for use by one

@@ -157,17 +157,49 @@ func encodeUser(b []byte, cfg *Config, rows []*row) []byte {
 	return append(b, '}')
 }
 
-// batchStage is the batch stage of one file: rows in input order become
-// user objects (grouper), packed into request bodies (batcher), each closed
-// batch handed to emit.
+// batchStage is the batch stage: rows in input order, file after file,
+// become user objects (grouper), packed into request bodies (batcher), each
+// closed batch handed to emit. A user object never spans files; a batch
+// does: it holds up to batch_users users from as many files as it takes.
 type batchStage struct {
 	g    grouper
 	bt   *batcher
 	emit func(*batch) error
 }
 
-func newBatchStage(cfg *Config, file string, emit func(*batch) error) *batchStage {
-	return &batchStage{g: grouper{cfg: cfg}, bt: newBatcher(cfg, file), emit: emit}
+func newBatchStage(cfg *Config, emit func(*batch) error) *batchStage {
+	return &batchStage{g: grouper{cfg: cfg}, bt: newBatcher(cfg), emit: emit}
+}
+
+// beginFile says the rows that follow are those of file, the seq-th file
+// the stage reads.
+func (s *batchStage) beginFile(file string, seq int) {
+	s.bt.file, s.bt.seq = file, seq
+}
+
+// endFile closes the open user object at the end of the current file (end:
+// the position after its last row). The open batch stays open for the
+// rows of the next file; its part in this file ends at end.
+func (s *batchStage) endFile(end readers.Position) error {
+	if u := s.g.flush(); u != nil {
+		if err := s.put(s.bt.add(u)); err != nil {
+			return err
+		}
+	}
+	if c := s.bt.cur; c != nil {
+		if sg := &c.segs[len(c.segs)-1]; sg.seq == s.bt.seq {
+			sg.end = end
+		}
+	}
+	return nil
+}
+
+// close closes the open batch after the last file.
+func (s *batchStage) close() error {
+	if c := s.bt.cur; c != nil {
+		return s.put(s.bt.cut(c.segs[len(c.segs)-1].end))
+	}
+	return nil
 }
 
 // add takes the next row.
@@ -179,7 +211,7 @@ func (s *batchStage) add(rw *row) error {
 }
 
 // cut closes the open user object and batch at at (the position of the
-// next row); with nothing open it does nothing.
+// next row of the current file); with nothing open it does nothing.
 func (s *batchStage) cut(at readers.Position) error {
 	if u := s.g.flush(); u != nil {
 		if err := s.put(s.bt.add(u)); err != nil {
@@ -196,12 +228,23 @@ func (s *batchStage) put(b *batch) error {
 	return s.emit(b)
 }
 
-// batch is one request's worth of users and the contiguous input range
-// [start, end) they came from, with the rows of that range that were
-// rejected before sending.
-type batch struct {
+// segment is the part of a batch in one file: rows [start, end) of it,
+// and the batch's units from unit on (up to the next segment's).
+type segment struct {
 	file       string
+	seq        int // the file's place in the run's reading order
 	start, end readers.Position
+	unit       int
+}
+
+// batch is one request's worth of users and the contiguous input range
+// they came from, with the rows of that range that were rejected before
+// sending: rows [start, end) of one file, or, when it spans files (segs),
+// from start in file to end in the last one, every row between included.
+type batch struct {
+	file       string           // the first file
+	start, end readers.Position // start in file, end in the last file
+	segs       []segment        // by file, in order; one for a batch within one file
 	units      []*unit
 	body       []byte
 	userOff    []int // offsets of each user object in body, plus the end
@@ -241,7 +284,8 @@ const maxBatchRows = 20_000 // a batch closes after this many rows even with few
 // user.
 type batcher struct {
 	cfg    *Config
-	file   string
+	file   string // the file units come from now (batchStage.beginFile)
+	seq    int    // and its place in the reading order
 	prefix []byte
 	suffix []byte
 	cur    *batch
@@ -273,14 +317,14 @@ func freeBody(pool *sync.Pool, b *batch) {
 	}
 }
 
-func newBatcher(cfg *Config, file string) *batcher {
+func newBatcher(cfg *Config) *batcher {
 	suffix := []byte(`],"skip_hook":true`)
 	if cfg.Insider.ErrorCallbackURL != "" {
 		suffix = append(suffix, `,"error_callback_endpoint":`...)
 		suffix = appendString(suffix, cfg.Insider.ErrorCallbackURL)
 	}
 	suffix = append(suffix, '}')
-	return &batcher{cfg: cfg, file: file, prefix: []byte(`{"users":[`), suffix: suffix}
+	return &batcher{cfg: cfg, prefix: []byte(`{"users":[`), suffix: suffix}
 }
 
 // add puts a unit in the current batch, encoding its user object straight
@@ -301,7 +345,8 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		// The per-user slices and the map are sized for a full batch:
 		// growing them by doubling cost a dozen allocations a batch.
 		n := bt.cfg.Delivery.BatchUsers
-		bt.cur = &batch{file: bt.file, start: u.first, byUser: make(map[uint64]int, n), answered: make(chan struct{}),
+		bt.cur = &batch{file: bt.file, start: u.first, segs: []segment{{file: bt.file, seq: bt.seq, start: u.first}},
+			byUser: make(map[uint64]int, n), answered: make(chan struct{}),
 			userOff: make([]int, 0, n+1), userUnit: make([]*unit, 0, n), userHash: make([]uint64, 0, n), userSize: make([]int, 0, n)}
 		// Start at the size the last batch reached: one allocation instead
 		// of doubling up to a megabyte.
@@ -320,6 +365,11 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		}
 	}
 	c := bt.cur
+	if c.segs[len(c.segs)-1].seq != bt.seq {
+		// The first unit of a later file: the part in the earlier one
+		// ended where that file did (batchStage.endFile).
+		c.segs = append(c.segs, segment{file: bt.file, seq: bt.seq, start: u.first, unit: len(c.units)})
+	}
 	c.units = append(c.units, u)
 	c.rows += int64(len(u.rows))
 	return closed
@@ -385,14 +435,18 @@ func (bt *batcher) place(u *unit) bool {
 }
 
 // cut closes the current batch at end (the position of the first row after
-// it) and returns it, or nil when there is none.
+// it, in the current file) and returns it, or nil when there is none. A
+// batch whose last rows are in an earlier file ends where that file did.
 func (bt *batcher) cut(end readers.Position) *batch {
 	c := bt.cur
 	if c == nil {
 		return nil
 	}
 	bt.cur = nil
-	c.end = end
+	if sg := &c.segs[len(c.segs)-1]; sg.seq == bt.seq {
+		sg.end = end
+	}
+	c.end = c.segs[len(c.segs)-1].end
 	if c.joined != nil {
 		// Rows joined earlier users: encode those objects again, into a
 		// body from the pool, and copy the others as they were first

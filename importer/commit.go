@@ -279,25 +279,47 @@ func (c *commit) settle(ctx context.Context, final bool) error {
 }
 
 // finish reads again the cells the batches of file need, writes their
-// rejects and finishes them.
+// rejects and finishes them. A batch that spans files has its rows read
+// again from each file.
 func (c *commit) finish(ctx context.Context, file string, ready []answeredBatch) error {
-	var rows []*row
+	rows := map[string][]*row{}
+	var files []string
 	for _, a := range ready {
-		if a.refill {
-			for _, rr := range a.rejects {
+		if !a.refill {
+			continue
+		}
+		parts := []segRows{{rejects: a.rejects}}
+		if len(a.b.segs) > 1 {
+			parts = splitSegs(a.b, a.rejects)
+		}
+		for i, p := range parts {
+			f := a.b.segs[i].file
+			for _, rr := range p.rejects {
 				if rr.row.src.Len() == 0 {
-					rows = append(rows, rr.row)
+					if rows[f] == nil {
+						files = append(files, f)
+					}
+					rows[f] = append(rows[f], rr.row)
 				}
 			}
 		}
 	}
-	if len(rows) > 0 {
-		rf := c.refill[file]
+	for _, f := range files {
+		rf := c.refill[f]
 		if rf == nil {
-			rf = &refiller{file: file, open: c.open, log: c.log}
-			c.refill[file] = rf
+			if len(c.refill) >= maxRefillers {
+				// Files are read in order: keep few readers open.
+				for name, old := range c.refill {
+					if name != file {
+						old.close()
+						delete(c.refill, name)
+					}
+				}
+			}
+			rf = &refiller{file: f, open: c.open, log: c.log}
+			c.refill[f] = rf
 		}
-		rf.fill(ctx, rows)
+		rf.fill(ctx, rows[f])
 	}
 	for _, a := range ready {
 		if err := c.ledger.finish(a.b, a.c, a.rejects); err != nil {
@@ -309,6 +331,10 @@ func (c *commit) finish(ctx context.Context, file string, ready []answeredBatch)
 	}
 	return nil
 }
+
+// maxRefillers is how many inputs are kept open for reading rejected rows
+// again (see refiller).
+const maxRefillers = 4
 
 // save writes the checkpoint: rejects are flushed first, so a saved
 // frontier never covers a reject line that was not written.
@@ -330,6 +356,7 @@ func (c *commit) save() error {
 	if err := c.store.Save(ctx, c.job, st); err != nil {
 		return fmt.Errorf("saving the checkpoint to %s: %w", c.where, err)
 	}
+	c.ledger.archived(len(st.Archived))
 	c.lastSave = time.Now()
 	c.mu.Lock()
 	if gen > c.savedGen {

@@ -66,7 +66,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 // within a budget, until the users it is about are alone and rejected with
 // Insider's message, and the others are delivered.
 func (r *run) sendUsers(ctx context.Context, b *batch) (outcome, error) {
-	d := &bisection{r: r, b: b, bt: newBatcher(r.cfg, b.file), budget: bisectBudget(b.nUsers()), o: outcome{failed: map[int][]string{}}}
+	d := &bisection{r: r, b: b, bt: newBatcher(r.cfg), budget: bisectBudget(b.nUsers()), o: outcome{failed: map[int][]string{}}}
 	if err := d.send(ctx, 0, b.nUsers(), b.body); err != nil {
 		return outcome{}, fmt.Errorf("%s: %w", d.what(0, b.nUsers()), err)
 	}
@@ -98,6 +98,9 @@ type bisection struct {
 
 func (d *bisection) what(i, j int) string {
 	s := fmt.Sprintf("%s rows %d-%d", d.b.file, d.b.start.Row(), d.b.end.Index)
+	if last := d.b.segs[len(d.b.segs)-1]; len(d.b.segs) > 1 {
+		s = fmt.Sprintf("%s row %d to %s row %d (%d files)", d.b.file, d.b.start.Row(), last.file, last.end.Index, len(d.b.segs))
+	}
 	if n := d.b.nUsers(); j-i < n {
 		s += fmt.Sprintf(" (users %d-%d of %d)", i+1, j, n)
 	}

@@ -19,15 +19,31 @@ import (
 type ledger struct {
 	mu      sync.Mutex
 	state   checkpoint.State
-	files   map[string]*fileLedger
+	files   map[string]*fileLedger // files this run reads and has not finished
 	rejects *rejectWriter
 	counts  Counts
 	dirty   bool
 	gen     int64 // counts dispatches; a saved State covers all up to its gen
 	now     func() time.Time
+
+	// finished counts the finished files in state.Files; once there are
+	// archiveAfter, snapshot moves them to archiving, the files the next
+	// save archives (checkpoint.State.Archived), until one succeeds.
+	finished  int
+	archiving []checkpoint.ArchivedFile
+	// done, if set, learns of each file this run finishes, once.
+	done func(file string, fs *checkpoint.FileState)
+	// forgetFinished drops finished files from the state at once: with no
+	// store, nothing would ever archive them.
+	forgetFinished bool
 }
 
+// archiveAfter is how many finished files a checkpoint keeps in Files
+// before they are archived: a save rewrites at most about this many.
+const archiveAfter = 1000
+
 type fileLedger struct {
+	name    string
 	fs      *checkpoint.FileState
 	entries []*entry // ranges after the frontier, in input order
 	eof     bool     // this run read the file to its end
@@ -66,7 +82,7 @@ func (l *ledger) begin(file string, id readers.Identity, ref time.Time, from rea
 		fs.Identity, fs.Unreadable = id, ""
 	}
 	fs.LastRun = l.now()
-	fl := &fileLedger{fs: fs}
+	fl := &fileLedger{name: file, fs: fs}
 	for _, r := range fs.Done {
 		fl.entries = append(fl.entries, &entry{r: r, done: true})
 	}
@@ -94,28 +110,36 @@ func (l *ledger) unreadable(file, why string) {
 }
 
 // dispatch records that b is about to be sent: from now on a checkpoint
-// lists it as in flight.
+// lists it as in flight, in each file it holds rows of.
 func (l *ledger) dispatch(b *batch) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fl := l.files[b.file]
 	l.gen++
 	b.gen = l.gen
-	r := checkpoint.Range{Start: b.start, End: b.end}
-	found := false
-	for _, e := range fl.entries {
-		if e.r.Start.Index == r.Start.Index && !e.done {
-			e.r = r // a re-sent in-flight batch from an earlier run
-			found = true
-			break
+	for k, sg := range b.segs {
+		fl := l.files[sg.file]
+		r := checkpoint.Range{Start: sg.start, End: sg.end, Cont: k > 0}
+		found := false
+		for _, e := range fl.entries {
+			if e.r.Start.Index == r.Start.Index && !e.done {
+				e.r = r // a re-sent in-flight batch from an earlier run
+				found = true
+				break
+			}
 		}
+		if !found {
+			// In input order: a batch rebuilt on resume may end before
+			// the range recorded for it, and the rest follows it.
+			i := len(fl.entries)
+			for i > 0 && fl.entries[i-1].r.Start.Index > r.Start.Index {
+				i--
+			}
+			fl.entries = slices.Insert(fl.entries, i, &entry{r: r})
+		}
+		// Rebuild fs.InFlight now, not at the next completion: the save a
+		// worker waits for before sending b must list b.
+		l.advance(fl)
 	}
-	if !found {
-		fl.entries = append(fl.entries, &entry{r: r})
-	}
-	// Rebuild fs.InFlight now, not at the next completion: the save a
-	// worker waits for before sending b must list b.
-	l.advance(fl)
 	l.dirty = true
 }
 
@@ -220,9 +244,11 @@ func userCounts(c Counts, b *batch, o outcome) Counts {
 func (l *ledger) answered(b *batch) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, e := range l.files[b.file].entries {
-		if e.r.Start.Index == b.start.Index {
-			e.answered = true
+	for _, sg := range b.segs {
+		for _, e := range l.files[sg.file].entries {
+			if e.r.Start.Index == sg.start.Index {
+				e.answered = true
+			}
 		}
 	}
 }
@@ -233,9 +259,11 @@ func (l *ledger) answered(b *batch) {
 func (l *ledger) settledBefore(file string) int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, e := range l.files[file].entries {
-		if !e.done && !e.answered {
-			return e.r.Start.Index
+	if fl := l.files[file]; fl != nil {
+		for _, e := range fl.entries {
+			if !e.done && !e.answered {
+				return e.r.Start.Index
+			}
 		}
 	}
 	return math.MaxInt64
@@ -246,29 +274,80 @@ func (l *ledger) settledBefore(file string) int64 {
 // rejects of the ranges it counts finished. If the rejects cannot be
 // written, b stays in flight (a resume redoes it, rejects and all).
 func (l *ledger) finish(b *batch, c Counts, rejects []rejectRecord) error {
-	var enc *encoded
+	var encs []*encoded
+	var parts []segRows
+	if len(b.segs) > 1 {
+		parts = splitSegs(b, rejects)
+	}
 	if len(rejects) > 0 && l.rejects != nil {
-		enc = l.rejects.encode(b.file, rejects) // outside the lock: only appending needs it
+		// outside the lock: only appending needs it
+		if parts == nil {
+			encs = append(encs, l.rejects.encode(b.file, rejects))
+		}
+		for i, p := range parts {
+			if len(p.rejects) > 0 {
+				encs = append(encs, l.rejects.encode(b.segs[i].file, p.rejects))
+			}
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if enc != nil {
+	for _, enc := range encs {
 		if err := l.rejects.append(enc); err != nil {
 			return err
 		}
 	}
 	l.counts.add(c)
-	fl := l.files[b.file]
-	for _, e := range fl.entries {
-		if e.r.Start.Index == b.start.Index {
-			e.done = true
+	for i, sg := range b.segs {
+		fl := l.files[sg.file]
+		for _, e := range fl.entries {
+			if e.r.Start.Index == sg.start.Index {
+				e.done = true
+			}
 		}
+		if parts == nil {
+			fl.fs.RowsAcked += c.RowsMapped - c.RowsRejectedByAPI
+			fl.fs.RowsRejected += c.RowsRejected + c.RowsRejectedByAPI
+		} else {
+			fl.fs.RowsAcked += parts[i].acked
+			fl.fs.RowsRejected += int64(len(parts[i].rejects))
+		}
+		l.advance(fl)
 	}
-	fl.fs.RowsAcked += c.RowsMapped - c.RowsRejectedByAPI
-	fl.fs.RowsRejected += c.RowsRejected + c.RowsRejectedByAPI
-	l.advance(fl)
 	l.dirty = true
 	return nil
+}
+
+// segRows is what a batch's outcome means for its rows in one file.
+type segRows struct {
+	acked   int64
+	rejects []rejectRecord
+}
+
+// splitSegs divides the outcome of b, a batch over several files, by file
+// (b.segs): the rows acknowledged in each, and its rejects (rejects is in
+// input order, as account makes it).
+func splitSegs(b *batch, rejects []rejectRecord) []segRows {
+	out := make([]segRows, len(b.segs))
+	j := 0
+	for k, sg := range b.segs {
+		to := len(b.units)
+		if k+1 < len(b.segs) {
+			to = b.segs[k+1].unit
+		}
+		from := j
+		for _, u := range b.units[sg.unit:to] {
+			for _, r := range u.rows {
+				if j < len(rejects) && rejects[j].row == r {
+					j++
+				} else {
+					out[k].acked++
+				}
+			}
+		}
+		out[k].rejects = rejects[from:j]
+	}
+	return out
 }
 
 // advance moves the frontier over finished leading entries and marks the
@@ -280,8 +359,22 @@ func (l *ledger) advance(fl *fileLedger) {
 		i++
 	}
 	fl.entries = fl.entries[i:]
-	if fl.eof && len(fl.entries) == 0 && fl.fs.Frontier.Index >= fl.fs.Total {
+	if fl.eof && len(fl.entries) == 0 && fl.fs.Frontier.Index >= fl.fs.Total && !fl.fs.Finished {
 		fl.fs.Finished = true
+		// Nothing of the file is outstanding: this run forgets it, but for
+		// its entry in the checkpoint (archived in time).
+		delete(l.files, fl.name)
+		l.finished++
+		if l.rejects != nil {
+			l.rejects.forget(fl.name)
+		}
+		if l.done != nil {
+			l.done(fl.name, fl.fs)
+		}
+		if l.forgetFinished {
+			delete(l.state.Files, fl.name)
+			l.finished--
+		}
 	}
 	fl.fs.Done, fl.fs.InFlight = fl.fs.Done[:0], fl.fs.InFlight[:0]
 	for _, e := range fl.entries {
@@ -295,9 +388,26 @@ func (l *ledger) advance(fl *fileLedger) {
 
 // snapshot returns a deep copy of the state to save, whether anything
 // changed since the last snapshot, and the dispatch generation it covers.
+// Once archiveAfter files are finished, they move from Files to Archived
+// (in the order of their names); archived(n) drops them once saved.
 func (l *ledger) snapshot() (checkpoint.State, bool, int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.finished >= archiveAfter {
+		var names []string
+		for name, fs := range l.state.Files {
+			if fs.Finished {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			l.archiving = append(l.archiving, checkpoint.ArchivedFile{File: name, FileState: *l.state.Files[name]})
+			delete(l.state.Files, name)
+		}
+		l.finished = 0
+		l.dirty = true
+	}
 	st := l.state
 	st.Updated = l.now()
 	st.Files = make(map[string]*checkpoint.FileState, len(l.state.Files))
@@ -307,6 +417,7 @@ func (l *ledger) snapshot() (checkpoint.State, bool, int64) {
 		c.InFlight = slices.Clone(v.InFlight)
 		st.Files[k] = &c
 	}
+	st.Archived = slices.Clip(l.archiving)
 	dirty := l.dirty
 	if l.rejects != nil {
 		rs := l.rejects.state()
@@ -317,6 +428,28 @@ func (l *ledger) snapshot() (checkpoint.State, bool, int64) {
 	}
 	l.dirty = false
 	return st, dirty, l.gen
+}
+
+// archived drops the first n files waiting to be archived: a save that
+// archived them succeeded.
+func (l *ledger) archived(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.archiving = l.archiving[n:]
+	if len(l.archiving) == 0 {
+		l.archiving = nil
+	}
+}
+
+// unfinished calls f for each file the state records as not finished.
+func (l *ledger) unfinished(f func(file string, fs *checkpoint.FileState)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, fs := range l.state.Files {
+		if !fs.Finished {
+			f(name, fs)
+		}
+	}
 }
 
 func (l *ledger) totals() Counts {

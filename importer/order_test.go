@@ -153,7 +153,7 @@ func TestBatcherJoinsUserInOpenBatch(t *testing.T) {
 			attrs: [][]byte{nil, []byte(`"` + tier + `"`)}, evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
 		return &unit{first: r.src.Pos, rows: []*row{r}, users: []*row{r}}
 	}
-	bt := newBatcher(cfg, "x")
+	bt := newBatcher(cfg)
 	for i, u := range []*unit{mk(0, "a", "v1"), mk(1, "b", "v1"), mk(2, "a", "v2"), mk(3, "a", "v3")} {
 		require.Nil(t, bt.add(u), "row %d", i)
 	}
@@ -192,7 +192,7 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 			attrs: [][]byte{nil, []byte(fmt.Sprintf(`"t%d"`, i))}, evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
 		return &unit{first: r.src.Pos, rows: []*row{r}, users: []*row{r}}
 	}
-	bt := newBatcher(cfg, "x")
+	bt := newBatcher(cfg)
 	for i, email := range []string{"a", "b", "c", "b", "d", "e", "d"} {
 		require.Nil(t, bt.add(mk(i, email)), "row %d", i)
 	}

@@ -64,7 +64,7 @@ func (r *run) expandKnown(ctx context.Context, noMatch error) ([]string, error) 
 	if err != nil {
 		return nil, noMatch
 	}
-	return readers.ExpandKnown(ctx, r.cfg.Source.Paths, r.s3, slices.Collect(maps.Keys(st.Files)))
+	return readers.ExpandKnown(ctx, r.cfg.Source.Paths, r.s3, slices.Collect(maps.Keys(st.Index())))
 }
 
 // loadCheckpoint returns the job's saved state (deleting it first on
@@ -178,8 +178,9 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		todo     []fileTask
 	)
 	onChange := r.cfg.Source.OnChange
+	known := st.Index() // Files and the archive
 	for _, f := range files {
-		fs := st.Files[f]
+		fs := known[f]
 		var id readers.Identity
 		if fs != nil && fs.Finished {
 			// A finished file is never read again: its identity is enough.
@@ -188,7 +189,7 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 				return nil, err
 			}
 			if fs.Identity.Equal(id) {
-				r.files = append(r.files, FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
+				r.listFile(FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
 				continue
 			}
 			switch onChange {
@@ -280,7 +281,7 @@ func changedLine(f string, fs *checkpoint.FileState, id readers.Identity) string
 func (r *run) skipChanged(f string, fs *checkpoint.FileState, id readers.Identity) {
 	r.log.Warn("input changed since it was imported; not importing it again (source.on_change: skip)", "file", f)
 	r.decided.SkippedChanged++
-	r.files = append(r.files, FileReport{File: f, State: "changed, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: fmt.Sprintf(
+	r.listFile(FileReport{File: f, State: "changed, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: fmt.Sprintf(
 		"was %s bytes (%s), now %s bytes (%s); left as it is (source.on_change: skip)",
 		readers.Thousands(fs.Identity.Size), identVersion(fs.Identity), readers.Thousands(id.Size), identVersion(id))})
 }
@@ -319,7 +320,7 @@ func (r *run) waiting(ctx context.Context, f string, id readers.Identity) bool {
 		return false
 	}
 	r.decided.Waiting++
-	r.files = append(r.files, FileReport{File: f, State: "waiting", Note: fmt.Sprintf(
+	r.listFile(FileReport{File: f, State: "waiting", Note: fmt.Sprintf(
 		"modified %s ago, less than source.min_age (%s): left for a later run", age.Round(time.Second), r.cfg.Source.MinAge)})
 	return true
 }
@@ -347,7 +348,7 @@ func (r *run) gone(st checkpoint.State, all []string) []string {
 		if r.cfg.Source.OnChange == OnChangeSkip {
 			r.log.Warn("a partly imported input is gone; leaving its rest (source.on_change: skip)", "file", f, "rows_acked", fs.RowsAcked)
 			r.decided.SkippedChanged++
-			r.files = append(r.files, FileReport{File: f, State: "gone, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected,
+			r.listFile(FileReport{File: f, State: "gone, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected,
 				Note: how + "; the rest is not imported (source.on_change: skip)"})
 			continue
 		}

@@ -176,6 +176,13 @@ func (w *rejectWriter) setColumns(file string, cols []string) {
 	w.mu.Unlock()
 }
 
+// forget drops the columns of a finished file: it has no more rejects.
+func (w *rejectWriter) forget(file string) {
+	w.mu.Lock()
+	delete(w.columns, file)
+	w.mu.Unlock()
+}
+
 // encoded is the rejects of one batch as the bytes each file gets: whole
 // JSON lines, and whole CSV records for the CSV of the input's columns.
 // Encoding touches no file, so the ledger does it before it takes the lock

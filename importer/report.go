@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/insider-import/insider-import/checkpoint"
 )
 
 // Counts are the report's counters. When a run finishes they add up:
@@ -66,6 +70,10 @@ type Report struct {
 	RejectsFile  string       `json:"rejects_file,omitempty"`
 	RejectsCount int64        `json:"rejects_written"`
 	Files        []FileReport `json:"files"`
+	// FilesNotListed counts, by state, the files left out of Files: a run
+	// of many files lists the first maxListed of each state (many more of
+	// the states that need a look: partial, changed, not started).
+	FilesNotListed map[string]int64 `json:"files_not_listed,omitempty"`
 	FileDecisions
 
 	// RejectsCSV are the rejects CSV files written (one per distinct input
@@ -146,6 +154,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Waiting > 0 {
 		fmt.Fprintf(&b, "  files waiting: %d modified within source.min_age, left for a later run\n", r.Waiting)
 	}
+	for _, st := range slices.Sorted(maps.Keys(r.FilesNotListed)) {
+		fmt.Fprintf(&b, "  ... and %d more files %s (not listed)\n", r.FilesNotListed[st], st)
+	}
 	if len(r.RejectReasons) > 0 {
 		b.WriteString("  rejected rows by reason (a row with several problems counts under each):\n")
 		for i, rr := range r.RejectReasons {
@@ -190,7 +201,7 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 		rep.RejectsCount = r.rejects.count()
 	}
 	r.reportRejects(rep)
-	rep.Files = r.files
+	rep.Files, rep.FilesNotListed = r.files, r.filesNotListed
 	rep.FileDecisions = r.decided
 	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
 		err = ErrIncomplete
@@ -213,30 +224,65 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 	return err
 }
 
-func (r *run) fileReports(files []string) {
-	st, _, _ := r.ledger.snapshot()
-	listed := map[string]bool{}
-	for _, f := range r.files {
-		listed[f.File] = true
+// maxListed is how many files of one state the report lists: those of an
+// ordinary state (done, skipped), and those of a state that needs a look.
+const (
+	maxListed        = 100
+	maxListedProblem = 1000
+)
+
+// listFile adds fr to the report's files, or counts it once maxListed of
+// its state are listed. Safe for concurrent use.
+func (r *run) listFile(fr FileReport) {
+	r.filesMu.Lock()
+	defer r.filesMu.Unlock()
+	if r.filesListed == nil {
+		r.filesListed = map[string]int{}
 	}
-	for _, f := range files {
-		fs := st.Files[f]
-		if listed[f] || fs == nil {
-			if fs == nil && !listed[f] {
-				r.files = append(r.files, FileReport{File: f, State: "not started"})
-			}
-			continue
-		}
-		state := "partial"
-		if fs.Finished {
-			state = "done"
-		}
-		fr := FileReport{File: f, State: state, RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
+	limit := maxListedProblem
+	if fr.State == "done" || fr.State == "skipped" {
+		limit = maxListed
+	}
+	if r.filesListed[fr.State] < limit {
+		r.filesListed[fr.State]++
+		r.files = append(r.files, fr)
+		return
+	}
+	if r.filesNotListed == nil {
+		r.filesNotListed = map[string]int64{}
+	}
+	r.filesNotListed[fr.State]++
+}
+
+// fileDone is the ledger's word that this run finished file.
+func (r *run) fileDone(file string, fs *checkpoint.FileState) {
+	r.listFile(FileReport{File: file, State: "done", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected})
+}
+
+// fileReports lists the files of todo this run did not finish (those it
+// did are listed as they finish): partial, or not started.
+func (r *run) fileReports(todo []fileTask) {
+	begun := int(r.begun.Load())
+	partial := map[string]FileReport{}
+	r.ledger.unfinished(func(f string, fs *checkpoint.FileState) {
+		fr := FileReport{File: f, State: "partial", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
 		if fs.Unreadable != "" {
 			fr.Note = "reading stopped: " + fs.Unreadable
 		} else if r.reimported[f] {
 			fr.Note = "changed since an earlier run imported it: re-imported from row 1 (source.on_change: reimport)"
 		}
-		r.files = append(r.files, fr)
+		partial[f] = fr
+	})
+	for _, t := range todo[:begun] {
+		if fr, ok := partial[t.file]; ok {
+			r.listFile(fr)
+		}
+	}
+	for _, t := range todo[begun:] {
+		if t.resume != nil {
+			r.listFile(FileReport{File: t.file, State: "partial", RowsAcked: t.resume.RowsAcked, RowsRejected: t.resume.RowsRejected})
+		} else {
+			r.listFile(FileReport{File: t.file, State: "not started"})
+		}
 	}
 }

@@ -111,7 +111,7 @@ func FuzzMapRow(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		g := &grouper{cfg: cfg}
-		bt := newBatcher(cfg, "x.csv")
+		bt := newBatcher(cfg)
 		var batches []*batch
 		add := func(u *unit) {
 			if u == nil {

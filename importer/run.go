@@ -37,8 +37,14 @@ type run struct {
 	bytesDone  atomic.Int64 // finished files
 	bytesCur   atomic.Int64 // current file
 	bytesTotal int64
-	files      []FileReport
-	parts      map[string]part // files this shard shares with the others, by row group
+	begun      atomic.Int64 // how many files of the plan's todo were started
+
+	// files are the report's files (see listFile).
+	files          []FileReport
+	filesMu        sync.Mutex
+	filesListed    map[string]int   // by state
+	filesNotListed map[string]int64 // by state
+	parts          map[string]part  // files this shard shares with the others, by row group
 	// decided counts what source.on_change and source.min_age decided
 	// about inputs; reimported lists the files read again from row 1.
 	decided    FileDecisions
@@ -66,12 +72,17 @@ func (r *run) run(ctx context.Context) error {
 	if err := r.setupRejects(p.state); err != nil {
 		return err
 	}
+	// The archive of an earlier run was for the plan; the ledger keeps the
+	// files it saves next (checkpoint.State.Archived).
+	p.state.Archived = nil
 	r.ledger = newLedger(p.state, r.rejects, r.opts.Now)
+	r.ledger.done = r.fileDone
 	r.tally = newRejectTally(r.opts.MaxRejects)
 	r.commit, r.order = newCommit(r.ledger, r.tally), newUserOrder()
 	if !r.opts.DryRun {
 		r.commit.store, r.commit.where = r.opts.Store, cmp.Or(r.opts.StoreName, "the checkpoint store")
 	}
+	r.ledger.forgetFinished = r.commit.store == nil // nothing saves them
 	r.commit.job, r.commit.rejects, r.commit.interval = r.job, r.rejects, r.opts.SaveInterval
 	start := time.Now()
 	r.commit.progress = func() { r.progress(start) }
@@ -87,7 +98,7 @@ func (r *run) run(ctx context.Context) error {
 		err = ErrInterrupted
 	}
 	cerr := r.commit.Close(ctx)
-	r.fileReports(p.files)
+	r.fileReports(p.todo)
 	if cerr != nil {
 		if errors.Is(cerr, checkpoint.ErrLeaseHeld) || err == nil {
 			return cerr

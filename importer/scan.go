@@ -16,35 +16,42 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
-// produce reads the files in order and hands batches to the workers.
+// produce reads the files in order and hands batches to the workers. One
+// batch stage takes the rows of every file, so a batch fills up with the
+// rows of as many small files as it takes.
 func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch) error {
-	for _, t := range todo {
-		if err := r.produceFile(ctx, t, out); err != nil {
+	var held arenas
+	emit := r.emitter(ctx, out)
+	bs := newBatchStage(r.cfg, func(b *batch) error {
+		err := emit(b)
+		held.recycle(b.segs[len(b.segs)-1], &r.arenaBufs)
+		return err
+	})
+	bs.bt.bodies = &r.bodies
+	for i, t := range todo {
+		bs.beginFile(t.file, i)
+		r.begun.Store(int64(i + 1))
+		if err := r.produceFile(ctx, t, bs, &held, i); err != nil {
 			if ctx.Err() != nil {
 				return nil // stopped: the workers finish what is in flight
 			}
 			return err
 		}
 	}
+	if err := bs.close(); err != nil && ctx.Err() == nil {
+		return err
+	}
 	return nil
 }
 
 // produceFile is the scan stage for one file: its reader, mapped rows in
-// input order, handed to the batch stage.
-func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) error {
+// input order, handed to the batch stage (the seq-th file it reads).
+func (r *run) produceFile(ctx context.Context, t fileTask, bs *batchStage, held *arenas, seq int) error {
 	rd, mp, cur, err := r.openFile(ctx, t)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
-	var held arenas
-	emit := r.emitter(ctx, out)
-	bs := newBatchStage(r.cfg, t.file, func(b *batch) error {
-		err := emit(b)
-		held.recycle(b.end.Index, &r.arenaBufs)
-		return err
-	})
-	bs.bt.bodies = &r.bodies
 	ordered, stop := r.mapChunks(ctx, rd, mp)
 	defer stop()
 	var end readers.Position
@@ -58,7 +65,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 			return err
 		}
 		if n := len(c.rows); n > 0 {
-			held = append(held, heldArena{c.arena, c.rows[n-1].src.Pos.Index})
+			*held = append(*held, heldArena{c.arena, seq, c.rows[n-1].src.Pos.Index})
 		}
 		if c.err != nil {
 			// A broken file is marked so that a run after it is fixed
@@ -77,7 +84,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := bs.cut(end); err != nil {
+	if err := bs.endFile(end); err != nil {
 		return err
 	}
 	r.commit.FinishFile(t.file, end)
@@ -88,20 +95,23 @@ func (r *run) produceFile(ctx context.Context, t fileTask, out chan<- *batch) er
 }
 
 // arenas are the row arenas of chunks handed to the batch stage, in input
-// order, with the index of each one's last row.
+// order, with the file (its place in the reading order) and the index of
+// each one's last row.
 type arenas []heldArena
 
 type heldArena struct {
 	a    *rowArena
+	seq  int
 	last int64
 }
 
 // recycle hands back the encoding space of the arenas whose rows all lie
-// before end, the end of a batch just cut: every row before it is encoded
-// into a request body (batches cover the input in order, without gaps).
-func (h *arenas) recycle(end int64, spare *sync.Pool) {
+// before the end of last, the last segment of a batch just cut: every row
+// before it is encoded into a request body (batches cover the input in
+// order, without gaps).
+func (h *arenas) recycle(last segment, spare *sync.Pool) {
 	n := 0
-	for n < len(*h) && (*h)[n].last < end {
+	for n < len(*h) && ((*h)[n].seq < last.seq || (*h)[n].seq == last.seq && (*h)[n].last < last.end.Index) {
 		(*h)[n].a.recycle(spare)
 		n++
 	}
@@ -184,7 +194,9 @@ func (c *cursor) step(idx int64) (cut, skip bool) {
 		if c.earlier[c.i].done {
 			return cut, true
 		}
-		cut = cut || idx == c.earlier[c.i].r.Start.Index
+		// A range that continues a batch from the previous file is
+		// rebuilt by keeping that batch open.
+		cut = cut || idx == c.earlier[c.i].r.Start.Index && !c.earlier[c.i].r.Cont
 	}
 	return cut, false
 }

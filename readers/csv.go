@@ -96,9 +96,12 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 		}
 		return nil, &ParseError{File: src.Name(), Line: 1, Rule: "csv.encoding", Err: errors.New(msg)}
 	}
-	header := rec.fields
-	for i, h := range header {
-		header[i] = strings.TrimSpace(h)
+	// The header is kept for the whole read (and by the caller, for
+	// rejects), so it gets its own memory rather than pin the splitter's
+	// first blocks.
+	header := make([]string, len(rec.fields))
+	for i, h := range rec.fields {
+		header[i] = strings.Clone(strings.TrimSpace(h))
 	}
 	c.columns = header
 	c.sp.maxFields = len(header) + 8
@@ -122,7 +125,15 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", c.src.Name(), err)
 	}
-	br := bufio.NewReaderSize(rc, 64<<10)
+	// Buffers fit a small file: a job of many small files would otherwise
+	// clear 320 KiB of buffers for each (the size is the file's at open; a
+	// file that grew since is read all the same, in more pieces).
+	bufSize, splitSize := 64<<10, csvSplitReadSize
+	if n := c.src.Identity().Size - off; n >= 0 && n < int64(bufSize) {
+		bufSize = max(int(n)+1, 512)
+		splitSize = bufSize
+	}
+	br := bufio.NewReaderSize(rc, bufSize)
 	var in io.Reader = br
 	if off == 0 {
 		if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -133,6 +144,7 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 			}
 			c.gz = true
 			in = bufio.NewReaderSize(zr, 64<<10)
+			splitSize = csvSplitReadSize // the text is larger than the file
 			rc = multiCloser{Reader: in, closers: []io.Closer{zr, rc}}
 		}
 		head := in.(*bufio.Reader)
@@ -144,6 +156,7 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 		}
 		if c.enc != nil {
 			in = bufio.NewReaderSize(transform.NewReader(in, c.enc.NewDecoder()), 64<<10)
+			splitSize = csvSplitReadSize
 		}
 		if bom, _ := in.(*bufio.Reader).Peek(3); bytes.Equal(bom, utf8BOM) {
 			in.(*bufio.Reader).Discard(3)
@@ -152,7 +165,7 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	}
 	c.rc = rc
 	c.base, c.lineBase = off, line
-	c.sp = newCSVSplitter(in, c.opts.Delimiter, c.opts.MaxRecordBytes)
+	c.sp = newCSVSplitterSize(in, c.opts.Delimiter, c.opts.MaxRecordBytes, splitSize)
 	if c.columns != nil {
 		c.sp.maxFields = len(c.columns) + 8
 	}

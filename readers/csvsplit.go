@@ -57,6 +57,8 @@ type csvSplitter struct {
 	// more than the mapping of most cells, and feed the collector.
 	textSlab  strings.Builder
 	fieldSlab []string
+	// Their sizes: csvTextSlab and csvFieldsSlab, or less for a small file.
+	textSlabSize, fieldsSlabSize int
 
 	// The record being cut.
 	rec     csvRecord
@@ -86,13 +88,22 @@ type csvProblem struct {
 }
 
 func newCSVSplitter(r io.Reader, comma rune, max int) *csvSplitter {
+	return newCSVSplitterSize(r, comma, max, csvSplitReadSize)
+}
+
+// newCSVSplitterSize is newCSVSplitter with a read buffer of size bytes
+// (for a small file, its size).
+func newCSVSplitterSize(r io.Reader, comma rune, max, size int) *csvSplitter {
 	if comma == 0 {
 		comma = ','
 	}
 	if max <= 0 {
 		max = DefaultMaxRecordBytes
 	}
-	return &csvSplitter{br: bufio.NewReaderSize(r, csvSplitReadSize), comma: utf8.AppendRune(nil, comma), max: max}
+	// A file smaller than a block holds fewer bytes than its size, and
+	// fewer fields (a record that does not fit takes a new block).
+	return &csvSplitter{br: bufio.NewReaderSize(r, size), comma: utf8.AppendRune(nil, comma), max: max,
+		textSlabSize: min(size, csvTextSlab), fieldsSlabSize: min(size/8+16, csvFieldsSlab)}
 }
 
 // Parse states.
@@ -244,7 +255,7 @@ func (s *csvSplitter) slabText(p []byte) string {
 		return string(p)
 	case s.textSlab.Cap()-s.textSlab.Len() < n:
 		s.textSlab = strings.Builder{}
-		s.textSlab.Grow(csvTextSlab)
+		s.textSlab.Grow(max(s.textSlabSize, n))
 	}
 	start := s.textSlab.Len()
 	s.textSlab.Write(p)
@@ -333,7 +344,7 @@ func (s *csvSplitter) slabFields(n int) []string {
 		return make([]string, n)
 	}
 	if cap(s.fieldSlab)-len(s.fieldSlab) < n {
-		s.fieldSlab = make([]string, 0, csvFieldsSlab)
+		s.fieldSlab = make([]string, 0, max(s.fieldsSlabSize, n))
 	}
 	start := len(s.fieldSlab)
 	s.fieldSlab = s.fieldSlab[:start+n]

@@ -150,6 +150,46 @@ func Run(t *testing.T, newStore func(t *testing.T) checkpoint.Store) {
 		assert.Error(t, s.Save(t.Context(), "", checkpoint.State{}), "empty job id")
 	})
 
+	t.Run("Archive", func(t *testing.T) {
+		// Finished files moved to the archive are written once: each Save
+		// appends the ones archived since, and Load returns them all.
+		s := open(t)
+		st := SampleState("job1")
+		st.Archived = Archived("a", 3)
+		require.NoError(t, s.Save(t.Context(), "job1", st))
+		st.Archived = nil
+		require.NoError(t, s.Save(t.Context(), "job1", st), "a save with nothing newly archived")
+		st.Archived = Archived("b", 2)
+		st.Files["data/c.csv"] = &checkpoint.FileState{Identity: readers.Identity{Size: 7}}
+		require.NoError(t, s.Save(t.Context(), "job1", st))
+		got, err := s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		want := st
+		want.Archived = append(Archived("a", 3), Archived("b", 2)...)
+		assert.Equal(t, Normalize(want), Normalize(got))
+		assert.True(t, got.FileOf("b-1").Finished)
+		assert.Equal(t, int64(7), got.FileOf("data/c.csv").Identity.Size)
+		assert.Nil(t, got.FileOf("nothing"))
+		assert.Len(t, got.Index(), 2+1+5)
+
+		// Saving after a Load appends to what was loaded.
+		got.Archived = Archived("c", 1)
+		require.NoError(t, s.Save(t.Context(), "job1", got))
+		again, err := s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Len(t, again.Archived, 6)
+
+		// Delete drops the archive with the State.
+		require.NoError(t, s.Delete(t.Context(), "job1"))
+		_, err = s.Load(t.Context(), "job1")
+		require.ErrorIs(t, err, checkpoint.ErrNotFound)
+		fresh := SampleState("job1")
+		require.NoError(t, s.Save(t.Context(), "job1", fresh))
+		got, err = s.Load(t.Context(), "job1")
+		require.NoError(t, err)
+		assert.Empty(t, got.Archived)
+	})
+
 	t.Run("CloseTwice", func(t *testing.T) {
 		s := newStore(t)
 		require.NoError(t, s.Save(t.Context(), "job1", SampleState("job1")))
@@ -316,15 +356,39 @@ func Normalize(s checkpoint.State) checkpoint.State {
 			s.Files[name] = nil
 			continue
 		}
-		c := *f
-		c.Identity.ModTime = normTime(c.Identity.ModTime)
-		c.RefTime = normTime(c.RefTime)
-		c.LastRun = normTime(c.LastRun)
-		c.Done = normRanges(c.Done)
-		c.InFlight = normRanges(c.InFlight)
+		c := normFile(*f)
 		s.Files[name] = &c
 	}
+	archived := s.Archived
+	s.Archived = nil
+	for _, a := range archived {
+		a.FileState = normFile(a.FileState)
+		s.Archived = append(s.Archived, a)
+	}
 	return s
+}
+
+func normFile(c checkpoint.FileState) checkpoint.FileState {
+	c.Identity.ModTime = normTime(c.Identity.ModTime)
+	c.RefTime = normTime(c.RefTime)
+	c.LastRun = normTime(c.LastRun)
+	c.Done = normRanges(c.Done)
+	c.InFlight = normRanges(c.InFlight)
+	return c
+}
+
+// Archived returns n finished files named prefix-0 ... as the archive
+// holds them.
+func Archived(prefix string, n int) []checkpoint.ArchivedFile {
+	out := make([]checkpoint.ArchivedFile, n)
+	for i := range out {
+		out[i] = checkpoint.ArchivedFile{File: fmt.Sprintf("%s-%d", prefix, i), FileState: checkpoint.FileState{
+			Identity: readers.Identity{Size: int64(100 + i), ModTime: time.Date(2025, 1, 2, 3, 4, 5, i, time.UTC)},
+			Frontier: readers.Position{Index: 3, Line: 5, Offset: int64(100 + i)},
+			Finished: true, RowsAcked: 3, Total: 3,
+		}}
+	}
+	return out
 }
 
 func normTime(t time.Time) time.Time {

@@ -54,7 +54,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		return err
 	}
-	files, err := readers.ExpandKnown(ctx, cfg.Source.Paths, cfg.Source.S3, slices.Collect(maps.Keys(st.Files)))
+	files, err := readers.ExpandKnown(ctx, cfg.Source.Paths, cfg.Source.S3, slices.Collect(maps.Keys(st.Index())))
 	if err != nil {
 		return err
 	}
@@ -65,20 +65,21 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSTATE\tROWS ACKED\tROWS REJECTED\tLAST RUN")
+	known := st.Index() // Files and the archive
 	present := map[string]bool{}
 	for _, f := range files {
 		present[f] = true
 	}
 	// Inputs the checkpoint knows that are gone: a finished one was cleaned
 	// up (normal); a partly imported one stops the next run.
-	for _, f := range slices.Sorted(maps.Keys(st.Files)) {
+	for _, f := range slices.Sorted(maps.Keys(known)) {
 		if !present[f] {
 			files = append(files, f)
 		}
 	}
 	for _, f := range files {
 		state, acked, rejected, last := "new", int64(0), int64(0), "-"
-		fst := st.Files[f]
+		fst := known[f]
 		var id readers.Identity
 		idErr := errors.New("gone")
 		if present[f] {
