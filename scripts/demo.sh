@@ -38,3 +38,6 @@ curl -fsS "$url/stats" 2>/dev/null || "$bin" fake --help >/dev/null 2>&1
 echo
 echo "== run it again: the checkpoint says the file is done, nothing is re-sent"
 "$bin" run -c "$work/import.yaml" --progress none --log-format text | tail -n 2 || true
+echo
+echo "== insider-import verify: read 5 imported users back from the stand-in's profile API and compare"
+"$bin" verify -c "$work/import.yaml" --n 5 --log-format text

@@ -4,6 +4,7 @@
 //	insider-import run      -c import.yaml [--checkpoint URI] [--report FILE] [--dry-run]
 //	insider-import validate -c import.yaml [--sample N]
 //	insider-import status   -c import.yaml
+//	insider-import verify   -c import.yaml [--n 20] [--seed S]
 //	insider-import fake     [--addr 127.0.0.1:8080]
 //	insider-import version
 //
@@ -153,6 +154,7 @@ Usage:
   insider-import run      -c import.yaml [--checkpoint DIR|s3://bucket/prefix/] [--report FILE] [--rejects FILE] [--dry-run] [--restart]
   insider-import validate -c import.yaml [--sample N]   read, map and validate; send nothing
   insider-import status   -c import.yaml                what the checkpoint says, per file
+  insider-import verify   -c import.yaml [--n 20] [--seed S]  read a sample of imported users back from Insider and compare
   insider-import fake     [--addr 127.0.0.1:8080]        local stand-in for the Insider API
   insider-import version                                version, commit and Go version
 
@@ -173,6 +175,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = cmdRun(ctx, args[1:], stdout, stderr, true)
 	case "status":
 		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = cmdVerify(ctx, args[1:], stdout, stderr)
 	case "fake":
 		err = runFake(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

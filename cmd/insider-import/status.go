@@ -19,12 +19,13 @@ import (
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("insider-import status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfgPath, cpURI string
+	var cfgPath, cpURI, profile string
 	var shardIndex, shardCount int
 	fs.StringVar(&cfgPath, "c", "", "the import config `file` (YAML)")
 	fs.StringVar(&cpURI, "checkpoint", "", "checkpoint location (as given to run)")
 	fs.IntVar(&shardIndex, "shard-index", envInt("JOB_COMPLETION_INDEX", 0), "shard index")
 	fs.IntVar(&shardCount, "shard-count", 1, "shard count")
+	fs.StringVar(&profile, "profile", "", "the insider.profiles account (as given to run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,6 +34,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg, err := importer.LoadConfig(cfgPath)
 	if err != nil {
+		return err
+	}
+	if err := cfg.UseProfile(profile, false); err != nil {
 		return err
 	}
 	store, _, err := openStore(ctx, cpURI, cfgPath, cfg)

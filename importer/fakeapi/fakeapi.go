@@ -86,6 +86,8 @@ type Options struct {
 	// called from the request's goroutine, possibly concurrently, before the
 	// answer is written. The body is not used by the Server afterwards.
 	Record func(body []byte, resp upsert.Response)
+	// Profile holds the options of the profile API (see profile.go).
+	Profile ProfileOptions
 }
 
 // DefaultEventTTL is the default retention of an event in an Insider
@@ -130,6 +132,9 @@ type Stats struct {
 	RequestsWithoutSkipHook int64 `json:"requests_without_skip_hook"`
 	// BytesAccepted is the total body size of accepted requests.
 	BytesAccepted int64 `json:"bytes_accepted"`
+	// ProfileRequests counts requests to the profile path (not in
+	// Requests).
+	ProfileRequests int64 `json:"profile_requests"`
 }
 
 // Server is the fake API. It is an http.Handler and is safe for concurrent
@@ -150,6 +155,8 @@ type Server struct {
 	stats  Stats
 	events map[string]int // event key → deliveries
 	times  []time.Time    // arrival of every upsert request
+
+	profiles profileStore
 }
 
 // New returns a Server with opts. FailRate is clamped to 0..1.
@@ -186,6 +193,7 @@ func New(opts Options) *Server {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.Throttle), max(1, int(math.Ceil(opts.Throttle))))
 	}
 	s.mux.HandleFunc(upsert.Path, s.handleUpsert)
+	s.mux.HandleFunc(upsert.ProfilePath, s.handleProfile)
 	s.mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
@@ -262,6 +270,7 @@ func (s *Server) Reset() {
 	s.stats = Stats{}
 	s.events = make(map[string]int)
 	s.times = nil
+	s.profiles.reset()
 }
 
 func (s *Server) add(f func(*Stats)) {
@@ -310,6 +319,7 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 	}
 
 	resp := s.commit(body, res)
+	s.profiles.store(res)
 	if resp.Data.Fail.Count > 0 {
 		log.Info("upsert: some users rejected", "accepted", resp.Data.Successful.Count,
 			"rejected", resp.Data.Fail.Count, "errors", len(resp.Data.Fail.Errors))

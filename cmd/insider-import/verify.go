@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer"
+)
+
+// cmdVerify runs `insider-import verify`: it reads a sample of the users
+// the job delivered back from Insider's profile API and compares them with
+// what was sent (importer.Verify). Exit 0 all equal, 3 some differ or are
+// missing, 1 the API failed.
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("insider-import verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfgPath, cpURI, rejects, profile, seedText, logFormat string
+	var n int
+	fs.StringVar(&cfgPath, "c", "", "the import config `file` (YAML)")
+	fs.StringVar(&cfgPath, "config", "", "same as -c")
+	fs.IntVar(&n, "n", 0, "how many users to read back (default verify.sample, 20)")
+	fs.StringVar(&seedText, "seed", "", "seed of the random sample: the same seed picks the same users (default: from the job id)")
+	fs.StringVar(&cpURI, "checkpoint", "", "checkpoint location (as given to run)")
+	fs.StringVar(&rejects, "rejects", "", "the job's rejects `file` (as given to run): its rows are not verified")
+	fs.StringVar(&profile, "profile", "", "the insider.profiles account to verify (default: the only one)")
+	fs.StringVar(&logFormat, "log-format", "auto", "log format: json, text, or auto")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if cfgPath == "" {
+		return usageError{"-c FILE is required: the import config"}
+	}
+	if n < 0 {
+		return usageError{"--n must be at least 1"}
+	}
+	cfg, err := importer.LoadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := cfg.UseProfile(profile, false); err != nil {
+		return err
+	}
+	if cfg.Partner() == "" {
+		return usageError{"no partner name: set insider.partner in the config or INSIDER_PARTNER_NAME"}
+	}
+	store, dir, err := openStore(ctx, cpURI, cfgPath, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close(context.WithoutCancel(ctx))
+	if rejects == "" {
+		rejects = filepath.Join(dir, "insider-import-rejects.jsonl")
+		if dir == "" {
+			rejects = "insider-import-rejects.jsonl"
+		}
+	}
+	var seed uint64
+	if seedText != "" {
+		if seed, err = strconv.ParseUint(seedText, 10, 64); err != nil {
+			return usageError{fmt.Sprintf("--seed %q: a whole number wanted", seedText)}
+		}
+	} else {
+		seed = jobSeed(cfg.JobID(0, 1))
+	}
+	log := newLogger(logFormat, stderr, isTerminal(stderr))
+	return verifyJob(ctx, cfg, store, n, seed, rejects, stdout, log)
+}
+
+// jobSeed is the default seed: the job id's first 64 bits.
+func jobSeed(job string) uint64 {
+	s, _ := strconv.ParseUint(job[:min(16, len(job))], 16, 64)
+	return s
+}
+
+// verifyJob reads the job's checkpoint and verifies a sample of n users.
+func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store, n int, seed uint64, rejects string, stdout io.Writer, log *slog.Logger) error {
+	key, err := verifyKey(cfg)
+	if err != nil {
+		return err
+	}
+	job := cfg.JobID(0, 1)
+	var st checkpoint.State
+	if p, ok := store.(checkpoint.Peeker); ok {
+		st, err = p.Peek(ctx, job)
+	} else {
+		st, err = store.Load(ctx, job)
+	}
+	if errors.Is(err, checkpoint.ErrNotFound) {
+		return fmt.Errorf("verify: job %s has no checkpoint: run the import first (same config, --checkpoint and --profile)", job)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "verify: job %s, partner %s, profile API %s\n", job, cfg.Partner(), cfg.ProfileEndpoint())
+	_, err = importer.Verify(ctx, cfg, importer.VerifyOptions{
+		N: n, Seed: seed, APIKey: key, State: st, RejectsPath: rejects, Out: stdout, Logger: log,
+	})
+	return err
+}
+
+// verifyKey is the profile API's key: from verify.api_key_file or
+// verify.api_key_env when set, else the upsert's (apiKey).
+func verifyKey(cfg *importer.Config) (string, error) {
+	v := cfg.Verify
+	if v.APIKeyFile != "" {
+		b, err := os.ReadFile(v.APIKeyFile)
+		if err != nil {
+			return "", usageError{fmt.Sprintf("verify.api_key_file: %v", err)}
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if v.APIKeyEnv != "" {
+		if k := strings.TrimSpace(os.Getenv(v.APIKeyEnv)); k != "" {
+			return k, nil
+		}
+		return "", usageError{fmt.Sprintf("no key for the profile API: set the environment variable %s (verify.api_key_env)", v.APIKeyEnv)}
+	}
+	return apiKey(cfg)
+}

@@ -1,0 +1,104 @@
+package importer
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// TestQuotaPacer: requests are spaced so that the costs Insider reports
+// stay within the quota of any minute, and units other clients used (the
+// reported "used" above this client's own) are left to them.
+func TestQuotaPacer(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var slept []time.Duration
+	p := quotaPacer{total: 1000, next: 1, now: func() time.Time { return now },
+		sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); now = now.Add(d); return nil }}
+	ctx := context.Background()
+	for i := range 3 {
+		require.NoError(t, p.wait(ctx))
+		p.record(&upsert.ProfileQuotaReport{Cost: 3, Used: float64(3 * (i + 1)), Total: 10})
+		now = now.Add(time.Second)
+	}
+	assert.Empty(t, slept, "9 of 10 units: no wait yet")
+	require.NoError(t, p.wait(ctx))
+	require.Len(t, slept, 1, "a fourth request of 3 units waits")
+	assert.Equal(t, 57*time.Second, slept[0], "until the first request is a minute old")
+
+	// Another client used 8 units: this one waits until they are a minute old.
+	now = now.Add(2 * time.Minute)
+	slept = nil
+	p.record(&upsert.ProfileQuotaReport{Cost: 1, Used: 9, Total: 10})
+	p.next = 2
+	require.NoError(t, p.wait(ctx))
+	require.Len(t, slept, 1)
+	assert.Equal(t, time.Minute, slept[0])
+}
+
+func TestSameJSON(t *testing.T) {
+	for _, c := range []struct {
+		sent, got    string
+		appendArrays bool
+		want         bool
+	}{
+		{`1830.50`, `1830.5`, false, true},
+		{`12`, `"12"`, false, true},
+		{`12`, `13`, false, false},
+		{`"2025-06-01T14:32:10+01:00"`, `"2025-06-01T13:32:10Z"`, false, true},
+		{`"2025-06-01T14:32:10Z"`, `"2025-06-01T14:32:11Z"`, false, false},
+		{`"gold"`, `"Gold"`, false, false},
+		{`true`, `true`, false, true},
+		{`true`, `"true"`, false, false},
+		{`["a","b"]`, `["b","a"]`, false, true},
+		{`["a","b"]`, `["b","a","c"]`, false, false},
+		{`["a","b"]`, `["b","a","c"]`, true, true},
+		{`["a","b"]`, `["a"]`, true, false},
+	} {
+		assert.Equalf(t, c.want, sameJSON([]byte(c.sent), []byte(c.got), c.appendArrays), "%s vs %s (append %v)", c.sent, c.got, c.appendArrays)
+	}
+}
+
+// TestSamplerKeepsLowestHashes: the sample is the n users of lowest hash
+// under the seed, whatever the order rows come in, with every row of each.
+func TestSamplerKeepsLowestHashes(t *testing.T) {
+	keys := []string{}
+	for i := range 200 {
+		keys = append(keys, `{"uuid":"u`+string(rune('a'+i%26))+string(rune('a'+i/26))+`"}`)
+	}
+	pick := func(order []string) map[string]int {
+		s := &sampler{n: 5, seed: 9, users: map[string]*sampledUser{}}
+		for _, k := range order {
+			s.add(&row{key: []byte(k), evs: [][]byte{[]byte(`{}`)}}, readers.Position{})
+		}
+		out := map[string]int{}
+		for k, u := range s.users {
+			out[k] = len(u.events)
+		}
+		return out
+	}
+	twice := append(append([]string{}, keys...), keys...)
+	rev := make([]string, len(twice))
+	for i, k := range twice {
+		rev[len(twice)-1-i] = k
+	}
+	a, b := pick(twice), pick(rev)
+	assert.Len(t, a, 5)
+	assert.Equal(t, a, b, "the order of rows does not change the sample")
+	for k, n := range a {
+		assert.Equalf(t, 2, n, "both rows of %s are kept", k)
+		h := sampleHash(9, []byte(k))
+		lower := 0
+		for _, o := range keys {
+			if sampleHash(9, []byte(o)) < h {
+				lower++
+			}
+		}
+		assert.Less(t, lower, 5, "%s is among the 5 lowest hashes", k)
+	}
+}
