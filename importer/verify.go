@@ -76,6 +76,7 @@ type sampledUser struct {
 	attrs  [][]byte // by index of Mapping.Attributes; nil: not sent
 	events [][]byte // encoded event objects
 	rows   []readers.Position
+	ids    map[string]bool // its identifiers and those of rows merged with it
 }
 
 // Verify samples, asks and compares. It returns ErrVerifyDiffers when some
@@ -188,27 +189,41 @@ func rejectedRows(path string) (map[string]map[int64]bool, error) {
 
 // sampleUsers reads every delivered row again and keeps the N users whose
 // identifiers hash lowest under the seed: a sample that is random, the
-// same for the same seed, and built in one pass holding N users.
+// same for the same seed, and chosen in one pass holding N users. Insider
+// merges users that share any identifier, so further passes collect, for
+// each user of the sample, every delivered row that shares an identifier
+// with it (until no new identifier turns up, at most three passes).
 func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected map[string]map[int64]bool, rep *VerifyReport) ([]*sampledUser, error) {
 	files, err := readers.Expand(ctx, cfg.Source.Paths, cfg.Source.S3)
 	if err != nil {
 		return nil, err
 	}
+	each := func(fn func(r *row, at readers.Position)) error {
+		for _, file := range files {
+			if fs := opts.State.Files[file]; fs != nil {
+				if err := eachDelivered(ctx, cfg, file, fs, rejected[file], opts.Logger, fn); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	s := &sampler{n: opts.N, seed: opts.Seed, users: map[string]*sampledUser{}}
-	for _, file := range files {
-		fs := opts.State.Files[file]
-		if fs == nil {
-			continue
-		}
-		if err := s.readFile(ctx, cfg, file, fs, rejected[file], rep, opts.Logger); err != nil {
-			return nil, err
-		}
+	if err := each(func(r *row, _ readers.Position) {
+		rep.RowsDelivered++
+		s.choose(r.key)
+	}); err != nil {
+		return nil, err
 	}
-	out := make([]*sampledUser, 0, len(s.users))
+	users := make([]*sampledUser, 0, len(s.users))
 	for _, u := range s.users {
-		out = append(out, u)
+		u.ids = map[string]bool{}
+		for _, id := range identifierKeys(u.key) {
+			u.ids[id] = true
+		}
+		users = append(users, u)
 	}
-	slices.SortFunc(out, func(a, b *sampledUser) int {
+	slices.SortFunc(users, func(a, b *sampledUser) int {
 		if a.hash != b.hash {
 			if a.hash < b.hash {
 				return -1
@@ -217,7 +232,63 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 		}
 		return strings.Compare(a.key, b.key)
 	})
-	return out, nil
+	for range 3 {
+		byID := map[string][]*sampledUser{}
+		for _, u := range users {
+			u.attrs, u.events, u.rows = nil, nil, nil
+			for id := range u.ids {
+				byID[id] = append(byID[id], u)
+			}
+		}
+		grew := false
+		if err := each(func(r *row, at readers.Position) {
+			ids := identifierKeys(string(r.key))
+			var hit []*sampledUser
+			for _, id := range ids {
+				for _, u := range byID[id] {
+					if !slices.Contains(hit, u) {
+						hit = append(hit, u)
+					}
+				}
+			}
+			for _, u := range hit {
+				u.merge(r, at)
+				for _, id := range ids {
+					if !u.ids[id] {
+						u.ids[id], grew = true, true
+						byID[id] = append(byID[id], u)
+					}
+				}
+			}
+		}); err != nil {
+			return nil, err
+		}
+		if !grew {
+			break
+		}
+	}
+	return users, nil
+}
+
+// identifierKeys lists the identifiers of an encoded identifiers object as
+// "name=value" (custom ones "custom.name=value").
+func identifierKeys(key string) []string {
+	var m map[string]any
+	if json.Unmarshal([]byte(key), &m) != nil {
+		return nil
+	}
+	var out []string
+	for k, v := range m {
+		if c, ok := v.(map[string]any); ok && k == "custom" {
+			for ck, cv := range c {
+				out = append(out, fmt.Sprintf("custom.%s=%v", ck, cv))
+			}
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s=%v", k, v))
+	}
+	slices.Sort(out)
+	return out
 }
 
 type sampler struct {
@@ -241,7 +312,9 @@ func delivered(fs *checkpoint.FileState, idx int64) bool {
 	return false
 }
 
-func (s *sampler) readFile(ctx context.Context, cfg *Config, file string, fs *checkpoint.FileState, rejected map[int64]bool, rep *VerifyReport, log *slog.Logger) error {
+// eachDelivered maps every delivered row of file again, as the run did,
+// and calls fn with those that were sent.
+func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint.FileState, rejected map[int64]bool, log *slog.Logger, fn func(*row, readers.Position)) error {
 	last := fs.Frontier.Index
 	for _, r := range fs.Done {
 		last = max(last, r.End.Index)
@@ -286,29 +359,32 @@ func (s *sampler) readFile(ctx context.Context, cfg *Config, file string, fs *ch
 		if len(r.problems) > 0 || (r.attrs == nil && len(r.evs) == 0) {
 			continue
 		}
-		rep.RowsDelivered++
-		s.add(r, rec.Pos)
+		fn(r, rec.Pos)
 	}
 }
 
-// add merges a delivered row into the sample if its user is, or now
-// enters, the N lowest hashes.
-func (s *sampler) add(r *row, at readers.Position) {
-	key := string(r.key)
-	u := s.users[key]
-	if u == nil {
-		h := sampleHash(s.seed, r.key)
-		if len(s.users) >= s.n && h >= s.max {
-			return
-		}
-		u = &sampledUser{hash: h, key: key}
-		s.users[key] = u
-		if len(s.users) > s.n {
-			s.evict()
-		} else {
-			s.max = max(s.max, h)
-		}
+// choose takes a delivered user into the sample if it is, or now enters,
+// the N lowest hashes.
+func (s *sampler) choose(k []byte) {
+	key := string(k)
+	if s.users[key] != nil {
+		return
 	}
+	h := sampleHash(s.seed, k)
+	if len(s.users) >= s.n && h >= s.max {
+		return
+	}
+	s.users[key] = &sampledUser{hash: h, key: key}
+	if len(s.users) > s.n {
+		s.evict()
+	} else {
+		s.max = max(s.max, h)
+	}
+}
+
+// merge adds a row sent to u: its attributes replace earlier values, its
+// events add to them.
+func (u *sampledUser) merge(r *row, at readers.Position) {
 	if len(u.rows) < 1000 {
 		u.rows = append(u.rows, at)
 	}

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/importer/upsert"
-	"github.com/insider-import/insider-import/readers"
 )
 
 // TestQuotaPacer: requests are spaced so that the costs Insider reports
@@ -65,33 +65,32 @@ func TestSameJSON(t *testing.T) {
 }
 
 // TestSamplerKeepsLowestHashes: the sample is the n users of lowest hash
-// under the seed, whatever the order rows come in, with every row of each.
+// under the seed, whatever the order rows come in.
 func TestSamplerKeepsLowestHashes(t *testing.T) {
 	keys := []string{}
 	for i := range 200 {
 		keys = append(keys, `{"uuid":"u`+string(rune('a'+i%26))+string(rune('a'+i/26))+`"}`)
 	}
-	pick := func(order []string) map[string]int {
-		s := &sampler{n: 5, seed: 9, users: map[string]*sampledUser{}}
+	pick := func(order []string, seed uint64) []string {
+		s := &sampler{n: 5, seed: seed, users: map[string]*sampledUser{}}
 		for _, k := range order {
-			s.add(&row{key: []byte(k), evs: [][]byte{[]byte(`{}`)}}, readers.Position{})
+			s.choose([]byte(k))
 		}
-		out := map[string]int{}
-		for k, u := range s.users {
-			out[k] = len(u.events)
+		var out []string
+		for k := range s.users {
+			out = append(out, k)
 		}
+		slices.Sort(out)
 		return out
 	}
 	twice := append(append([]string{}, keys...), keys...)
-	rev := make([]string, len(twice))
-	for i, k := range twice {
-		rev[len(twice)-1-i] = k
-	}
-	a, b := pick(twice), pick(rev)
+	rev := slices.Clone(twice)
+	slices.Reverse(rev)
+	a := pick(twice, 9)
 	assert.Len(t, a, 5)
-	assert.Equal(t, a, b, "the order of rows does not change the sample")
-	for k, n := range a {
-		assert.Equalf(t, 2, n, "both rows of %s are kept", k)
+	assert.Equal(t, a, pick(rev, 9), "the order of rows does not change the sample")
+	assert.NotEqual(t, a, pick(twice, 10), "another seed, another sample")
+	for _, k := range a {
 		h := sampleHash(9, []byte(k))
 		lower := 0
 		for _, o := range keys {
@@ -101,4 +100,9 @@ func TestSamplerKeepsLowestHashes(t *testing.T) {
 		}
 		assert.Less(t, lower, 5, "%s is among the 5 lowest hashes", k)
 	}
+}
+
+func TestIdentifierKeys(t *testing.T) {
+	assert.Equal(t, []string{"custom.loyalty=L1", "email=a@example.com", "uuid=7"},
+		identifierKeys(`{"email":"a@example.com","uuid":"7","custom":{"loyalty":"L1"}}`))
 }

@@ -1,6 +1,7 @@
 // Command insider-import backfills historical user data from CSV and Parquet
 // files, local or in S3, into Insider's Upsert User Data API.
 //
+//	insider-import init     [--out import.yaml] INPUT...
 //	insider-import run      -c import.yaml [--checkpoint URI] [--report FILE] [--dry-run]
 //	insider-import validate -c import.yaml [--sample N]
 //	insider-import status   -c import.yaml
@@ -151,6 +152,7 @@ func exitCode(err error) int {
 const usage = `insider-import backfills user data from CSV and Parquet files into Insider's Upsert API.
 
 Usage:
+  insider-import init     [--out import.yaml] INPUT...  write a commented config from the inputs' columns and a sample
   insider-import run      -c import.yaml [--checkpoint DIR|s3://bucket/prefix/] [--report FILE] [--rejects FILE] [--dry-run] [--restart]
   insider-import validate -c import.yaml [--sample N]   read, map and validate; send nothing
   insider-import status   -c import.yaml                what the checkpoint says, per file
@@ -177,6 +179,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = cmdStatus(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = cmdVerify(ctx, args[1:], stdout, stderr)
+	case "init":
+		err = cmdInit(ctx, args[1:], stdout, stderr)
 	case "fake":
 		err = runFake(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

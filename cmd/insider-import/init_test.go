@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// initAndRun runs init on input, points the config at the stand-in (the
+// only edit), imports with --verify 5 and returns the result, the report
+// and the config written.
+func initAndRun(t *testing.T, input string) (result, string) {
+	t.Helper()
+	f := startFake(t, "--partner", "e2eshop", "--token", testKey)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "import.yaml")
+	res := runImport(t, []string{"INSIDER_PARTNER_NAME=e2eshop"}, "init", "--out", cfg, input)
+	require.Equal(t, 0, res.Code, "init\nstdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	b, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	y := strings.Replace(string(b), "endpoint: https://unification.useinsider.com/", "endpoint: http://127.0.0.1:"+f.Port+"/", 1)
+	require.NotEqual(t, string(b), y, "the endpoint line")
+	require.NoError(t, os.WriteFile(cfg, []byte(y), 0o600))
+	report := filepath.Join(dir, "report.json")
+	res = runImport(t, []string{"INSIDER_API_KEY=" + testKey}, "run", "-c", cfg, "--report", report, "--progress", "none", "--verify", "5")
+	require.Contains(t, []int{0, 3}, res.Code, "run\nconfig:\n%s\nstdout:\n%s\nstderr:\n%s", y, res.Stdout, tail([]byte(res.Stderr), 3000))
+	rep := readReport(t, report)
+	// Every row is imported but those that hold nothing to import: no
+	// identifier at all, or no value besides it. None is rejected for a
+	// value the config did not expect, and Insider refused nothing.
+	for _, r := range rep.RejectReasons {
+		assert.Containsf(t, []string{"identifiers.required", "attributes_or_events.required"}, r.Rule,
+			"rows rejected for %s %s, e.g. %s\nconfig:\n%s", r.Column, r.Rule, r.Example, y)
+	}
+	assert.Zero(t, rep.Counts.RowsRejectedByAPI)
+	assert.Zero(t, f.Stats(t).BadRequests)
+	assert.Positive(t, rep.Counts.RowsMapped)
+	// And what Insider holds is what was sent.
+	assert.Contains(t, res.Stdout, " 0 differ (0 not found)", "verify\nconfig:\n%s\nstdout:\n%s", y, res.Stdout)
+	return res, y
+}
+
+// TestE2EInitInteropCorpus: for every file of the interop corpus (DuckDB's
+// CSV and Parquet, polars, arrow-rs, arrow-go, parquet-go, xitongsys),
+// init writes a config that, with no edit but the endpoint, imports every
+// row that has something to import, and verify finds it in the stand-in.
+func TestE2EInitInteropCorpus(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "interop", "*.*"))
+	require.NoError(t, err)
+	n := 0
+	for _, file := range files {
+		ext := filepath.Ext(file)
+		if ext != ".csv" && ext != ".parquet" {
+			continue
+		}
+		if _, err := os.Stat(strings.TrimSuffix(file, ext) + ".error"); err == nil {
+			continue // a file our reader refuses, with a reason
+		}
+		n++
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			abs, err := filepath.Abs(file)
+			require.NoError(t, err)
+			initAndRun(t, abs)
+		})
+	}
+	assert.Greater(t, n, 25)
+}
