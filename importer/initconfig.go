@@ -693,7 +693,9 @@ func inferSpecs(vals []readers.Value) []fieldSpec {
 	}
 	if all(isNumberText) {
 		add(fieldSpec{typ: TypeNumber})
-	} else if all(func(s string) bool { return reCommaNo.MatchString(strings.TrimSpace(s)) || reInteger.MatchString(strings.TrimSpace(s)) }) {
+	} else if all(func(s string) bool {
+		return reCommaNo.MatchString(strings.TrimSpace(s)) || reInteger.MatchString(strings.TrimSpace(s))
+	}) {
 		add(fieldSpec{typ: TypeNumber, decimal: ","})
 	}
 	if all(func(s string) bool { _, err := time.Parse(time.DateOnly, s); return err == nil }) {
