@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/insider-import/insider-import/importer/upsert"
@@ -78,6 +79,7 @@ type initPlan struct {
 	columns  []*initCol
 	records  []readers.Record
 	badRows  int
+	firstBad string   // the first of them
 	notes    []string // header comments
 	event    *initEvent
 }
@@ -228,6 +230,9 @@ func (p *initPlan) readSample(ctx context.Context) error {
 		if err != nil {
 			var pe *readers.ParseError
 			if errors.As(err, &pe) {
+				if p.badRows == 0 {
+					p.firstBad = pe.Error()
+				}
 				p.badRows++
 				continue
 			}
@@ -239,6 +244,9 @@ func (p *initPlan) readSample(ctx context.Context) error {
 				markers[rec.Text[i]]++
 			}
 		}
+	}
+	if len(p.records) == 0 && p.badRows > 0 {
+		return fmt.Errorf("init: none of the first %d rows could be read: %s", p.badRows, p.firstBad)
 	}
 	for _, m := range nullMarkers {
 		if markers[m] > 0 {
@@ -307,13 +315,13 @@ var (
 	reCurrency = regexp.MustCompile(`^(currency|currency_?code|curr|ccy)$`)
 	reQuantity = regexp.MustCompile(`^(qty|quantity|units|item_?count|count)$`)
 	reSale     = regexp.MustCompile(`^(sale_?price|unit_?sale_?price|paid_?price|net_?price|final_?price)$`)
-	rePrice    = regexp.MustCompile(`^(price|unit_?price|amount|total|revenue|value|list_?price)$`)
+	rePrice    = regexp.MustCompile(`^(price|unit_?price|list_?price|amount|value|total|revenue)$`)
 	reProduct  = regexp.MustCompile(`^(sku|product_?id|item_?id|product_?sku|product_?code|article)$`)
 	reProdName = regexp.MustCompile(`^(product_?name|item_?name|product_?title|product)$`)
 	reTaxonomy = regexp.MustCompile(`^(category|categories|product_?category|taxonomy)$`)
 	reEventTS  = regexp.MustCompile(`^(purchased_?at|purchase_?(date|time)|order(ed)?_?(at|date|time|ts)|transaction_?(date|time)|event_?(time|ts|date|timestamp)|occurred_?at|created_?at|timestamp|ts|at|date|datetime)$`)
 	reEventCol = regexp.MustCompile(`^(event|event_?name|event_?type|action|activity)$`)
-	reUUID     = []string{"uuid", "user_id", "userid", "customer_id", "customerid", "cust_id", "client_id", "member_id", "account_id", "external_id", "contact_id", "person_id", "id"}
+	reUUID     = []string{"uuid", "user_id", "userid", "customer_id", "customerid", "cust_id", "client_id", "member_id", "account_id", "external_id", "contact_id", "person_id", "customer_no", "customer_number", "client_number", "id"}
 )
 
 // defaultAttrs maps column names to Insider's default attributes.
@@ -338,6 +346,9 @@ func normName(s string) string {
 	var b strings.Builder
 	last := byte('_')
 	for _, r := range strings.ToLower(s) {
+		if r > 127 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return "" // not to be spelled otherwise by a guess
+		}
 		c := byte('_')
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 			c = byte(r)
@@ -364,13 +375,29 @@ func share(vals []readers.Value, ok func(string) bool) float64 {
 	return float64(n) / float64(len(vals))
 }
 
+// col returns the first column not taken whose name re matches, those
+// matching an earlier alternative of re first (price before revenue).
 func (p *initPlan) col(re *regexp.Regexp, taken map[*initCol]bool) *initCol {
+	var best *initCol
+	bestAt := 0
+	alts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(re.String(), "^("), ")$"), "|")
 	for _, c := range p.columns {
-		if !taken[c] && len(c.vals) > 0 && re.MatchString(normName(c.name)) {
-			return c
+		n := normName(c.name)
+		if taken[c] || len(c.vals) == 0 || !re.MatchString(n) {
+			continue
+		}
+		at := len(alts)
+		for i, a := range alts {
+			if ok, _ := regexp.MatchString("^(?:"+a+")$", n); ok {
+				at = i
+				break
+			}
+		}
+		if best == nil || at < bestAt {
+			best, bestAt = c, at
 		}
 	}
-	return nil
+	return best
 }
 
 // place decides each column's placements.
@@ -450,6 +477,9 @@ func (p *initPlan) place() {
 		for key, names := range defaultAttrs {
 			if slices.Contains(names, n) {
 				c.places = append(c.places, defaultPlacement(key, c)...)
+				if n != key && !strings.Contains(n, strings.TrimSuffix(key, "_optin")) {
+					c.notes = append(c.notes, fmt.Sprintf("%q taken as %s: check that it is", c.name, key))
+				}
 			}
 		}
 		custom := n
@@ -564,7 +594,7 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 	}
 	ev := &initEvent{}
 	if order != nil && cur != nil && sale != nil && share(cur.vals, func(s string) bool { return upsert.ValidCurrency(strings.ToUpper(s)) }) >= 0.9 &&
-		share(sale.vals, isNumberText) >= 0.9 {
+		share(sale.vals, isDecimalText) >= 0.9 {
 		ts, spec := tsCol()
 		if ts == nil {
 			p.notes = append(p.notes, "Order columns found, but no column of purchase times: no purchase event.")
@@ -575,10 +605,10 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 		taken[ts] = true
 		param(order, "event_group_id", fieldSpec{typ: TypeString}, 0.1)
 		param(cur, "currency", fieldSpec{typ: TypeString}, 0.1)
-		param(sale, "unit_sale_price", fieldSpec{typ: TypeNumber}, 0.1)
+		param(sale, "unit_sale_price", numberSpec(sale.vals), 0.1)
 		ev.params = append(ev.params, order, cur, sale)
-		if price != nil && share(price.vals, isNumberText) >= 0.9 {
-			param(price, "unit_price", fieldSpec{typ: TypeNumber}, 0)
+		if price != nil && share(price.vals, isDecimalText) >= 0.9 {
+			param(price, "unit_price", numberSpec(price.vals), 0)
 			ev.params = append(ev.params, price)
 		}
 		if q := p.col(reQuantity, taken); q != nil {
@@ -637,6 +667,23 @@ var (
 )
 
 func isNumberText(s string) bool { return reNumber.MatchString(strings.TrimSpace(s)) }
+
+// isDecimalText: a number with "." or "," for decimals.
+func isDecimalText(s string) bool {
+	return isNumberText(s) || reCommaNo.MatchString(strings.TrimSpace(s))
+}
+
+// numberSpec is the number type of vals, with a decimal comma when they
+// use one.
+func numberSpec(vals []readers.Value) fieldSpec {
+	for _, s := range inferSpecs(vals) {
+		if s.typ == TypeNumber || s.typ == TypeInteger {
+			s.typ = TypeNumber
+			return s
+		}
+	}
+	return fieldSpec{typ: TypeNumber}
+}
 
 // Layouts tried for dates and times that are not ISO 8601.
 var initLayouts = []string{
@@ -908,7 +955,7 @@ func (p *initPlan) yaml() []byte {
 		}
 		comment(&b, "    ", `quoted fields use "; the first row is the header`)
 		if p.badRows > 0 {
-			comment(&b, "    ", fmt.Sprintf("%d sample rows could not be read as CSV: they go to the rejects file", p.badRows))
+			comment(&b, "    ", fmt.Sprintf("%d sample rows could not be read as CSV: they go to the rejects file. The first: %s", p.badRows, p.firstBad))
 		}
 	}
 	if len(p.nulls) > 0 {
@@ -1003,15 +1050,18 @@ mapping:
 			comment(&b, "    ", n)
 		}
 		if ev.nameCol != nil {
+			printed[ev.nameCol] = true
 			fmt.Fprintf(&b, "    - name_column: %s\n", strconv.Quote(ev.nameCol.name))
 		} else {
 			fmt.Fprintf(&b, "    - name: %s\n", ev.name)
 		}
 		notes(ev.ts, "      ")
 		fmt.Fprintf(&b, "      timestamp: %s\n", ev.ts.places[0].spec.yaml(ev.ts.name, true))
-		b.WriteString("      params:\n")
 		hasQty := false
-		for _, c := range ev.params {
+		for i, c := range ev.params {
+			if i == 0 {
+				b.WriteString("      params:\n")
+			}
 			if len(c.places) == 0 {
 				continue
 			}
@@ -1020,6 +1070,9 @@ mapping:
 			hasQty = hasQty || c.places[0].key == "quantity"
 		}
 		if ev.name == "purchase" && !hasQty {
+			if len(ev.params) == 0 {
+				b.WriteString("      params:\n")
+			}
 			b.WriteString("        quantity: {value: \"1\", type: integer}\n")
 		}
 	}

@@ -69,3 +69,29 @@ func TestE2EInitInteropCorpus(t *testing.T) {
 	}
 	assert.Greater(t, n, 25)
 }
+
+// TestE2EInitOtherWriters: exports of PostgreSQL (COPY csv and text, with
+// \N), sqlite3 and an Excel-like CSV (";", decimal commas, dd.mm.yyyy,
+// BOM) written by those tools (scripts/init-corpus.sh): init finds the
+// email identifier and the purchase event with its timestamp column, and
+// the import takes every row, as verify confirms.
+func TestE2EInitOtherWriters(t *testing.T) {
+	for _, c := range []struct{ file, email, ts, extra string }{
+		{"postgres_copy.csv", `email: "email"`, `timestamp: {column: "purchased_at", layout: "rfc3339"}`, `tags: {column: "tags", type: array, format: postgres}`},
+		{"postgres_copy.txt", `email: "email"`, `timestamp: {column: "purchased_at", layout: "rfc3339"}`, `null_values: ["\\N"]`},
+		{"sqlite3.csv", `email: "customer_email"`, `timestamp: {column: "order_date", layout: "rfc3339", timezone: UTC}`, `# "order_date" has no time zone: read as UTC.`},
+		{"python_excel.csv", `email: "Email Address"`, `timestamp: {column: "Order Date", layout: "02.01.2006 15:04", timezone: UTC}`, `unit_sale_price: {column: "Price", type: number, decimal: ","}`},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			abs, err := filepath.Abs(filepath.Join("..", "..", "testdata", "init", c.file))
+			require.NoError(t, err)
+			res, y := initAndRun(t, abs)
+			assert.Contains(t, y, "    "+c.email+"\n")
+			assert.Contains(t, y, "    - name: purchase\n")
+			assert.Contains(t, y, c.ts)
+			assert.Contains(t, y, c.extra)
+			assert.Equal(t, 0, res.Code, "every row imported\n%s", res.Stdout)
+			assert.Regexp(t, `equal +event purchase `, res.Stdout)
+		})
+	}
+}
