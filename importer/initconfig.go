@@ -463,6 +463,7 @@ func (p *initPlan) place() {
 		ident(ids[0], "uuid", note)
 	}
 	p.placeEvent(taken)
+	defer p.noteAmbiguousDates()
 	// Default attributes by name, then custom ones.
 	for _, c := range p.columns {
 		if taken[c] {
@@ -496,6 +497,29 @@ func (p *initPlan) place() {
 		}
 		for _, s := range inferSpecs(c.vals) {
 			c.places = append(c.places, placement{section: "attributes", key: custom, custom: true, spec: s})
+		}
+	}
+}
+
+// noteAmbiguousDates says so where day and month could be either way
+// round in every sample value (1/2/2006 read as January 2nd).
+func (p *initPlan) noteAmbiguousDates() {
+	for _, c := range p.columns {
+		if len(c.places) == 0 {
+			continue
+		}
+		l := c.places[0].spec.layout
+		var other string
+		switch {
+		case strings.HasPrefix(l, "1/2/2006"):
+			other = "2/1/2006" + strings.TrimPrefix(l, "1/2/2006")
+		case strings.HasPrefix(l, "2/1/2006"):
+			other = "1/2/2006" + strings.TrimPrefix(l, "2/1/2006")
+		default:
+			continue
+		}
+		if share(c.vals, func(s string) bool { _, err := time.Parse(other, s); return err == nil }) == 1 {
+			c.notes = append(c.notes, fmt.Sprintf("%q: day and month can be read either way in every sample value; layout %q is a guess (%q reads the other way)", c.name, l, other))
 		}
 	}
 }

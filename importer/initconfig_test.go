@@ -100,6 +100,10 @@ func TestInitPlacesAndDemotes(t *testing.T) {
         quantity: {value: "1", type: integer}
 `)
 
+	y = initYAML(t, "us.csv", []byte("email,signup\na@example.com,1/2/2026 10:00\nb@example.com,3/4/2026 11:30\n"))
+	assert.Contains(t, y, `# "signup": day and month can be read either way in every sample value; layout "1/2/2006 15:04" is a guess ("2/1/2006 15:04" reads the other way)`)
+	assert.Contains(t, y, `signup: {column: "signup", type: datetime, layout: "1/2/2006 15:04", timezone: UTC}`)
+
 	y = initYAML(t, "nohead.csv", []byte("a@example.com,1\nb@example.com,2\n"))
 	assert.Contains(t, y, "The first row looks like data")
 }
