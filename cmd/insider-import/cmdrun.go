@@ -131,17 +131,23 @@ func newLogger(format string, stderr io.Writer, tty bool) *slog.Logger {
 // apiKey reads the key from the file or environment variable the config
 // names. It is never printed.
 func apiKey(cfg *importer.Config) (string, error) {
-	if cfg.Insider.APIKeyFile != "" {
-		b, err := os.ReadFile(cfg.Insider.APIKeyFile)
+	return readKey(cfg.Insider.APIKeyFile, cfg.Insider.APIKeyEnv, "insider")
+}
+
+// readKey reads a key from file, else from the environment variable env;
+// section names the config section in messages.
+func readKey(file, env, section string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", usageError{fmt.Sprintf("insider.api_key_file: %v", err)}
+			return "", usageError{fmt.Sprintf("%s.api_key_file: %v", section, err)}
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	if k := strings.TrimSpace(os.Getenv(cfg.Insider.APIKeyEnv)); k != "" {
+	if k := strings.TrimSpace(os.Getenv(env)); k != "" {
 		return k, nil
 	}
-	return "", usageError{fmt.Sprintf("no API key: set the environment variable %s (insider.api_key_env) or insider.api_key_file", cfg.Insider.APIKeyEnv)}
+	return "", usageError{fmt.Sprintf("no API key: set the environment variable %s (%s.api_key_env) or %s.api_key_file", env, section, section)}
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, validate bool) (err error) {

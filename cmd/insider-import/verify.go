@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
@@ -113,19 +111,8 @@ func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store
 // verifyKey is the profile API's key: from verify.api_key_file or
 // verify.api_key_env when set, else the upsert's (apiKey).
 func verifyKey(cfg *importer.Config) (string, error) {
-	v := cfg.Verify
-	if v.APIKeyFile != "" {
-		b, err := os.ReadFile(v.APIKeyFile)
-		if err != nil {
-			return "", usageError{fmt.Sprintf("verify.api_key_file: %v", err)}
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	if v.APIKeyEnv != "" {
-		if k := strings.TrimSpace(os.Getenv(v.APIKeyEnv)); k != "" {
-			return k, nil
-		}
-		return "", usageError{fmt.Sprintf("no key for the profile API: set the environment variable %s (verify.api_key_env)", v.APIKeyEnv)}
+	if v := cfg.Verify; v.APIKeyFile != "" || v.APIKeyEnv != "" {
+		return readKey(v.APIKeyFile, v.APIKeyEnv, "verify")
 	}
 	return apiKey(cfg)
 }

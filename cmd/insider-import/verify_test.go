@@ -89,8 +89,17 @@ func TestE2EVerifyAPIFails(t *testing.T) {
 	res := runImport(t, env, e.args()...)
 	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
 
+	// The profile API's key may be another one: verify.api_key_env.
 	b, err := os.ReadFile(e.config)
 	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(e.config, append(b, []byte("verify:\n  api_key_env: PROFILE_KEY\n")...), 0o600))
+	res = runImport(t, []string{"PROFILE_KEY=not-the-key"}, e.verifyArgs("--n", "3")...)
+	require.Equal(t, 1, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	assert.Contains(t, res.Stderr, "the profile API refused the credentials (403)")
+	assert.NotContains(t, res.Stdout+res.Stderr, "not-the-key")
+	res = runImport(t, []string{"PROFILE_KEY=" + testKey}, e.verifyArgs("--n", "3")...)
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+
 	require.NoError(t, os.WriteFile(e.config, append(b, []byte("verify:\n  endpoint: "+f.URL+"/stats\n")...), 0o600))
 	res = runImport(t, env, e.verifyArgs("--n", "3")...)
 	require.Equal(t, 1, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
