@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -94,4 +98,29 @@ func TestE2EInitOtherWriters(t *testing.T) {
 			assert.Regexp(t, `equal +event purchase `, res.Stdout)
 		})
 	}
+}
+
+// TestE2EInitS3: init reads an s3:// prefix and writes its S3 access into
+// the config, which then imports with no edit but the endpoint.
+func TestE2EInitS3(t *testing.T) {
+	b := newS3Bucket(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "init", "postgres_copy.csv"))
+	require.NoError(t, err)
+	_, err = b.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &b.bucket, Key: aws.String("exports/customers.csv"), Body: bytes.NewReader(data)})
+	require.NoError(t, err)
+	f := startFake(t, "--partner", "e2eshop", "--token", testKey)
+	cfg := filepath.Join(t.TempDir(), "import.yaml")
+	uri := "s3://" + b.bucket + "/exports/"
+	res := runImport(t, append(b.env, "INSIDER_PARTNER_NAME=e2eshop"), "init", "--out", cfg,
+		"--s3-endpoint", b.ep.URL, "--s3-region", b.ep.Region, "--s3-path-style", uri)
+	require.Equal(t, 0, res.Code, "init\nstdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	y, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	assert.Contains(t, string(y), `paths: ["`+uri+`"]`)
+	assert.Contains(t, string(y), `    - name: purchase`)
+	require.NoError(t, os.WriteFile(cfg, []byte(strings.Replace(string(y), "https://unification.useinsider.com/", "http://127.0.0.1:"+f.Port+"/", 1)), 0o600))
+	res = runImport(t, b.env, "run", "-c", cfg, "--progress", "none", "--verify", "5")
+	require.Equal(t, 0, res.Code, "run\nstdout:\n%s\nstderr:\n%s", res.Stdout, tail([]byte(res.Stderr), 3000))
+	assert.Contains(t, res.Stdout, "rows    read 100 = mapped 100 + rejected 0")
+	assert.Contains(t, res.Stdout, ": 5 equal, 0 differ")
 }
