@@ -300,7 +300,7 @@ func (p *initPlan) checkOtherFiles(ctx context.Context) {
 		}
 		for _, c := range first {
 			if !slices.Contains(rd.Columns(), c) {
-				p.notes = append(p.notes, fmt.Sprintf("%s has no column %q: its rows go to the rejects file for the columns mapped from it", f, c))
+				p.notes = append(p.notes, fmt.Sprintf("%s has no column %q: a run refuses a mapped column missing from an input; leave it out, or import that file with its own config", f, c))
 			}
 		}
 		rd.Close()

@@ -107,3 +107,15 @@ func TestInitPlacesAndDemotes(t *testing.T) {
 	y = initYAML(t, "nohead.csv", []byte("a@example.com,1\nb@example.com,2\n"))
 	assert.Contains(t, y, "The first row looks like data")
 }
+
+// TestInitSeveralInputs: the first input is sampled, and another whose
+// columns differ is pointed out.
+func TestInitSeveralInputs(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.csv"), []byte("email,tier\na@example.com,gold\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.csv"), []byte("email\nb@example.com\n"), 0o600))
+	y, err := InitConfig(context.Background(), InitOptions{Inputs: []string{dir}})
+	require.NoError(t, err)
+	assert.Contains(t, string(y), `paths: ["`+dir+`"]`)
+	assert.Contains(t, string(y), `# `+filepath.Join(dir, "b.csv")+` has no column "tier"`)
+}

@@ -96,7 +96,7 @@ func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store
 		st, err = store.Load(ctx, job)
 	}
 	if errors.Is(err, checkpoint.ErrNotFound) {
-		return fmt.Errorf("verify: job %s has no checkpoint: run the import first (same config, --checkpoint and --profile)", job)
+		return fmt.Errorf("verify: job %s has no checkpoint: run the import first (same config, --checkpoint and --profile; a job run in shards is not verified)", job)
 	}
 	if err != nil {
 		return err
