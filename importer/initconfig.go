@@ -110,12 +110,10 @@ func InitConfig(ctx context.Context, o InitOptions) ([]byte, error) {
 	if err := p.readSample(ctx); err != nil {
 		return nil, err
 	}
-	p.checkOtherFiles(ctx)
 	p.place()
-	if err := p.settle(); err != nil {
-		return nil, err
-	}
-	return p.yaml(), nil
+	err = p.settle()
+	p.checkOtherFiles(ctx)
+	return p.yaml(), err
 }
 
 func (p *initPlan) readerOptions() readers.Options {
@@ -286,11 +284,13 @@ func headerLooksLikeData(cols []string) bool {
 	return false
 }
 
-// checkOtherFiles notes inputs whose columns differ from the first's.
+// checkOtherFiles notes inputs that lack a column mapped from the first.
 func (p *initPlan) checkOtherFiles(ctx context.Context) {
-	first := make([]string, len(p.columns))
-	for i, c := range p.columns {
-		first[i] = c.name
+	var first []string
+	for _, c := range p.columns {
+		if len(c.places) > 0 {
+			first = append(first, c.name)
+		}
 	}
 	for _, f := range p.files[1:] {
 		rd, err := readers.Open(ctx, f, p.readerOptions())

@@ -119,3 +119,16 @@ func TestInitSeveralInputs(t *testing.T) {
 	assert.Contains(t, string(y), `paths: ["`+dir+`"]`)
 	assert.Contains(t, string(y), `# `+filepath.Join(dir, "b.csv")+` has no column "tier"`)
 }
+
+// TestInitWithoutIdentifier: no identifier column; the config is still
+// written, with the problem, for a person to finish.
+func TestInitWithoutIdentifier(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "noid.csv")
+	require.NoError(t, os.WriteFile(path, []byte("color,size\nred,3\nblue,4\n"), 0o600))
+	y, err := InitConfig(context.Background(), InitOptions{Inputs: []string{path}})
+	var pe *InitProblemsError
+	require.ErrorAs(t, err, &pe)
+	assert.Contains(t, pe.Error(), "map at least one identifier")
+	assert.Contains(t, string(y), "# no identifier column found: map email, phone_number (E.164) or uuid")
+	assert.Contains(t, string(y), `size: {column: "size", type: integer}`)
+}
