@@ -2,13 +2,17 @@ package importer
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 )
 
@@ -105,4 +109,43 @@ func TestSamplerKeepsLowestHashes(t *testing.T) {
 func TestIdentifierKeys(t *testing.T) {
 	assert.Equal(t, []string{"custom.loyalty=L1", "email=a@example.com", "uuid=7"},
 		identifierKeys(`{"email":"a@example.com","uuid":"7","custom":{"loyalty":"L1"}}`))
+}
+
+// TestProfileClientPacesByQuota: against the stand-in with a quota of 5
+// units a minute and requests of 2, the client waits for the minute to
+// free up instead of being refused, on one clock with the stand-in.
+func TestProfileClientPacesByQuota(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var slept time.Duration
+	srv := fakeapi.New(fakeapi.Options{Now: clock, Profile: fakeapi.ProfileOptions{Quota: 5}})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	body := `{"users":[{"identifiers":{"uuid":"u1"},"attributes":{"name":"A"}}]}`
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+upsert.Path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(upsert.HeaderPartner, "acme")
+	req.Header.Set(upsert.HeaderToken, "k")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	cfg := &Config{Insider: InsiderConfig{Endpoint: ts.URL + upsert.Path, Partner: "acme"}, Delivery: DeliveryConfig{Timeout: 10 * time.Second}}
+	cl := newProfileClient(cfg, VerifyOptions{APIKey: "k", Now: clock,
+		Sleep: func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil }})
+	q := upsert.ProfileRequest{Identifiers: map[string]any{"uuid": "u1"}, Attributes: []string{"name"},
+		Events: &upsert.ProfileEvents{StartDate: 1, EndDate: 2, Wanted: []upsert.WantedEvent{{EventName: "purchase"}}}, Quota: true}
+	for i := range 5 {
+		a, err := cl.get(context.Background(), q)
+		require.NoError(t, err, "request %d", i)
+		require.NotNil(t, a)
+		assert.Equal(t, 2.0, a.Quota.Cost)
+		now = now.Add(time.Second)
+	}
+	assert.Equal(t, 5, cl.requests, "no request refused (429) and retried")
+	assert.Equal(t, 10.0, cl.used)
+	// Two requests a minute fit: request 3 (at 0:02) waits until request 1
+	// (0:00) is a minute old, request 5 (1:02) until request 3 (1:00) is.
+	assert.Equal(t, 58*time.Second+58*time.Second, slept)
 }

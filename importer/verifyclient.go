@@ -104,7 +104,7 @@ func (c *profileClient) get(ctx context.Context, req upsert.ProfileRequest) (*pr
 		case status == http.StatusTooManyRequests:
 			// Over the quota: wait for the minute to free up (or as told).
 			last = "429 Too Many Requests"
-			wait = max(retryAfter(hdr.Get("Retry-After")), c.pace.untilFree())
+			wait = max(wait, retryAfter(hdr.Get("Retry-After")), c.pace.untilFree())
 		case status >= 500:
 			last = fmt.Sprintf("%d %.200s", status, b)
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
