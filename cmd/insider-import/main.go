@@ -16,7 +16,9 @@
 // another run of the same job holds the checkpoint; 1 any other failure
 // (among them an input that could not be read to its end: fix it and run
 // again to resume); 130/143 interrupted by SIGINT/SIGTERM (the checkpoint
-// is saved: run again to resume).
+// is saved: run again to resume). verify exits 0 when every field read
+// back equals what was sent, 3 when some differ or are missing, 1 when the
+// profile API failed.
 package main
 
 import (
