@@ -426,6 +426,17 @@ func (p *initPlan) place() {
 			note = fmt.Sprintf("email: %q, also holding addresses: %s", emails[0].name, quoteNames(emails[1:]))
 		}
 		ident(emails[0], "email", note)
+	} else {
+		// A column named for email whose values are mostly addresses: the
+		// rows with a bad one are rejected, each with its reason.
+		for _, c := range p.columns {
+			sh := share(c.vals, upsert.ValidEmail)
+			if len(c.vals) > 0 && reEmail.MatchString(normName(c.name)) && sh >= 0.5 {
+				ident(c, "email", fmt.Sprintf("%.0f%% of the sample's values of %q are not email addresses: those rows will be rejected, with the reason", 100*(1-sh), c.name))
+				c.places[0].tolerate = 0.5
+				break
+			}
+		}
 	}
 	// Phone: E.164 values; digits that need a country prefix are noted.
 	for _, c := range p.columns {

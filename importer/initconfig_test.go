@@ -104,6 +104,11 @@ func TestInitPlacesAndDemotes(t *testing.T) {
 	assert.Contains(t, y, `# "signup": day and month can be read either way in every sample value; layout "1/2/2006 15:04" is a guess ("2/1/2006 15:04" reads the other way)`)
 	assert.Contains(t, y, `signup: {column: "signup", type: datetime, layout: "1/2/2006 15:04", timezone: UTC}`)
 
+	y = initYAML(t, "bademail.csv", []byte("id,e_mail,tier\n1,a@example.com,g\n2,not-an-email,s\n3,b@example.com,g\n"))
+	assert.Contains(t, y, `    # 33% of the sample's values of "e_mail" are not email addresses: those rows will be rejected, with the reason
+    email: "e_mail"
+`)
+
 	y = initYAML(t, "nohead.csv", []byte("a@example.com,1\nb@example.com,2\n"))
 	assert.Contains(t, y, "The first row looks like data")
 }
