@@ -143,7 +143,7 @@ func (c *Config) UseProfile(name string, optional bool) error {
 }
 
 // ProfileEndpoint is the Get User Profile API's URL: verify.endpoint, or
-// insider.endpoint's scheme and host with upsert.ProfilePath.
+// insider.endpoint with upsert.ProfilePath in place of the upsert path.
 func (c *Config) ProfileEndpoint() string {
 	if c.Verify.Endpoint != "" {
 		return c.Verify.Endpoint
@@ -152,6 +152,11 @@ func (c *Config) ProfileEndpoint() string {
 	if err != nil {
 		return c.Insider.Endpoint
 	}
-	u.Path, u.RawPath, u.RawQuery, u.Fragment = upsert.ProfilePath, "", "", ""
+	// A proxy's prefix before the upsert path stays.
+	prefix, _ := strings.CutSuffix(u.Path, upsert.Path)
+	if prefix == u.Path {
+		prefix = ""
+	}
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = prefix+upsert.ProfilePath, "", "", ""
 	return u.String()
 }

@@ -29,6 +29,8 @@ verify: {endpoint: "http://example.com/p"}
 `))
 	require.NoError(t, err)
 	assert.Equal(t, "https://proxy.example.com:8443/api/user/v1/profile", c.ProfileEndpoint(), "the upsert's host, the profile path")
+	c.Insider.Endpoint = "https://proxy.example.com/insider/api/user/v1/upsert"
+	assert.Equal(t, "https://proxy.example.com/insider/api/user/v1/profile", c.ProfileEndpoint(), "a proxy's prefix stays")
 	require.NoError(t, c.UseProfile("", true), "optional: a dry run needs no account")
 	assert.EqualError(t, c.UseProfile("", false), "config: c.yaml: insider.profiles has production, uat: choose one with --profile")
 	assert.EqualError(t, c.UseProfile("prod", false), "config: c.yaml: --profile prod: insider.profiles has production, uat")
