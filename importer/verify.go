@@ -41,6 +41,10 @@ type VerifyOptions struct {
 	// State is the job's checkpoint: which rows were delivered, and the
 	// reference time each file's TTL filter used.
 	State checkpoint.State
+	// Shards, when a job ran as several shards, are the checkpoints of
+	// shards 0, 1, ... (State is then not used); a shard not run yet is
+	// a zero State.
+	Shards []checkpoint.State
 	// RejectsPath is the job's rejects file: rows Insider refused are in
 	// it and not verified. "" or a missing file: none.
 	RejectsPath string
@@ -199,10 +203,16 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 		return nil, err
 	}
 	each := func(fn func(r *row, at readers.Position)) error {
+		shards := opts.Shards
+		if len(shards) == 0 {
+			shards = []checkpoint.State{opts.State}
+		}
 		for _, file := range files {
-			if fs := opts.State.Files[file]; fs != nil {
-				if err := eachDelivered(ctx, cfg, file, fs, rejected[file], opts.Logger, fn); err != nil {
-					return err
+			for i, st := range shards {
+				if fs := st.Files[file]; fs != nil {
+					if err := eachDelivered(ctx, cfg, file, fs, shard{i, len(shards)}, rejected[file], opts.Logger, fn); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -312,9 +322,14 @@ func delivered(fs *checkpoint.FileState, idx int64) bool {
 	return false
 }
 
+// shard is shard i of n of a job.
+type shard struct{ i, n int }
+
 // eachDelivered maps every delivered row of file again, as the run did,
-// and calls fn with those that were sent.
-func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint.FileState, rejected map[int64]bool, log *slog.Logger, fn func(*row, readers.Position)) error {
+// and calls fn with those that were sent. For a shard of a job run in
+// several, a Parquet file of several row groups is its part of them, as
+// the run shared them out (sharePart).
+func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint.FileState, sh shard, rejected map[int64]bool, log *slog.Logger, fn func(*row, readers.Position)) error {
 	last := fs.Frontier.Index
 	for _, r := range fs.Done {
 		last = max(last, r.End.Index)
@@ -323,10 +338,23 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 		return nil
 	}
 	src := &cfg.Source
-	rd, err := readers.Open(ctx, file, readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding,
-		MaxRecordBytes: src.MaxRecordBytes, S3: src.S3, Columns: mappedColumns(&cfg.Mapping)})
+	opts := readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding,
+		MaxRecordBytes: src.MaxRecordBytes, S3: src.S3, Columns: mappedColumns(&cfg.Mapping)}
+	rd, err := readers.Open(ctx, file, opts)
 	if err != nil {
 		return err
+	}
+	from := int64(0)
+	if sh.n > 1 && readers.FormatOf(file, src.Format) == readers.FormatParquet {
+		if splits := readers.Splits(rd); len(splits) > 2 {
+			p, _ := sharePart(splits, sh.i, sh.n)
+			rd.Close()
+			from, last = p.from, min(last, p.to)
+			opts.Start, opts.Stop = &readers.Position{File: file, Index: p.from, Offset: -1}, &readers.Position{File: file, Index: p.to, Offset: -1}
+			if rd, err = readers.Open(ctx, file, opts); err != nil {
+				return err
+			}
+		}
 	}
 	defer rd.Close()
 	if !rd.Identity().Equal(fs.Identity) {
@@ -352,7 +380,7 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 		if idx >= last {
 			return nil
 		}
-		if !delivered(fs, idx) || rejected[idx] {
+		if idx < from || !delivered(fs, idx) || rejected[idx] {
 			continue
 		}
 		r := mp.mapRecord(rec)

@@ -90,7 +90,7 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 		return nil, usageError{"--push-interval must not be negative"}
 	}
 	if f.verify > 0 && f.shardCount > 1 {
-		return nil, usageError{"--verify reads back an unsharded job; run insider-import verify once every shard is done"}
+		return nil, usageError{"--verify reads back a job run whole; for shards, run insider-import verify --shard-count N once every shard is done"}
 	}
 	if f.shardCount < 1 || f.shardIndex < 0 || f.shardIndex >= f.shardCount {
 		return nil, usageError{fmt.Sprintf("--shard-index %d must be in [0, --shard-count %d)", f.shardIndex, f.shardCount)}
@@ -234,7 +234,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 		}
 	}
 	if f.verify > 0 && !opts.DryRun && (err == nil || errors.Is(err, importer.ErrIncomplete)) {
-		if verr := verifyJob(ctx, cfg, opts.Store, f.verify, jobSeed(cfg.JobID(0, 1)), f.rejects, stdout, log); verr != nil {
+		if verr := verifyJob(ctx, cfg, opts.Store, 1, f.verify, jobSeed(cfg.JobID(0, 1)), f.rejects, stdout, log); verr != nil {
 			err = verr
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
@@ -22,8 +23,9 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("insider-import verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfgPath, cpURI, rejects, profile, seedText, logFormat string
-	var n int
+	var n, shards int
 	fs.StringVar(&cfgPath, "c", "", "the import config `file` (YAML)")
+	fs.IntVar(&shards, "shard-count", 1, "the job ran as this many shards (--shard-count of run): verify them together")
 	fs.StringVar(&cfgPath, "config", "", "same as -c")
 	fs.IntVar(&n, "n", 0, "how many users to read back (default verify.sample, 20)")
 	fs.StringVar(&seedText, "seed", "", "seed of the random sample: the same seed picks the same users (default: from the job id)")
@@ -42,6 +44,9 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if n < 0 {
 		return usageError{"--n must be at least 1"}
+	}
+	if shards < 1 {
+		return usageError{"--shard-count must be at least 1"}
 	}
 	cfg, err := importer.LoadConfig(cfgPath)
 	if err != nil {
@@ -73,7 +78,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		seed = jobSeed(cfg.JobID(0, 1))
 	}
 	log := newLogger(logFormat, stderr, isTerminal(stderr))
-	return verifyJob(ctx, cfg, store, n, seed, rejects, stdout, log)
+	return verifyJob(ctx, cfg, store, shards, n, seed, rejects, stdout, log)
 }
 
 // jobSeed is the default seed: the job id's first 64 bits.
@@ -82,28 +87,39 @@ func jobSeed(job string) uint64 {
 	return s
 }
 
-// verifyJob reads the job's checkpoint and verifies a sample of n users.
-func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store, n int, seed uint64, rejects string, stdout io.Writer, log *slog.Logger) error {
+// verifyJob reads the checkpoints of the job's shards (1 when it ran
+// whole) and verifies a sample of n users.
+func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store, shards, n int, seed uint64, rejects string, stdout io.Writer, log *slog.Logger) error {
 	key, err := verifyKey(cfg)
 	if err != nil {
 		return err
 	}
-	job := cfg.JobID(0, 1)
-	var st checkpoint.State
-	if p, ok := store.(checkpoint.Peeker); ok {
-		st, err = p.Peek(ctx, job)
-	} else {
-		st, err = store.Load(ctx, job)
+	states := make([]checkpoint.State, shards)
+	var jobs []string
+	found := 0
+	for i := range shards {
+		job := cfg.JobID(i, shards)
+		jobs = append(jobs, job)
+		if p, ok := store.(checkpoint.Peeker); ok {
+			states[i], err = p.Peek(ctx, job)
+		} else {
+			states[i], err = store.Load(ctx, job)
+		}
+		switch {
+		case errors.Is(err, checkpoint.ErrNotFound):
+			log.Warn("verify: a shard has no checkpoint: its rows are not sampled", "shard", i, "job", job)
+		case err != nil:
+			return err
+		default:
+			found++
+		}
 	}
-	if errors.Is(err, checkpoint.ErrNotFound) {
-		return fmt.Errorf("verify: job %s has no checkpoint: run the import first (same config, --checkpoint and --profile; a job run in shards is not verified)", job)
+	if found == 0 {
+		return fmt.Errorf("verify: job %s has no checkpoint: run the import first (same config, --checkpoint, --profile and --shard-count)", strings.Join(jobs, ", "))
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "verify: job %s, partner %s, profile API %s\n", job, cfg.Partner(), cfg.ProfileEndpoint())
+	fmt.Fprintf(stdout, "verify: job %s, partner %s, profile API %s\n", strings.Join(jobs, ", "), cfg.Partner(), cfg.ProfileEndpoint())
 	_, err = importer.Verify(ctx, cfg, importer.VerifyOptions{
-		N: n, Seed: seed, APIKey: key, State: st, RejectsPath: rejects, Out: stdout, Logger: log,
+		N: n, Seed: seed, APIKey: key, Shards: states, RejectsPath: rejects, Out: stdout, Logger: log,
 	})
 	return err
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -109,4 +111,34 @@ func TestE2EVerifyAPIFails(t *testing.T) {
 	res = runImport(t, env, "verify", "-c", e.config, "--checkpoint", t.TempDir())
 	require.Equal(t, 1, res.Code)
 	assert.True(t, strings.Contains(res.Stderr, "has no checkpoint: run the import first"), res.Stderr)
+}
+
+// TestE2EVerifyShards: a job run as three shards (a Parquet file of eight
+// row groups shared out, a CSV file whole to one shard) is verified with
+// --shard-count: every shard's delivered rows are sampled, all equal.
+func TestE2EVerifyShards(t *testing.T) {
+	f := startFake(t, "--partner", "e2eshop", "--token", testKey)
+	d := genE2E(t, time.Now(), 6, 320, false)
+	e := newE2EEnv(t, d, f, 25, 2, 500)
+	pq := filepath.Join(e.dir, "users.parquet")
+	writeE2EParquet(t, pq, d.rows, 40)
+	b, err := os.ReadFile(e.config)
+	require.NoError(t, err)
+	y := strings.Replace(string(b), "  format: csv\n", "  format: auto\n", 1)
+	y = strings.Replace(y, fmt.Sprintf("paths: [%q]", e.csv), fmt.Sprintf("paths: [%q, %q]", pq, e.csv), 1)
+	require.NotEqual(t, string(b), y)
+	require.NoError(t, os.WriteFile(e.config, []byte(y), 0o600))
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	for i := range 3 {
+		res := runImport(t, env, e.args("--shard-index", fmt.Sprint(i), "--shard-count", "3")...)
+		require.Equal(t, 0, res.Code, "shard %d\nstdout:\n%s\nstderr:\n%s", i, res.Stdout, res.Stderr)
+	}
+	res := runImport(t, env, e.verifyArgs("--n", "30", "--shard-count", "3")...)
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	assert.Contains(t, res.Stdout, fmt.Sprintf("from %d delivered rows: 30 equal, 0 differ", 2*len(d.rows)))
+	assert.Contains(t, res.Stdout, "users.parquet row ")
+
+	res = runImport(t, env, e.verifyArgs("--n", "3")...)
+	require.Equal(t, 1, res.Code, "a sharded job is not the job run whole")
+	assert.Contains(t, res.Stderr, "has no checkpoint")
 }
