@@ -45,12 +45,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer store.Close(context.WithoutCancel(ctx))
 	job := cfg.JobID(shardIndex, shardCount)
-	var st checkpoint.State
-	if p, ok := store.(checkpoint.Peeker); ok {
-		st, err = p.Peek(ctx, job) // no lock: an import may be running
-	} else {
-		st, err = store.Load(ctx, job)
-	}
+	st, err := peekState(ctx, store, job)
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		return err
 	}
@@ -87,6 +82,15 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f, state, acked, rejected, last)
 	}
 	return tw.Flush()
+}
+
+// peekState reads job's State without taking its lock where the store
+// can (an import may be running), else loads it.
+func peekState(ctx context.Context, store checkpoint.Store, job string) (checkpoint.State, error) {
+	if p, ok := store.(checkpoint.Peeker); ok {
+		return p.Peek(ctx, job)
+	}
+	return store.Load(ctx, job)
 }
 
 func identity(ctx context.Context, file string, cfg *importer.Config) (readers.Identity, error) {

@@ -100,11 +100,7 @@ func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store
 	for i := range shards {
 		job := cfg.JobID(i, shards)
 		jobs = append(jobs, job)
-		if p, ok := store.(checkpoint.Peeker); ok {
-			states[i], err = p.Peek(ctx, job)
-		} else {
-			states[i], err = store.Load(ctx, job)
-		}
+		states[i], err = peekState(ctx, store, job)
 		switch {
 		case errors.Is(err, checkpoint.ErrNotFound):
 			log.Warn("verify: a shard has no checkpoint: its rows are not sampled", "shard", i, "job", job)
