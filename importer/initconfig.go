@@ -844,8 +844,10 @@ func (p *initPlan) settle() error {
 			return &InitProblemsError{Problems: err.Error()}
 		}
 		fails, first := map[string]int{}, map[string]string{}
+		var events, expired, future int32
 		for _, rec := range p.records {
 			r := mp.mapRecord(rec)
+			events, expired, future = events+r.eventsRead, expired+r.expired, future+r.future
 			for _, pr := range r.problems {
 				if pr.Column == "" || pr.Rule == ruleIdentifierRequired {
 					continue
@@ -870,6 +872,10 @@ func (p *initPlan) settle() error {
 			}
 		}
 		if !changed {
+			if ev := p.event; ev != nil && expired+future > 0 {
+				ev.notes = append(ev.notes, fmt.Sprintf("%d of the sample's %d events are older than their TTL (events.ttl) and %d are in the future: those are not sent (Insider would drop them)",
+					expired, events, future))
+			}
 			return nil
 		}
 	}

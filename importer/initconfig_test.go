@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -99,6 +100,10 @@ func TestInitPlacesAndDemotes(t *testing.T) {
         unit_sale_price: {column: "amount", type: number}
         quantity: {value: "1", type: integer}
 `)
+
+	y = initYAML(t, "old.csv", []byte("email,order_id,currency,price,qty,purchased_at\n"+
+		"a@example.com,O1,EUR,9.5,1,2001-05-01T10:00:00Z\nb@example.com,O2,EUR,9.5,1,2099-05-01T10:00:00Z\nc@example.com,O3,EUR,9.5,1,"+time.Now().UTC().Format(time.RFC3339)+"\n"))
+	assert.Contains(t, y, "    # 1 of the sample's 3 events are older than their TTL (events.ttl) and 1 are in the future: those are not sent (Insider would drop them)\n")
 
 	y = initYAML(t, "us.csv", []byte("email,signup\na@example.com,1/2/2026 10:00\nb@example.com,3/4/2026 11:30\n"))
 	assert.Contains(t, y, `# "signup": day and month can be read either way in every sample value; layout "1/2/2006 15:04" is a guess ("2/1/2006 15:04" reads the other way)`)
