@@ -489,7 +489,7 @@ func (p *initPlan) place() {
 		for key, names := range defaultAttrs {
 			if slices.Contains(names, n) {
 				c.places = append(c.places, defaultPlacement(key, c)...)
-				if n != key && !strings.Contains(n, strings.TrimSuffix(key, "_optin")) {
+				if kind, optin := strings.CutSuffix(key, "_optin"); optin && !strings.Contains(n, kind) {
 					c.notes = append(c.notes, fmt.Sprintf("%q taken as %s: check that it is", c.name, key))
 				}
 			}
