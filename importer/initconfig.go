@@ -403,6 +403,16 @@ func (p *initPlan) col(re *regexp.Regexp, taken map[*initCol]bool) *initCol {
 // place decides each column's placements.
 func (p *initPlan) place() {
 	taken := map[*initCol]bool{}
+	seen := map[string]int{}
+	for _, c := range p.columns {
+		seen[c.name]++
+	}
+	for _, c := range p.columns {
+		if seen[c.name] > 1 || c.name == "" {
+			// A run refuses to map a column the header names twice.
+			c.skipWhy, taken[c] = "the header has this column name more than once (or none): rename it in the export", true
+		}
+	}
 	ident := func(c *initCol, key string, note string) {
 		c.places = []placement{{section: "identifiers", key: key, spec: fieldSpec{typ: TypeString}, tolerate: 0.1}}
 		if note != "" {

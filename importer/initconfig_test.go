@@ -114,6 +114,9 @@ func TestInitPlacesAndDemotes(t *testing.T) {
     email: "e_mail"
 `)
 
+	y = initYAML(t, "dup.csv", []byte("email,name,tier,tier\na@example.com,Ann,g,x\n"))
+	assert.Contains(t, y, `# "tier": the header has this column name more than once (or none): rename it in the export. Sample values: "g"`)
+
 	y = initYAML(t, "nohead.csv", []byte("a@example.com,1\nb@example.com,2\n"))
 	assert.Contains(t, y, "The first row looks like data")
 }
