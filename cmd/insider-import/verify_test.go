@@ -58,7 +58,7 @@ func TestE2EVerify(t *testing.T) {
 
 	// Rows the import rejected are not read back: no sampled user is one
 	// of an invalid row alone (they would be reported missing).
-	assert.NotContains(t, res.Stdout+other.Stdout, "404")
+	assert.NotContains(t, res.Stdout+other.Stdout, "Insider has no user for these identifiers")
 }
 
 // TestE2EVerifyReportsDifferences: a stand-in that lost one attribute and
