@@ -81,6 +81,11 @@ type sampledUser struct {
 	events [][]byte // encoded event objects
 	rows   []readers.Position
 	ids    map[string]bool // its identifiers and those of rows merged with it
+	// others holds, by the identifiers of the rows merged, the last value
+	// of each attribute sent with them: the importer keeps the order of
+	// one identifiers' rows, not across them, so when rows of a user came
+	// under several, any of these may be the value Insider kept.
+	others map[string][][]byte
 }
 
 // Verify samples, asks and compares. It returns ErrVerifyDiffers when some
@@ -245,7 +250,7 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 	for range 3 {
 		byID := map[string][]*sampledUser{}
 		for _, u := range users {
-			u.attrs, u.events, u.rows = nil, nil, nil
+			u.attrs, u.events, u.rows, u.others = nil, nil, nil, nil
 			for id := range u.ids {
 				byID[id] = append(byID[id], u)
 			}
@@ -416,12 +421,20 @@ func (u *sampledUser) merge(r *row, at readers.Position) {
 	if len(u.rows) < 1000 {
 		u.rows = append(u.rows, at)
 	}
+	k := string(r.key)
 	for i, a := range r.attrs {
 		if a != nil {
 			if u.attrs == nil {
 				u.attrs = make([][]byte, len(r.attrs))
 			}
 			u.attrs[i] = slices.Clone(a)
+			if u.others == nil {
+				u.others = map[string][][]byte{}
+			}
+			if u.others[k] == nil {
+				u.others[k] = make([][]byte, len(r.attrs))
+			}
+			u.others[k][i] = u.attrs[i]
 		}
 	}
 	for _, e := range r.evs {
@@ -564,6 +577,22 @@ func (u *sampledUser) request(cfg *Config) upsert.ProfileRequest {
 	return req
 }
 
+// sentWith returns identifiers with which value v of attribute i was the
+// last one sent, or "".
+func (u *sampledUser) sentWith(i int, v []byte, appendMode bool) string {
+	var keys []string
+	for k, attrs := range u.others {
+		if attrs[i] != nil && sameJSON(attrs[i], v, appendMode) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
+}
+
 // line is one compared field.
 type line struct{ status, text string }
 
@@ -583,6 +612,8 @@ func compareUser(cfg *Config, u *sampledUser, got *profileAnswer) []line {
 			out = append(out, line{"missing", fmt.Sprintf("%s: sent %s, Insider has none", name, a)})
 		case sameJSON(a, v, appendMode):
 			out = append(out, line{"equal", fmt.Sprintf("%s = %s", name, a)})
+		case u.sentWith(i, v, appendMode) != "":
+			out = append(out, line{"equal", fmt.Sprintf("%s = %s, as sent with %s (rows under other identifiers of this user are sent in parallel)", name, v, u.sentWith(i, v, appendMode))})
 		default:
 			out = append(out, line{"different", fmt.Sprintf("%s: sent %s, Insider has %s", name, a, v)})
 		}

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/readers"
 )
 
 // TestQuotaPacer: requests are spaced so that the costs Insider reports
@@ -148,4 +150,23 @@ func TestProfileClientPacesByQuota(t *testing.T) {
 	// Two requests a minute fit: request 3 (at 0:02) waits until request 1
 	// (0:00) is a minute old, request 5 (1:02) until request 3 (1:00) is.
 	assert.Equal(t, 58*time.Second+58*time.Second, slept)
+}
+
+// TestCompareMergedUser: a user whose rows came under several identifiers
+// may hold the last value sent under any of them (those rows are sent in
+// parallel); a value never sent is different.
+func TestCompareMergedUser(t *testing.T) {
+	cfg, err := ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}\nmapping: {identifiers: {email: e, uuid: u}, attributes: {name: n}}\n"))
+	require.NoError(t, err)
+	u := &sampledUser{key: `{"email":"a@example.com","uuid":"1"}`}
+	u.merge(&row{key: []byte(u.key), attrs: [][]byte{[]byte(`"Ann"`)}}, readers.Position{})
+	u.merge(&row{key: []byte(`{"email":"b@example.com","uuid":"1"}`), attrs: [][]byte{[]byte(`"Bea"`)}}, readers.Position{})
+	for _, c := range []struct{ got, status, text string }{
+		{`"Bea"`, "equal", `name = "Bea"`},
+		{`"Ann"`, "equal", `name = "Ann", as sent with {"email":"a@example.com","uuid":"1"} (rows under other identifiers of this user are sent in parallel)`},
+		{`"Cat"`, "different", `name: sent "Bea", Insider has "Cat"`},
+	} {
+		got := &profileAnswer{Attributes: map[string]json.RawMessage{"name": json.RawMessage(c.got)}}
+		assert.Equal(t, []line{{c.status, c.text}}, compareUser(cfg, u, got))
+	}
 }
