@@ -33,6 +33,7 @@ type Config struct {
 	Events   EventsConfig
 	Mapping  Mapping
 	Metrics  MetricsConfig
+	Verify   VerifyConfig // see verifyconfig.go
 }
 
 // MetricsConfig says where a batch run pushes its Prometheus metrics.
@@ -89,6 +90,11 @@ type InsiderConfig struct {
 	APIKeyEnv        string
 	APIKeyFile       string
 	ErrorCallbackURL string
+	// Profiles are the accounts one config imports into (uat, production),
+	// by name; UseProfile picks one (see verifyconfig.go).
+	Profiles map[string]InsiderProfile
+	// Profile is the name of the profile in use, "" without profiles.
+	Profile string
 	// NotAppend is set by array_attributes: overwrite; every user then
 	// carries "not_append": true.
 	NotAppend bool
@@ -249,7 +255,7 @@ func parseYAML(b []byte) (f *ast.File, err error) {
 
 func (c *Config) decode(w *walker, root ast.Node) {
 	sawSource, sawMapping := false, false
-	w.mapping(root, "config", []string{"source", "insider", "delivery", "events", "mapping", "metrics"}, func(key string, k, v ast.Node) {
+	w.mapping(root, "config", []string{"source", "insider", "delivery", "events", "mapping", "metrics", "verify"}, func(key string, k, v ast.Node) {
 		switch key {
 		case "source":
 			sawSource = true
@@ -266,6 +272,8 @@ func (c *Config) decode(w *walker, root ast.Node) {
 			c.decodeMapping(w, v)
 		case "metrics":
 			c.decodeMetrics(w, v)
+		case "verify":
+			c.decodeVerify(w, v)
 		}
 	})
 	if !sawSource {
@@ -450,7 +458,7 @@ func (s *SourceConfig) decodeS3(w *walker, v ast.Node) {
 func (c *Config) decodeInsider(w *walker, v ast.Node) {
 	in := &c.Insider
 	in.at = map[string]at{}
-	w.mapping(v, "insider", []string{"endpoint", "partner", "api_key_env", "api_key_file", "error_callback_url", "array_attributes"}, func(key string, k, v ast.Node) {
+	w.mapping(v, "insider", []string{"endpoint", "partner", "api_key_env", "api_key_file", "error_callback_url", "array_attributes", "profiles"}, func(key string, k, v ast.Node) {
 		in.at[key] = pos(v)
 		where := "insider." + key
 		switch key {
@@ -464,6 +472,8 @@ func (c *Config) decodeInsider(w *walker, v ast.Node) {
 			w.str(v, where, &in.APIKeyFile)
 		case "error_callback_url":
 			w.str(v, where, &in.ErrorCallbackURL)
+		case "profiles":
+			in.decodeProfiles(w, v)
 		case "array_attributes":
 			var s string
 			w.str(v, where, &s)
@@ -577,6 +587,7 @@ func (c *Config) check(w *walker) {
 			w.addAt(in.at["error_callback_url"], "insider.error_callback_url %q is not an http(s) URL", in.ErrorCallbackURL)
 		}
 	}
+	c.checkVerify(w)
 	if m := c.Metrics; m.Pushgateway != "" {
 		if err := CheckPushgateway(m.Pushgateway); err != nil {
 			w.addAt(m.at["pushgateway"], "metrics.pushgateway: %v", err)

@@ -19,6 +19,10 @@ port=${url##*:}
 sed -e "s/PORT/$port/" -e "s#testdata/demo/purchases.csv#$PWD/testdata/demo/purchases.csv#" testdata/demo/import.yaml >"$work/import.yaml"
 
 echo "== stand-in Insider API at $url"
+echo "== insider-import init: the mapping it writes from the CSV alone (the demo goes on with testdata/demo/import.yaml)"
+"$bin" init --out "$work/init.yaml" testdata/demo/purchases.csv >/dev/null
+sed -n '/^mapping:/,$p' "$work/init.yaml"
+echo
 echo "== insider-import validate (nothing sent; first request body shown)"
 "$bin" validate -c "$work/import.yaml" --sample 1 --progress none --log-format text >"$work/validate.out" 2>&1 || true
 head -c 1200 "$work/validate.out"; echo " …"; grep -A20 '^insider-import dry run' "$work/validate.out" || true
@@ -38,3 +42,6 @@ curl -fsS "$url/stats" 2>/dev/null || "$bin" fake --help >/dev/null 2>&1
 echo
 echo "== run it again: the checkpoint says the file is done, nothing is re-sent"
 "$bin" run -c "$work/import.yaml" --progress none --log-format text | tail -n 2 || true
+echo
+echo "== insider-import verify: read 5 imported users back from the stand-in's profile API and compare"
+"$bin" verify -c "$work/import.yaml" --n 5 --log-format text

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,8 @@ type runFlags struct {
 	logFormat  string
 	progress   string
 	sample     int
+	profile    string // insider.profiles account
+	verify     int    // users to verify after the run
 	// pushgateway and pushInterval override metrics.pushgateway and
 	// metrics.push_interval.
 	pushgateway  string
@@ -51,12 +54,14 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 	fs.StringVar(&f.rejects, "rejects", "", "write rejected rows as JSON lines to `file` (default: insider-import-rejects.jsonl beside the checkpoints)")
 	f.rejectFlags.register(fs)
 	fs.StringVar(&f.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON elsewhere)")
+	fs.StringVar(&f.profile, "profile", "", "the insider.profiles account to import into, e.g. uat or production (default: the only one)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: bar, log, none, or auto (a bar on a terminal, a JSON log line every 5s elsewhere)")
 	if validate {
 		fs.IntVar(&f.sample, "sample", 1, "print the first `N` request bodies exactly as they would be sent")
 	} else {
 		fs.StringVar(&f.checkpoint, "checkpoint", "", "checkpoint location: a `DIR` or s3://bucket/prefix/ (default: .insider-import beside the config)")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "read, map and validate everything; send nothing")
+		fs.IntVar(&f.verify, "verify", 0, "after the run, read `N` imported users back from Insider and compare (as insider-import verify)")
 		fs.BoolVar(&f.restart, "restart", false, "discard this job's checkpoint and import everything from the start")
 		fs.DurationVar(&f.grace, "grace", 25*time.Second, "on SIGTERM/SIGINT, how long requests in flight may finish")
 		fs.IntVar(&f.shardIndex, "shard-index", envInt("JOB_COMPLETION_INDEX", 0), "this shard's index (default $JOB_COMPLETION_INDEX)")
@@ -83,6 +88,9 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 	}
 	if f.pushInterval < 0 {
 		return nil, usageError{"--push-interval must not be negative"}
+	}
+	if f.verify > 0 && f.shardCount > 1 {
+		return nil, usageError{"--verify reads back a job run whole; for shards, run insider-import verify --shard-count N once every shard is done"}
 	}
 	if f.shardCount < 1 || f.shardIndex < 0 || f.shardIndex >= f.shardCount {
 		return nil, usageError{fmt.Sprintf("--shard-index %d must be in [0, --shard-count %d)", f.shardIndex, f.shardCount)}
@@ -123,17 +131,23 @@ func newLogger(format string, stderr io.Writer, tty bool) *slog.Logger {
 // apiKey reads the key from the file or environment variable the config
 // names. It is never printed.
 func apiKey(cfg *importer.Config) (string, error) {
-	if cfg.Insider.APIKeyFile != "" {
-		b, err := os.ReadFile(cfg.Insider.APIKeyFile)
+	return readKey(cfg.Insider.APIKeyFile, cfg.Insider.APIKeyEnv, "insider")
+}
+
+// readKey reads a key from file, else from the environment variable env;
+// section names the config section in messages.
+func readKey(file, env, section string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", usageError{fmt.Sprintf("insider.api_key_file: %v", err)}
+			return "", usageError{fmt.Sprintf("%s.api_key_file: %v", section, err)}
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	if k := strings.TrimSpace(os.Getenv(cfg.Insider.APIKeyEnv)); k != "" {
+	if k := strings.TrimSpace(os.Getenv(env)); k != "" {
 		return k, nil
 	}
-	return "", usageError{fmt.Sprintf("no API key: set the environment variable %s (insider.api_key_env) or insider.api_key_file", cfg.Insider.APIKeyEnv)}
+	return "", usageError{fmt.Sprintf("no API key: set the environment variable %s (%s.api_key_env) or %s.api_key_file", env, section, section)}
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, validate bool) (err error) {
@@ -150,6 +164,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 	}
 	cfg, err := importer.LoadConfig(f.config)
 	if err != nil {
+		return err
+	}
+	if err := cfg.UseProfile(f.profile, validate); err != nil {
 		return err
 	}
 	tty := isTerminal(stderr)
@@ -214,6 +231,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 					err = werr
 				}
 			}
+		}
+	}
+	if f.verify > 0 && !opts.DryRun && (err == nil || errors.Is(err, importer.ErrIncomplete)) {
+		if verr := verifyJob(ctx, cfg, opts.Store, 1, f.verify, jobSeed(cfg.JobID(0, 1)), f.rejects, stdout, log); verr != nil {
+			err = verr
 		}
 	}
 	return err

@@ -28,7 +28,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: insider-import fake [flags]\n\n"+
 			"Serves a local stand-in for Insider's Upsert User Data API (POST /api/user/v1/upsert)\n"+
-			"that validates requests like Insider, and GET /stats, GET /events and GET /request-times for inspection.\n\nFlags:\n")
+			"that validates requests like Insider, its Get User Profile API (POST /api/user/v1/profile) answered from what it stored, and GET /stats, GET /events and GET /request-times for inspection.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "loopback `host:port` to listen on (port 0 picks a free one)")
@@ -47,6 +47,9 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hold := fs.Bool("hold", false, "hold every upsert answer back until POST /release")
 	maxBytes := fs.Int("max-bytes", 0, "request size limit in bytes (default: Insider's 5,000,000)")
 	statsFile := fs.String("stats-file", "", "write the final stats as JSON to `FILE` on shutdown")
+	profileDrop := fs.String("profile-drop", "", "profile API: answer as if attribute `NAME` (c_tier or tier) had never been stored")
+	profileChange := fs.String("profile-change", "", "profile API: answer attribute `NAME` with an altered value")
+	profileQuota := fs.Float64("profile-quota", 0, "profile API: quota `units` a minute (default Insider's 1000)")
 	verbose := fs.Bool("v", false, "log every request, not only rejected ones")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -90,6 +93,7 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Hold:           *hold,
 		MaxBytes:       *maxBytes,
 		Logger:         logger,
+		Profile:        fakeapi.ProfileOptions{Quota: *profileQuota, Drop: *profileDrop, Change: *profileChange},
 	})
 
 	var lc net.ListenConfig

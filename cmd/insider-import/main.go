@@ -1,9 +1,11 @@
 // Command insider-import backfills historical user data from CSV and Parquet
 // files, local or in S3, into Insider's Upsert User Data API.
 //
+//	insider-import init     [--out import.yaml] INPUT...
 //	insider-import run      -c import.yaml [--checkpoint URI] [--report FILE] [--dry-run]
 //	insider-import validate -c import.yaml [--sample N]
 //	insider-import status   -c import.yaml
+//	insider-import verify   -c import.yaml [--n 20] [--seed S]
 //	insider-import fake     [--addr 127.0.0.1:8080]
 //	insider-import version
 //
@@ -14,7 +16,9 @@
 // another run of the same job holds the checkpoint; 1 any other failure
 // (among them an input that could not be read to its end: fix it and run
 // again to resume); 130/143 interrupted by SIGINT/SIGTERM (the checkpoint
-// is saved: run again to resume).
+// is saved: run again to resume). verify exits 0 when every field read
+// back equals what was sent, 3 when some differ or are missing, 1 when the
+// profile API failed.
 package main
 
 import (
@@ -150,9 +154,11 @@ func exitCode(err error) int {
 const usage = `insider-import backfills user data from CSV and Parquet files into Insider's Upsert API.
 
 Usage:
+  insider-import init     [--out import.yaml] INPUT...  write a commented config from the inputs' columns and a sample
   insider-import run      -c import.yaml [--checkpoint DIR|s3://bucket/prefix/] [--report FILE] [--rejects FILE] [--dry-run] [--restart]
   insider-import validate -c import.yaml [--sample N]   read, map and validate; send nothing
   insider-import status   -c import.yaml                what the checkpoint says, per file
+  insider-import verify   -c import.yaml [--n 20] [--seed S]  read a sample of imported users back from Insider and compare
   insider-import fake     [--addr 127.0.0.1:8080]        local stand-in for the Insider API
   insider-import version                                version, commit and Go version
 
@@ -173,6 +179,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = cmdRun(ctx, args[1:], stdout, stderr, true)
 	case "status":
 		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = cmdVerify(ctx, args[1:], stdout, stderr)
+	case "init":
+		err = cmdInit(ctx, args[1:], stdout, stderr)
 	case "fake":
 		err = runFake(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

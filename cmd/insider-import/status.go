@@ -23,12 +23,13 @@ import (
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("insider-import status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfgPath, cpURI string
+	var cfgPath, cpURI, profile string
 	var shardIndex, shardCount int
 	fs.StringVar(&cfgPath, "c", "", "the import config `file` (YAML)")
 	fs.StringVar(&cpURI, "checkpoint", "", "checkpoint location (as given to run)")
 	fs.IntVar(&shardIndex, "shard-index", envInt("JOB_COMPLETION_INDEX", 0), "shard index")
 	fs.IntVar(&shardCount, "shard-count", 1, "shard count")
+	fs.StringVar(&profile, "profile", "", "the insider.profiles account (as given to run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,18 +40,16 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := cfg.UseProfile(profile, false); err != nil {
+		return err
+	}
 	store, _, err := openStore(ctx, cpURI, cfgPath, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close(context.WithoutCancel(ctx))
 	job := cfg.JobID(shardIndex, shardCount)
-	var st checkpoint.State
-	if p, ok := store.(checkpoint.Peeker); ok {
-		st, err = p.Peek(ctx, job) // no lock: an import may be running
-	} else {
-		st, err = store.Load(ctx, job)
-	}
+	st, err := peekState(ctx, store, job)
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		return err
 	}
@@ -112,6 +111,15 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f, state, acked, rejected, last)
 	}
 	return tw.Flush()
+}
+
+// peekState reads job's State without taking its lock where the store
+// can (an import may be running), else loads it.
+func peekState(ctx context.Context, store checkpoint.Store, job string) (checkpoint.State, error) {
+	if p, ok := store.(checkpoint.Peeker); ok {
+		return p.Peek(ctx, job)
+	}
+	return store.Load(ctx, job)
 }
 
 func identity(ctx context.Context, file string, cfg *importer.Config) (readers.Identity, error) {

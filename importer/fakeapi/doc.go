@@ -11,6 +11,9 @@
 // are per-user errors rather than silently ignored), so that importer bugs
 // show up here instead of as missing data in a real account.
 //
+// It also answers Insider's Get User Profile API (POST /api/user/v1/profile)
+// from the users it accepted, for `insider-import verify` (see profile.go).
+//
 // Besides the upsert path, a Server answers GET /stats (Stats as JSON) and
 // GET /events (Events as JSON) so that a fake running as a separate process
 // can be inspected by scripts and end-to-end tests.

@@ -91,6 +91,8 @@ type Options struct {
 	// called from the request's goroutine, possibly concurrently, before the
 	// answer is written. The body is not used by the Server afterwards.
 	Record func(body []byte, resp upsert.Response)
+	// Profile holds the options of the profile API (see profile.go).
+	Profile ProfileOptions
 }
 
 // DefaultEventTTL is the default retention of an event in an Insider
@@ -135,6 +137,9 @@ type Stats struct {
 	RequestsWithoutSkipHook int64 `json:"requests_without_skip_hook"`
 	// BytesAccepted is the total body size of accepted requests.
 	BytesAccepted int64 `json:"bytes_accepted"`
+	// ProfileRequests counts requests to the profile path (not in
+	// Requests).
+	ProfileRequests int64 `json:"profile_requests"`
 }
 
 // Server is the fake API. It is an http.Handler and is safe for concurrent
@@ -158,6 +163,8 @@ type Server struct {
 
 	released    chan struct{} // closed by Release (Options.Hold)
 	releaseOnce sync.Once
+
+	profiles profileStore
 }
 
 // New returns a Server with opts. FailRate is clamped to 0..1.
@@ -194,6 +201,7 @@ func New(opts Options) *Server {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.Throttle), max(1, int(math.Ceil(opts.Throttle))))
 	}
 	s.mux.HandleFunc(upsert.Path, s.handleUpsert)
+	s.mux.HandleFunc(upsert.ProfilePath, s.handleProfile)
 	s.mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
@@ -275,6 +283,7 @@ func (s *Server) Reset() {
 	s.stats = Stats{}
 	s.events = make(map[string]int)
 	s.times = nil
+	s.profiles.reset()
 }
 
 func (s *Server) add(f func(*Stats)) {
@@ -323,6 +332,7 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request) {
 	}
 
 	resp := s.commit(body, res)
+	s.profiles.store(res)
 	if resp.Data.Fail.Count > 0 {
 		log.Info("upsert: some users rejected", "accepted", resp.Data.Successful.Count,
 			"rejected", resp.Data.Fail.Count, "errors", len(resp.Data.Fail.Errors))

@@ -45,10 +45,13 @@ type result struct {
 	users    []acceptedUser
 	failed   int
 	errs     map[string][]string
+
+	notAppend bool // the request's not_append: arrays replace stored ones
 }
 
 type acceptedUser struct {
 	events []acceptedEvent
+	raw    map[string]any // the user as sent, for the profile store
 }
 
 type acceptedEvent struct {
@@ -77,6 +80,9 @@ func (s *Server) check(body []byte) (*result, string) {
 			}
 			if k == "skip_hook" {
 				res.skipHook = b
+			}
+			if k == "not_append" {
+				res.notAppend = b
 			}
 		}
 	}
@@ -172,7 +178,7 @@ func (c *checker) user(v any) acceptedUser {
 	if hasAttrs {
 		c.attributes(attrs)
 	}
-	var out acceptedUser
+	out := acceptedUser{raw: u}
 	if hasEvents {
 		out.events = c.events(evs, identity)
 	}
