@@ -212,9 +212,13 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 		if len(shards) == 0 {
 			shards = []checkpoint.State{opts.State}
 		}
+		known := make([]map[string]*checkpoint.FileState, len(shards))
+		for i := range shards {
+			known[i] = shards[i].Index() // Files and the archive
+		}
 		for _, file := range files {
-			for i, st := range shards {
-				if fs := st.Files[file]; fs != nil {
+			for i := range shards {
+				if fs := known[i][file]; fs != nil {
 					if err := eachDelivered(ctx, cfg, file, fs, shard{i, len(shards)}, rejected[file], opts.Logger, fn); err != nil {
 						return err
 					}
