@@ -146,13 +146,17 @@ type fileTask struct {
 }
 
 // preflight opens every input before anything is sent: each must have the
-// mapped columns, and match its checkpoint. It returns the files to read.
+// mapped columns in types the mapping can read (see precheck.go), and match
+// its checkpoint. It returns the files to read.
 func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State) ([]fileTask, error) {
 	var (
 		problems []ConfigProblem
 		hints    []string
 		changed  []string
 		todo     []fileTask
+		// firstText is the first text input (CSV), whose first rows are
+		// checked against the mapping (sampleProblems).
+		firstText string
 	)
 	for _, f := range files {
 		fs := st.Files[f]
@@ -176,10 +180,11 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 		if err != nil {
 			return nil, err
 		}
-		id, cols := rd.Identity(), rd.Columns()
+		id, cols, types := rd.Identity(), rd.Columns(), readers.ColumnTypes(rd)
 		rd.Close()
 		r.bytesTotal += r.partBytes(f, id.Size)
-		if _, err := newMapper(r.cfg, f, cols, time.Time{}); err != nil {
+		mp, err := newMapper(r.cfg, f, cols, time.Time{})
+		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
 				problems = append(problems, ce.Problems...)
@@ -187,6 +192,10 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 				continue
 			}
 			return nil, err
+		}
+		problems = append(problems, r.schemaProblems(ctx, f, mp, types)...)
+		if types == nil && firstText == "" {
+			firstText = f
 		}
 		switch {
 		case fs == nil:
@@ -201,6 +210,13 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 		default:
 			todo = append(todo, fileTask{file: f, resume: fs})
 		}
+	}
+	if len(problems) == 0 && firstText != "" && r.opts.MaxRejects == nil {
+		ps, err := r.sampleProblems(ctx, firstText)
+		if err != nil {
+			return nil, err
+		}
+		problems = ps
 	}
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems, Hints: hints}

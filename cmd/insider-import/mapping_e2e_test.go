@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// mappingConfig writes a config that imports paths into the fake with the
+// given mapping (YAML under mapping:, indented two spaces).
+func mappingConfig(t *testing.T, f *fake, dir string, paths []string, mapping string) string {
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = fmt.Sprintf("%q", p)
+	}
+	return writeFile(t, dir, "import.yaml", fmt.Sprintf(`source:
+  paths: [%s]
+insider: {endpoint: "http://127.0.0.1:%s/api/user/v1/upsert", partner: e2eshop}
+delivery: {batch_users: 100, workers: 2, requests_per_second: 5000}
+events: {ttl: {default: 36500d}}
+mapping:
+%s`, strings.Join(quoted, ", "), f.Port, mapping))
+}
+
+// A config mistake stops run and validate with exit 2 before the first
+// request, naming the field, the column, a sample value and the fix: a
+// DuckDB TIMESTAMP (not adjusted to UTC) mapped without timezone, and a
+// CSV whose layout matches none of its rows.
+func TestE2EConfigMistakeStopsBeforeFirstRequest(t *testing.T) {
+	duck, err := filepath.Abs(filepath.Join("..", "..", "testdata", "interop", "duckdb_default.parquet"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("id,signed_up\n")
+	for i := range 300 {
+		fmt.Fprintf(&csv, "%d,%02d/01/2023 08:30\n", 1000+i, 1+i%28)
+	}
+	badLayout := writeFile(t, dir, "users.csv", csv.String())
+	for _, c := range []struct {
+		name, file, mapping string
+		want                []string
+	}{
+		{"duckdb TIMESTAMP without timezone", duck, `  identifiers: {uuid: id}
+  events:
+    - name: visit
+      timestamp: ts
+`, []string{`mapping.events[0].timestamp: column "ts" of ` + duck + ` is a Parquet TIMESTAMP not adjusted to UTC`,
+			`e.g. row 1: 2025-01-02 03:04:05.678 has no time zone, and the field sets none: set timezone on the field`}},
+		{"CSV layout matching no row", badLayout, `  identifiers: {uuid: id}
+  attributes:
+    custom: {signed_up: {column: signed_up, type: datetime, layout: "2006-01-02 15:04", timezone: UTC}}
+`, []string{`mapping.attributes.custom.signed_up: column "signed_up": every one of its 300 non-empty cells in the first 300 rows of ` + badLayout,
+			`"01/01/2023 08:30" does not match layout "2006-01-02 15:04" (layout: "2/1/2006 15:04" or "1/2/2006 15:04" would read it`}},
+	} {
+		for _, cmd := range []string{"run", "validate"} {
+			t.Run(c.name+"/"+cmd, func(t *testing.T) {
+				f := startFake(t)
+				d := t.TempDir()
+				cfg := mappingConfig(t, f, d, []string{c.file}, c.mapping)
+				args := []string{cmd, "-c", cfg, "--progress", "none", "--log-format", "json"}
+				if cmd == "run" {
+					args = append(args, "--checkpoint", filepath.Join(d, "cp"), "--rejects", filepath.Join(d, "rejects.jsonl"))
+				}
+				res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, args...)
+				require.Equal(t, 2, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 3000))
+				for _, w := range c.want {
+					assert.Contains(t, res.Stderr, w)
+				}
+				assert.Zero(t, f.Stats(t).Requests, "no request before the config is right")
+				assert.NoFileExists(t, filepath.Join(d, "rejects.jsonl"), "no row was rejected one by one")
+			})
+		}
+	}
+}
+
+// Once running, a rule failing on one column on every one of a file's
+// first 1,000 rows stops the run with exit 2: the first file (sampled
+// before the first request, and good) is imported, nothing of the second.
+func TestE2ESystematicRejectsStopTheRun(t *testing.T) {
+	dir := t.TempDir()
+	var good, bad strings.Builder
+	good.WriteString("id,signed_up\n")
+	bad.WriteString("id,signed_up\n")
+	for i := range 50 {
+		fmt.Fprintf(&good, "%d,2023-01-%02d 08:30\n", 1000+i, 1+i%28)
+	}
+	for i := range 1200 {
+		fmt.Fprintf(&bad, "%d,%02d/01/2023 08:30\n", 5000+i, 1+i%28)
+	}
+	g := writeFile(t, dir, "a.csv", good.String())
+	b := writeFile(t, dir, "b.csv", bad.String())
+	f := startFake(t)
+	cfg := mappingConfig(t, f, dir, []string{g, b}, `  identifiers: {uuid: id}
+  attributes:
+    custom: {signed_up: {column: signed_up, type: datetime, layout: "2006-01-02 15:04", timezone: UTC}}
+`)
+	res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, "run", "-c", cfg, "--checkpoint", filepath.Join(dir, "cp"),
+		"--rejects", filepath.Join(dir, "rejects.jsonl"), "--progress", "none", "--log-format", "json")
+	require.Equal(t, 2, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 3000))
+	assert.Contains(t, res.Stderr, "column signed_up failed type(datetime) on every one of the first 1000 rows of "+b+", so the run stopped")
+	assert.EqualValues(t, 50, f.Stats(t).UsersAccepted, "the good file only")
+}
