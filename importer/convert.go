@@ -344,7 +344,8 @@ func numberError(s, decimal string) error {
 }
 
 // toInteger reads a whole number. "3", "+3", "3.0" and "3.00" are three
-// (with decimal: "," also "3,0"); "3.5", "3e2" and "three" are refused.
+// (with decimal: "," also "3,0"), "3e2" and "3.5E2" are 300 and 350;
+// "3.5", "3.5e0" and "three" are refused.
 func toInteger(v *readers.Value, decimal string) (int64, error) {
 	switch v.Kind {
 	case readers.KindInt:
@@ -361,7 +362,13 @@ func toInteger(v *readers.Value, decimal string) (int64, error) {
 			sep = ","
 		}
 		whole, frac, hasFrac := strings.Cut(s, sep)
-		if hasFrac && (frac == "" || strings.Trim(frac, "0") != "") {
+		if strings.ContainsAny(s, "eE") { // 1.000001E6
+			digits, err := wholeText(s, sep)
+			if err != nil {
+				return 0, err
+			}
+			whole = digits
+		} else if hasFrac && (frac == "" || strings.Trim(frac, "0") != "") {
 			return 0, fmt.Errorf("not a whole number: %q", s)
 		}
 		i, err := strconv.ParseInt(strings.TrimPrefix(whole, "+"), 10, 64)
@@ -473,4 +480,91 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 		return dst[:start], errNoItems
 	}
 	return append(dst, ']'), nil
+}
+
+// idInteger is the text of an identifier declared type: integer: the
+// whole number v holds, with every digit and no limit on their number
+// ("1000001.0", "1.000001E6" and the Parquet integer 1000001 are all
+// "1000001"), so that one id is one user whichever tool wrote it. A
+// fraction is refused.
+func idInteger(v *readers.Value, decimal string) (string, error) {
+	switch v.Kind {
+	case readers.KindString, readers.KindDecimal:
+		if plainInteger(v.Str) {
+			return v.Str, nil
+		}
+		sep := "."
+		if decimal == "," && v.Kind == readers.KindString {
+			sep = ","
+		}
+		return wholeText(v.Str, sep)
+	case readers.KindInt:
+		return strconv.FormatInt(v.Int, 10), nil
+	case readers.KindFloat:
+		if v.Float != math.Trunc(v.Float) || math.Abs(v.Float) > 1<<53 {
+			return "", fmt.Errorf("not a whole number that a float holds exactly: %v", v.Float)
+		}
+		return strconv.FormatFloat(v.Float, 'f', 0, 64), nil
+	}
+	return "", fmt.Errorf("a %s is not a whole number", v.Kind)
+}
+
+// maxExponent bounds the exponent wholeText expands, so that "1e999999"
+// is refused rather than written out.
+const maxExponent = 40
+
+// wholeText reads number text (sign, digits, a fraction after sep, an
+// exponent) that is a whole number and returns its digits exactly, without
+// leading zeros: "1.000001E6" is "1000001", "-3.0" is "-3". A fraction
+// left after the exponent is refused.
+func wholeText(s, sep string) (string, error) {
+	bad := func() (string, error) { return "", fmt.Errorf("not a whole number: %q", s) }
+	neg := false
+	t := s
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		neg = t[0] == '-'
+		t = t[1:]
+	}
+	mant, exp := t, 0
+	if i := strings.IndexAny(t, "eE"); i >= 0 {
+		mant = t[:i]
+		e, err := strconv.Atoi(strings.TrimPrefix(t[i+1:], "+"))
+		if err != nil || e > maxExponent || e < -maxExponent || t[i+1:] == "" {
+			return bad()
+		}
+		exp = e
+	}
+	whole, frac, _ := strings.Cut(mant, sep)
+	if whole == "" && frac == "" {
+		return bad()
+	}
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return bad()
+			}
+		}
+	}
+	digits := whole + frac
+	exp -= len(frac)
+	if exp >= 0 {
+		digits += strings.Repeat("0", exp)
+	} else {
+		cut := len(digits) + exp
+		if cut < 0 {
+			cut = 0
+		}
+		if strings.Trim(digits[cut:], "0") != "" {
+			return "", fmt.Errorf("not a whole number: %q (it has a fraction)", s)
+		}
+		digits = digits[:cut]
+	}
+	digits = strings.TrimLeft(digits, "0")
+	if digits == "" {
+		return "0", nil
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	return digits, nil
 }

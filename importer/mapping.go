@@ -296,8 +296,14 @@ func (m *Mapping) checkNames(w *walker) {
 	for i := range m.Identifiers {
 		f := &m.Identifiers[i]
 		where := fieldPath("mapping.identifiers", f)
-		if f.Type != TypeString {
-			w.addAt(f.at, "%s: identifiers are strings; remove type %s", where, f.Type)
+		switch {
+		case f.Type == TypeInteger && !f.Custom && f.Name != "uuid":
+			w.addAt(f.at, "%s: type integer is for ids (uuid and custom identifiers), not %s", where, f.Name)
+			f.Type = TypeString
+		case f.Type != TypeString && f.Type != TypeInteger:
+			// type: integer reads an id written as a float (pandas'
+			// 1000001.0) as the whole number, sent as its digits.
+			w.addAt(f.at, "%s: identifiers are strings; remove type %s (or declare type: integer for ids written as floats, 1000001.0)", where, f.Type)
 			f.Type = TypeString
 		}
 		f.wants = upsert.TypeString

@@ -211,7 +211,7 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 			todo = append(todo, fileTask{file: f, resume: fs})
 		}
 	}
-	if len(problems) == 0 && firstText != "" && r.opts.MaxRejects == nil {
+	if len(problems) == 0 && firstText != "" {
 		ps, err := r.sampleProblems(ctx, firstText)
 		if err != nil {
 			return nil, err

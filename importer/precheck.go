@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/insider-import/insider-import/readers"
@@ -66,6 +67,10 @@ func (c checkedField) convertErr(v *readers.Value) error {
 	if c.identifier {
 		if v.Kind == readers.KindList {
 			return errors.New("an identifier must be a single value, not a list")
+		}
+		if c.f.Type == TypeInteger {
+			_, err := idInteger(v, c.f.Decimal)
+			return err
 		}
 		return nil
 	}
@@ -185,12 +190,17 @@ func (r *run) firstValue(ctx context.Context, file, col string) (readers.Positio
 type fieldSample struct {
 	cells, failed int64
 	first         string // the first failing cell, where it was and why
+	floats        int64  // cells of an identifier that look like a float
+	float         string // the first of them, with where it was
 }
 
 // sampleProblems maps the first sampleRows rows of file, a text input
 // (CSV), and reports each field whose every non-empty sampled cell (at
-// least minSampleCells) its type or layout refuses. It does not run when --max-rejects is set: that
-// says how many rejects the run may take.
+// least minSampleCells) its type or layout refuses; not when --max-rejects
+// is set, which says how many rejects the run may take. An identifier
+// column without type: integer most of whose non-empty sampled cells look like
+// floats (1000001.0, as pandas and polars write an integer column that
+// held a null) is warned about once.
 func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem, error) {
 	rd, err := readers.Open(ctx, file, r.readerOptions(nil))
 	if err != nil {
@@ -225,6 +235,12 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 			}
 			s := &seen[i]
 			s.cells++
+			if c.identifier && c.f.Type != TypeInteger && looksFloatID(textOf(v)) {
+				s.floats++
+				if s.float == "" {
+					s.float = fmt.Sprintf("%q in %s", textOf(v), rec.Pos)
+				}
+			}
 			if err := c.convertErr(v); err != nil {
 				s.failed++
 				if s.first == "" {
@@ -235,6 +251,14 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 	}
 	var out []ConfigProblem
 	for i, c := range fields {
+		if s := seen[i]; s.floats > 0 && s.floats*2 > s.cells {
+			r.log.Warn(fmt.Sprintf("%s: column %q holds ids written as floats (e.g. %s); they are sent as written, so the same id written as an integer "+
+				"(by another tool, or in Parquet) would be another user: declare type: integer on the identifier to send the whole number", c.where, c.f.Column, s.float),
+				"field", c.where, "column", c.f.Column)
+		}
+		if r.opts.MaxRejects != nil {
+			continue
+		}
 		if s := seen[i]; s.cells >= minSampleCells && s.failed == s.cells {
 			p := c.problem("column %q: every one of its %d non-empty cells in the first %d rows of %s is refused, so every row would be rejected; fix the field (e.g. %s)",
 				c.f.Column, s.cells, rows, file, s.first)
@@ -243,4 +267,43 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 		}
 	}
 	return out, nil
+}
+
+// looksFloatID reports whether s is a whole number written as a float:
+// digits, a point and zeros (1000001.0), or with an exponent (1.000001E6,
+// 1e+06).
+func looksFloatID(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == start || i == len(s) {
+		return false
+	}
+	if s[i] == '.' {
+		i++
+		fs := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == len(s) {
+			return i > fs && strings.Trim(s[fs:], "0") == ""
+		}
+	}
+	if s[i] != 'e' && s[i] != 'E' {
+		return false
+	}
+	i++
+	if i < len(s) && s[i] == '+' {
+		i++
+	}
+	es := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i == len(s) && i > es
 }

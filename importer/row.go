@@ -430,6 +430,14 @@ func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bo
 		r.fail(f, "type(string)", "an identifier must be a single value, not a list")
 		return "", false, false
 	}
+	if f.Type == TypeInteger {
+		var err error
+		if s, err = idInteger(v, f.Decimal); err != nil {
+			r.fail(f, "type(integer)", err.Error())
+			return "", false, false
+		}
+		return s, false, true
+	}
 	s = textOf(v)
 	switch f.role {
 	case roleEmail:

@@ -104,3 +104,47 @@ func TestE2ESystematicRejectsStopTheRun(t *testing.T) {
 	assert.Contains(t, res.Stderr, "column signed_up failed type(datetime) on every one of the first 1000 rows of "+b+", so the run stopped")
 	assert.EqualValues(t, 50, f.Stats(t).UsersAccepted, "the good file only")
 }
+
+// One logical id is one user whichever tool wrote it: a pandas-style CSV
+// (1000001.0) and DuckDB's Parquet integers, with type: integer on the
+// identifier, give the same identifiers, so the same event from both is one
+// event of one user at the stand-in. Without it, run warns at the start,
+// naming the column and the fix.
+func TestE2EIntegerIDsFromCSVAndParquet(t *testing.T) {
+	duck, err := filepath.Abs(filepath.Join("..", "..", "testdata", "interop", "duckdb_default.parquet"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("id,tier\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "%d.0,gold\n", i)
+	}
+	pandas := writeFile(t, dir, "pandas.csv", b.String())
+	for _, c := range []struct {
+		id       string
+		distinct int64
+	}{{"{column: id, type: integer}", 300}, {"id", 600}} {
+		t.Run(c.id, func(t *testing.T) {
+			f := startFake(t)
+			d := t.TempDir()
+			cfg := mappingConfig(t, f, d, []string{pandas, duck}, fmt.Sprintf(`  identifiers: {uuid: %s}
+  events:
+    - name: visit
+      timestamp: {value: "2025-01-01T00:00:00Z"}
+`, c.id))
+			res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, "run", "-c", cfg, "--checkpoint", filepath.Join(d, "cp"),
+				"--rejects", filepath.Join(d, "rejects.jsonl"), "--progress", "none", "--log-format", "json")
+			require.Equal(t, 0, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 3000))
+			st := f.Stats(t)
+			assert.EqualValues(t, 600, st.Events)
+			assert.Equal(t, c.distinct, st.DistinctEvents)
+			warned := strings.Count(res.Stderr, "holds ids written as floats")
+			if c.distinct == 300 {
+				assert.Zero(t, warned)
+			} else {
+				assert.Equal(t, 1, warned, "warned once")
+				assert.Contains(t, res.Stderr, "declare type: integer on the identifier")
+			}
+		})
+	}
+}
