@@ -244,7 +244,7 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 			if err := c.convertErr(v); err != nil {
 				s.failed++
 				if s.first == "" {
-					s.first = fmt.Sprintf("%s: %q: %v", rec.Pos, textOf(v), err)
+					s.first = fmt.Sprintf("%s: %q: %s", rec.Pos, textOf(v), cellError(err, v))
 				}
 			}
 		}

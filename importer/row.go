@@ -433,7 +433,7 @@ func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bo
 	if f.Type == TypeInteger {
 		var err error
 		if s, err = idInteger(v, f.Decimal); err != nil {
-			r.fail(f, "type(integer)", err.Error())
+			r.fail(f, "type(integer)", cellError(err, v))
 			return "", false, false
 		}
 		return s, false, true
@@ -485,7 +485,7 @@ func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []b
 		}
 		if err != nil {
 			buf = buf[:start]
-			r.fail(f, "type("+string(f.Type)+")", err.Error())
+			r.fail(f, "type("+string(f.Type)+")", cellError(err, v))
 			continue
 		}
 		if f.role != roleNone { // only default attributes with a role have checks
@@ -711,7 +711,7 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 	name := m.eventName(r, e, rec)
 	ts, err := timeOf(&e.Timestamp, tv)
 	if err != nil {
-		r.fail(&e.Timestamp, ruleTimestamp, err.Error())
+		r.fail(&e.Timestamp, ruleTimestamp, cellError(err, tv))
 	}
 
 	start := len(buf)
@@ -824,7 +824,7 @@ func (r *row) appendParamValue(buf []byte, f *Field, v *readers.Value) ([]byte, 
 	if err == errNoItems {
 		return buf, false
 	} else if err != nil {
-		r.fail(f, "type("+string(f.Type)+")", err.Error())
+		r.fail(f, "type("+string(f.Type)+")", cellError(err, v))
 		return buf, false
 	}
 	if f.role == roleCurrency {
