@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -131,8 +132,14 @@ func appendCell(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 		}
 		return appendString(dst, textOf(v)), nil
 	case TypeNumber:
+		if f.Thousands != "" && v.Kind == readers.KindString {
+			return appendGrouped(dst, f, v.Str)
+		}
 		return appendNumber(dst, f, v)
 	case TypeInteger:
+		if f.Thousands != "" && v.Kind == readers.KindString {
+			return appendGrouped(dst, f, v.Str)
+		}
 		if v.Kind == readers.KindString && plainInteger(v.Str) {
 			return append(dst, v.Str...), nil // what reading and writing it gives
 		}
@@ -334,11 +341,13 @@ func plainDecimal(s string) bool {
 func numberError(s, decimal string) error {
 	switch {
 	case decimal == "," && strings.Contains(s, "."):
-		return fmt.Errorf("not a number: %q (decimal: \",\" is set on the field, and it has a '.'; thousands separators are not read)", s)
+		return fmt.Errorf("not a number: %q (decimal: \",\" is set on the field, and it has a '.'; for 1.234,05 set thousands: \".\" too)", s)
+	case decimal != "," && strings.Count(s, ",") == 1 && !strings.Contains(s, ".") && len(s)-strings.IndexByte(s, ',') == 4:
+		return fmt.Errorf("not a number: %q (a decimal comma? set decimal: \",\" on the field; a thousands separator? set thousands: \",\")", s)
 	case decimal != "," && strings.Count(s, ",") == 1 && !strings.Contains(s, "."):
 		return fmt.Errorf("not a number: %q (a decimal comma? set decimal: \",\" on the field)", s)
 	case decimal != "," && strings.Contains(s, ","):
-		return fmt.Errorf("not a number: %q (thousands separators are not read)", s)
+		return fmt.Errorf("not a number: %q (thousands separators? set thousands: \",\" on the field)", s)
 	}
 	return fmt.Errorf("not a number: %q", s)
 }
@@ -567,4 +576,61 @@ func wholeText(s, sep string) (string, error) {
 		digits = "-" + digits
 	}
 	return digits, nil
+}
+
+// appendGrouped is appendCell for number text of a field with thousands
+// set: the separator is taken out of the whole part, where it must group
+// the digits by three (1.234.567,5 with thousands: "." and decimal: ","),
+// and the rest is read as without it.
+func appendGrouped(dst []byte, f *Field, s string) ([]byte, error) {
+	plain, ok := ungroup(s, f.Thousands, f.Decimal)
+	if !ok {
+		return dst, fmt.Errorf("not a number: %q (thousands: %q groups the digits by three, as in 1%s234%s567)", s, f.Thousands, f.Thousands, f.Thousands)
+	}
+	v := readers.Value{Kind: readers.KindString, Str: plain}
+	if f.Type == TypeInteger {
+		i, err := toInteger(&v, f.Decimal)
+		if err != nil {
+			return dst, fmt.Errorf("not a whole number: %q", s)
+		}
+		return appendInt(dst, i), nil
+	}
+	out, err := appendNumberText(dst, plain, f.Decimal)
+	if err != nil {
+		return dst, fmt.Errorf("not a number: %q", s)
+	}
+	return out, nil
+}
+
+// ungroup takes the thousands separator sep out of the whole part of s
+// (before the decimal separator), checking that it stands between groups
+// of three digits after a first group of one to three. Text without sep is
+// returned as it is.
+func ungroup(s, sep, decimal string) (string, bool) {
+	if !strings.Contains(s, sep) {
+		return s, true
+	}
+	whole, frac := s, ""
+	if i := strings.Index(s, cmp.Or(decimal, ".")); i >= 0 {
+		whole, frac = s[:i], s[i:]
+	}
+	if strings.Contains(frac, sep) {
+		return s, false
+	}
+	sign := ""
+	if whole != "" && (whole[0] == '-' || whole[0] == '+') {
+		sign, whole = whole[:1], whole[1:]
+	}
+	groups := strings.Split(whole, sep)
+	for i, g := range groups {
+		if (i == 0 && (len(g) < 1 || len(g) > 3)) || (i > 0 && len(g) != 3) {
+			return s, false
+		}
+		for j := 0; j < len(g); j++ {
+			if g[j] < '0' || g[j] > '9' {
+				return s, false
+			}
+		}
+	}
+	return sign + strings.Join(groups, "") + frac, true
 }

@@ -73,6 +73,9 @@ type Report struct {
 	// RejectReasons counts rejected rows by column and rule, most first. A
 	// row with several problems counts under each.
 	RejectReasons []RejectReason `json:"rejected_by_reason,omitempty"`
+	// EventTTLs is the TTL in force for each event name the run mapped
+	// (see eventTTLs).
+	EventTTLs []EventTTL `json:"event_ttls,omitempty"`
 }
 
 // FileReport is the state of one input at the end of a run.
@@ -145,6 +148,9 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 		}
 	}
+	if r.DryRun && len(r.EventTTLs) > 0 {
+		writeEventTTLs(&b, r.EventTTLs)
+	}
 	if r.RejectsCount > 0 && r.RejectsFile != "" {
 		fmt.Fprintf(&b, "  %d rejected rows written to %s\n", r.RejectsCount, r.RejectsFile)
 	}
@@ -172,6 +178,7 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 		rep.RejectsCount = r.rejects.count()
 	}
 	r.reportRejects(rep)
+	rep.EventTTLs = r.eventTTLs()
 	rep.Files = r.files
 	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
 		err = ErrIncomplete

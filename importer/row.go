@@ -75,6 +75,7 @@ type mapper struct {
 	ref      time.Time // TTL reference time
 	file     string
 	texts    *cellTexts
+	names    *eventNames // collects the names read from name columns, or nil
 	// hint sizes each row's buffer: about what recent rows needed. It is
 	// atomic because mappers share a mapper; it is stored only when row
 	// sizes change a lot, so the cache line stays shared.
@@ -755,6 +756,8 @@ func (m *mapper) eventName(r *row, e *EventSpec, rec *readers.Record) string {
 	name := textOf(nv)
 	if !upsert.ValidEventName(name) {
 		r.fail(e.NameColumn, ruleEventName, "invalid event name: "+name+" (lowercase letters, digits and _)")
+	} else if m.names != nil {
+		m.names.saw(name)
 	}
 	return name
 }

@@ -39,6 +39,7 @@ type run struct {
 	bytesTotal int64
 	files      []FileReport
 	parts      map[string]part // files this shard shares with the others, by row group
+	eventNames eventNames      // read from name columns, for the report's TTLs
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or
