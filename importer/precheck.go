@@ -64,6 +64,12 @@ func (m *mapper) checkedFields() []checkedField {
 // email's form, a country code) are not made: they are the data's, not
 // the config's.
 func (c checkedField) convertErr(v *readers.Value) error {
+	var scratch [64]byte
+	return c.convertInto(scratch[:0], v)
+}
+
+// convertInto is convertErr encoding into buf, whose space it may reuse.
+func (c checkedField) convertInto(buf []byte, v *readers.Value) error {
 	if c.identifier {
 		if v.Kind == readers.KindList {
 			return errors.New("an identifier must be a single value, not a list")
@@ -74,7 +80,7 @@ func (c checkedField) convertErr(v *readers.Value) error {
 		}
 		return nil
 	}
-	_, err := appendCell(nil, c.f, v)
+	_, err := appendCell(buf, c.f, v)
 	if err == errNoItems {
 		return nil
 	}
@@ -214,6 +220,7 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 	fields := mp.checkedFields()
 	seen := make([]fieldSample, len(fields))
 	rows := 0
+	buf := make([]byte, 0, 256)
 	for rows < sampleRows {
 		rec, err := rd.Next(ctx)
 		if err == io.EOF {
@@ -241,7 +248,7 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 					s.float = fmt.Sprintf("%q in %s", textOf(v), rec.Pos)
 				}
 			}
-			if err := c.convertErr(v); err != nil {
+			if err := c.convertInto(buf[:0], v); err != nil {
 				s.failed++
 				if s.first == "" {
 					s.first = fmt.Sprintf("%s: %q: %s", rec.Pos, textOf(v), cellError(err, v))
