@@ -26,20 +26,32 @@ mapping:
 %s`, strings.Join(quoted, ", "), f.Port, mapping))
 }
 
+// interopFile is the absolute path of a file of the interop corpus.
+func interopFile(t *testing.T, name string) string {
+	p, err := filepath.Abs(filepath.Join("..", "..", "testdata", "interop", name))
+	require.NoError(t, err)
+	return p
+}
+
+// linesCSV writes a CSV of header and n rows, row(i) each.
+func linesCSV(t *testing.T, dir, name, header string, n int, row func(i int) string) string {
+	var b strings.Builder
+	b.WriteString(header + "\n")
+	for i := range n {
+		b.WriteString(row(i) + "\n")
+	}
+	return writeFile(t, dir, name, b.String())
+}
+
 // A config mistake stops run and validate with exit 2 before the first
 // request, naming the field, the column, a sample value and the fix: a
 // DuckDB TIMESTAMP (not adjusted to UTC) mapped without timezone, and a
 // CSV whose layout matches none of its rows.
 func TestE2EConfigMistakeStopsBeforeFirstRequest(t *testing.T) {
-	duck, err := filepath.Abs(filepath.Join("..", "..", "testdata", "interop", "duckdb_default.parquet"))
-	require.NoError(t, err)
-	dir := t.TempDir()
-	var csv strings.Builder
-	csv.WriteString("id,signed_up\n")
-	for i := range 300 {
-		fmt.Fprintf(&csv, "%d,%02d/01/2023 08:30\n", 1000+i, 1+i%28)
-	}
-	badLayout := writeFile(t, dir, "users.csv", csv.String())
+	duck := interopFile(t, "duckdb_default.parquet")
+	badLayout := linesCSV(t, t.TempDir(), "users.csv", "id,signed_up", 300, func(i int) string {
+		return fmt.Sprintf("%d,%02d/01/2023 08:30", 1000+i, 1+i%28)
+	})
 	for _, c := range []struct {
 		name, file, mapping string
 		want                []string
@@ -83,17 +95,8 @@ func TestE2EConfigMistakeStopsBeforeFirstRequest(t *testing.T) {
 // row 1,000, and none of its rows is sent.
 func TestE2ESystematicRejectsStopTheRun(t *testing.T) {
 	dir := t.TempDir()
-	var good, bad strings.Builder
-	good.WriteString("id,signed_up\n")
-	bad.WriteString("id,signed_up\n")
-	for i := range 50 {
-		fmt.Fprintf(&good, "%d,2023-01-%02d 08:30\n", 1000+i, 1+i%28)
-	}
-	for i := range 1200 {
-		fmt.Fprintf(&bad, "%d,%02d/01/2023 08:30\n", 5000+i, 1+i%28)
-	}
-	g := writeFile(t, dir, "a.csv", good.String())
-	b := writeFile(t, dir, "b.csv", bad.String())
+	g := linesCSV(t, dir, "a.csv", "id,signed_up", 50, func(i int) string { return fmt.Sprintf("%d,2023-01-%02d 08:30", 1000+i, 1+i%28) })
+	b := linesCSV(t, dir, "b.csv", "id,signed_up", 1200, func(i int) string { return fmt.Sprintf("%d,%02d/01/2023 08:30", 5000+i, 1+i%28) })
 	f := startFake(t)
 	cfg := mappingConfig(t, f, dir, []string{g, b}, `  identifiers: {uuid: id}
   attributes:
@@ -114,15 +117,8 @@ func TestE2ESystematicRejectsStopTheRun(t *testing.T) {
 // event of one user at the stand-in. Without it, run warns at the start,
 // naming the column and the fix.
 func TestE2EIntegerIDsFromCSVAndParquet(t *testing.T) {
-	duck, err := filepath.Abs(filepath.Join("..", "..", "testdata", "interop", "duckdb_default.parquet"))
-	require.NoError(t, err)
-	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("id,tier\n")
-	for i := range 300 {
-		fmt.Fprintf(&b, "%d.0,gold\n", i)
-	}
-	pandas := writeFile(t, dir, "pandas.csv", b.String())
+	duck := interopFile(t, "duckdb_default.parquet")
+	pandas := linesCSV(t, t.TempDir(), "pandas.csv", "id,tier", 300, func(i int) string { return fmt.Sprintf("%d.0,gold", i) })
 	for _, c := range []struct {
 		id       string
 		distinct int64
