@@ -2,8 +2,10 @@ package importer
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,4 +115,72 @@ mapping:
 	assert.Equal(t, 1, strings.Count(logs.String(), "holds ids written as floats"), logs.String())
 	assert.Contains(t, logs.String(), `mapping.identifiers.uuid: column \"id\" holds ids written as floats (e.g. \"0.0\" in `+csvFile+` row 1 (line 2))`)
 	assert.Contains(t, logs.String(), "declare type: integer on the identifier")
+}
+
+// Ids as polars and DuckDB write them when they hold them as floats
+// (1000001.0, and 1e+16 for large ones; testdata/interop/ids, made by
+// scripts/interop.sh) and as polars writes the same ids as Parquet
+// integers: with type: integer every row sends the whole number its
+// writer reads back, so each id is one user across the three files.
+func TestInteropFloatIDs(t *testing.T) {
+	files := []string{"polars_float_ids.csv", "duckdb_double_ids.csv", "polars_int_ids.parquet"}
+	var paths []string
+	want := map[string]map[string]string{} // file → uuid → big ("" when null)
+	for _, f := range files {
+		p, err := filepath.Abs(filepath.Join("../testdata/interop/ids", f))
+		require.NoError(t, err)
+		paths = append(paths, p)
+		back := strings.TrimSuffix(p, ".parquet") + ".jsonl"
+		if strings.HasSuffix(p, ".csv") {
+			back = p + ".jsonl"
+		}
+		data, err := os.ReadFile(back)
+		require.NoError(t, err)
+		want[p] = map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			d := json.NewDecoder(strings.NewReader(line))
+			d.UseNumber()
+			var row map[string]any
+			require.NoError(t, d.Decode(&row))
+			if row["id"] == nil {
+				continue
+			}
+			big := ""
+			if row["big"] != nil {
+				big = fmt.Sprint(row["big"])
+			}
+			want[p][fmt.Sprint(row["id"])] = big
+		}
+		require.Len(t, want[p], 294, f)
+	}
+	cfg, err := ParseConfig("ids.yaml", []byte(fmt.Sprintf(`
+source: {paths: [%q, %q, %q]}
+insider: {endpoint: "http://127.0.0.1:1/never", partner: acme}
+delivery: {batch_users: 1000}
+mapping:
+  identifiers: {uuid: {column: id, type: integer}}
+  attributes: {custom: {big: {column: big, type: integer}, seen: {value: "1", type: number}}}
+`, paths[0], paths[1], paths[2])))
+	require.NoError(t, err)
+	rep, err, bodies := dryRun(t, cfg, Options{})
+	require.ErrorIs(t, err, ErrIncomplete, "rows without an id are rejected")
+	assert.EqualValues(t, 3*6, rep.RowsRejected)
+	require.Len(t, bodies, 3, "one request per file")
+	for i, body := range bodies {
+		var req struct {
+			Users []struct {
+				Identifiers struct{ UUID string }
+				Attributes  struct{ Custom map[string]json.Number }
+			}
+		}
+		d := json.NewDecoder(strings.NewReader(body))
+		d.UseNumber()
+		require.NoError(t, d.Decode(&req))
+		got := map[string]string{}
+		for _, u := range req.Users {
+			got[u.Identifiers.UUID] = u.Attributes.Custom["big"].String()
+		}
+		assert.Equal(t, want[paths[i]], got, files[i])
+	}
+	assert.Equal(t, want[paths[0]], want[paths[2]], "the same ids in the polars CSV and Parquet")
 }
