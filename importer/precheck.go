@@ -111,7 +111,7 @@ func (r *run) schemaProblems(ctx context.Context, file string, mp *mapper, types
 		if err == nil {
 			continue
 		}
-		sample := "every cell"
+		sample := fmt.Sprintf("no value in its first %d rows to show; any is refused", sampleRows)
 		if pos, real, ok := r.firstValue(ctx, file, c.f.Column); ok {
 			if rerr := c.convertErr(&real); rerr != nil {
 				sample, err = fmt.Sprintf("e.g. row %d", pos.Row()), rerr

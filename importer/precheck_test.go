@@ -116,3 +116,27 @@ func TestSystematicRejectsStopTheRun(t *testing.T) {
 	_, err, _ = dryRun(t, dryRunConfig(t, []string{good, bad}, ""), Options{MaxRejects: &RejectLimit{Percent: 99}})
 	require.ErrorIs(t, err, ErrIncomplete, "--max-rejects says otherwise")
 }
+
+// A column whose Parquet type the field cannot read stops the run even
+// when its first rows are all null: the message says there is no value to
+// show.
+func TestPrecheckParquetAllNull(t *testing.T) {
+	file, err := filepath.Abs("../testdata/interop/duckdb_nulls.parquet")
+	require.NoError(t, err)
+	y := fmt.Sprintf(`
+source: {paths: [%q]}
+insider: {endpoint: "http://127.0.0.1:1/never", partner: acme}
+mapping:
+  identifiers: {uuid: id}
+  attributes: {custom: {n: {column: never_int, type: datetime}, r: rare}}
+`, file)
+	cfg, err := ParseConfig("pq.yaml", []byte(y))
+	require.NoError(t, err)
+	_, err, bodies := dryRun(t, cfg, Options{})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Len(t, ce.Problems, 1)
+	assert.Contains(t, ce.Problems[0].String(), `mapping.attributes.custom.n: column "never_int" of `+file+` is a Parquet INTEGER, which type datetime cannot read: `+
+		`every row would be rejected (no value in its first 1000 rows to show; any is refused: a int is not a datetime (for a number of seconds`)
+	assert.Empty(t, bodies)
+}
