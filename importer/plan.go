@@ -194,7 +194,7 @@ func (r *run) preflight(ctx context.Context, files []string, st checkpoint.State
 			return nil, err
 		}
 		problems = append(problems, r.schemaProblems(ctx, f, mp, types)...)
-		if types == nil && firstText == "" {
+		if firstText == "" && readers.FormatOf(f, r.cfg.Source.Format) == readers.FormatCSV {
 			firstText = f
 		}
 		switch {

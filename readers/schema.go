@@ -18,12 +18,16 @@ type ColumnType struct {
 
 // ColumnTypes returns the types of rd's columns, in the order of Columns,
 // when its format declares them (Parquet); nil for text formats (CSV),
-// whose cells are whatever they hold.
+// whose cells are whatever they hold. A Reader that wraps another (adding
+// columns) reports types by implementing columnTypes too.
 func ColumnTypes(rd Reader) []ColumnType {
-	p, ok := rd.(*parquetReader)
-	if !ok {
-		return nil
+	if t, ok := rd.(interface{ columnTypes() []ColumnType }); ok {
+		return t.columnTypes()
 	}
+	return nil
+}
+
+func (p *parquetReader) columnTypes() []ColumnType {
 	leaves := map[int]*pq.Column{}
 	var walk func(c *pq.Column)
 	walk = func(c *pq.Column) {
