@@ -147,3 +147,35 @@ func TestE2EIntegerIDsFromCSVAndParquet(t *testing.T) {
 		})
 	}
 }
+
+// validate prints the TTL in force for every event name it saw: a 2023
+// purchase under ttl.default: 3650d is still expired, and the output says
+// why (purchase keeps its built-in 730 days).
+func TestE2EValidatePrintsEventTTLs(t *testing.T) {
+	dir := t.TempDir()
+	in := linesCSV(t, dir, "p.csv", "id,event,ts,order,cur,price,qty", 20, func(i int) string {
+		ev := "purchase"
+		if i%2 == 1 {
+			ev = "page_view"
+		}
+		return fmt.Sprintf("%d,%s,2023-03-%02dT10:00:00Z,O-%d,EUR,9.90,1", i, ev, 1+i, i)
+	})
+	f := startFake(t)
+	cfg := writeFile(t, dir, "import.yaml", fmt.Sprintf(`source: {paths: [%q]}
+insider: {endpoint: "http://127.0.0.1:%s/api/user/v1/upsert", partner: e2eshop}
+events: {ttl: {default: 3650d}}
+mapping:
+  identifiers: {uuid: id}
+  events:
+    - name_column: event
+      timestamp: ts
+      params: {event_group_id: order, currency: cur, unit_sale_price: {column: price, type: number}, quantity: {column: qty, type: integer}}
+`, in, f.Port))
+	res := runImport(t, nil, "validate", "-c", cfg, "--progress", "none", "--log-format", "json")
+	require.Equal(t, 0, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 3000))
+	assert.Contains(t, res.Stdout, "  event TTLs (older events are dropped as expired):\n"+
+		"    page_view             3650d  (events.ttl.default)\n"+
+		"    purchase               730d  (built-in for purchase; events.ttl.default does not cover it, set events.ttl.purchase)\n")
+	assert.Contains(t, res.Stdout, "events  read 20 = would be sent 10 + dropped by TTL: expired 10 + future 0 + rejected 0")
+	assert.Zero(t, f.Stats(t).Requests)
+}
