@@ -543,8 +543,8 @@ func wholeText(s, sep string) (string, error) {
 		}
 		exp = e
 	}
-	whole, frac, _ := strings.Cut(mant, sep)
-	if whole == "" && frac == "" {
+	whole, frac, hasSep := strings.Cut(mant, sep)
+	if whole == "" || (hasSep && frac == "") { // ".5", "5." as toInteger refuses them
 		return bad()
 	}
 	for _, part := range []string{whole, frac} {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,4 +184,33 @@ mapping:
 		assert.Equal(t, want[paths[i]], got, files[i])
 	}
 	assert.Equal(t, want[paths[0]], want[paths[2]], "the same ids in the polars CSV and Parquet")
+}
+
+// FuzzWholeText: wholeText reads what math/big reads as the same whole
+// number, and refuses what is not one.
+func FuzzWholeText(f *testing.F) {
+	for _, s := range []string{"1000001.0", "1.000001E6", "1e+16", "-3.0", "007", "2.5", "1e-1", "10E-1", ".5e1", "1.", "e5", "+0.0e0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := wholeText(s, ".")
+		plain := s != "" && strings.Trim(s, "0123456789.eE+-") == "" && !strings.Contains(s, "..")
+		if err == nil {
+			// Accepted: the exponent is within maxExponent, so big.Rat
+			// reads it quickly.
+			var r big.Rat
+			_, ok := r.SetString(s)
+			require.True(t, ok && plain, "%q read as %s, but big.Rat does not read it", s, got)
+			require.True(t, r.IsInt(), "%q read as %s, but it is not whole", s, got)
+			require.Equal(t, r.Num().String(), got, "%q", s)
+			return
+		}
+		// Refused without an exponent: big.Rat finds no whole number.
+		if plain && !strings.ContainsAny(s, "eE") && !strings.ContainsAny(s[1:], "+-") {
+			var r big.Rat
+			if _, ok := r.SetString(s); ok && r.IsInt() && s != "." && !strings.HasSuffix(s, ".") && !strings.HasPrefix(strings.TrimLeft(s, "+-"), ".") {
+				t.Fatalf("%q is the whole number %s, refused: %v", s, r.Num(), err)
+			}
+		}
+	})
 }
