@@ -491,6 +491,19 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	return append(dst, ']'), nil
 }
 
+// fieldIDInteger is idInteger for identifier f, with its thousands
+// separator, when set, taken out first.
+func fieldIDInteger(f *Field, v *readers.Value) (string, error) {
+	if f.Thousands != "" && v.Kind == readers.KindString {
+		plain, ok := ungroup(v.Str, f.Thousands, f.Decimal)
+		if !ok {
+			return "", fmt.Errorf("not a whole number: %q (thousands: %q groups the digits by three)", v.Str, f.Thousands)
+		}
+		return idInteger(&readers.Value{Kind: readers.KindString, Str: plain}, f.Decimal)
+	}
+	return idInteger(v, f.Decimal)
+}
+
 // idInteger is the text of an identifier declared type: integer: the
 // whole number v holds, with every digit and no limit on their number
 // ("1000001.0", "1.000001E6" and the Parquet integer 1000001 are all

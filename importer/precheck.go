@@ -75,7 +75,7 @@ func (c checkedField) convertInto(buf []byte, v *readers.Value) error {
 			return errors.New("an identifier must be a single value, not a list")
 		}
 		if c.f.Type == TypeInteger {
-			_, err := idInteger(v, c.f.Decimal)
+			_, err := fieldIDInteger(c.f, v)
 			return err
 		}
 		return nil

@@ -433,7 +433,7 @@ func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bo
 	}
 	if f.Type == TypeInteger {
 		var err error
-		if s, err = idInteger(v, f.Decimal); err != nil {
+		if s, err = fieldIDInteger(f, v); err != nil {
 			r.fail(f, "type(integer)", cellError(err, v))
 			return "", false, false
 		}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/readers"
 )
 
 // thousands: takes a digit group separator out of numbers, where it groups
@@ -46,8 +48,15 @@ func TestThousandsSeparator(t *testing.T) {
 		require.NoError(t, err, tt.in)
 		assert.Equal(t, tt.want, string(got), tt.in)
 	}
+	// An integer identifier takes the separator out too.
+	id, err := fieldIDInteger(&Field{Type: TypeInteger, Thousands: ".", Decimal: ","}, &readers.Value{Kind: readers.KindString, Str: "1.000.001,0"})
+	require.NoError(t, err)
+	assert.Equal(t, "1000001", id)
+	_, err = fieldIDInteger(&Field{Type: TypeInteger, Thousands: ".", Decimal: ","}, &readers.Value{Kind: readers.KindString, Str: "1.0001"})
+	assert.ErrorContains(t, err, "groups the digits by three")
+
 	// Without thousands the message says which key reads them.
-	_, err := appendValue(nil, &Field{Type: TypeNumber, Decimal: ","}, str("1.234,05"))
+	_, err = appendValue(nil, &Field{Type: TypeNumber, Decimal: ","}, str("1.234,05"))
 	assert.ErrorContains(t, err, `for 1.234,05 set thousands: "." too`)
 	_, err = appendValue(nil, &Field{Type: TypeNumber, Decimal: "."}, str("1,234,567"))
 	assert.ErrorContains(t, err, `set thousands: "," on the field`)
