@@ -221,7 +221,7 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 	seen := make([]fieldSample, len(fields))
 	rows := 0
 	buf := make([]byte, 0, 256)
-	for rows < sampleRows {
+	for tried := 0; tried < sampleRows; tried++ {
 		rec, err := rd.Next(ctx)
 		if err == io.EOF {
 			break
