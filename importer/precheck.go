@@ -113,9 +113,11 @@ func (r *run) schemaProblems(ctx context.Context, file string, mp *mapper, types
 		}
 		sample := fmt.Sprintf("no value in its first %d rows to show; any is refused", sampleRows)
 		if pos, real, ok := r.firstValue(ctx, file, c.f.Column); ok {
-			if rerr := c.convertErr(&real); rerr != nil {
-				sample, err = fmt.Sprintf("e.g. row %d", pos.Row()), rerr
+			rerr := c.convertErr(&real)
+			if rerr == nil {
+				continue // typicalValue was not typical: the rows will tell
 			}
+			sample, err = fmt.Sprintf("e.g. row %d", pos.Row()), rerr
 		}
 		p := c.problem("column %q of %s is a Parquet %s, which type %s cannot read: every row would be rejected (%s: %v)%s",
 			c.f.Column, file, ct.Physical, c.f.Type, sample, err, typeFix(ct, c.f))
