@@ -2,6 +2,8 @@ package importer
 
 import (
 	"testing"
+
+	"github.com/insider-import/insider-import/readers"
 )
 
 // The default layout reads BigQuery's CSV timestamps (" UTC") and a Z or
@@ -38,6 +40,9 @@ func TestLayoutHint(t *testing.T) {
 		{name: "epoch ms", v: str("1673771400123"), errHas: `(layout: "unix_ms" would read it)`},
 		{name: "epoch seconds under unix_ms", layout: "unix_ms", v: str("1673771400.5x"), errHas: `not a unix_ms timestamp`},
 		{name: "rfc3339 under unix", layout: "unix", v: str("2023-01-15 08:30:00+00"), errHas: ` (layout: "rfc3339" would read it)`},
+		{name: "Parquet integer of milliseconds", v: num(1673771400123), errHas: `set layout: unix, unix_ms, unix_us or unix_ns; 1673771400123 has the digits of layout: unix_ms)`},
+		{name: "Parquet float of seconds", v: readers.Value{Kind: readers.KindFloat, Float: 1673771400.5}, errHas: `; 1673771400.5 has the digits of layout: unix)`},
+		{name: "small integer", v: num(12), errHas: `unix_us or unix_ns)`},
 		{name: "no guess", v: str("yesterday"), errHas: `not an RFC 3339 datetime: "yesterday" (e.g. 2025-06-01T14:32:10Z)`},
 	})
 	f := &Field{Type: TypeDateTime}

@@ -137,7 +137,11 @@ func readTime(f *Field, v *readers.Value) (t time.Time, wall bool, err error) {
 		return t, wall, err
 	}
 	if v.Kind == readers.KindInt || v.Kind == readers.KindFloat {
-		return t, false, fmt.Errorf("a %s is not a %s (for a number of seconds, milliseconds, microseconds or nanoseconds since 1970 set layout: unix, unix_ms, unix_us or unix_ns)", v.Kind, f.Type)
+		hint := ""
+		if n := epochByDigits(strconv.FormatFloat(math.Abs(math.Trunc(v.Float)+float64(v.Int)), 'f', 0, 64)); n != "" {
+			hint = fmt.Sprintf("; %v has the digits of layout: %s", v.String(), n)
+		}
+		return t, false, fmt.Errorf("a %s is not a %s (for a number of seconds, milliseconds, microseconds or nanoseconds since 1970 set layout: unix, unix_ms, unix_us or unix_ns%s)", v.Kind, f.Type, hint)
 	}
 	return t, false, fmt.Errorf("a %s is not a %s", v.Kind, f.Type)
 }
