@@ -7,7 +7,7 @@ RACE    := $(shell $(GO) env CGO_ENABLED | grep -q 1 && echo -race)
 FUZZTIME ?= 3s
 # go test -fuzz takes one package and one target per invocation.
 FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks \
-  FuzzAppendStringSame FuzzRFC3339Same FuzzPlainNumbers
+  FuzzAppendStringSame FuzzRFC3339Same FuzzPlainNumbers FuzzWholeText
 # readers: the CSV splitter against encoding/csv, its one-line fast path against the general one.
 READERS_FUZZ_TARGETS := FuzzCSVSplitter FuzzCSVSplitLine
 BENCH_ROWS ?= 100000

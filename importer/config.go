@@ -118,6 +118,7 @@ type DeliveryConfig struct {
 type EventsConfig struct {
 	TTL             map[string]time.Duration // by event name; "default" for the rest
 	FutureTolerance time.Duration
+	builtin         map[string]bool // TTL names applyDefaults set, not the config
 }
 
 // TTLFor returns the TTL of an event name.
@@ -162,6 +163,7 @@ type Field struct {
 	Separator string         // for arrays
 	Format    string         // of array cells: "separator" (default), "json", "postgres" or "brackets"
 	Decimal   string         // "." (default) or "," for numbers
+	Thousands string         // "" (none), ".", ",", " " or "'": the digit group separator of numbers
 	Value     *string
 	at        at
 	typed     bool // the YAML declared type:
@@ -555,11 +557,14 @@ func (c *Config) applyDefaults() {
 	if c.Events.TTL == nil {
 		c.Events.TTL = map[string]time.Duration{}
 	}
+	c.Events.builtin = map[string]bool{}
 	if _, ok := c.Events.TTL["default"]; !ok {
 		c.Events.TTL["default"] = 90 * 24 * time.Hour
+		c.Events.builtin["default"] = true
 	}
 	if _, ok := c.Events.TTL["purchase"]; !ok {
 		c.Events.TTL["purchase"] = 730 * 24 * time.Hour
+		c.Events.builtin["purchase"] = true
 	}
 	if c.Events.FutureTolerance == 0 {
 		c.Events.FutureTolerance = 5 * time.Minute
@@ -625,6 +630,7 @@ func (c *Config) Hash() string {
 		Name, Column, Type, Layout, TZ, DST, Sep, Format, Dec string
 		Custom                                                bool
 		Value                                                 *string
+		Thousands                                             string `json:",omitempty"`
 	}
 	fk := func(fs []Field) []fieldKey {
 		out := make([]fieldKey, len(fs))
@@ -633,7 +639,7 @@ func (c *Config) Hash() string {
 			if f.Timezone != nil {
 				tz = f.Timezone.String()
 			}
-			out[i] = fieldKey{f.Name, f.Column, string(f.Type), f.Layout, tz, f.DST, f.Separator, f.Format, f.Decimal, f.Custom, f.Value}
+			out[i] = fieldKey{f.Name, f.Column, string(f.Type), f.Layout, tz, f.DST, f.Separator, f.Format, f.Decimal, f.Custom, f.Value, f.Thousands}
 		}
 		return out
 	}

@@ -73,8 +73,8 @@ mapping:
 			yaml: `source: {paths: [a.csv]}
 mapping:
   identifiers:
-    email: email
-    uuid: {column: id, type: integer}
+    email: {column: email, type: integer}
+    uuid: {column: id, type: boolean}
     custom: {card: {column: card, type: number}}
   attributes:
     email_optin: {column: optin, type: date}
@@ -90,8 +90,9 @@ mapping:
         taxonomy: {column: cat, type: string}
 `,
 			want: []string{
-				"5:5: mapping.identifiers.uuid: identifiers are strings; remove type integer",
-				"6:14: mapping.identifiers.custom.card: identifiers are strings; remove type number",
+				"4:5: mapping.identifiers.email: type integer is for ids (uuid and custom identifiers), not email",
+				"5:5: mapping.identifiers.uuid: identifiers are strings; remove type boolean (or declare type: integer for ids written as floats, 1000001.0)",
+				"6:14: mapping.identifiers.custom.card: identifiers are strings; remove type number (or declare type: integer for ids written as floats, 1000001.0)",
 				"8:5: mapping.attributes.email_optin: Insider expects a boolean here, which type date cannot give",
 				"9:5: mapping.attributes.birthday: Insider expects an RFC 3339 date-time in UTC (ending in Z) here, which type string cannot give",
 				"10:5: mapping.attributes.age: Insider expects a number here, which type boolean cannot give",
@@ -189,7 +190,7 @@ mapping:
 				"1:26: source: unknown key \"colums\" (known: paths, format, csv, s3, null_values, on_change, min_age)",
 				"3:30: mapping.identifiers: unknown key \"user_id\" (known: email, phone_number, uuid, custom)",
 				"5:5: mapping.attributes.email: email is mapped under identifiers already, and Insider wants identifiers only there; remove one",
-				"6:30: mapping.attributes.email_optin: unknown key \"typ\" (known: column, type, layout, timezone, dst, separator, format, decimal, value)",
+				"6:30: mapping.attributes.email_optin: unknown key \"typ\" (known: column, type, layout, timezone, dst, separator, format, decimal, thousands, value)",
 			},
 		},
 		{

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -131,8 +132,14 @@ func appendCell(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 		}
 		return appendString(dst, textOf(v)), nil
 	case TypeNumber:
+		if f.Thousands != "" && v.Kind == readers.KindString {
+			return appendGrouped(dst, f, v.Str)
+		}
 		return appendNumber(dst, f, v)
 	case TypeInteger:
+		if f.Thousands != "" && v.Kind == readers.KindString {
+			return appendGrouped(dst, f, v.Str)
+		}
 		if v.Kind == readers.KindString && plainInteger(v.Str) {
 			return append(dst, v.Str...), nil // what reading and writing it gives
 		}
@@ -334,17 +341,20 @@ func plainDecimal(s string) bool {
 func numberError(s, decimal string) error {
 	switch {
 	case decimal == "," && strings.Contains(s, "."):
-		return fmt.Errorf("not a number: %q (decimal: \",\" is set on the field, and it has a '.'; thousands separators are not read)", s)
+		return fmt.Errorf("not a number: %q (decimal: \",\" is set on the field, and it has a '.'; for 1.234,05 set thousands: \".\" too)", s)
+	case decimal != "," && strings.Count(s, ",") == 1 && !strings.Contains(s, ".") && len(s)-strings.IndexByte(s, ',') == 4:
+		return fmt.Errorf("not a number: %q (a decimal comma? set decimal: \",\" on the field; a thousands separator? set thousands: \",\")", s)
 	case decimal != "," && strings.Count(s, ",") == 1 && !strings.Contains(s, "."):
 		return fmt.Errorf("not a number: %q (a decimal comma? set decimal: \",\" on the field)", s)
 	case decimal != "," && strings.Contains(s, ","):
-		return fmt.Errorf("not a number: %q (thousands separators are not read)", s)
+		return fmt.Errorf("not a number: %q (thousands separators? set thousands: \",\" on the field)", s)
 	}
 	return fmt.Errorf("not a number: %q", s)
 }
 
 // toInteger reads a whole number. "3", "+3", "3.0" and "3.00" are three
-// (with decimal: "," also "3,0"); "3.5", "3e2" and "three" are refused.
+// (with decimal: "," also "3,0"), "3e2" and "3.5E2" are 300 and 350;
+// "3.5", "3.5e0" and "three" are refused.
 func toInteger(v *readers.Value, decimal string) (int64, error) {
 	switch v.Kind {
 	case readers.KindInt:
@@ -361,7 +371,13 @@ func toInteger(v *readers.Value, decimal string) (int64, error) {
 			sep = ","
 		}
 		whole, frac, hasFrac := strings.Cut(s, sep)
-		if hasFrac && (frac == "" || strings.Trim(frac, "0") != "") {
+		if strings.ContainsAny(s, "eE") { // 1.000001E6
+			digits, err := wholeText(s, sep)
+			if err != nil {
+				return 0, err
+			}
+			whole = digits
+		} else if hasFrac && (frac == "" || strings.Trim(frac, "0") != "") {
 			return 0, fmt.Errorf("not a whole number: %q", s)
 		}
 		i, err := strconv.ParseInt(strings.TrimPrefix(whole, "+"), 10, 64)
@@ -473,4 +489,161 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 		return dst[:start], errNoItems
 	}
 	return append(dst, ']'), nil
+}
+
+// fieldIDInteger is idInteger for identifier f, with its thousands
+// separator, when set, taken out first.
+func fieldIDInteger(f *Field, v *readers.Value) (string, error) {
+	if f.Thousands != "" && v.Kind == readers.KindString {
+		plain, ok := ungroup(v.Str, f.Thousands, f.Decimal)
+		if !ok {
+			return "", fmt.Errorf("not a whole number: %q (thousands: %q groups the digits by three)", v.Str, f.Thousands)
+		}
+		return idInteger(&readers.Value{Kind: readers.KindString, Str: plain}, f.Decimal)
+	}
+	return idInteger(v, f.Decimal)
+}
+
+// idInteger is the text of an identifier declared type: integer: the
+// whole number v holds, with every digit and no limit on their number
+// ("1000001.0", "1.000001E6" and the Parquet integer 1000001 are all
+// "1000001"), so that one id is one user whichever tool wrote it. A
+// fraction is refused.
+func idInteger(v *readers.Value, decimal string) (string, error) {
+	switch v.Kind {
+	case readers.KindString, readers.KindDecimal:
+		if plainInteger(v.Str) {
+			return v.Str, nil
+		}
+		sep := "."
+		if decimal == "," && v.Kind == readers.KindString {
+			sep = ","
+		}
+		return wholeText(v.Str, sep)
+	case readers.KindInt:
+		return strconv.FormatInt(v.Int, 10), nil
+	case readers.KindFloat:
+		if v.Float != math.Trunc(v.Float) || math.Abs(v.Float) > 1<<53 {
+			return "", fmt.Errorf("not a whole number that a float holds exactly: %v", v.Float)
+		}
+		return strconv.FormatFloat(v.Float, 'f', 0, 64), nil
+	}
+	return "", fmt.Errorf("a %s is not a whole number", v.Kind)
+}
+
+// maxExponent bounds the exponent wholeText expands, so that "1e999999"
+// is refused rather than written out.
+const maxExponent = 40
+
+// wholeText reads number text (sign, digits, a fraction after sep, an
+// exponent) that is a whole number and returns its digits exactly, without
+// leading zeros: "1.000001E6" is "1000001", "-3.0" is "-3". A fraction
+// left after the exponent is refused.
+func wholeText(s, sep string) (string, error) {
+	bad := func() (string, error) { return "", fmt.Errorf("not a whole number: %q", s) }
+	neg := false
+	t := s
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		neg = t[0] == '-'
+		t = t[1:]
+	}
+	mant, exp := t, 0
+	if i := strings.IndexAny(t, "eE"); i >= 0 {
+		mant = t[:i]
+		e, err := strconv.Atoi(strings.TrimPrefix(t[i+1:], "+"))
+		if err != nil || e > maxExponent || e < -maxExponent || t[i+1:] == "" {
+			return bad()
+		}
+		exp = e
+	}
+	whole, frac, hasSep := strings.Cut(mant, sep)
+	if whole == "" || (hasSep && frac == "") { // ".5", "5." as toInteger refuses them
+		return bad()
+	}
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return bad()
+			}
+		}
+	}
+	digits := whole + frac
+	exp -= len(frac)
+	if exp >= 0 {
+		digits += strings.Repeat("0", exp)
+	} else {
+		cut := len(digits) + exp
+		if cut < 0 {
+			cut = 0
+		}
+		if strings.Trim(digits[cut:], "0") != "" {
+			return "", fmt.Errorf("not a whole number: %q (it has a fraction)", s)
+		}
+		digits = digits[:cut]
+	}
+	digits = strings.TrimLeft(digits, "0")
+	if digits == "" {
+		return "0", nil
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	return digits, nil
+}
+
+// appendGrouped is appendCell for number text of a field with thousands
+// set: the separator is taken out of the whole part, where it must group
+// the digits by three (1.234.567,5 with thousands: "." and decimal: ","),
+// and the rest is read as without it.
+func appendGrouped(dst []byte, f *Field, s string) ([]byte, error) {
+	plain, ok := ungroup(s, f.Thousands, f.Decimal)
+	if !ok {
+		return dst, fmt.Errorf("not a number: %q (thousands: %q groups the digits by three, as in 1%s234%s567)", s, f.Thousands, f.Thousands, f.Thousands)
+	}
+	v := readers.Value{Kind: readers.KindString, Str: plain}
+	if f.Type == TypeInteger {
+		i, err := toInteger(&v, f.Decimal)
+		if err != nil {
+			return dst, fmt.Errorf("not a whole number: %q", s)
+		}
+		return appendInt(dst, i), nil
+	}
+	out, err := appendNumberText(dst, plain, f.Decimal)
+	if err != nil {
+		return dst, fmt.Errorf("not a number: %q", s)
+	}
+	return out, nil
+}
+
+// ungroup takes the thousands separator sep out of the whole part of s
+// (before the decimal separator), checking that it stands between groups
+// of three digits after a first group of one to three. Text without sep is
+// returned as it is.
+func ungroup(s, sep, decimal string) (string, bool) {
+	if !strings.Contains(s, sep) {
+		return s, true
+	}
+	whole, frac := s, ""
+	if i := strings.Index(s, cmp.Or(decimal, ".")); i >= 0 {
+		whole, frac = s[:i], s[i:]
+	}
+	if strings.Contains(frac, sep) {
+		return s, false
+	}
+	sign := ""
+	if whole != "" && (whole[0] == '-' || whole[0] == '+') {
+		sign, whole = whole[:1], whole[1:]
+	}
+	groups := strings.Split(whole, sep)
+	for i, g := range groups {
+		if (i == 0 && (len(g) < 1 || len(g) > 3)) || (i > 0 && len(g) != 3) {
+			return s, false
+		}
+		for j := 0; j < len(g); j++ {
+			if g[j] < '0' || g[j] > '9' {
+				return s, false
+			}
+		}
+	}
+	return sign + strings.Join(groups, "") + frac, true
 }

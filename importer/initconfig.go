@@ -205,8 +205,10 @@ func rawHead(path string) ([]byte, bool, error) {
 	return b, gz, nil
 }
 
-// nullMarkers are cell texts exports write for NULL.
-var nullMarkers = []string{`\N`, "NULL", "null"}
+// initNullMarkers are the NULL markers init puts in source.null_values when
+// the sample holds them: only those no export writes as a real value
+// (nullMarkers, for hints, also lists NA, None...).
+var initNullMarkers = []string{`\N`, "NULL", "null"}
 
 // readSample reads the sample rows of the first input.
 func (p *initPlan) readSample(ctx context.Context) error {
@@ -238,7 +240,7 @@ func (p *initPlan) readSample(ctx context.Context) error {
 		}
 		p.records = append(p.records, rec)
 		for i := 0; i < rec.Len() && i < len(cols); i++ {
-			if rec.Values == nil && slices.Contains(nullMarkers, rec.Text[i]) {
+			if rec.Values == nil && slices.Contains(initNullMarkers, rec.Text[i]) {
 				markers[rec.Text[i]]++
 			}
 		}
@@ -246,7 +248,7 @@ func (p *initPlan) readSample(ctx context.Context) error {
 	if len(p.records) == 0 && p.badRows > 0 {
 		return fmt.Errorf("init: none of the first %d rows could be read: %s", p.badRows, p.firstBad)
 	}
-	for _, m := range nullMarkers {
+	for _, m := range initNullMarkers {
 		if markers[m] > 0 {
 			p.nulls = append(p.nulls, m)
 		}

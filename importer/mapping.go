@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,7 +125,8 @@ func decodeFields(w *walker, v ast.Node, where string, known []string, dst *[]Fi
 }
 
 // decodeField reads the short form (a column name) or the long form
-// {column, type, layout, timezone, dst, separator, format, decimal, value}. Whether the
+// {column, type, layout, timezone, dst, separator, format, decimal,
+// thousands, value}. Whether the
 // options fit the type is checked by finishField, once the type is settled
 // (a default attribute without a type takes the one Insider expects).
 func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defType ...FieldType) (Field, bool) {
@@ -167,7 +169,7 @@ func decodeFieldShort(w *walker, where string, k, v ast.Node, f *Field) bool {
 // decodeFieldLong reads a field given as a mapping of options, which
 // must name a column or a constant value, not both.
 func decodeFieldLong(w *walker, where string, k, v ast.Node, f *Field) bool {
-	w.mapping(v, where, []string{"column", "type", "layout", "timezone", "dst", "separator", "format", "decimal", "value"}, func(key string, _, v ast.Node) {
+	w.mapping(v, where, []string{"column", "type", "layout", "timezone", "dst", "separator", "format", "decimal", "thousands", "value"}, func(key string, _, v ast.Node) {
 		decodeFieldOption(w, where+"."+key, key, v, f)
 	})
 	if f.Column == "" && f.Value == nil {
@@ -219,6 +221,11 @@ func decodeFieldOption(w *walker, where, key string, v ast.Node, f *Field) {
 		if f.Decimal != "." && f.Decimal != "," {
 			w.addf(v, `%s must be "." or ","`, where)
 		}
+	case "thousands":
+		w.str(v, where, &f.Thousands)
+		if !slices.Contains([]string{".", ",", " ", "'"}, f.Thousands) {
+			w.addf(v, `%s must be ".", ",", " " or "'" (what groups the digits of 1.234.567), not %q`, where, f.Thousands)
+		}
 	case "value":
 		var s string
 		if _, isNull := v.(*ast.NullNode); isNull {
@@ -254,6 +261,11 @@ func finishField(w *walker, where string, f *Field) {
 	}
 	if f.Decimal != "" && f.Type != TypeNumber && f.Type != TypeInteger && f.Type != TypeArray {
 		w.addAt(f.at, "%s: decimal applies to number, integer and array only, not %s", where, f.Type)
+	}
+	if f.Thousands != "" && f.Type != TypeNumber && f.Type != TypeInteger {
+		w.addAt(f.at, "%s: thousands applies to number and integer only, not %s", where, f.Type)
+	} else if f.Thousands != "" && f.Thousands == cmp.Or(f.Decimal, ".") {
+		w.addAt(f.at, `%s: thousands and decimal are both %q; for 1.234,05 set thousands: "." and decimal: ","`, where, f.Thousands)
 	}
 	if f.Separator != "" && f.Type != TypeArray {
 		w.addAt(f.at, "%s: separator applies to arrays only, not %s", where, f.Type)
@@ -296,8 +308,14 @@ func (m *Mapping) checkNames(w *walker) {
 	for i := range m.Identifiers {
 		f := &m.Identifiers[i]
 		where := fieldPath("mapping.identifiers", f)
-		if f.Type != TypeString {
-			w.addAt(f.at, "%s: identifiers are strings; remove type %s", where, f.Type)
+		switch {
+		case f.Type == TypeInteger && !f.Custom && f.Name != "uuid":
+			w.addAt(f.at, "%s: type integer is for ids (uuid and custom identifiers), not %s", where, f.Name)
+			f.Type = TypeString
+		case f.Type != TypeString && f.Type != TypeInteger:
+			// type: integer reads an id written as a float (pandas'
+			// 1000001.0) as the whole number, sent as its digits.
+			w.addAt(f.at, "%s: identifiers are strings; remove type %s (or declare type: integer for ids written as floats, 1000001.0)", where, f.Type)
 			f.Type = TypeString
 		}
 		f.wants = upsert.TypeString

@@ -165,17 +165,21 @@ type fileTask struct {
 }
 
 // preflight opens every input before anything is sent: each must have the
-// mapped columns, and match its checkpoint. It returns the files to read.
-// An input that differs from the one the checkpoint recorded is decided by
-// source.on_change; one modified within source.min_age waits for a later
-// run; a partly imported input that is gone (all lists every input of the
-// job, in any shard) stops the run unless on_change is skip.
+// mapped columns in types the mapping can read (see precheck.go), and match
+// its checkpoint. It returns the files to read. An input that differs from
+// the one the checkpoint recorded is decided by source.on_change; one
+// modified within source.min_age waits for a later run; a partly imported
+// input that is gone (all lists every input of the job, in any shard)
+// stops the run unless on_change is skip.
 func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.State) ([]fileTask, error) {
 	var (
 		problems []ConfigProblem
 		hints    []string
 		changed  []string
 		todo     []fileTask
+		// firstText is the first text input (CSV), whose first rows are
+		// checked against the mapping (sampleProblems).
+		firstText string
 	)
 	onChange := r.cfg.Source.OnChange
 	known := st.Index() // Files and the archive
@@ -209,10 +213,11 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		if err != nil {
 			return nil, err
 		}
-		id, cols := rd.Identity(), rd.Columns()
+		id, cols, types := rd.Identity(), rd.Columns(), readers.ColumnTypes(rd)
 		rd.Close()
 		r.bytesTotal += r.partBytes(f, id.Size)
-		if _, err := newMapper(r.cfg, f, cols, time.Time{}); err != nil {
+		mp, err := newMapper(r.cfg, f, cols, time.Time{})
+		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
 				problems = append(problems, ce.Problems...)
@@ -220,6 +225,10 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 				continue
 			}
 			return nil, err
+		}
+		problems = append(problems, r.schemaProblems(ctx, f, mp, types)...)
+		if firstText == "" && readers.FormatOf(f, r.cfg.Source.Format) == readers.FormatCSV {
+			firstText = f
 		}
 		switch {
 		case fs == nil:
@@ -240,6 +249,13 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		}
 	}
 	changed = append(changed, r.gone(st, all)...)
+	if len(problems) == 0 && firstText != "" {
+		ps, err := r.sampleProblems(ctx, firstText)
+		if err != nil {
+			return nil, err
+		}
+		problems = ps
+	}
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems, Hints: hints}
 	}

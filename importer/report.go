@@ -82,6 +82,9 @@ type Report struct {
 	// RejectReasons counts rejected rows by column and rule, most first. A
 	// row with several problems counts under each.
 	RejectReasons []RejectReason `json:"rejected_by_reason,omitempty"`
+	// EventTTLs is the TTL in force for each event name the run mapped
+	// (see eventTTLs).
+	EventTTLs []EventTTL `json:"event_ttls,omitempty"`
 }
 
 // FileDecisions count the inputs a run did not simply read or resume:
@@ -174,6 +177,9 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 		}
 	}
+	if r.DryRun && len(r.EventTTLs) > 0 {
+		writeEventTTLs(&b, r.EventTTLs)
+	}
 	if r.RejectsCount > 0 && r.RejectsFile != "" {
 		fmt.Fprintf(&b, "  %d rejected rows written to %s\n", r.RejectsCount, r.RejectsFile)
 	}
@@ -203,6 +209,7 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 	r.reportRejects(rep)
 	rep.Files, rep.FilesNotListed = r.files, r.filesNotListed
 	rep.FileDecisions = r.decided
+	rep.EventTTLs = r.eventTTLs()
 	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
 		err = ErrIncomplete
 	}

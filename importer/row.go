@@ -75,6 +75,7 @@ type mapper struct {
 	ref      time.Time // TTL reference time
 	file     string
 	texts    *cellTexts
+	names    *eventNames // collects the names read from name columns, or nil
 	// hint sizes each row's buffer: about what recent rows needed. It is
 	// atomic because mappers share a mapper; it is stored only when row
 	// sizes change a lot, so the cache line stays shared.
@@ -430,6 +431,14 @@ func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bo
 		r.fail(f, "type(string)", "an identifier must be a single value, not a list")
 		return "", false, false
 	}
+	if f.Type == TypeInteger {
+		var err error
+		if s, err = fieldIDInteger(f, v); err != nil {
+			r.fail(f, "type(integer)", cellError(err, v))
+			return "", false, false
+		}
+		return s, false, true
+	}
 	s = textOf(v)
 	switch f.role {
 	case roleEmail:
@@ -477,7 +486,7 @@ func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []b
 		}
 		if err != nil {
 			buf = buf[:start]
-			r.fail(f, "type("+string(f.Type)+")", err.Error())
+			r.fail(f, "type("+string(f.Type)+")", cellError(err, v))
 			continue
 		}
 		if f.role != roleNone { // only default attributes with a role have checks
@@ -703,7 +712,7 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 	name := m.eventName(r, e, rec)
 	ts, err := timeOf(&e.Timestamp, tv)
 	if err != nil {
-		r.fail(&e.Timestamp, ruleTimestamp, err.Error())
+		r.fail(&e.Timestamp, ruleTimestamp, cellError(err, tv))
 	}
 
 	start := len(buf)
@@ -747,6 +756,8 @@ func (m *mapper) eventName(r *row, e *EventSpec, rec *readers.Record) string {
 	name := textOf(nv)
 	if !upsert.ValidEventName(name) {
 		r.fail(e.NameColumn, ruleEventName, "invalid event name: "+name+" (lowercase letters, digits and _)")
+	} else if m.names != nil {
+		m.names.saw(name)
 	}
 	return name
 }
@@ -816,7 +827,7 @@ func (r *row) appendParamValue(buf []byte, f *Field, v *readers.Value) ([]byte, 
 	if err == errNoItems {
 		return buf, false
 	} else if err != nil {
-		r.fail(f, "type("+string(f.Type)+")", err.Error())
+		r.fail(f, "type("+string(f.Type)+")", cellError(err, v))
 		return buf, false
 	}
 	if f.role == roleCurrency {

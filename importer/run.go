@@ -49,6 +49,7 @@ type run struct {
 	// about inputs; reimported lists the files read again from row 1.
 	decided    FileDecisions
 	reimported map[string]bool
+	eventNames eventNames // read from name columns, for the report's TTLs
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or

@@ -141,6 +141,7 @@ func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *mapper
 		rd.Close()
 		return nil, nil, nil, err
 	}
+	mp.names = &r.eventNames
 	if r.rejects != nil {
 		r.rejects.setColumns(t.file, rd.Columns())
 	}

@@ -38,12 +38,20 @@ type rejectTally struct {
 	rejected int64
 	byReason map[reasonKey]*RejectReason
 	stop     *TooManyRejectsError // set once the limit is broken
+
+	// streak, without a limit: one rule failing on one column on every
+	// one of a file's first sampleRows rows stops the run (observe only).
+	streak *streak
 }
 
 type reasonKey struct{ column, rule string }
 
 func newRejectTally(limit *RejectLimit) *rejectTally {
-	return &rejectTally{limit: limit, byReason: map[reasonKey]*RejectReason{}}
+	t := &rejectTally{limit: limit, byReason: map[reasonKey]*RejectReason{}}
+	if limit == nil {
+		t.streak = &streak{}
+	}
+	return t
 }
 
 // observe counts a row the producer mapped. It returns a
@@ -54,6 +62,11 @@ func (t *rejectTally) observe(r *row) error {
 		return nil
 	}
 	read := t.read.Add(1)
+	if st := t.streak; st != nil && (st.active || r.src.Pos.File != st.file) {
+		if err := st.step(r); err != nil {
+			return err
+		}
+	}
 	if len(r.problems) == 0 {
 		if t.limit != nil && t.limit.Percent > 0 && read == t.limit.minRows() {
 			t.mu.Lock()
@@ -200,4 +213,51 @@ func (r *run) reportRejects(rep *Report) {
 	if r.rejects != nil && r.rejects.csv != nil {
 		rep.RejectsCSV = slices.Clone(r.rejects.csv.paths)
 	}
+}
+
+// streak follows the rules that failed on every row of a file so far, over
+// its first sampleRows rows: a rule failing on one column on all of them is
+// a mistake in the mapping, which would reject every row of the file one by
+// one (DSBulk's maxErrors stops so too). It is the producer's: observe
+// alone uses it.
+type streak struct {
+	file   string
+	rows   int
+	keys   []reasonKey // failing on every row so far
+	first  []string    // the first row's message for each key
+	active bool        // within the file's first rows, with keys left
+}
+
+// step follows row r. It returns a *SystematicRejectsError when a rule has
+// failed on one column on every one of the file's first sampleRows rows.
+func (s *streak) step(r *row) error {
+	if f := r.src.Pos.File; f != s.file {
+		s.file, s.rows, s.keys, s.first, s.active = f, 1, s.keys[:0], s.first[:0], true
+		for _, p := range r.problems {
+			k := reasonKey{p.Column, p.Rule}
+			if p.Column != "" && !slices.Contains(s.keys, k) {
+				s.keys = append(s.keys, k)
+				s.first = append(s.first, r.src.Pos.String()+": "+p.Msg)
+			}
+		}
+	} else {
+		s.rows++
+		n := 0
+		for i, k := range s.keys {
+			if slices.ContainsFunc(r.problems, func(p Problem) bool { return p.Column == k.column && p.Rule == k.rule }) {
+				s.keys[n], s.first[n] = k, s.first[i]
+				n++
+			}
+		}
+		s.keys, s.first = s.keys[:n], s.first[:n]
+	}
+	if len(s.keys) == 0 {
+		s.active = false
+		return nil
+	}
+	if s.rows < sampleRows {
+		return nil
+	}
+	s.active = false
+	return &SystematicRejectsError{File: s.file, Rows: s.rows, Column: s.keys[0].column, Rule: s.keys[0].rule, Example: s.first[0]}
 }

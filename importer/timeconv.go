@@ -120,20 +120,28 @@ func readTime(f *Field, v *readers.Value) (t time.Time, wall bool, err error) {
 		case layout == "" && f.Type == TypeDate:
 			t, err := time.Parse(time.DateOnly, v.Str)
 			if err != nil {
-				return t, false, fmt.Errorf("%q does not match layout %q", v.Str, time.DateOnly)
+				return t, false, fmt.Errorf("%q does not match layout %q%s", v.Str, time.DateOnly, layoutHint(v.Str, layout, f.Type))
 			}
 			return t, true, nil
 		case layout == "" || layout == layoutRFC3339:
 			t, wall, ok := parseRFC3339(v.Str, f.Type == TypeDate)
 			if !ok {
-				return t, false, fmt.Errorf("not an RFC 3339 %s: %q (e.g. 2025-06-01T14:32:10Z)", f.Type, v.Str)
+				return t, false, fmt.Errorf("not an RFC 3339 %s: %q (e.g. 2025-06-01T14:32:10Z)%s", f.Type, v.Str, layoutHint(v.Str, layout, f.Type))
 			}
 			return t, wall, nil
 		}
-		return parseLayout(layout, v.Str)
+		t, wall, err := parseLayout(layout, v.Str)
+		if err != nil {
+			err = fmt.Errorf("%w%s", err, layoutHint(v.Str, layout, f.Type))
+		}
+		return t, wall, err
 	}
 	if v.Kind == readers.KindInt || v.Kind == readers.KindFloat {
-		return t, false, fmt.Errorf("a %s is not a %s (for a number of seconds, milliseconds, microseconds or nanoseconds since 1970 set layout: unix, unix_ms, unix_us or unix_ns)", v.Kind, f.Type)
+		hint := ""
+		if n := epochByDigits(strconv.FormatFloat(math.Abs(math.Trunc(v.Float)+float64(v.Int)), 'f', 0, 64)); n != "" {
+			hint = fmt.Sprintf("; %v has the digits of layout: %s", v.String(), n)
+		}
+		return t, false, fmt.Errorf("a %s is not a %s (for a number of seconds, milliseconds, microseconds or nanoseconds since 1970 set layout: unix, unix_ms, unix_us or unix_ns%s)", v.Kind, f.Type, hint)
 	}
 	return t, false, fmt.Errorf("a %s is not a %s", v.Kind, f.Type)
 }
@@ -224,8 +232,9 @@ func wallText(wall time.Time) string {
 
 // parseRFC3339 reads RFC 3339 and the ISO 8601 forms exports write:
 // YYYY-MM-DD, then T or a space, hh:mm:ss with an optional fraction (up
-// to nanoseconds, "." or ","), then optional spaces and a zone: Z, ±hh,
-// ±hhmm or ±hh:mm (PostgreSQL and DuckDB write "+00" and "+0300"). Without
+// to nanoseconds, "." or ","), then optional spaces and a zone: Z, UTC,
+// ±hh, ±hhmm or ±hh:mm (PostgreSQL and DuckDB write "+00" and "+0300",
+// BigQuery " UTC"). Without
 // a zone it returns the wall clock and wall true. A date alone is read
 // when dateOnly.
 func parseRFC3339(s string, dateOnly bool) (t time.Time, wall, ok bool) {
@@ -328,12 +337,15 @@ func parseFraction(s string) (ns int, rest string, ok bool) {
 	return ns, s[i:], true
 }
 
-// parseZoneOffset reads a zone, Z or ±hh, ±hhmm or ±hh:mm and nothing
-// after it, as its offset east of UTC in seconds.
+// parseZoneOffset reads a zone, Z, UTC (BigQuery's CSV timestamps) or
+// ±hh, ±hhmm or ±hh:mm and nothing after it, as its offset east of UTC in
+// seconds.
 func parseZoneOffset(zone string) (off int, ok bool) {
 	switch zone[0] {
 	case 'Z', 'z':
 		return 0, len(zone) == 1
+	case 'U':
+		return 0, zone == "UTC"
 	case '+', '-':
 	default:
 		return 0, false
@@ -400,7 +412,7 @@ func parseEpoch(f *Field, s string, digits int) (time.Time, bool, error) {
 		if errors.Is(err, errEpochRange) {
 			return t, false, fmt.Errorf("not a %s timestamp: %q (out of range)", f.Layout, s)
 		}
-		return t, false, fmt.Errorf("not a %s timestamp: %q (a number of %s since 1970-01-01 UTC)", f.Layout, s, unit)
+		return t, false, fmt.Errorf("not a %s timestamp: %q (a number of %s since 1970-01-01 UTC)%s", f.Layout, s, unit, layoutHint(s, namedLayout(f.Layout), f.Type))
 	}
 	return t, false, nil
 }

@@ -89,7 +89,7 @@ func TestEpochLayouts(t *testing.T) {
 		{name: "after 9999", layout: "unix", v: str("253402300800"), errHas: "year 10000 is outside 1-9999"},
 		{name: "largest int", layout: "unix", v: num(1<<63 - 1), errHas: "is outside 1-9999"},
 		{name: "smallest int", layout: "unix", v: num(-1 << 63), errHas: "is outside 1-9999"},
-		{name: "int without epoch layout", v: num(1709294400), errHas: "a int is not a datetime (for a number of seconds, milliseconds, microseconds or nanoseconds since 1970 set layout: unix, unix_ms, unix_us or unix_ns)"},
+		{name: "int without epoch layout", v: num(1709294400), errHas: "a int is not a datetime (for a number of seconds, milliseconds, microseconds or nanoseconds since 1970 set layout: unix, unix_ms, unix_us or unix_ns; 1709294400 has the digits of layout: unix)"},
 	})
 }
 

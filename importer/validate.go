@@ -103,3 +103,22 @@ func (e *TooManyRejectsError) Error() string {
 }
 
 func (e *TooManyRejectsError) Unwrap() error { return ErrTooManyRejects }
+
+// SystematicRejectsError stops a run without --max-rejects in which one
+// rule failed on one column on every one of a file's first rows: a
+// mistake in the mapping (a layout, a missing timezone, a wrong column)
+// rather than in the data. It matches ErrTooManyRejects with errors.Is
+// (exit 2).
+type SystematicRejectsError struct {
+	File         string
+	Rows         int
+	Column, Rule string
+	Example      string // the first row's problem, with where it was
+}
+
+func (e *SystematicRejectsError) Error() string {
+	return fmt.Sprintf("%v: column %s failed %s on every one of the first %d rows of %s, so the run stopped: the mapping does not fit this column; "+
+		"fix the field (or set --max-rejects to import the other rows and reject these): e.g. %s", ErrTooManyRejects, e.Column, e.Rule, e.Rows, e.File, e.Example)
+}
+
+func (e *SystematicRejectsError) Unwrap() error { return ErrTooManyRejects }

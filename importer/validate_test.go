@@ -118,7 +118,7 @@ func TestDryRunSendsNothingAndReports(t *testing.T) {
 
 	assert.Equal(t, []RejectReason{
 		{Column: "cur", Rule: "format(iso4217)", Rows: 1, Example: in + " row 5 (line 6): currency must be an ISO 4217 code such as USD, not EURO"},
-		{Column: "dob", Rule: "type(date)", Rows: 1, Example: in + ` row 3 (line 4): "12/04/1990" does not match layout "2006-01-02"`},
+		{Column: "dob", Rule: "type(date)", Rows: 1, Example: in + ` row 3 (line 4): "12/04/1990" does not match layout "2006-01-02" (layout: "2/1/2006" or "1/2/2006" would read it; day first or month first: check which the file means)`},
 		{Column: "optin", Rule: "type(boolean)", Rows: 1, Example: in + ` row 3 (line 4): not a boolean: "maybe" (use true/false, 1/0, yes/no or y/n)`},
 		{Column: "qty", Rule: "event_params.required", Rows: 1, Example: in + " row 5 (line 6): quantity parameter is required on purchase event"},
 	}, rep.RejectReasons)
@@ -247,7 +247,7 @@ func TestMaxRejectsStopsSystematicFailures(t *testing.T) {
 		assert.EqualValues(t, 1000, tm.Read)
 		assert.EqualValues(t, 1000, tm.Rejected)
 		assert.Contains(t, err.Error(), "too many rejected rows: 1000 of the first 1000 rows were rejected (limit: 5% of the rows, checked from row 1000)")
-		assert.Contains(t, err.Error(), `likely cause: column dob failed on 1000 of 1000 rows: type(date) (e.g. `+in+` row 1 (line 2): "12/04/1990" does not match layout "2006-01-02")`)
+		assert.Contains(t, err.Error(), `likely cause: column dob failed on 1000 of 1000 rows: type(date) (e.g. `+in+` row 1 (line 2): "12/04/1990" does not match layout "2006-01-02" (layout: "2/1/2006" or "1/2/2006" would read it; day first or month first: check which the file means))`)
 		assert.Empty(t, bodies)
 		assert.Equal(t, "stopped: too many rejected rows", rep.Status)
 		assert.Less(t, rep.RowsRead, int64(5000), "the run stopped early")
@@ -324,7 +324,7 @@ func TestRejectsCSVRoundTrip(t *testing.T) {
 	require.Len(t, recs, 4)
 	assert.Equal(t, append(strings.Split(dryHeader, ","), "reject_reason"), recs[0])
 	assert.Equal(t, []string{"2", " B@Example.com ", "12/04/1990", "yes", "gold, plus", "O-2", "EUR", "1,5", "1", "2025-06-01T10:00:00Z",
-		`2 problems: column dob (birthday): type(date): "12/04/1990" does not match layout "2006-01-02"; ` +
+		`2 problems: column dob (birthday): type(date): "12/04/1990" does not match layout "2006-01-02" (layout: "2/1/2006" or "1/2/2006" would read it; day first or month first: check which the file means); ` +
 			`column price (unit_sale_price): type(number): not a number: "1,5" (a decimal comma? set decimal: "," on the field)`}, recs[1])
 	assert.Equal(t, "maybe", recs[2][3])
 	// A row with an extra field keeps it; the reason comes after.

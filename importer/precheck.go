@@ -1,0 +1,318 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/insider-import/insider-import/readers"
+)
+
+// Before the first request, the mapping is held against what the inputs
+// hold, so that a config mistake costs one message rather than every row:
+// each Parquet file's schema (a naive timestamp without timezone, a type
+// the column can never give), and the first rows of the first CSV file (a
+// column whose every sampled cell fails its type or layout). Each is a
+// config problem (exit 2) naming the field, the column, a sample value and
+// the fix.
+
+// sampleRows is how many rows of the first CSV file are checked before the
+// first request, and how many first rows of each file one rule failing on
+// one column on every row stops the run (see streak).
+const sampleRows = 1000
+
+// minSampleCells is how many non-empty cells of a column the sample must
+// have, all refused, for the column to stop the run: fewer say too little
+// (a rejects file fixed by hand, a column nearly always empty).
+const minSampleCells = 10
+
+// checkedField is a bound field and where the config declares it.
+type checkedField struct {
+	where      string
+	f          *Field
+	identifier bool
+}
+
+// checkedFields lists the mapper's fields that read a column, with their
+// config paths. Event names are text and are not listed.
+func (m *mapper) checkedFields() []checkedField {
+	var out []checkedField
+	add := func(section string, fs []Field, id bool) {
+		for i := range fs {
+			if f := &fs[i]; f.col >= 0 {
+				out = append(out, checkedField{fieldPath(section, f), f, id})
+			}
+		}
+	}
+	add("mapping.identifiers", m.m.Identifiers, true)
+	add("mapping.attributes", m.m.Attributes, false)
+	for i := range m.m.Events {
+		e := &m.m.Events[i]
+		if e.Timestamp.col >= 0 {
+			out = append(out, checkedField{fmt.Sprintf("mapping.events[%d].timestamp", i), &e.Timestamp, false})
+		}
+		add(fmt.Sprintf("mapping.events[%d].params", i), e.Params, false)
+	}
+	return out
+}
+
+// convertErr is the error the mapping gives cell v of field c, or nil: a
+// type or layout that does not read it. Checks of the value itself (an
+// email's form, a country code) are not made: they are the data's, not
+// the config's.
+func (c checkedField) convertErr(v *readers.Value) error {
+	var scratch [64]byte
+	return c.convertInto(scratch[:0], v)
+}
+
+// convertInto is convertErr encoding into buf, whose space it may reuse.
+func (c checkedField) convertInto(buf []byte, v *readers.Value) error {
+	if c.identifier {
+		if v.Kind == readers.KindList {
+			return errors.New("an identifier must be a single value, not a list")
+		}
+		if c.f.Type == TypeInteger {
+			_, err := fieldIDInteger(c.f, v)
+			return err
+		}
+		return nil
+	}
+	_, err := appendCell(buf, c.f, v)
+	if err == errNoItems {
+		return nil
+	}
+	return err
+}
+
+func (c checkedField) problem(msg string, args ...any) ConfigProblem {
+	return ConfigProblem{Line: c.f.at.Line, Column: c.f.at.Column, Msg: c.where + ": " + fmt.Sprintf(msg, args...)}
+}
+
+// schemaProblems checks the fields of mp against the column types of a
+// typed input (Parquet): a column whose every cell the field's type or
+// layout refuses, whatever the value (a TIMESTAMP not adjusted to UTC in a
+// field without timezone, a BOOLEAN read as a datetime, a list read as
+// text), is a config problem. Text columns are left to the sample.
+func (r *run) schemaProblems(ctx context.Context, file string, mp *mapper, types []readers.ColumnType) []ConfigProblem {
+	var out []ConfigProblem
+	for _, c := range mp.checkedFields() {
+		if c.f.col >= len(types) {
+			continue
+		}
+		ct := types[c.f.col]
+		v, ok := typicalValue(ct)
+		if !ok {
+			continue
+		}
+		err := c.convertErr(&v)
+		if err == nil {
+			continue
+		}
+		sample := fmt.Sprintf("no value in its first %d rows to show; any is refused", sampleRows)
+		if pos, real, ok := r.firstValue(ctx, file, c.f.Column); ok {
+			rerr := c.convertErr(&real)
+			if rerr == nil {
+				continue // typicalValue was not typical: the rows will tell
+			}
+			sample, err = fmt.Sprintf("e.g. row %d", pos.Row()), rerr
+		}
+		p := c.problem("column %q of %s is a Parquet %s, which type %s cannot read: every row would be rejected (%s: %v)%s",
+			c.f.Column, file, ct.Physical, c.f.Type, sample, err, typeFix(ct, c.f))
+		p.File = r.cfg.File
+		out = append(out, p)
+	}
+	return out
+}
+
+// typicalValue is a cell of type ct for schemaProblems: one that every
+// type able to read such a column reads. Text has none (any text may
+// fail or pass).
+func typicalValue(ct readers.ColumnType) (readers.Value, bool) {
+	at := time.Date(2024, 1, 15, 8, 30, 0, 0, time.UTC)
+	switch ct.Kind {
+	case readers.KindInt:
+		return readers.Value{Kind: readers.KindInt, Int: 1}, true
+	case readers.KindFloat:
+		return readers.Value{Kind: readers.KindFloat, Float: 1}, true
+	case readers.KindDecimal:
+		return readers.Value{Kind: readers.KindDecimal, Str: "1"}, true
+	case readers.KindBool:
+		return readers.BoolValue(true), true
+	case readers.KindDate:
+		return readers.DateValue(at), true
+	case readers.KindTime:
+		if ct.Wall {
+			return readers.WallTimeValue(at), true
+		}
+		return readers.TimeValue(at), true
+	case readers.KindList:
+		return readers.Value{Kind: readers.KindList, List: []readers.Value{{Kind: readers.KindInt, Int: 1}}}, true
+	}
+	return readers.Value{}, false
+}
+
+// typeFix says how to read a column of type ct that f's type cannot, when
+// the error itself does not.
+func typeFix(ct readers.ColumnType, f *Field) string {
+	switch {
+	case ct.Kind == readers.KindTime && ct.Wall && f.Timezone == nil:
+		return "" // the error says to set timezone
+	case ct.Kind == readers.KindList:
+		return "; declare type: array, or map another column"
+	case ct.Kind == readers.KindTime || ct.Kind == readers.KindDate:
+		return "; declare type: datetime or date (or string), or map another column"
+	case ct.Kind == readers.KindBool:
+		return "; declare type: boolean (or string), or map another column"
+	}
+	return "; declare type: number or integer (or string), or map another column"
+}
+
+// firstValue returns the first non-null cell of column col in file's
+// first sampleRows rows, for messages.
+func (r *run) firstValue(ctx context.Context, file, col string) (readers.Position, readers.Value, bool) {
+	o := r.readerOptions(nil)
+	o.Columns = []string{col}
+	rd, err := readers.Open(ctx, file, o)
+	if err != nil {
+		return readers.Position{}, readers.Value{}, false
+	}
+	defer rd.Close()
+	for range sampleRows {
+		rec, err := rd.Next(ctx)
+		if err != nil {
+			break
+		}
+		if rec.Len() > 0 {
+			if v := rec.Value(0); !v.IsNull() {
+				return rec.Pos, v, true
+			}
+		}
+	}
+	return readers.Position{}, readers.Value{}, false
+}
+
+// fieldSample is what the sample found of one field.
+type fieldSample struct {
+	cells, failed int64
+	first         string // the first failing cell, where it was and why
+	floats        int64  // cells of an identifier that look like a float
+	float         string // the first of them, with where it was
+}
+
+// sampleProblems maps the first sampleRows rows of file, a text input
+// (CSV), and reports each field whose every non-empty sampled cell (at
+// least minSampleCells) its type or layout refuses; not when --max-rejects
+// is set, which says how many rejects the run may take. An identifier
+// column without type: integer most of whose non-empty sampled cells look like
+// floats (1000001.0, as pandas and polars write an integer column that
+// held a null) is warned about once.
+func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem, error) {
+	rd, err := readers.Open(ctx, file, r.readerOptions(nil))
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	mp, err := newMapper(r.cfg, file, rd.Columns(), time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	fields := mp.checkedFields()
+	seen := make([]fieldSample, len(fields))
+	rows := 0
+	buf := make([]byte, 0, 256)
+	for tried := 0; tried < sampleRows; tried++ {
+		rec, err := rd.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		var pe *readers.ParseError
+		if errors.As(err, &pe) {
+			continue // a broken record is the data's problem
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows++
+		tmp := readers.Value{Kind: readers.KindString}
+		for i, c := range fields {
+			v := mp.cell(c.f, &rec, &tmp)
+			if v == nil {
+				continue
+			}
+			s := &seen[i]
+			s.cells++
+			if c.identifier && c.f.Type != TypeInteger && looksFloatID(textOf(v)) {
+				s.floats++
+				if s.float == "" {
+					s.float = fmt.Sprintf("%q in %s", textOf(v), rec.Pos)
+				}
+			}
+			if err := c.convertInto(buf[:0], v); err != nil {
+				s.failed++
+				if s.first == "" {
+					s.first = fmt.Sprintf("%s: %q: %s", rec.Pos, textOf(v), cellError(err, v))
+				}
+			}
+		}
+	}
+	var out []ConfigProblem
+	for i, c := range fields {
+		if s := seen[i]; s.floats > 0 && s.floats*2 > s.cells {
+			r.log.Warn(fmt.Sprintf("%s: column %q holds ids written as floats (e.g. %s); they are sent as written, so the same id written as an integer "+
+				"(by another tool, or in Parquet) would be another user: declare type: integer on the identifier to send the whole number", c.where, c.f.Column, s.float),
+				"field", c.where, "column", c.f.Column)
+		}
+		if r.opts.MaxRejects != nil {
+			continue
+		}
+		if s := seen[i]; s.cells >= minSampleCells && s.failed == s.cells {
+			p := c.problem("column %q: every one of its %d non-empty cells in the first %d rows of %s is refused, so every row would be rejected; fix the field (e.g. %s)",
+				c.f.Column, s.cells, rows, file, s.first)
+			p.File = r.cfg.File
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// looksFloatID reports whether s is a whole number written as a float:
+// digits, a point and zeros (1000001.0), or with an exponent (1.000001E6,
+// 1e+06).
+func looksFloatID(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == start || i == len(s) {
+		return false
+	}
+	if s[i] == '.' {
+		i++
+		fs := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == len(s) {
+			return i > fs && strings.Trim(s[fs:], "0") == ""
+		}
+	}
+	if s[i] != 'e' && s[i] != 'E' {
+		return false
+	}
+	i++
+	if i < len(s) && s[i] == '+' {
+		i++
+	}
+	es := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i == len(s) && i > es
+}
