@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -18,7 +19,7 @@ import (
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// csvReader reads a CSV input, plain or gzip'd, in UTF-8 or the encoding
+// csvReader reads a CSV input, plain or compressed (see decompress), in UTF-8 or the encoding
 // Options.Encoding names, with a header row.
 type csvReader struct {
 	src     source
@@ -27,7 +28,7 @@ type csvReader struct {
 	rc      io.ReadCloser
 	sp      *csvSplitter
 	columns []string
-	gz      bool
+	codec   string // the compression read through ("gzip", "zstd", ...), "" for none
 
 	base     int64 // byte offset in the file where sp started reading
 	lineBase int64 // lines before where sp started reading
@@ -125,15 +126,19 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	br := bufio.NewReaderSize(rc, 64<<10)
 	var in io.Reader = br
 	if off == 0 {
-		if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-			zr, err := gzip.NewReader(br)
-			if err != nil {
-				rc.Close()
-				return fmt.Errorf("%s: gzip: %w", c.src.Name(), err)
-			}
-			c.gz = true
+		codec, zr, zc, err := decompress(ctx, c.src, br)
+		if err != nil {
+			rc.Close()
+			return err
+		}
+		if codec != "" {
+			c.codec = codec
 			in = bufio.NewReaderSize(zr, 64<<10)
-			rc = multiCloser{Reader: in, closers: []io.Closer{zr, rc}}
+			closers := []io.Closer{rc}
+			if zc != nil {
+				closers = []io.Closer{zc, rc}
+			}
+			rc = multiCloser{Reader: in, closers: closers}
 		}
 		head := in.(*bufio.Reader)
 		if c.enc == nil {
@@ -161,10 +166,10 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 
 // seekable reports whether a byte offset can be resumed from: plain files
 // in UTF-8, where offsets in the text are offsets in the file.
-func (c *csvReader) seekable() bool { return !c.gz && c.enc == nil }
+func (c *csvReader) seekable() bool { return c.codec == "" && c.enc == nil }
 
 // seek moves to a resume position: a byte seek for plain CSV, re-reading and
-// skipping rows for gzip and other encodings than UTF-8.
+// skipping rows for compressed inputs and other encodings than UTF-8.
 func (c *csvReader) seek(ctx context.Context, p Position) error {
 	if c.seekable() && p.Offset > 0 {
 		line := p.Line - 1
@@ -263,15 +268,15 @@ func (c *csvReader) Next(ctx context.Context) (Record, error) {
 func (c *csvReader) fatal(err error) error {
 	var where string
 	switch {
-	case c.gz && errors.Is(err, io.ErrUnexpectedEOF):
-		err = errors.New("the gzip stream ends early: the file is truncated")
+	case c.codec != "" && errors.Is(err, io.ErrUnexpectedEOF):
+		err = fmt.Errorf("the %s stream ends early: the file is truncated", c.codec)
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
-	case c.gz:
+	case c.codec != "":
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
-		if errors.Is(err, gzip.ErrChecksum) {
-			err = errors.New("gzip: the data does not match its checksum: the file is corrupt")
-		} else if !strings.HasPrefix(err.Error(), "gzip: ") {
-			err = fmt.Errorf("gzip: %w", err)
+		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, zip.ErrChecksum) {
+			err = fmt.Errorf("%s: the data does not match its checksum: the file is corrupt", c.codec)
+		} else if !strings.HasPrefix(err.Error(), c.codec) {
+			err = fmt.Errorf("%s: %w", c.codec, err)
 		}
 	default:
 		where = fmt.Sprintf("after row %d (line %d), byte %d", c.index, c.lineBase+c.sp.line, c.base+c.sp.off)
