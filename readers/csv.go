@@ -72,6 +72,11 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	if err := c.openAt(ctx, 0, 0); err != nil {
 		return nil, err
 	}
+	if opts.NoHeader {
+		c.columns = opts.Names
+		c.sp.maxFields = len(c.columns) + 8
+		return c.resume(ctx)
+	}
 	c.sp.stopOver = true
 	rec, err := c.sp.next()
 	c.sp.stopOver = false
@@ -103,10 +108,16 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	}
 	c.columns = header
 	c.sp.maxFields = len(header) + 8
-	if opts.Start == nil || opts.Start.Index == 0 {
+	return c.resume(ctx)
+}
+
+// resume moves to Options.Start, if set, and returns c; on failure c is
+// closed.
+func (c *csvReader) resume(ctx context.Context) (*csvReader, error) {
+	if c.opts.Start == nil || c.opts.Start.Index == 0 {
 		return c, nil
 	}
-	if err := c.seek(ctx, *opts.Start); err != nil {
+	if err := c.seek(ctx, *c.opts.Start); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -158,6 +169,16 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	c.rc = rc
 	c.base, c.lineBase = off, line
 	c.sp = newCSVSplitter(in, c.opts.Delimiter, c.opts.MaxRecordBytes)
+	if q, e := c.opts.Quote, c.opts.Escape; q != 0 && q != '"' || e != 0 {
+		c.sp.dialect = &csvDialect{escape: byte(e)}
+		switch q {
+		case 0:
+			c.sp.dialect.quote = '"'
+		case NoQuote:
+		default:
+			c.sp.dialect.quote = byte(q)
+		}
+	}
 	if c.columns != nil {
 		c.sp.maxFields = len(c.columns) + 8
 	}
@@ -245,8 +266,12 @@ func (c *csvReader) Next(ctx context.Context) (Record, error) {
 		return out, pe
 	}
 	if rec.nfields != len(c.columns) {
+		has := "the header has"
+		if c.opts.NoHeader {
+			has = "source.csv.columns lists"
+		}
 		return out, &ParseError{File: pos.File, Row: pos.Row(), Line: pos.Line, Rule: "csv.fields",
-			Err: fmt.Errorf("%d fields, the header has %d", rec.nfields, len(c.columns))}
+			Err: fmt.Errorf("%d fields, %s %d", rec.nfields, has, len(c.columns))}
 	}
 	if i, off, b, ok := c.sp.checkText(&rec); !ok {
 		pe := &ParseError{File: pos.File, Row: pos.Row(), Line: pos.Line, Rule: "csv.encoding", Column: c.columns[i]}

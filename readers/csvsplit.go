@@ -51,6 +51,15 @@ type csvSplitter struct {
 	text string
 	// noFast turns splitLine off, to test it against the general path.
 	noFast bool
+	// dialect, when set, reads another text dialect (see nextDialect).
+	dialect *csvDialect
+
+	// The field being cut by the general paths: where its text starts in
+	// buf, whether it was quoted, whether it began with an escaped \N
+	// (dialects: esc is a backslash waiting for its character).
+	fieldAt                int
+	fieldQuoted, fieldNull bool
+	esc                    bool
 
 	// Records' texts and field slices are cut from blocks shared by the
 	// records that follow (see slabText): two allocations per record cost
@@ -107,6 +116,9 @@ const (
 // next returns the next record, io.EOF after the last, or the error that
 // stopped reading (sticky in the caller).
 func (s *csvSplitter) next() (csvRecord, error) {
+	if s.dialect != nil {
+		return s.nextDialect()
+	}
 	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
 	s.rec = csvRecord{off: -1}
 	s.state, s.over, s.lineOff = stFieldStart, false, 0
@@ -198,18 +210,25 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		case stFieldStart:
 			s.startField(s.off)
 			s.endField()
-		case stUnquoted, stQuoteSeen:
+		case stUnquoted:
+			s.endUnquoted()
+		case stQuoteSeen:
 			s.endField()
 		}
 		break
 	}
+	return s.cut(), nil
+}
+
+// cut returns the record whose fields the general path has read into buf.
+func (s *csvSplitter) cut() csvRecord {
 	rec := s.rec
 	if s.over {
 		rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("the record is %d bytes, longer than source.csv.max_record_bytes (%d); it was read past, not kept", s.off-rec.off, s.max)}
 		if cap(s.buf) > 2*s.max {
 			s.buf = nil
 		}
-		return rec, nil
+		return rec
 	}
 	str := s.slabText(s.buf)
 	s.text = str
@@ -219,7 +238,16 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		rec.fields[i] = str[pre:end]
 		pre = end
 	}
-	return rec, nil
+	return rec
+}
+
+// endUnquoted ends an unquoted field of the default dialect: one that is
+// exactly \N is null, the empty text.
+func (s *csvSplitter) endUnquoted() {
+	if !s.over && len(s.buf)-s.fieldAt == 2 && string(s.buf[s.fieldAt:]) == nullMarker {
+		s.buf = s.buf[:s.fieldAt]
+	}
+	s.endField()
 }
 
 // Slab sizes: a block holds the text or the field slices of about 200
@@ -315,6 +343,9 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		fields[i] = text[starts[i]:end]
 		starts[i] += at
 	}
+	if bytes.IndexByte(line, '\\') >= 0 {
+		s.nullMarkers(line, at, fields, starts)
+	}
 	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == c {
 		// An empty last field after a delimiter starts, for feed, where
 		// the next line does.
@@ -323,6 +354,16 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 	s.text = text
 	s.rec.fields, s.rec.nfields = fields, len(fields)
 	return true
+}
+
+// nullMarkers empties the unquoted fields of a line cut by splitLine that
+// are exactly \N: they are null.
+func (s *csvSplitter) nullMarkers(line []byte, at int64, fields []string, starts []int64) {
+	for i, f := range fields {
+		if f == nullMarker && (starts[i] == at || line[starts[i]-at-1] != '"') {
+			fields[i] = ""
+		}
+	}
 }
 
 // slabFields returns a slice of n strings cut from the current field
@@ -389,6 +430,7 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if room() {
 				starts = append(starts, at)
 			}
+			s.fieldAt = len(buf)
 			state = stUnquoted
 			if quoted {
 				state = stQuoted
@@ -419,6 +461,9 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if i < 0 {
 				s.state = state
 				return
+			}
+			if keep && len(buf)-s.fieldAt == 2 && string(buf[s.fieldAt:]) == nullMarker {
+				buf = buf[:s.fieldAt]
 			}
 			s.rec.nfields++
 			if room() {

@@ -1,0 +1,230 @@
+package readers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"io"
+	"unicode/utf8"
+)
+
+// csvDialect is a text dialect other than RFC 4180's, read by nextDialect
+// (the default dialect keeps its own fast path):
+//   - quote: the quote character, or none (quotes are data);
+//   - escape '\\': backslash escapes as PostgreSQL's text format and
+//     MySQL/MariaDB write them: \\ \t \n \r \0 \b \f \v \Z \" and a
+//     backslash before any other character (a delimiter, a raw tab or
+//     line end, as MariaDB writes them inside a value) stands for that
+//     character; an unescaped \N is null.
+//
+// In every dialect, an unquoted field that is exactly \N is null (read as
+// the empty text, which is null).
+type csvDialect struct {
+	quote  byte // 0: no quoting
+	escape byte // 0: no escapes
+}
+
+// nullMarker is the NULL of PostgreSQL's text format, MySQL and MariaDB,
+// Hive and Snowflake unloads.
+const nullMarker = `\N`
+
+// nextDialect is next for a csvDialect.
+func (s *csvSplitter) nextDialect() (csvRecord, error) {
+	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
+	s.rec = csvRecord{off: -1}
+	s.state, s.over, s.lineOff, s.esc = stFieldStart, false, 0, false
+	plain := true // every byte as written is UTF-8 without NUL
+	for {
+		seg, err := s.br.ReadSlice('\n')
+		segOff := s.off
+		s.off += int64(len(seg))
+		full := err == bufio.ErrBufferFull
+		if err != nil && !full && err != io.EOF {
+			return csvRecord{}, err
+		}
+		eof := err == io.EOF
+		content, nl := seg, false
+		if !full && !eof {
+			nl = true
+			content = content[:len(content)-1]
+		}
+		if !full {
+			if n := len(content); n > 0 && content[n-1] == '\r' && (n < 2 || content[n-2] != s.dialect.escape || s.dialect.escape == 0) {
+				content = content[:n-1]
+			}
+		}
+		if s.rec.off < 0 {
+			if nl && len(content) == 0 {
+				s.line++
+				continue
+			}
+			if eof && len(content) == 0 {
+				return csvRecord{}, io.EOF
+			}
+			s.rec.off, s.rec.line, s.lineOff = segOff, s.line+1, segOff
+		}
+		if plain && (!utf8.Valid(content) || bytes.IndexByte(content, 0) >= 0) {
+			plain = false
+		}
+		s.feedDialect(content, segOff)
+		if !s.over && int(s.off-s.rec.off) > s.max {
+			s.over = true
+			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+		}
+		if full {
+			continue
+		}
+		if nl {
+			s.line++
+		}
+		if s.esc && !eof {
+			// A backslash and a raw line end: the line end is data.
+			s.esc = false
+			s.add([]byte{'\n'})
+			s.lineOff = s.off
+			continue
+		}
+		if s.state == stQuoted {
+			if !eof {
+				s.add([]byte{'\n'})
+				s.lineOff = s.off
+				continue
+			}
+			s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+		}
+		if s.esc { // a backslash ends the input: itself
+			s.add([]byte{'\\'})
+		}
+		switch s.state {
+		case stFieldStart:
+			s.startField(s.off)
+			s.fieldAt, s.fieldQuoted, s.fieldNull = len(s.buf), false, false
+			s.endDialectField()
+		case stUnquoted, stQuoteSeen:
+			s.endDialectField()
+		}
+		break
+	}
+	rec := s.cut()
+	if plain {
+		s.text = "" // checkText: nothing to look for
+	}
+	return rec, nil
+}
+
+// feedDialect is feed for a csvDialect: content is one line (or a piece
+// of a long one) without its line end, starting at offset at.
+func (s *csvSplitter) feedDialect(content []byte, at int64) {
+	d := s.dialect
+	comma := s.comma
+	for i := 0; i < len(content); {
+		if s.esc {
+			s.esc = false
+			b := content[i]
+			i++
+			switch b {
+			case 'N':
+				s.fieldNull = !s.fieldQuoted && len(s.buf) == s.fieldAt
+			case 't':
+				b = '\t'
+			case 'n':
+				b = '\n'
+			case 'r':
+				b = '\r'
+			case '0':
+				b = 0
+			case 'b':
+				b = '\b'
+			case 'f':
+				b = '\f'
+			case 'v':
+				b = '\v'
+			case 'Z':
+				b = 0x1a
+			default:
+				if len(comma) > 1 && bytes.HasPrefix(content[i-1:], comma) {
+					s.add(comma)
+					i += len(comma) - 1
+					continue
+				}
+			}
+			s.add([]byte{b})
+			continue
+		}
+		switch s.state {
+		case stFieldStart:
+			s.fieldAt, s.fieldQuoted, s.fieldNull = len(s.buf), false, false
+			s.state = stUnquoted
+			if d.quote != 0 && content[i] == d.quote {
+				s.fieldQuoted, s.state = true, stQuoted
+				i++
+			}
+			s.startField(at + int64(i))
+		case stUnquoted:
+			// The run up to the next delimiter or escape is text.
+			j := i
+			for j < len(content) && content[j] != comma[0] && (content[j] != d.escape || d.escape == 0) {
+				j++
+			}
+			s.add(content[i:j])
+			i = j
+			switch {
+			case i == len(content):
+			case content[i] == d.escape && d.escape != 0:
+				s.esc = true
+				i++
+			case bytes.HasPrefix(content[i:], comma):
+				s.endDialectField()
+				s.state = stFieldStart
+				i += len(comma)
+			default: // the first byte of a longer delimiter, not all of it
+				s.add(content[i : i+1])
+				i++
+			}
+		case stQuoted:
+			j := i
+			for j < len(content) && content[j] != d.quote && (content[j] != d.escape || d.escape == 0) {
+				j++
+			}
+			s.add(content[i:j])
+			i = j
+			switch {
+			case i == len(content):
+			case content[i] == d.quote:
+				s.state = stQuoteSeen
+				i++
+			default:
+				s.esc = true
+				i++
+			}
+		case stQuoteSeen:
+			switch {
+			case content[i] == d.quote:
+				s.add(content[i : i+1])
+				s.state = stQuoted
+				i++
+			case bytes.HasPrefix(content[i:], comma):
+				s.endDialectField()
+				s.state = stFieldStart
+				i += len(comma)
+			default:
+				s.fail("csv.quote", int(at-s.lineOff)+i, csv.ErrQuote)
+				return
+			}
+		default: // stSkipLine
+			return
+		}
+	}
+}
+
+// endDialectField ends a field; an unquoted \N (escaped, or as written
+// where there are no escapes) is null: the empty text.
+func (s *csvSplitter) endDialectField() {
+	if !s.over && !s.fieldQuoted {
+		f := s.buf[s.fieldAt:]
+		if s.fieldNull && len(f) == 1 || s.dialect.escape == 0 && string(f) == nullMarker {
+			s.buf = s.buf[:s.fieldAt]
+		}
+	}
+	s.endField()
+}
