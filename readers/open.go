@@ -13,7 +13,9 @@ import (
 // Open opens one input for reading: a local path or an s3:// URI. The format
 // is opts.Format, or with FormatAuto chosen by extension (.parquet is
 // Parquet; everything else is CSV, gzip'd or not, told by its first bytes).
-// With opts.Start set, reading resumes at that position.
+// With opts.Start set, reading resumes at that position. An input in a
+// Hive-style partition directory (country=TR/) has a text column for each
+// partition after its own (see partitionsOf).
 func Open(ctx context.Context, uri string, opts Options) (Reader, error) {
 	src, err := openSource(ctx, uri, opts)
 	if err != nil {
@@ -29,6 +31,14 @@ func Open(ctx context.Context, uri string, opts Options) (Reader, error) {
 	if err != nil {
 		src.Close()
 		return nil, err
+	}
+	if parts := partitionsOf(uri); len(parts) > 0 {
+		pr, err := withPartitions(r, uri, parts)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r = pr
 	}
 	if opts.Stop != nil {
 		r = &stopReader{Reader: r, stop: opts.Stop.Index}
