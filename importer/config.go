@@ -73,6 +73,9 @@ type SourceConfig struct {
 	Escape   rune
 	NoHeader bool
 	Columns  []string
+	// TextNullMarker reads an unquoted \N as text (source.csv.null_marker:
+	// ""); by default it is null.
+	TextNullMarker bool
 	// ColumnsInsensitive matches mapped columns to the header whatever
 	// their case (source.columns_case: insensitive).
 	ColumnsInsensitive bool
@@ -404,9 +407,9 @@ func (s *SourceConfig) decodeNullValues(w *walker, v ast.Node) {
 func (s *SourceConfig) decodeCSV(w *walker, v ast.Node) {
 	var header *bool
 	var headerAt ast.Node
-	w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes", "header", "columns", "quote", "escape"}, func(key string, _, v ast.Node) {
+	w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes", "header", "columns", "quote", "escape", "null_marker"}, func(key string, _, v ast.Node) {
 		switch key {
-		case "header", "columns", "quote", "escape":
+		case "header", "columns", "quote", "escape", "null_marker":
 			if key == "header" {
 				header, headerAt = new(bool), v
 				w.boolean(v, "source.csv.header", header)
@@ -449,9 +452,20 @@ func (s *SourceConfig) decodeCSV(w *walker, v ast.Node) {
 }
 
 // decodeDialect reads the text dialect keys of source.csv: columns (of
-// files without a header row), quote ("" for none) and escape (\ or "").
+// files without a header row), quote ("" for none), escape (\ or "") and
+// null_marker (\N, or "" to read an unquoted \N as text).
 func (s *SourceConfig) decodeDialect(w *walker, key string, v ast.Node) {
 	switch key {
+	case "null_marker":
+		var m string
+		w.str(v, "source.csv.null_marker", &m)
+		switch m {
+		case `\N`:
+		case "":
+			s.TextNullMarker = true
+		default:
+			w.addf(v, `source.csv.null_marker must be "\\N" (an unquoted \N is null, the default) or "" (it is text), not %q; other null texts go in source.null_values`, m)
+		}
 	case "columns":
 		w.strings(v, "source.csv.columns", &s.Columns)
 		seen := map[string]bool{}
@@ -713,10 +727,11 @@ func (c *Config) Hash() string {
 		NoHeader bool     `json:",omitempty"`
 		Columns  []string `json:",omitempty"`
 		Case     bool     `json:",omitempty"`
+		TextN    bool     `json:",omitempty"`
 	}{fk(c.Mapping.Identifiers), fk(c.Mapping.Attributes), evs, ttl, c.Events.FutureTolerance.String(),
 		c.Insider.NotAppend, c.Insider.ErrorCallbackURL, c.Source.Format, c.Source.Delimiter, c.Source.NullValues,
 		c.Source.Encoding, c.Source.MaxRecordBytes,
-		c.Source.Quote, c.Source.Escape, c.Source.NoHeader, c.Source.Columns, c.Source.ColumnsInsensitive})
+		c.Source.Quote, c.Source.Escape, c.Source.NoHeader, c.Source.Columns, c.Source.ColumnsInsensitive, c.Source.TextNullMarker})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -66,3 +66,17 @@ func TestColumnsCaseInsensitive(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Contains(t, err.Error(), `column "email" (for email) appears 2 times in the header of x.csv`)
 }
+
+// source.csv.null_marker: "" reads an unquoted \N as text.
+func TestConfigNullMarker(t *testing.T) {
+	base := "mapping:\n  identifiers: {email: email}\n  attributes: {name: name}\n"
+	cfg, err := ParseConfig("c.yaml", []byte("source:\n  paths: [a.csv]\n  csv: {null_marker: \"\"}\n"+base))
+	require.NoError(t, err)
+	assert.True(t, cfg.Source.TextNullMarker)
+	cfg, err = ParseConfig("c.yaml", []byte("source:\n  paths: [a.csv]\n  csv: {null_marker: '\\N'}\n"+base))
+	require.NoError(t, err)
+	assert.False(t, cfg.Source.TextNullMarker)
+	assert.Equal(t, []string{
+		`3:22: source.csv.null_marker must be "\\N" (an unquoted \N is null, the default) or "" (it is text), not "NA"; other null texts go in source.null_values`,
+	}, configProblems(t, "source:\n  paths: [a.csv]\n  csv: {null_marker: NA}\n"+base))
+}

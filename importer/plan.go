@@ -221,7 +221,7 @@ func identVersion(id readers.Identity) string {
 func (r *run) readerOptions(start *readers.Position) readers.Options {
 	src := &r.cfg.Source
 	return readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding, MaxRecordBytes: src.MaxRecordBytes, Start: start, S3: r.s3,
-		Quote: src.Quote, Escape: src.Escape, NoHeader: src.NoHeader, Names: src.Columns}
+		Quote: src.Quote, Escape: src.Escape, NoHeader: src.NoHeader, Names: src.Columns, TextNullMarker: src.TextNullMarker}
 }
 
 // scanOptions are readerOptions for reading rows: a columnar input

@@ -169,6 +169,7 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	c.rc = rc
 	c.base, c.lineBase = off, line
 	c.sp = newCSVSplitter(in, c.opts.Delimiter, c.opts.MaxRecordBytes)
+	c.sp.textN = c.opts.TextNullMarker
 	if q, e := c.opts.Quote, c.opts.Escape; q != 0 && q != '"' || e != 0 {
 		c.sp.dialect = &csvDialect{escape: byte(e)}
 		switch q {

@@ -18,7 +18,8 @@ import (
 //     character; an unescaped \N is null.
 //
 // In every dialect, an unquoted field that is exactly \N is null (read as
-// the empty text, which is null).
+// the empty text, which is null), unless Options.TextNullMarker says it is
+// text.
 type csvDialect struct {
 	quote  byte // 0: no quoting
 	escape byte // 0: no escapes
@@ -124,7 +125,7 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 			i++
 			switch b {
 			case 'N':
-				s.fieldNull = !s.fieldQuoted && len(s.buf) == s.fieldAt
+				s.fieldNull = !s.fieldQuoted && !s.textN && len(s.buf) == s.fieldAt
 			case 't':
 				b = '\t'
 			case 'n':
@@ -222,7 +223,7 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 func (s *csvSplitter) endDialectField() {
 	if !s.over && !s.fieldQuoted {
 		f := s.buf[s.fieldAt:]
-		if s.fieldNull && len(f) == 1 || s.dialect.escape == 0 && string(f) == nullMarker {
+		if s.fieldNull && len(f) == 1 || s.dialect.escape == 0 && !s.textN && string(f) == nullMarker {
 			s.buf = s.buf[:s.fieldAt]
 		}
 	}

@@ -107,3 +107,22 @@ func TestCSVDialectBadQuote(t *testing.T) {
 	assert.Equal(t, "csv.quote", perrs[0].Rule)
 	assert.Equal(t, int64(1), perrs[0].Line)
 }
+
+// With TextNullMarker an unquoted \N is the text it is, in the default
+// dialect (both paths) and in the others.
+func TestCSVTextNullMarker(t *testing.T) {
+	for _, o := range []Options{{}, {Quote: NoQuote}, {Escape: '\\'}} {
+		o.TextNullMarker = true
+		r, err := Open(context.Background(), writeFile(t, "n.csv", []byte("a,b\n\\N,x\n\"q\"\"\",\\N\n")), o)
+		require.NoError(t, err)
+		rows, _, perrs := readAll(t, r)
+		r.Close()
+		require.Empty(t, perrs)
+		want := `\N`
+		if o.Escape != 0 {
+			want = "N" // an escaped N
+		}
+		assert.Equal(t, want, rows[0][0], "%+v", o)
+		assert.Equal(t, want, rows[1][1], "%+v", o)
+	}
+}

@@ -53,6 +53,8 @@ type csvSplitter struct {
 	noFast bool
 	// dialect, when set, reads another text dialect (see nextDialect).
 	dialect *csvDialect
+	// textN reads an unquoted \N as the text it is, not as null.
+	textN bool
 
 	// The field being cut by the general paths: where its text starts in
 	// buf, whether it was quoted, whether it began with an escaped \N
@@ -244,7 +246,7 @@ func (s *csvSplitter) cut() csvRecord {
 // endUnquoted ends an unquoted field of the default dialect: one that is
 // exactly \N is null, the empty text.
 func (s *csvSplitter) endUnquoted() {
-	if !s.over && len(s.buf)-s.fieldAt == 2 && string(s.buf[s.fieldAt:]) == nullMarker {
+	if !s.over && !s.textN && len(s.buf)-s.fieldAt == 2 && string(s.buf[s.fieldAt:]) == nullMarker {
 		s.buf = s.buf[:s.fieldAt]
 	}
 	s.endField()
@@ -343,7 +345,7 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		fields[i] = text[starts[i]:end]
 		starts[i] += at
 	}
-	if bytes.IndexByte(line, '\\') >= 0 {
+	if !s.textN && bytes.IndexByte(line, '\\') >= 0 {
 		s.nullMarkers(line, at, fields, starts)
 	}
 	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == c {
@@ -462,7 +464,7 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 				s.state = state
 				return
 			}
-			if keep && len(buf)-s.fieldAt == 2 && string(buf[s.fieldAt:]) == nullMarker {
+			if keep && !s.textN && len(buf)-s.fieldAt == 2 && string(buf[s.fieldAt:]) == nullMarker {
 				buf = buf[:s.fieldAt]
 			}
 			s.rec.nfields++

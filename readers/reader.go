@@ -157,6 +157,10 @@ type Options struct {
 	// columns, and its first line is a record.
 	NoHeader bool
 	Names    []string
+	// TextNullMarker reads an unquoted \N as the text it is; by default
+	// it is null, as PostgreSQL's text format, MySQL, Hive and Snowflake
+	// write NULL.
+	TextNullMarker bool
 	// Columns, when not nil, are the only columns a columnar format
 	// (Parquet) needs to read; Reader.Columns then lists those of them the
 	// input has. CSV reads every column whatever it says.
