@@ -4,9 +4,15 @@
 # and parquet-go/parquet-go, each with NAME.jsonl, the rows that writer's own
 # reader reads back (or NAME.error, the error our reader must give); and
 # DuckDB's CSV exports with NAME.csv.jsonl, what its read_csv reads back.
-# readers/interop_test.go compares them with what our reader reads. Needs
-# node and npm (the packages go to a temporary directory, never into the
-# repo) and Go; CI only reads the committed files.
+# readers/interop_test.go compares them with what our reader reads.
+# testdata/interop/exports holds the same 200 purchase rows as PostgreSQL
+# (COPY text and CSV), MariaDB (INTO OUTFILE, --batch), sqlite3 and DuckDB
+# (PARTITION_BY, COMPRESSION zstd, a Spark-layout directory) export them,
+# each beside what its writer reads back (readers/exports_test.go,
+# cmd/insider-import/exports_test.go). Needs node and npm (the packages go
+# to a temporary directory, never into the repo), Go, and as root the
+# Debian packages postgresql, mariadb-server and sqlite3 (throwaway servers
+# in temporary directories); CI only reads the committed files.
 #   scripts/interop.sh        (or: make interop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +35,14 @@ NODE_PATH="$work/node_modules" node testdata/interop/gen/node/gen.js "$out"
 NODE_PATH="$work/node_modules" node testdata/interop/gen/node/gen_csv.js "$out"
 go run ./testdata/interop/gen/gowriters "$out"
 (cd testdata/interop/gen/arrowgo && go run . "$out")
+
+exports=$out/exports
+rm -rf "$exports"
+mkdir -p "$exports"
+testdata/interop/gen/exports/postgres.sh "$exports"
+testdata/interop/gen/exports/mariadb.sh "$exports"
+testdata/interop/gen/exports/sqlite.sh "$exports"
+NODE_PATH="$work/node_modules" node testdata/interop/gen/node/gen_exports.js "$exports"
 
 # arrow-rs reads its own LZ4 (Hadoop-framed) file; we refuse the codec.
 rm -f "$out/arrowrs_lz4_hadoop.jsonl"
