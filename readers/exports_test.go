@@ -120,7 +120,9 @@ func exportCell(t *testing.T, c exportCase, id, col string, want any, got Value)
 		g = ""
 	}
 	w := jsonText(want)
-	fail := func() { t.Fatalf("%s order %s column %s: read %q (%v), the writer reads %#v", c.name, id, col, g, got.Kind, want) }
+	fail := func() {
+		t.Fatalf("%s order %s column %s: read %q (%v), the writer reads %#v", c.name, id, col, g, got.Kind, want)
+	}
 	if w == "" || g == "" {
 		if w != g {
 			fail()
