@@ -207,3 +207,44 @@ func exportInstant(s string) time.Time {
 	}
 	return time.Time{}
 }
+
+// What is not a folder of data files, or not text, is refused before any
+// request with exit 2 (a usage error: a rerun cannot get past it) naming
+// what it is.
+func TestE2ERefusedInputs(t *testing.T) {
+	f := startFake(t)
+	tree := func(files map[string]string) string {
+		dir := t.TempDir()
+		for rel, data := range files {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
+			require.NoError(t, os.WriteFile(p, []byte(data), 0o600))
+		}
+		return dir
+	}
+	pq, err := os.ReadFile(filepath.Join(exportsDir(t), "duckdb_partitioned_parquet", "country=TR", "data_0.parquet"))
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name   string
+		path   string
+		source string
+		want   string
+	}{
+		{"markers only", tree(map[string]string{"_SUCCESS": "", "._SUCCESS.crc": "crc", "_committed_1": "{}", "_temporary/0/part-0.csv": "x\n"}), "", "no input files match"},
+		{"Delta Lake", tree(map[string]string{"part-0.csv": "email\n", "_delta_log/00000000000000000000.json": "{}"}), "", "is a Delta Lake table (it holds _delta_log/), not a folder of files"},
+		{"Iceberg", tree(map[string]string{"data/part-0.csv": "email\n", "metadata/v2.metadata.json": "{}"}), "", "is an Iceberg table (it holds metadata/v2.metadata.json)"},
+		{"Parquet as csv", filepath.Join(tree(map[string]string{"export.csv": string(pq)}), "export.csv"), "  format: csv\n", "is Parquet, not text (its first bytes say so); set source.format: parquet"},
+		{"lz4", filepath.Join(tree(map[string]string{"part_0_0_0.csv": "\x04\x22\x4d\x18\x64\x40\xa7x"}), "part_0_0_0.csv"), "", "is lz4, not text (its first bytes say so)"},
+		{"partition collides", filepath.Join(tree(map[string]string{"email=a/part-0.csv": "email,name,ts,order\n"}), "email=a", "part-0.csv"), "",
+			`the directory "email=a" makes a partition column "email", and the file has a column "email" too`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newInputEnv(t, f, []string{c.path}, c.source, 100)
+			res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, e.args()...)
+			assert.Equal(t, 2, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 2000))
+			assert.Contains(t, res.Stderr, c.want)
+			assert.NotContains(t, res.Stderr, "encoding")
+		})
+	}
+	assert.Zero(t, f.Stats(t).Requests, "nothing is sent")
+}
