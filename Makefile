@@ -9,7 +9,7 @@ FUZZTIME ?= 3s
 FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks \
   FuzzAppendStringSame FuzzRFC3339Same FuzzPlainNumbers
 # readers: the CSV splitter against encoding/csv, its one-line fast path against the general one.
-READERS_FUZZ_TARGETS := FuzzCSVSplitter FuzzCSVSplitLine
+READERS_FUZZ_TARGETS := FuzzCSVSplitter FuzzCSVSplitLine FuzzCSVDialectRoundTrip
 BENCH_ROWS ?= 100000
 # Stamped into the binary (insider-import version) and the image labels.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

@@ -44,15 +44,23 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 			return csvRecord{}, err
 		}
 		eof := err == io.EOF
+		if s.pendingCR {
+			// A '\r' ended the last piece of a long line: data, unless the
+			// "\n" of a "\r\n" follows.
+			s.pendingCR = false
+			if len(seg) > 0 && seg[0] != '\n' {
+				s.feedDialect([]byte{'\r'}, segOff-1)
+			}
+		}
 		content, nl := seg, false
 		if !full && !eof {
 			nl = true
 			content = content[:len(content)-1]
 		}
-		if !full {
-			if n := len(content); n > 0 && content[n-1] == '\r' && (n < 2 || content[n-2] != s.dialect.escape || s.dialect.escape == 0) {
-				content = content[:n-1]
-			}
+		// A line's "\r\n" end is its end; an escaped '\r' is data.
+		if n := len(content); n > 0 && content[n-1] == '\r' && (n < 2 || content[n-2] != s.dialect.escape || s.dialect.escape == 0) {
+			content = content[:n-1]
+			s.pendingCR = full
 		}
 		if s.rec.off < 0 {
 			if nl && len(content) == 0 {
@@ -71,6 +79,9 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if !s.over && int(s.off-s.rec.off) > s.max {
 			s.over = true
 			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+			if s.stopOver {
+				return s.stoppedOver(), nil
+			}
 		}
 		if full {
 			continue

@@ -188,9 +188,7 @@ func (s *csvSplitter) next() (csvRecord, error) {
 			s.over = true
 			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
 			if s.stopOver {
-				rec := s.rec
-				rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("longer than source.csv.max_record_bytes (%d)", s.max)}
-				return rec, nil
+				return s.stoppedOver(), nil
 			}
 		}
 		if full {
@@ -220,6 +218,14 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		break
 	}
 	return s.cut(), nil
+}
+
+// stoppedOver is the record cut short when stopOver is set: longer than
+// max.
+func (s *csvSplitter) stoppedOver() csvRecord {
+	rec := s.rec
+	rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("longer than source.csv.max_record_bytes (%d)", s.max)}
+	return rec
 }
 
 // cut returns the record whose fields the general path has read into buf.
