@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -247,4 +248,44 @@ func TestE2ERefusedInputs(t *testing.T) {
 		})
 	}
 	assert.Zero(t, f.Stats(t).Requests, "nothing is sent")
+}
+
+// A run stopped (SIGTERM) partway through a compressed file, a
+// partitioned directory and a text-dialect file resumes where it stopped:
+// the second run sends the rest, every order once, every value the
+// writer's.
+func TestE2EExportsResume(t *testing.T) {
+	for _, name := range []string{"duckdb_zstd.csv.zst", "duckdb_partitioned_csv", "pg_text.txt", "mariadb_outfile_enclosed.csv"} {
+		t.Run(name, func(t *testing.T) {
+			f := startFake(t, "--delay", "150ms")
+			dir := t.TempDir()
+			cfg := exportConfig(t, f, dir, filepath.Join(exportsDir(t), name), exportSources[name])
+			cfg = writeFile(t, dir, "import.yaml", strings.Replace(readText(t, cfg), "batch_users: 100, workers: 2", "batch_users: 10, workers: 1", 1))
+			args := []string{"run", "-c", cfg, "--checkpoint", filepath.Join(dir, "cp"),
+				"--rejects", filepath.Join(dir, "rejects.jsonl"), "--progress", "none", "--log-format", "json"}
+			env := []string{"INSIDER_API_KEY=" + testKey}
+			p := startImport(t, env, args...)
+			deadline := time.Now().Add(time.Minute)
+			for f.Stats(t).Events < 40 {
+				require.True(t, time.Now().Before(deadline), "no events in a minute")
+				require.False(t, p.exited(), "the run ended before it was stopped")
+				time.Sleep(20 * time.Millisecond)
+			}
+			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+			res := p.wait(t, time.Minute)
+			require.Equal(t, 143, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 3000))
+			first := f.Stats(t).Events
+			require.Less(t, first, int64(200), "stopped partway")
+			res = runImport(t, env, args...)
+			require.Equal(t, 0, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 3000))
+			t.Logf("%d events before the stop, %d after", first, f.Stats(t).Events-first)
+			checkExportEvents(t, f, filepath.Join(exportsDir(t), name+".jsonl"))
+		})
+	}
+}
+
+func readText(t *testing.T, file string) string {
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return string(b)
 }
