@@ -289,3 +289,24 @@ func readText(t *testing.T, file string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// Snowflake's upper-case header: without source.columns_case the run
+// stops before any request saying to set it; with it, the export imports
+// exactly. (PostgreSQL's CSV export with its header upper-cased.)
+func TestE2EColumnsCaseInsensitive(t *testing.T) {
+	data := readText(t, filepath.Join(exportsDir(t), "pg_csv.csv"))
+	head, rest, _ := strings.Cut(data, "\n")
+	dir := t.TempDir()
+	file := writeFile(t, dir, "SNOWFLAKE_UNLOAD.csv", strings.ToUpper(head)+"\n"+rest)
+	f := startFake(t)
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	cfg := exportConfig(t, f, dir, file, exportSources["pg_csv.csv"])
+	res := runImport(t, env, "run", "-c", cfg, "--checkpoint", filepath.Join(dir, "cp"), "--progress", "none")
+	assert.Equal(t, 2, res.Code, "stderr:\n%s", tail([]byte(res.Stderr), 3000))
+	assert.Contains(t, res.Stderr, `column "customer_id" is in the header in another case; set source.columns_case: insensitive`)
+	assert.Zero(t, f.Stats(t).Requests)
+
+	cfg = exportConfig(t, f, dir, file, exportSources["pg_csv.csv"]+"\n  columns_case: insensitive")
+	runExport(t, f, dir, cfg, env)
+	checkExportEvents(t, f, filepath.Join(exportsDir(t), "pg_csv.csv.jsonl"))
+}
