@@ -1,7 +1,6 @@
 package readers
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"io"
@@ -31,19 +30,13 @@ const nullMarker = `\N`
 
 // nextDialect is next for a csvDialect.
 func (s *csvSplitter) nextDialect() (csvRecord, error) {
-	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
-	s.rec = csvRecord{off: -1}
-	s.state, s.over, s.lineOff, s.esc = stFieldStart, false, 0, false
+	s.reset()
 	plain := true // every byte as written is UTF-8 without NUL
 	for {
-		seg, err := s.br.ReadSlice('\n')
-		segOff := s.off
-		s.off += int64(len(seg))
-		full := err == bufio.ErrBufferFull
-		if err != nil && !full && err != io.EOF {
+		seg, segOff, full, eof, err := s.piece()
+		if err != nil {
 			return csvRecord{}, err
 		}
-		eof := err == io.EOF
 		if s.pendingCR {
 			// A '\r' ended the last piece of a long line: data, unless the
 			// "\n" of a "\r\n" follows.
@@ -174,12 +167,7 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 			s.startField(at + int64(i))
 		case stUnquoted:
 			// The run up to the next delimiter or escape is text.
-			j := i
-			for j < len(content) && content[j] != comma[0] && (content[j] != d.escape || d.escape == 0) {
-				j++
-			}
-			s.add(content[i:j])
-			i = j
+			i = s.addRun(content, i, comma[0])
 			switch {
 			case i == len(content):
 			case content[i] == d.escape && d.escape != 0:
@@ -194,12 +182,7 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 				i++
 			}
 		case stQuoted:
-			j := i
-			for j < len(content) && content[j] != d.quote && (content[j] != d.escape || d.escape == 0) {
-				j++
-			}
-			s.add(content[i:j])
-			i = j
+			i = s.addRun(content, i, d.quote)
 			switch {
 			case i == len(content):
 			case content[i] == d.quote:
@@ -227,6 +210,16 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 			return
 		}
 	}
+}
+
+// addRun adds the text of content from i up to the first stop byte or
+// escape, and returns where that is (len(content) if nowhere).
+func (s *csvSplitter) addRun(content []byte, i int, stop byte) int {
+	j := i
+	for esc := s.dialect.escape; j < len(content) && content[j] != stop && (content[j] != esc || esc == 0); j++ {
+	}
+	s.add(content[i:j])
+	return j
 }
 
 // endDialectField ends a field; an unquoted \N (escaped, or as written

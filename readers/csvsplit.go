@@ -121,18 +121,12 @@ func (s *csvSplitter) next() (csvRecord, error) {
 	if s.dialect != nil {
 		return s.nextDialect()
 	}
-	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
-	s.rec = csvRecord{off: -1}
-	s.state, s.over, s.lineOff = stFieldStart, false, 0
+	s.reset()
 	for {
-		seg, err := s.br.ReadSlice('\n')
-		segOff := s.off
-		s.off += int64(len(seg))
-		full := err == bufio.ErrBufferFull
-		if err != nil && !full && err != io.EOF {
+		seg, segOff, full, eof, err := s.piece()
+		if err != nil {
 			return csvRecord{}, err
 		}
-		eof := err == io.EOF
 		// A '\r' that ended the previous piece of a long line is data
 		// unless this piece starts the "\n" of a "\r\n".
 		if s.pendingCR {
@@ -256,6 +250,28 @@ func (s *csvSplitter) endUnquoted() {
 		s.buf = s.buf[:s.fieldAt]
 	}
 	s.endField()
+}
+
+// reset starts a new record.
+func (s *csvSplitter) reset() {
+	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
+	s.rec = csvRecord{off: -1}
+	s.state, s.over, s.lineOff, s.esc = stFieldStart, false, 0, false
+}
+
+// piece reads the next line, or the next piece of a line longer than the
+// read buffer (full), which starts at offset segOff; eof says the input
+// ends with it.
+func (s *csvSplitter) piece() (seg []byte, segOff int64, full, eof bool, err error) {
+	seg, err = s.br.ReadSlice('\n')
+	segOff = s.off
+	s.off += int64(len(seg))
+	full = err == bufio.ErrBufferFull
+	eof = err == io.EOF
+	if full || eof {
+		err = nil
+	}
+	return seg, segOff, full, eof, err
 }
 
 // Slab sizes: a block holds the text or the field slices of about 200
