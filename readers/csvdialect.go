@@ -69,12 +69,8 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 			plain = false
 		}
 		s.feedDialect(content, segOff)
-		if !s.over && int(s.off-s.rec.off) > s.max {
-			s.over = true
-			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
-			if s.stopOver {
-				return s.stoppedOver(), nil
-			}
+		if s.overMax() {
+			return s.stoppedOver(), nil
 		}
 		if full {
 			continue

@@ -178,12 +178,8 @@ func (s *csvSplitter) next() (csvRecord, error) {
 			}
 		}
 		s.feed(content, segOff)
-		if !s.over && int(s.off-s.rec.off) > s.max {
-			s.over = true
-			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
-			if s.stopOver {
-				return s.stoppedOver(), nil
-			}
+		if s.overMax() {
+			return s.stoppedOver(), nil
 		}
 		if full {
 			continue
@@ -212,6 +208,17 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		break
 	}
 	return s.cut(), nil
+}
+
+// overMax marks the record as over max bytes once it is, dropping what
+// was kept of it, and reports whether to return it at once (stopOver).
+func (s *csvSplitter) overMax() bool {
+	if s.over || int(s.off-s.rec.off) <= s.max {
+		return false
+	}
+	s.over = true
+	s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+	return s.stopOver
 }
 
 // stoppedOver is the record cut short when stopOver is set: longer than
