@@ -166,3 +166,15 @@ func TestS3Compressed(t *testing.T) {
 		}
 	})
 }
+
+// A compressed file cut before the end of its header row says where and
+// which stream broke.
+func TestCSVTruncatedBeforeHeaderEnds(t *testing.T) {
+	data, err := os.ReadFile(compressWith(t, "bzip2", bytes.Repeat([]byte("column,"), 20000)))
+	require.NoError(t, err)
+	_, err = Open(context.Background(), writeFile(t, "cut.csv.bz2", data[:len(data)/2]), Options{})
+	require.Error(t, err)
+	var re *ReadError
+	require.ErrorAs(t, err, &re)
+	assert.Contains(t, err.Error(), "cut.csv.bz2 after row 0 (line 0), byte 0 of the decompressed text: bzip2")
+}

@@ -86,6 +86,9 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	}
 	if err != nil {
 		c.Close()
+		if c.codec != "" { // say what broke: the compressed stream
+			return nil, c.fatal(err)
+		}
 		return nil, fmt.Errorf("%s: header: %w", src.Name(), err)
 	}
 	if rec.bad != nil {

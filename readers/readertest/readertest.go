@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,6 +74,7 @@ func Formats() []Format {
 		// checksum the garbling breaks.
 		{Name: "csv.zst", Ext: ".csv.zst", Sample: compressedSample(zstdCompress), Truncate: half, Garble: lastByteGarble(1), FatalOnBreak: true},
 		{Name: "csv.xz", Ext: ".csv.xz", Sample: compressedSample(xzCompress), Truncate: half, Garble: lastByteGarble(13), FatalOnBreak: true},
+		{Name: "csv.bz2", Ext: ".csv.bz2", Sample: compressedSample(bzip2Compress), Truncate: half, Garble: lastByteGarble(3), FatalOnBreak: true},
 		{Name: "csv.zip", Ext: ".csv.zip", Sample: compressedSample(zipCompress), Truncate: half, Garble: zipGarble, FatalOnBreak: true},
 	}
 }
@@ -426,6 +428,21 @@ func xzCompress(t *testing.T, data []byte) []byte {
 	return b.Bytes()
 }
 
+// bzip2Compress runs the bzip2 command (the standard library only reads
+// bzip2); the test is skipped where it is not installed.
+func bzip2Compress(t *testing.T, data []byte) []byte {
+	if _, err := exec.LookPath("bzip2"); err != nil {
+		t.Skip("bzip2 is not installed")
+	}
+	cmd := exec.Command("bzip2", "-c")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // zipCompress stores data in a zip (not deflated: the archive stays
 // larger than one S3 read-ahead block, so a replaced object is read again
 // and noticed; compress_test.go reads deflated ones).
@@ -446,7 +463,7 @@ func zipCompress(t *testing.T, data []byte) []byte {
 }
 
 // lastByteGarble flips byte n from the end: in a zstd frame its content
-// checksum, in an xz stream its block's check.
+// checksum, in an xz stream its index's check, in bzip2 its stream CRC.
 func lastByteGarble(n int) func(*testing.T, []byte) []byte {
 	return func(_ *testing.T, data []byte) []byte {
 		out := bytes.Clone(data)
