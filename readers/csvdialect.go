@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"io"
@@ -33,8 +34,9 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 	s.reset()
 	plain := true // every byte as written is UTF-8 without NUL
 	for {
-		seg, segOff, full, eof, err := s.piece()
-		if err != nil {
+		seg, segOff, err := s.piece()
+		full, eof := err == bufio.ErrBufferFull, err == io.EOF
+		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
 		if s.pendingCR {

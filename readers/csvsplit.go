@@ -123,8 +123,9 @@ func (s *csvSplitter) next() (csvRecord, error) {
 	}
 	s.reset()
 	for {
-		seg, segOff, full, eof, err := s.piece()
-		if err != nil {
+		seg, segOff, err := s.piece()
+		full, eof := err == bufio.ErrBufferFull, err == io.EOF
+		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
 		// A '\r' that ended the previous piece of a long line is data
@@ -267,18 +268,12 @@ func (s *csvSplitter) reset() {
 }
 
 // piece reads the next line, or the next piece of a line longer than the
-// read buffer (full), which starts at offset segOff; eof says the input
-// ends with it.
-func (s *csvSplitter) piece() (seg []byte, segOff int64, full, eof bool, err error) {
+// read buffer (err bufio.ErrBufferFull), which starts at offset segOff.
+func (s *csvSplitter) piece() (seg []byte, segOff int64, err error) {
 	seg, err = s.br.ReadSlice('\n')
 	segOff = s.off
 	s.off += int64(len(seg))
-	full = err == bufio.ErrBufferFull
-	eof = err == io.EOF
-	if full || eof {
-		err = nil
-	}
-	return seg, segOff, full, eof, err
+	return seg, segOff, err
 }
 
 // Slab sizes: a block holds the text or the field slices of about 200
