@@ -326,6 +326,7 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		q = len(line)
 	}
 	pos := 0
+	marker := false // an unquoted field may be \N
 	for {
 		if s.maxFields > 0 && len(ends) == s.maxFields {
 			return false // the general path counts the fields it drops
@@ -358,6 +359,9 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 			return false // a bare quote
 		}
 		starts, ends = append(starts, int64(pos)), append(ends, end)
+		if end-pos == 2 && line[pos] == '\\' {
+			marker = true
+		}
 		if end == len(line) {
 			break
 		}
@@ -369,7 +373,7 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		fields[i] = text[starts[i]:end]
 		starts[i] += at
 	}
-	if !s.textN && bytes.IndexByte(line, '\\') >= 0 {
+	if marker && !s.textN {
 		s.nullMarkers(line, at, fields, starts)
 	}
 	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == c {
