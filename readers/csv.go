@@ -19,8 +19,9 @@ import (
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// csvReader reads a CSV input, plain or compressed (see decompress), in UTF-8 or the encoding
-// Options.Encoding names, with a header row.
+// csvReader reads a CSV input, plain or compressed (see decompress), in
+// UTF-8 or the encoding Options.Encoding names, in the text dialect the
+// Options give, with a header row or the columns Options.Names.
 type csvReader struct {
 	src     source
 	opts    Options

@@ -12,7 +12,8 @@ import (
 
 // Open opens one input for reading: a local path or an s3:// URI. The format
 // is opts.Format, or with FormatAuto chosen by extension (.parquet is
-// Parquet; everything else is CSV, gzip'd or not, told by its first bytes).
+// Parquet; everything else is CSV, compressed or not, told by its first
+// bytes).
 // With opts.Start set, reading resumes at that position. An input in a
 // Hive-style partition directory (country=TR/) has a text column for each
 // partition after its own (see partitionsOf).
