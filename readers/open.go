@@ -152,7 +152,8 @@ func walkLocal(dir string) ([]string, error) {
 // or an S3 prefix) as Spark, Hive, DuckDB and pyarrow read one: rels are
 // the paths of every file below root, "/"-separated, and a file is skipped
 // when any element of its path starts with "_" or "." (_SUCCESS,
-// _committed_*, .crc checksums, _temporary/). A tree that is a table
+// _committed_*, .crc checksums, _temporary/), or it is a NAME_$folder$
+// directory marker. A tree that is a table
 // rather than a folder of files (Delta Lake's _delta_log/, Iceberg's
 // metadata/*.metadata.json) is refused: its folder also holds files that
 // later commits removed, and reading them would send stale rows.
@@ -180,14 +181,16 @@ func listTree(root string, rels []string) ([]string, error) {
 }
 
 // treeHidden reports whether a path below a listed directory has an
-// element that data tools treat as hidden.
+// element that data tools treat as hidden, or is a directory marker
+// (NAME_$folder$, which Hadoop's older S3 file systems write for each
+// directory).
 func treeHidden(els []string) bool {
 	for _, el := range els {
 		if strings.HasPrefix(el, ".") || strings.HasPrefix(el, "_") {
 			return true
 		}
 	}
-	return false
+	return strings.HasSuffix(els[len(els)-1], "_$folder$")
 }
 
 // Stat returns the identity of an input without reading any of its content:

@@ -26,6 +26,7 @@ var sparkTree = []string{
 	"_temporary/0/part-00009.csv",
 	".hidden/part-00010.csv",
 	"country=US/_SUCCESS",
+	"country=US_$folder$",
 }
 
 var sparkTreeKept = []string{
