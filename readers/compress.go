@@ -7,6 +7,7 @@ import (
 	"compress/bzip2"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -40,8 +41,12 @@ var magics = []magic{
 	{name: "Unix compress (.Z)", prefix: []byte{0x1f, 0x9d}, msg: "recompress it with gzip, zstd, bzip2 or xz"},
 	{name: "lzip", prefix: []byte("LZIP"), msg: "recompress it with gzip, zstd, bzip2 or xz"},
 	{name: "RAR", prefix: []byte("Rar!\x1a\x07"), msg: "extract it, or recompress it with gzip, zstd, bzip2 or xz"},
-	{name: "Parquet", prefix: []byte("PAR1"), msg: "set source.format: parquet, or name the file .parquet with source.format: auto"},
+	{name: "Parquet", prefix: []byte("PAR1"), msg: "set source.format: parquet (or auto)"},
 }
+
+// errParquetMagic is the cause of the InputError for a Parquet file read
+// as text: Open with FormatAuto reads it as Parquet instead.
+var errParquetMagic = errors.New("Parquet magic")
 
 // sniffLen is how many bytes sniff needs to see (tar's "ustar" sits at
 // byte 257).
@@ -75,7 +80,11 @@ func decompress(ctx context.Context, src source, br *bufio.Reader) (codec string
 		return "", br, nil, nil
 	}
 	if !m.read {
-		return "", nil, nil, &InputError{Input: src.Name(), Msg: fmt.Sprintf("is %s, not text (its first bytes say so); %s", m.name, m.msg)}
+		ie := &InputError{Input: src.Name(), Msg: fmt.Sprintf("is %s, not text (its first bytes say so); %s", m.name, m.msg)}
+		if m.name == "Parquet" {
+			ie.Err = errParquetMagic
+		}
+		return "", nil, nil, ie
 	}
 	fail := func(err error) (string, io.Reader, io.Closer, error) {
 		return "", nil, nil, fmt.Errorf("%s: %s: %w", src.Name(), m.name, err)

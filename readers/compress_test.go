@@ -178,3 +178,19 @@ func TestCSVTruncatedBeforeHeaderEnds(t *testing.T) {
 	require.ErrorAs(t, err, &re)
 	assert.Contains(t, err.Error(), "cut.csv.bz2 after row 0 (line 0), byte 0 of the decompressed text: bzip2")
 }
+
+// Under format: auto a Parquet file named otherwise (Glue's part files) is
+// read as Parquet, told by its first bytes.
+func TestAutoReadsParquetByContent(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "interop", "duckdb_default.parquet"))
+	require.NoError(t, err)
+	p := writeFile(t, "run-1700000000000-part-r-00000", data)
+	r, err := Open(context.Background(), p, Options{Format: FormatAuto})
+	require.NoError(t, err)
+	defer r.Close()
+	recs := pqReadAll(t, r)
+	assert.Len(t, recs, 300)
+	assert.NotNil(t, recs[0].Values, "typed cells: read as Parquet")
+	_, err = Open(context.Background(), p, Options{Format: FormatCSV})
+	assert.ErrorContains(t, err, "is Parquet, not text (its first bytes say so); set source.format: parquet (or auto)")
+}

@@ -2,6 +2,7 @@ package readers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,7 +14,7 @@ import (
 // Open opens one input for reading: a local path or an s3:// URI. The format
 // is opts.Format, or with FormatAuto chosen by extension (.parquet is
 // Parquet; everything else is CSV, compressed or not, told by its first
-// bytes).
+// bytes, unless they are Parquet's).
 // With opts.Start set, reading resumes at that position. An input in a
 // Hive-style partition directory (country=TR/) has a text column for each
 // partition after its own (see partitionsOf).
@@ -28,6 +29,11 @@ func Open(ctx context.Context, uri string, opts Options) (Reader, error) {
 		r, err = newParquetReader(ctx, src, opts)
 	default:
 		r, err = newCSVReader(ctx, src, opts)
+		if errors.Is(err, errParquetMagic) && (opts.Format == "" || opts.Format == FormatAuto) {
+			// A Parquet file named otherwise (Glue's part files): auto
+			// goes by its first bytes.
+			r, err = newParquetReader(ctx, src, opts)
+		}
 	}
 	if err != nil {
 		src.Close()
