@@ -60,15 +60,24 @@ func TestCSVCompressedByContent(t *testing.T) {
 			assert.Empty(t, perrs)
 			assert.Equal(t, [][]string{{"1", "a"}, {"2", "multi\nline"}, {"3", "c"}, {"4", "d"}}, all)
 			assert.Equal(t, int64(-1), end.Offset)
-			for i, start := range pos {
-				r, err := Open(context.Background(), p, Options{Start: &start})
-				require.NoError(t, err)
-				rest, rpos, _ := readAll(t, r)
-				r.Close()
-				assert.Equal(t, all[i:], rest, "resume at row %d", start.Row())
-				assert.Equal(t, pos[i:], rpos, "positions after resuming at row %d", start.Row())
-			}
+			resumesAtEveryRow(t, p, Options{}, all, pos)
 		})
+	}
+}
+
+// resumesAtEveryRow opens p with opts at each of the positions pos of the
+// rows all and checks that it reads the rest, at the same positions.
+func resumesAtEveryRow(t *testing.T, p string, opts Options, all [][]string, pos []Position) {
+	t.Helper()
+	for i, start := range pos {
+		o := opts
+		o.Start = &start
+		r, err := Open(context.Background(), p, o)
+		require.NoError(t, err)
+		rest, rpos, _ := readAll(t, r)
+		r.Close()
+		assert.Equal(t, all[i:], rest, "resume at row %d", start.Row())
+		assert.Equal(t, pos[i:], rpos, "positions after resuming at row %d", start.Row())
 	}
 }
 

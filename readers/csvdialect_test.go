@@ -66,16 +66,7 @@ func TestCSVTextDialects(t *testing.T) {
 			assert.Equal(t, tc.want, rows)
 			assert.Equal(t, int64(len(tc.data)), end.Offset)
 			// Resuming at every row gives the rest, positions unchanged.
-			for i, start := range pos {
-				o := tc.opts
-				o.Start = &start
-				r, err := Open(context.Background(), p, o)
-				require.NoError(t, err)
-				rest, rpos, _ := readAll(t, r)
-				r.Close()
-				assert.Equal(t, rows[i:], rest, "resume at row %d", start.Row())
-				assert.Equal(t, pos[i:], rpos, "positions after resuming at row %d", start.Row())
-			}
+			resumesAtEveryRow(t, p, tc.opts, rows, pos)
 		})
 	}
 }
