@@ -40,6 +40,7 @@ var exportCases = []exportCase{
 	{name: "sqlite_csv.csv", opts: Options{TextNullMarker: true}},
 	{name: "duckdb_zstd.csv.zst", opts: Options{TextNullMarker: true}},
 	{name: "duckdb_partitioned_csv", opts: Options{TextNullMarker: true}},
+	{name: "duckdb_partitioned_note", opts: Options{TextNullMarker: true}},
 	{name: "duckdb_partitioned_parquet"},
 	{name: "spark_layout"},
 }

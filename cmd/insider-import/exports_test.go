@@ -38,6 +38,7 @@ var exportSources = map[string]string{
 	"sqlite_csv.csv":               `  csv: {null_marker: ""}`,
 	"duckdb_zstd.csv.zst":          `  csv: {null_marker: ""}`,
 	"duckdb_partitioned_csv":       `  csv: {null_marker: ""}`,
+	"duckdb_partitioned_note":      `  csv: {null_marker: ""}`,
 	"duckdb_partitioned_parquet":   ``,
 	"spark_layout":                 ``,
 }
@@ -90,7 +91,7 @@ func TestE2EExports(t *testing.T) {
 // as is, markers and checksums included, read by prefix.
 func TestE2EExportsS3(t *testing.T) {
 	b := newS3Bucket(t)
-	for _, name := range []string{"spark_layout", "duckdb_partitioned_parquet", "duckdb_partitioned_csv"} {
+	for _, name := range []string{"spark_layout", "duckdb_partitioned_parquet", "duckdb_partitioned_csv", "duckdb_partitioned_note"} {
 		t.Run(name, func(t *testing.T) {
 			root := filepath.Join(exportsDir(t), name)
 			require.NoError(t, filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {

@@ -1,6 +1,7 @@
 // Writes DuckDB's exports of the purchase rows (the rows of
-// ../exports/rows.sql): a Hive-partitioned directory of CSV files and one
-// of Parquet files (COPY ... PARTITION_BY (country)), a zstd-compressed CSV
+// ../exports/rows.sql): Hive-partitioned directories of CSV files (COPY ...
+// PARTITION_BY (country), and by note, whose values need escaping in a
+// path) and of Parquet files (PARTITION_BY (country)), a zstd-compressed CSV
 // (COMPRESSION zstd) and a directory laid out as Spark leaves its output:
 // part files (written here by DuckDB) beside _SUCCESS, _committed_ and
 // _started_ markers and Hadoop .crc checksums. Beside each, NAME.jsonl: the
@@ -77,6 +78,15 @@ async function main() {
   await con.run(`COPY purchases TO '${pqDir}' (FORMAT parquet, PARTITION_BY (country))`);
   fs.writeFileSync(pqDir + '.jsonl', await readBack(con,
     `read_parquet('${pqDir}/*/*.parquet', hive_partitioning = true)`));
+
+  // Partitioned by the column with every awkward text in it: DuckDB
+  // percent-encodes the values in the paths, NULL is
+  // __HIVE_DEFAULT_PARTITION__ and '' an empty value.
+  const noteDir = path.join(out, 'duckdb_partitioned_note');
+  fs.rmSync(noteDir, { recursive: true, force: true });
+  await con.run(`COPY purchases TO '${noteDir}' (FORMAT csv, HEADER, PARTITION_BY (note))`);
+  fs.writeFileSync(noteDir + '.jsonl', await readBack(con,
+    `read_csv('${noteDir}/*/*.csv', header = true, all_varchar = true, hive_partitioning = true)`));
 
   const zst = path.join(out, 'duckdb_zstd.csv.zst');
   await con.run(`COPY purchases TO '${zst}' (FORMAT csv, HEADER, COMPRESSION zstd)`);
