@@ -8,8 +8,9 @@ FUZZTIME ?= 3s
 # go test -fuzz takes one package and one target per invocation.
 FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks \
   FuzzAppendStringSame FuzzRFC3339Same FuzzPlainNumbers FuzzWholeText
-# readers: the CSV splitter against encoding/csv, its one-line fast path against the general one.
-READERS_FUZZ_TARGETS := FuzzCSVSplitter FuzzCSVSplitLine
+# readers: the CSV splitter against encoding/csv, its one-line fast path against the general one,
+# the text dialects against records written as PostgreSQL and MariaDB write them.
+READERS_FUZZ_TARGETS := FuzzCSVSplitter FuzzCSVSplitLine FuzzCSVDialectRoundTrip
 BENCH_ROWS ?= 100000
 # Stamped into the binary (insider-import version) and the image labels.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

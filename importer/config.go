@@ -74,6 +74,21 @@ type SourceConfig struct {
 	// written is not read.
 	MinAge time.Duration
 	at     at
+
+	// The text dialect (source.csv): Quote is the quote character ('"'
+	// when 0, readers.NoQuote for none), Escape '\\' reads backslash
+	// escapes; NoHeader says the files have no header row and Columns
+	// names their columns.
+	Quote    rune
+	Escape   rune
+	NoHeader bool
+	Columns  []string
+	// TextNullMarker reads an unquoted \N as text (source.csv.null_marker:
+	// ""); by default it is null.
+	TextNullMarker bool
+	// ColumnsInsensitive matches mapped columns to the header whatever
+	// their case (source.columns_case: insensitive).
+	ColumnsInsensitive bool
 }
 
 // The choices of source.on_change.
@@ -352,7 +367,7 @@ func (c *Config) decodeEvents(w *walker, v ast.Node) {
 
 func (c *Config) decodeSource(w *walker, v ast.Node) {
 	s := &c.Source
-	w.mapping(v, "source", []string{"paths", "format", "csv", "s3", "null_values", "on_change", "min_age"}, func(key string, k, v ast.Node) {
+	w.mapping(v, "source", []string{"paths", "format", "csv", "s3", "null_values", "on_change", "min_age", "columns_case"}, func(key string, k, v ast.Node) {
 		switch key {
 		case "on_change":
 			w.str(v, "source.on_change", &s.OnChange)
@@ -379,6 +394,16 @@ func (c *Config) decodeSource(w *walker, v ast.Node) {
 			s.decodeCSV(w, v)
 		case "s3":
 			s.decodeS3(w, v)
+		case "columns_case":
+			var c string
+			w.str(v, "source.columns_case", &c)
+			switch c {
+			case "sensitive":
+			case "insensitive":
+				s.ColumnsInsensitive = true
+			default:
+				w.addf(v, "source.columns_case must be sensitive or insensitive, not %q", c)
+			}
 		}
 	})
 	if len(s.Paths) == 0 {
@@ -413,10 +438,19 @@ func (s *SourceConfig) decodeNullValues(w *walker, v ast.Node) {
 }
 
 // decodeCSV reads source.csv: the delimiter (one character, "tab" or \t
-// for a tab), the text encoding and the longest record.
+// for a tab), the text encoding, the longest record and the dialect
+// (decodeDialect).
 func (s *SourceConfig) decodeCSV(w *walker, v ast.Node) {
-	w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes"}, func(key string, _, v ast.Node) {
+	var header *bool
+	var headerAt ast.Node
+	w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes", "header", "columns", "quote", "escape", "null_marker"}, func(key string, _, v ast.Node) {
 		switch key {
+		case "header", "columns", "quote", "escape", "null_marker":
+			if key == "header" {
+				header, headerAt = new(bool), v
+				w.boolean(v, "source.csv.header", header)
+			}
+			s.decodeDialect(w, key, v)
 		case "delimiter":
 			var d string
 			w.str(v, "source.csv.delimiter", &d)
@@ -441,6 +475,64 @@ func (s *SourceConfig) decodeCSV(w *walker, v ast.Node) {
 			}
 		}
 	})
+	switch {
+	case header != nil && !*header && len(s.Columns) == 0:
+		w.addf(headerAt, "source.csv.header: false needs source.csv.columns, the files' columns in order")
+	case len(s.Columns) > 0 && (header == nil || *header):
+		w.addf(v, "source.csv.columns names the columns of files without a header row; set source.csv.header: false too")
+	}
+	s.NoHeader = header != nil && !*header
+	if s.Quote != 0 && s.Quote == s.Delimiter || s.Escape != 0 && s.Escape == s.Delimiter {
+		w.addf(v, "source.csv: the delimiter cannot also be the quote or the escape character")
+	}
+}
+
+// decodeDialect reads the text dialect keys of source.csv: columns (of
+// files without a header row), quote ("" for none), escape (\ or "") and
+// null_marker (\N, or "" to read an unquoted \N as text).
+func (s *SourceConfig) decodeDialect(w *walker, key string, v ast.Node) {
+	switch key {
+	case "null_marker":
+		var m string
+		w.str(v, "source.csv.null_marker", &m)
+		switch m {
+		case `\N`:
+		case "":
+			s.TextNullMarker = true
+		default:
+			w.addf(v, `source.csv.null_marker must be "\\N" (an unquoted \N is null, the default) or "" (it is text), not %q; other null texts go in source.null_values`, m)
+		}
+	case "columns":
+		w.strings(v, "source.csv.columns", &s.Columns)
+		seen := map[string]bool{}
+		for _, c := range s.Columns {
+			if c == "" || seen[c] {
+				w.addf(v, "source.csv.columns: %q is empty or named twice", c)
+			}
+			seen[c] = true
+		}
+	case "quote":
+		var q string
+		w.str(v, "source.csv.quote", &q)
+		switch {
+		case q == "":
+			s.Quote = readers.NoQuote
+		case len(q) == 1 && q[0] > ' ' && q[0] < 0x7f && q[0] != '\\':
+			s.Quote = rune(q[0])
+		default:
+			w.addf(v, "source.csv.quote must be one ASCII character, or \"\" for no quoting, not %q", q)
+		}
+	case "escape":
+		var e string
+		w.str(v, "source.csv.escape", &e)
+		switch e {
+		case "":
+		case `\`:
+			s.Escape = '\\'
+		default:
+			w.addf(v, `source.csv.escape must be "\\" (backslash escapes, as PostgreSQL's text format and MySQL write them) or "", not %q`, e)
+		}
+	}
 }
 
 // decodeS3 reads source.s3: where S3 inputs are read from.
@@ -674,9 +766,18 @@ func (c *Config) Hash() string {
 		Nulls     []string
 		Enc       string `json:",omitempty"`
 		MaxRecord int    `json:",omitempty"`
+		// The dialect: omitted when default, so that the hash of a config
+		// without them is what it was before they existed.
+		Quote    rune     `json:",omitempty"`
+		Escape   rune     `json:",omitempty"`
+		NoHeader bool     `json:",omitempty"`
+		Columns  []string `json:",omitempty"`
+		Case     bool     `json:",omitempty"`
+		TextN    bool     `json:",omitempty"`
 	}{fk(c.Mapping.Identifiers), fk(c.Mapping.Attributes), evs, ttl, c.Events.FutureTolerance.String(),
 		c.Insider.NotAppend, c.Insider.ErrorCallbackURL, c.Source.Format, c.Source.Delimiter, c.Source.NullValues,
-		c.Source.Encoding, c.Source.MaxRecordBytes})
+		c.Source.Encoding, c.Source.MaxRecordBytes,
+		c.Source.Quote, c.Source.Escape, c.Source.NoHeader, c.Source.Columns, c.Source.ColumnsInsensitive, c.Source.TextNullMarker})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

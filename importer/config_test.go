@@ -187,7 +187,7 @@ mapping:
     email_optin: {column: o, typ: boolean}
 `,
 			want: []string{
-				"1:26: source: unknown key \"colums\" (known: paths, format, csv, s3, null_values, on_change, min_age)",
+				"1:26: source: unknown key \"colums\" (known: paths, format, csv, s3, null_values, on_change, min_age, columns_case)",
 				"3:30: mapping.identifiers: unknown key \"user_id\" (known: email, phone_number, uuid, custom)",
 				"5:5: mapping.attributes.email: email is mapped under identifiers already, and Insider wants identifiers only there; remove one",
 				"6:30: mapping.attributes.email_optin: unknown key \"typ\" (known: column, type, layout, timezone, dst, separator, format, decimal, thousands, value)",

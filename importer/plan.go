@@ -395,7 +395,8 @@ func identVersion(id readers.Identity) string {
 
 func (r *run) readerOptions(start *readers.Position) readers.Options {
 	src := &r.cfg.Source
-	return readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding, MaxRecordBytes: src.MaxRecordBytes, Start: start, S3: r.s3}
+	return readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding, MaxRecordBytes: src.MaxRecordBytes, Start: start, S3: r.s3,
+		Quote: src.Quote, Escape: src.Escape, NoHeader: src.NoHeader, Names: src.Columns, TextNullMarker: src.TextNullMarker}
 }
 
 // scanOptions are readerOptions for reading rows: a columnar input
@@ -403,7 +404,9 @@ func (r *run) readerOptions(start *readers.Position) readers.Options {
 // column, so that a missing one is reported with the header found.
 func (r *run) scanOptions(start *readers.Position) readers.Options {
 	o := r.readerOptions(start)
-	o.Columns = mappedColumns(&r.cfg.Mapping)
+	if !r.cfg.Source.ColumnsInsensitive { // else every column: the file's may be spelled otherwise
+		o.Columns = mappedColumns(&r.cfg.Mapping)
+	}
 	return o
 }
 

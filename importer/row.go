@@ -3,6 +3,7 @@ package importer
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,6 +145,7 @@ type columnBinder struct {
 func newColumnBinder(cfg *Config, file string, columns []string) *columnBinder {
 	b := &columnBinder{cfg: cfg, file: file, idx: make(map[string]int, len(columns)), dups: map[string]int{}}
 	for i, c := range columns {
+		c = b.key(c)
 		if _, dup := b.idx[c]; dup {
 			b.dups[c]++
 			continue
@@ -151,6 +153,15 @@ func newColumnBinder(cfg *Config, file string, columns []string) *columnBinder {
 		b.idx[c] = i
 	}
 	return b
+}
+
+// key is how a column name is looked up: as written, or in lower case
+// with source.columns_case: insensitive.
+func (b *columnBinder) key(c string) string {
+	if b.cfg.Source.ColumnsInsensitive {
+		return strings.ToLower(c)
+	}
+	return c
 }
 
 // bind returns a copy of fs with each field's column index set (-1 for a
@@ -165,13 +176,13 @@ func (b *columnBinder) bind(fs []Field) []Field {
 		if f.Column == "" {
 			continue
 		}
-		c, ok := b.idx[f.Column]
+		c, ok := b.idx[b.key(f.Column)]
 		if !ok {
 			b.missing = true
 			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.at.Line, Column: f.at.Column,
 				Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, b.file)})
 		}
-		if n := b.dups[f.Column]; n > 0 {
+		if n := b.dups[b.key(f.Column)]; n > 0 {
 			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.at.Line, Column: f.at.Column,
 				Msg: fmt.Sprintf("column %q (for %s) appears %d times in the header of %s; which one is meant is not clear", f.Column, f.Name, n+1, b.file)})
 		}
@@ -209,6 +220,14 @@ func headerHints(cfg *Config, file string, columns []string, missing bool) []str
 					name = strconv.Quote(d)
 				}
 				hints = append(hints, fmt.Sprintf("the header is one column holding %s: the file looks %s-separated; set source.csv.delimiter: %s", name, name, name))
+				break
+			}
+		}
+	}
+	if !cfg.Source.ColumnsInsensitive {
+		for _, f := range mappedColumns(&cfg.Mapping) {
+			if !slices.Contains(columns, f) && slices.ContainsFunc(columns, func(c string) bool { return strings.EqualFold(c, f) }) {
+				hints = append(hints, fmt.Sprintf("column %q is in the header in another case; set source.columns_case: insensitive", f))
 				break
 			}
 		}

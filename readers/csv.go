@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -18,8 +19,9 @@ import (
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// csvReader reads a CSV input, plain or gzip'd, in UTF-8 or the encoding
-// Options.Encoding names, with a header row.
+// csvReader reads a CSV input, plain or compressed (see decompress), in
+// UTF-8 or the encoding Options.Encoding names, in the text dialect the
+// Options give, with a header row or the columns Options.Names.
 type csvReader struct {
 	src     source
 	opts    Options
@@ -27,7 +29,7 @@ type csvReader struct {
 	rc      io.ReadCloser
 	sp      *csvSplitter
 	columns []string
-	gz      bool
+	codec   string // the compression read through ("gzip", "zstd", ...), "" for none
 
 	base     int64 // byte offset in the file where sp started reading
 	lineBase int64 // lines before where sp started reading
@@ -71,6 +73,11 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	if err := c.openAt(ctx, 0, 0); err != nil {
 		return nil, err
 	}
+	if opts.NoHeader {
+		c.columns = opts.Names
+		c.sp.maxFields = len(c.columns) + 8
+		return c.resume(ctx)
+	}
 	c.sp.stopOver = true
 	rec, err := c.sp.next()
 	c.sp.stopOver = false
@@ -80,6 +87,9 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	}
 	if err != nil {
 		c.Close()
+		if c.codec != "" { // say what broke: the compressed stream
+			return nil, c.fatal(err)
+		}
 		return nil, fmt.Errorf("%s: header: %w", src.Name(), err)
 	}
 	if rec.bad != nil {
@@ -105,10 +115,16 @@ func newCSVReader(ctx context.Context, src source, opts Options) (*csvReader, er
 	}
 	c.columns = header
 	c.sp.maxFields = len(header) + 8
-	if opts.Start == nil || opts.Start.Index == 0 {
+	return c.resume(ctx)
+}
+
+// resume moves to Options.Start, if set, and returns c; on failure c is
+// closed.
+func (c *csvReader) resume(ctx context.Context) (*csvReader, error) {
+	if c.opts.Start == nil || c.opts.Start.Index == 0 {
 		return c, nil
 	}
-	if err := c.seek(ctx, *opts.Start); err != nil {
+	if err := c.seek(ctx, *c.opts.Start); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -136,16 +152,20 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	br := bufio.NewReaderSize(rc, bufSize)
 	var in io.Reader = br
 	if off == 0 {
-		if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-			zr, err := gzip.NewReader(br)
-			if err != nil {
-				rc.Close()
-				return fmt.Errorf("%s: gzip: %w", c.src.Name(), err)
-			}
-			c.gz = true
+		codec, zr, zc, err := decompress(ctx, c.src, br)
+		if err != nil {
+			rc.Close()
+			return err
+		}
+		if codec != "" {
+			c.codec = codec
 			in = bufio.NewReaderSize(zr, 64<<10)
 			splitSize = csvSplitReadSize // the text is larger than the file
-			rc = multiCloser{Reader: in, closers: []io.Closer{zr, rc}}
+			closers := []io.Closer{rc}
+			if zc != nil {
+				closers = []io.Closer{zc, rc}
+			}
+			rc = multiCloser{Reader: in, closers: closers}
 		}
 		head := in.(*bufio.Reader)
 		if c.enc == nil {
@@ -166,6 +186,17 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 	c.rc = rc
 	c.base, c.lineBase = off, line
 	c.sp = newCSVSplitterSize(in, c.opts.Delimiter, c.opts.MaxRecordBytes, splitSize)
+	c.sp.textN = c.opts.TextNullMarker
+	if q, e := c.opts.Quote, c.opts.Escape; q != 0 && q != '"' || e != 0 {
+		c.sp.dialect = &csvDialect{escape: byte(e)}
+		switch q {
+		case 0:
+			c.sp.dialect.quote = '"'
+		case NoQuote:
+		default:
+			c.sp.dialect.quote = byte(q)
+		}
+	}
 	if c.columns != nil {
 		c.sp.maxFields = len(c.columns) + 8
 	}
@@ -174,10 +205,10 @@ func (c *csvReader) openAt(ctx context.Context, off, line int64) error {
 
 // seekable reports whether a byte offset can be resumed from: plain files
 // in UTF-8, where offsets in the text are offsets in the file.
-func (c *csvReader) seekable() bool { return !c.gz && c.enc == nil }
+func (c *csvReader) seekable() bool { return c.codec == "" && c.enc == nil }
 
 // seek moves to a resume position: a byte seek for plain CSV, re-reading and
-// skipping rows for gzip and other encodings than UTF-8.
+// skipping rows for compressed inputs and other encodings than UTF-8.
 func (c *csvReader) seek(ctx context.Context, p Position) error {
 	if c.seekable() && p.Offset > 0 {
 		line := p.Line - 1
@@ -253,8 +284,12 @@ func (c *csvReader) Next(ctx context.Context) (Record, error) {
 		return out, pe
 	}
 	if rec.nfields != len(c.columns) {
+		has := "the header has"
+		if c.opts.NoHeader {
+			has = "source.csv.columns lists"
+		}
 		return out, &ParseError{File: pos.File, Row: pos.Row(), Line: pos.Line, Rule: "csv.fields",
-			Err: fmt.Errorf("%d fields, the header has %d", rec.nfields, len(c.columns))}
+			Err: fmt.Errorf("%d fields, %s %d", rec.nfields, has, len(c.columns))}
 	}
 	if i, off, b, ok := c.sp.checkText(&rec); !ok {
 		pe := &ParseError{File: pos.File, Row: pos.Row(), Line: pos.Line, Rule: "csv.encoding", Column: c.columns[i]}
@@ -277,17 +312,17 @@ func (c *csvReader) fatal(err error) error {
 	var where string
 	var ce *ChangedError
 	switch {
-	case errors.As(err, &ce) && c.gz:
+	case errors.As(err, &ce) && c.codec != "":
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
-	case c.gz && errors.Is(err, io.ErrUnexpectedEOF):
-		err = errors.New("the gzip stream ends early: the file is truncated")
+	case c.codec != "" && errors.Is(err, io.ErrUnexpectedEOF):
+		err = fmt.Errorf("the %s stream ends early: the file is truncated", c.codec)
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
-	case c.gz:
+	case c.codec != "":
 		where = fmt.Sprintf("after row %d (line %d), byte %d of the decompressed text", c.index, c.lineBase+c.sp.line, c.sp.off)
-		if errors.Is(err, gzip.ErrChecksum) {
-			err = errors.New("gzip: the data does not match its checksum: the file is corrupt")
-		} else if !strings.HasPrefix(err.Error(), "gzip: ") {
-			err = fmt.Errorf("gzip: %w", err)
+		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, zip.ErrChecksum) {
+			err = fmt.Errorf("%s: the data does not match its checksum: the file is corrupt", c.codec)
+		} else if !strings.HasPrefix(err.Error(), c.codec) {
+			err = fmt.Errorf("%s: %w", c.codec, err)
 		}
 	default:
 		where = fmt.Sprintf("after row %d (line %d), byte %d", c.index, c.lineBase+c.sp.line, c.base+c.sp.off)

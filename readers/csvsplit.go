@@ -51,6 +51,17 @@ type csvSplitter struct {
 	text string
 	// noFast turns splitLine off, to test it against the general path.
 	noFast bool
+	// dialect, when set, reads another text dialect (see nextDialect).
+	dialect *csvDialect
+	// textN reads an unquoted \N as the text it is, not as null.
+	textN bool
+
+	// The field being cut by the general paths: where its text starts in
+	// buf, whether it was quoted, whether it began with an escaped \N
+	// (dialects: esc is a backslash waiting for its character).
+	fieldAt                int
+	fieldQuoted, fieldNull bool
+	esc                    bool
 
 	// Records' texts and field slices are cut from blocks shared by the
 	// records that follow (see slabText): two allocations per record cost
@@ -118,18 +129,16 @@ const (
 // next returns the next record, io.EOF after the last, or the error that
 // stopped reading (sticky in the caller).
 func (s *csvSplitter) next() (csvRecord, error) {
-	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
-	s.rec = csvRecord{off: -1}
-	s.state, s.over, s.lineOff = stFieldStart, false, 0
+	if s.dialect != nil {
+		return s.nextDialect()
+	}
+	s.reset()
 	for {
-		seg, err := s.br.ReadSlice('\n')
-		segOff := s.off
-		s.off += int64(len(seg))
-		full := err == bufio.ErrBufferFull
-		if err != nil && !full && err != io.EOF {
+		seg, segOff, err := s.piece()
+		full, eof := err == bufio.ErrBufferFull, err == io.EOF
+		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		eof := err == io.EOF
 		// A '\r' that ended the previous piece of a long line is data
 		// unless this piece starts the "\n" of a "\r\n".
 		if s.pendingCR {
@@ -181,14 +190,8 @@ func (s *csvSplitter) next() (csvRecord, error) {
 			}
 		}
 		s.feed(content, segOff)
-		if !s.over && int(s.off-s.rec.off) > s.max {
-			s.over = true
-			s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
-			if s.stopOver {
-				rec := s.rec
-				rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("longer than source.csv.max_record_bytes (%d)", s.max)}
-				return rec, nil
-			}
+		if s.overMax() {
+			return s.stoppedOver(), nil
 		}
 		if full {
 			continue
@@ -209,18 +212,44 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		case stFieldStart:
 			s.startField(s.off)
 			s.endField()
-		case stUnquoted, stQuoteSeen:
+		case stUnquoted:
+			s.endUnquoted()
+		case stQuoteSeen:
 			s.endField()
 		}
 		break
 	}
+	return s.cut(), nil
+}
+
+// overMax marks the record as over max bytes once it is, dropping what
+// was kept of it, and reports whether to return it at once (stopOver).
+func (s *csvSplitter) overMax() bool {
+	if s.over || int(s.off-s.rec.off) <= s.max {
+		return false
+	}
+	s.over = true
+	s.buf, s.ends, s.starts = s.buf[:0], s.ends[:0], s.starts[:0]
+	return s.stopOver
+}
+
+// stoppedOver is the record cut short when stopOver is set: longer than
+// max.
+func (s *csvSplitter) stoppedOver() csvRecord {
+	rec := s.rec
+	rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("longer than source.csv.max_record_bytes (%d)", s.max)}
+	return rec
+}
+
+// cut returns the record whose fields the general path has read into buf.
+func (s *csvSplitter) cut() csvRecord {
 	rec := s.rec
 	if s.over {
 		rec.bad = &csvProblem{rule: "csv.size", line: rec.line, err: fmt.Errorf("the record is %d bytes, longer than source.csv.max_record_bytes (%d); it was read past, not kept", s.off-rec.off, s.max)}
 		if cap(s.buf) > 2*s.max {
 			s.buf = nil
 		}
-		return rec, nil
+		return rec
 	}
 	str := s.slabText(s.buf)
 	s.text = str
@@ -230,7 +259,32 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		rec.fields[i] = str[pre:end]
 		pre = end
 	}
-	return rec, nil
+	return rec
+}
+
+// endUnquoted ends an unquoted field of the default dialect: one that is
+// exactly \N is null, the empty text.
+func (s *csvSplitter) endUnquoted() {
+	if !s.over && !s.textN && len(s.buf)-s.fieldAt == 2 && string(s.buf[s.fieldAt:]) == nullMarker {
+		s.buf = s.buf[:s.fieldAt]
+	}
+	s.endField()
+}
+
+// reset starts a new record.
+func (s *csvSplitter) reset() {
+	s.buf, s.ends, s.starts, s.text = s.buf[:0], s.ends[:0], s.starts[:0], ""
+	s.rec = csvRecord{off: -1}
+	s.state, s.over, s.lineOff, s.esc = stFieldStart, false, 0, false
+}
+
+// piece reads the next line, or the next piece of a line longer than the
+// read buffer (err bufio.ErrBufferFull), which starts at offset segOff.
+func (s *csvSplitter) piece() (seg []byte, segOff int64, err error) {
+	seg, err = s.br.ReadSlice('\n')
+	segOff = s.off
+	s.off += int64(len(seg))
+	return seg, segOff, err
 }
 
 // Slab sizes: a block holds the text or the field slices of about 200
@@ -283,6 +337,7 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		q = len(line)
 	}
 	pos := 0
+	marker := false // an unquoted field may be \N
 	for {
 		if s.maxFields > 0 && len(ends) == s.maxFields {
 			return false // the general path counts the fields it drops
@@ -315,6 +370,9 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 			return false // a bare quote
 		}
 		starts, ends = append(starts, int64(pos)), append(ends, end)
+		if end-pos == 2 && line[pos] == '\\' {
+			marker = true
+		}
 		if end == len(line) {
 			break
 		}
@@ -326,6 +384,9 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		fields[i] = text[starts[i]:end]
 		starts[i] += at
 	}
+	if marker && !s.textN {
+		s.nullMarkers(line, at, fields, starts)
+	}
 	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == c {
 		// An empty last field after a delimiter starts, for feed, where
 		// the next line does.
@@ -334,6 +395,16 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 	s.text = text
 	s.rec.fields, s.rec.nfields = fields, len(fields)
 	return true
+}
+
+// nullMarkers empties the unquoted fields of a line cut by splitLine that
+// are exactly \N: they are null.
+func (s *csvSplitter) nullMarkers(line []byte, at int64, fields []string, starts []int64) {
+	for i, f := range fields {
+		if f == nullMarker && (starts[i] == at || line[starts[i]-at-1] != '"') {
+			fields[i] = ""
+		}
+	}
 }
 
 // slabFields returns a slice of n strings cut from the current field
@@ -400,6 +471,7 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if room() {
 				starts = append(starts, at)
 			}
+			s.fieldAt = len(buf)
 			state = stUnquoted
 			if quoted {
 				state = stQuoted
@@ -430,6 +502,9 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if i < 0 {
 				s.state = state
 				return
+			}
+			if keep && !s.textN && len(buf)-s.fieldAt == 2 && string(buf[s.fieldAt:]) == nullMarker {
+				buf = buf[:s.fieldAt]
 			}
 			s.rec.nfields++
 			if room() {

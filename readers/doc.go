@@ -1,5 +1,7 @@
-// Package readers streams the records of CSV (plain or gzip) and Parquet
-// files from local disk or S3, one record at a time, in bounded memory.
+// Package readers streams the records of CSV (plain or compressed, in any
+// of the text dialects of csvDialect) and Parquet files from local disk or
+// S3, one record at a time, in bounded memory. Expand lists directories as
+// Spark and Hive do; Open adds an input's partition columns.
 //
 // It knows files and formats and nothing about Insider: a Reader yields
 // Records whose cells are typed Values, each with a resumable Position, and

@@ -2,7 +2,9 @@ package readers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,8 +13,11 @@ import (
 
 // Open opens one input for reading: a local path or an s3:// URI. The format
 // is opts.Format, or with FormatAuto chosen by extension (.parquet is
-// Parquet; everything else is CSV, gzip'd or not, told by its first bytes).
-// With opts.Start set, reading resumes at that position.
+// Parquet; everything else is CSV, compressed or not, told by its first
+// bytes, unless they are Parquet's).
+// With opts.Start set, reading resumes at that position. An input in a
+// Hive-style partition directory (country=TR/) has a text column for each
+// partition after its own (see partitionsOf).
 func Open(ctx context.Context, uri string, opts Options) (Reader, error) {
 	src, err := openSource(ctx, uri, opts)
 	if err != nil {
@@ -24,10 +29,23 @@ func Open(ctx context.Context, uri string, opts Options) (Reader, error) {
 		r, err = newParquetReader(ctx, src, opts)
 	default:
 		r, err = newCSVReader(ctx, src, opts)
+		if errors.Is(err, errParquetMagic) && (opts.Format == "" || opts.Format == FormatAuto) {
+			// A Parquet file named otherwise (Glue's part files): auto
+			// goes by its first bytes.
+			r, err = newParquetReader(ctx, src, opts)
+		}
 	}
 	if err != nil {
 		src.Close()
 		return nil, err
+	}
+	if parts := partitionsOf(uri); len(parts) > 0 {
+		pr, err := withPartitions(r, uri, parts)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r = pr
 	}
 	if opts.Stop != nil {
 		r = &stopReader{Reader: r, stop: opts.Stop.Index}
@@ -50,8 +68,9 @@ func FormatOf(uri string, f Format) Format {
 func IsS3(uri string) bool { return strings.HasPrefix(uri, "s3://") }
 
 // Expand turns the configured paths into the list of inputs: local globs
-// are expanded, a local directory stands for the files in it, s3:// URIs
-// may name an object, a prefix ending in "/" or a glob in the key. The
+// are expanded, a local directory stands for the data files in its tree
+// (see listTree), s3:// URIs may name an object, a prefix ending in "/"
+// (listed as a directory is) or a glob in the key. The
 // result is sorted within each pattern and free of duplicates; a pattern
 // that matches nothing is an error, so a typo is not a silent no-op.
 func Expand(ctx context.Context, patterns []string, opts S3Options) ([]string, error) {
@@ -101,18 +120,83 @@ func expandLocal(pattern string) ([]string, error) {
 			out = append(out, m)
 			continue
 		}
-		entries, err := os.ReadDir(m)
+		files, err := walkLocal(m)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
-			if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
-				out = append(out, filepath.Join(m, e.Name()))
-			}
-		}
+		out = append(out, files...)
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// walkLocal lists the data files of the tree under dir as listTree keeps
+// them: every level, hidden names skipped, tables refused.
+func walkLocal(dir string) ([]string, error) {
+	var rels []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, p)
+			rels = append(rels, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept, err := listTree(dir, rels)
+	for i, rel := range kept {
+		kept[i] = filepath.Join(dir, filepath.FromSlash(rel))
+	}
+	return kept, err
+}
+
+// listTree picks the data files out of a directory tree (a local directory
+// or an S3 prefix) as Spark, Hive, DuckDB and pyarrow read one: rels are
+// the paths of every file below root, "/"-separated, and a file is skipped
+// when any element of its path starts with "_" or "." (_SUCCESS,
+// _committed_*, .crc checksums, _temporary/), or it is a NAME_$folder$
+// directory marker. A tree that is a table
+// rather than a folder of files (Delta Lake's _delta_log/, Iceberg's
+// metadata/*.metadata.json) is refused: its folder also holds files that
+// later commits removed, and reading them would send stale rows.
+func listTree(root string, rels []string) ([]string, error) {
+	var kept []string
+	for _, rel := range rels {
+		els := strings.Split(rel, "/")
+		for i, el := range els {
+			table := ""
+			switch {
+			case el == "_delta_log" && i < len(els)-1:
+				table = "a Delta Lake table (it holds " + strings.Join(els[:i+1], "/") + "/)"
+			case el == "metadata" && i == len(els)-2 && strings.HasSuffix(els[i+1], ".metadata.json"):
+				table = "an Iceberg table (it holds " + rel + ")"
+			}
+			if table != "" {
+				return nil, &InputError{Input: root, Msg: "is " + table + ", not a folder of files: the folder also holds files that later commits removed; export the table's current rows (e.g. COPY ... TO with DuckDB or Spark) and import those"}
+			}
+		}
+		if !treeHidden(els) {
+			kept = append(kept, rel)
+		}
+	}
+	return kept, nil
+}
+
+// treeHidden reports whether a path below a listed directory has an
+// element that data tools treat as hidden, or is a directory marker
+// (NAME_$folder$, which Hadoop's older S3 file systems write for each
+// directory).
+func treeHidden(els []string) bool {
+	for _, el := range els {
+		if strings.HasPrefix(el, ".") || strings.HasPrefix(el, "_") {
+			return true
+		}
+	}
+	return strings.HasSuffix(els[len(els)-1], "_$folder$")
 }
 
 // Stat returns the identity of an input without reading any of its content:

@@ -141,11 +141,28 @@ const (
 	FormatParquet Format = "parquet"
 )
 
+// NoQuote is Options.Quote for text without quoting.
+const NoQuote rune = -1
+
 // Options configures Open.
 type Options struct {
 	Format Format
 	// Delimiter separates CSV fields; ',' when zero.
 	Delimiter rune
+	// Quote is the CSV quote character (ASCII): '"' when zero; NoQuote
+	// reads quotes as data.
+	Quote rune
+	// Escape, when '\\', reads backslash escapes as PostgreSQL's text
+	// format and MySQL write them (see csvDialect); 0 reads none.
+	Escape rune
+	// NoHeader says the CSV input has no header row: Names are its
+	// columns, and its first line is a record.
+	NoHeader bool
+	Names    []string
+	// TextNullMarker reads an unquoted \N as the text it is; by default
+	// it is null, as PostgreSQL's text format, MySQL, Hive and Snowflake
+	// write NULL.
+	TextNullMarker bool
 	// Columns, when not nil, are the only columns a columnar format
 	// (Parquet) needs to read; Reader.Columns then lists those of them the
 	// input has. CSV reads every column whatever it says.

@@ -411,9 +411,9 @@ func (s *s3Source) readRange(ctx context.Context, p []byte, off int64) error {
 
 // expandS3 lists the objects a pattern names, as sorted s3:// URIs:
 //   - s3://bucket/key: that object (not checked here; opening it is);
-//   - s3://bucket/prefix/ or s3://bucket: every object under the prefix,
-//     except folder markers and hidden files whose name starts with "." or
-//     "_" (Spark's _SUCCESS, .crc files);
+//   - s3://bucket/prefix/ or s3://bucket: every object under the prefix
+//     but folder markers, as listTree keeps them for a local directory
+//     (hidden names skipped at every level, tables refused);
 //   - a key with glob characters (* ? [): the objects under the literal
 //     prefix before the first of them whose key matches with path.Match, so
 //     "*" stays within one "/"-separated level.
@@ -458,7 +458,7 @@ func expandS3With(ctx context.Context, api s3API, bucket, key string, pageSize i
 	if pageSize > 0 {
 		in.MaxKeys = &pageSize
 	}
-	var out []string
+	var out, rels []string
 	pages := s3.NewListObjectsV2Paginator(api, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -468,26 +468,23 @@ func expandS3With(ctx context.Context, api s3API, bucket, key string, pageSize i
 		for _, obj := range page.Contents {
 			k := aws.ToString(obj.Key)
 			if glob {
-				if ok, _ := path.Match(key, k); !ok {
-					continue
+				if ok, _ := path.Match(key, k); ok {
+					out = append(out, s3Scheme+bucket+"/"+k)
 				}
-			} else if strings.HasSuffix(k, "/") || s3Hidden(k[len(prefix):]) {
-				continue
+			} else if !strings.HasSuffix(k, "/") {
+				rels = append(rels, k[len(prefix):])
 			}
-			out = append(out, s3Scheme+bucket+"/"+k)
+		}
+	}
+	if !glob {
+		kept, err := listTree(s3Scheme+bucket+"/"+prefix, rels)
+		if err != nil {
+			return nil, err
+		}
+		for _, rel := range kept {
+			out = append(out, s3Scheme+bucket+"/"+prefix+rel)
 		}
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// s3Hidden reports whether a key below the listed prefix has a path
-// element that data tools treat as hidden.
-func s3Hidden(rel string) bool {
-	for _, el := range strings.Split(rel, "/") {
-		if strings.HasPrefix(el, ".") || strings.HasPrefix(el, "_") {
-			return true
-		}
-	}
-	return false
 }

@@ -14,6 +14,7 @@
 package readertest
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -21,11 +22,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/ulikunitz/xz"
 
 	"github.com/insider-import/insider-import/readers"
 )
@@ -67,6 +71,12 @@ func Formats() []Format {
 		{Name: "csv", Ext: ".csv", Sample: csvSample, Truncate: half, Garble: csvGarble, MaxRowErrors: 20},
 		{Name: "csv.gz", Ext: ".csv.gz", Sample: gzSample, Truncate: half, Garble: gzGarble, FatalOnBreak: true},
 		{Name: "parquet", Ext: ".parquet", Sample: parquetSample, Truncate: half, Garble: parquetGarble, FatalOnBreak: true},
+		// The other codecs, told by content as gzip is; each ends in a
+		// checksum the garbling breaks.
+		{Name: "csv.zst", Ext: ".csv.zst", Sample: compressedSample(zstdCompress), Truncate: half, Garble: lastByteGarble(1), FatalOnBreak: true},
+		{Name: "csv.xz", Ext: ".csv.xz", Sample: compressedSample(xzCompress), Truncate: half, Garble: lastByteGarble(13), FatalOnBreak: true},
+		{Name: "csv.bz2", Ext: ".csv.bz2", Sample: compressedSample(bzip2Compress), Truncate: half, Garble: lastByteGarble(3), FatalOnBreak: true},
+		{Name: "csv.zip", Ext: ".csv.zip", Sample: compressedSample(zipCompress), Truncate: half, Garble: zipGarble, FatalOnBreak: true},
 	}
 }
 
@@ -388,6 +398,94 @@ func csvGarble(_ *testing.T, data []byte) []byte {
 func gzGarble(_ *testing.T, data []byte) []byte {
 	out := bytes.Clone(data)
 	out[len(out)-8] ^= 0xff
+	return out
+}
+
+// compressedSample is csvSample compressed by compress.
+func compressedSample(compress func(t *testing.T, data []byte) []byte) func(t *testing.T, n int) ([]byte, [][]string) {
+	return func(t *testing.T, n int) ([]byte, [][]string) {
+		data, rows := csvSample(t, n)
+		return compress(t, data), rows
+	}
+}
+
+func zstdCompress(t *testing.T, data []byte) []byte {
+	w, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	return w.EncodeAll(data, nil)
+}
+
+func xzCompress(t *testing.T, data []byte) []byte {
+	var b bytes.Buffer
+	w, err := xz.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// bzip2Compress runs the bzip2 command (the standard library only reads
+// bzip2); the test is skipped where it is not installed.
+func bzip2Compress(t *testing.T, data []byte) []byte {
+	if _, err := exec.LookPath("bzip2"); err != nil {
+		t.Skip("bzip2 is not installed")
+	}
+	cmd := exec.Command("bzip2", "-c")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// zipCompress stores data in a zip (not deflated: the archive stays
+// larger than one S3 read-ahead block, so a replaced object is read again
+// and noticed; compress_test.go reads deflated ones).
+func zipCompress(t *testing.T, data []byte) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "export.csv", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// lastByteGarble flips byte n from the end: in a zstd frame its content
+// checksum, in an xz stream its index's check, in bzip2 its stream CRC.
+func lastByteGarble(n int) func(*testing.T, []byte) []byte {
+	return func(_ *testing.T, data []byte) []byte {
+		out := bytes.Clone(data)
+		out[len(out)-n] ^= 0xff
+		return out
+	}
+}
+
+// zipGarble flips the member's CRC-32 in the central directory, which the
+// reader checks at the member's end.
+func zipGarble(t *testing.T, data []byte) []byte {
+	out := bytes.Clone(data)
+	i := bytes.LastIndex(out, []byte("PK\x01\x02"))
+	if i < 0 {
+		t.Fatal("no central directory")
+	}
+	out[i+16] ^= 0xff
 	return out
 }
 

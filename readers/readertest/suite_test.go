@@ -2,7 +2,7 @@ package readertest
 
 import "testing"
 
-// TestReaders runs the suite for the six format/source combinations.
+// TestReaders runs the suite for every format on local disk and S3.
 func TestReaders(t *testing.T) {
 	for _, f := range Formats() {
 		t.Run("local/"+f.Name, func(t *testing.T) { Run(t, NewLocal(t), f) })
