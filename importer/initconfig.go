@@ -208,7 +208,7 @@ func rawHead(path string) ([]byte, bool, error) {
 // initNullMarkers are the NULL markers init puts in source.null_values when
 // the sample holds them: only those no export writes as a real value
 // (nullMarkers, for hints, also lists NA, None...).
-var initNullMarkers = []string{`\N`, "NULL", "null"}
+var initNullMarkers = []string{"NULL", "null"} // an unquoted \N is null already
 
 // readSample reads the sample rows of the first input.
 func (p *initPlan) readSample(ctx context.Context) error {

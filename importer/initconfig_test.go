@@ -28,7 +28,7 @@ func initYAML(t *testing.T, name string, data []byte) string {
 
 const initCSV = "Email;Name;Phone;Score;Joined;Notes\n" +
 	"ana@example.com;Ana;07700 900123;1,5;2026-01-02 10:00:00;a\n" +
-	"ben@example.com;Ben;07700 900124;2,25;2026-01-03 11:00:00;\\N\n" +
+	"ben@example.com;Ben;07700 900124;2,25;2026-01-03 11:00:00;NULL\n" +
 	"cem@example.com;Cem;07700 900125;3;2026-01-04 12:00:00;c\n"
 
 // TestInitDialects: the delimiter, encoding, byte order mark, gzip and
@@ -47,7 +47,7 @@ func TestInitDialects(t *testing.T) {
 		data []byte
 		want []string
 	}{
-		{"plain.csv", []byte(initCSV), []string{`delimiter: ";"`, `null_values: ["\\N"]`}},
+		{"plain.csv", []byte(initCSV), []string{`delimiter: ";"`, `null_values: ["NULL"]`}},
 		{"bom.csv", append([]byte{0xEF, 0xBB, 0xBF}, initCSV...), []string{"UTF-8 byte order mark"}},
 		{"cp1252.csv", cp1252, []string{"encoding: windows-1252"}},
 		{"utf16.csv", utf16, []string{"encoding: utf-16\n", "UTF-16LE byte order mark"}},

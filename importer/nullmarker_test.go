@@ -8,12 +8,14 @@ import (
 )
 
 // A typed cell that holds another tool's NULL marker is rejected with a
-// reason that says so and how to read it as absent; a string field sends
+// reason that says so (an unquoted \N is null by default; a quoted one is
+// text, as PostgreSQL's CSV format writes a text "\N"),
+// and how to read it as absent; a string field sends
 // it as text (it may be a value), and a marker in source.null_values is
 // absent.
 func TestNullMarkerHint(t *testing.T) {
 	in := writeFile(t, t.TempDir(), "in.csv", dryHeader+`
-1,a@example.com,\N,\N,gold,O-1,EUR,NaN,1,2025-06-01T10:00:00Z
+1,a@example.com,"\N","\N",gold,O-1,EUR,NaN,1,2025-06-01T10:00:00Z
 2,b@example.com,1990-04-12,yes,gold,O-2,EUR,1,1,None
 3,c@example.com,1990-04-12,maybe,gold,O-3,EUR,1,1,2025-06-01T10:00:00Z
 `)

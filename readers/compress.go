@@ -152,7 +152,30 @@ func zipMember(ctx context.Context, src source) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: zip member %s: %w", src.Name(), files[0].Name, err)
 	}
+	if c, ok := src.(interface{ checkEnd(int64) error }); ok {
+		// The member is read at random through ReaderAt, which never
+		// reaches the file's end: check the file where the member ends.
+		return &zipEndChecked{ReadCloser: rc, check: c.checkEnd}, nil
+	}
 	return rc, nil
+}
+
+// zipEndChecked is a zip member whose io.EOF is replaced by the source's
+// verdict on the file (a *ChangedError if it was cut, grown or replaced
+// while read).
+type zipEndChecked struct {
+	io.ReadCloser
+	check func(read int64) error
+}
+
+func (z *zipEndChecked) Read(b []byte) (int, error) {
+	n, err := z.ReadCloser.Read(b)
+	if err == io.EOF {
+		if cerr := z.check(-1); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
 }
 
 type closeFunc func() error
