@@ -82,7 +82,7 @@ func TestE2EInitInteropCorpus(t *testing.T) {
 func TestE2EInitOtherWriters(t *testing.T) {
 	for _, c := range []struct{ file, email, ts, extra string }{
 		{"postgres_copy.csv", `email: "email"`, `timestamp: {column: "purchased_at", layout: "rfc3339"}`, `tags: {column: "tags", type: array, format: postgres}`},
-		{"postgres_copy.txt", `email: "email"`, `timestamp: {column: "purchased_at", layout: "rfc3339"}`, `null_values: ["\\N"]`},
+		{"postgres_copy.txt", `email: "email"`, `timestamp: {column: "purchased_at", layout: "rfc3339"}`, `delimiter: tab`}, // \N is null by default
 		{"sqlite3.csv", `email: "customer_email"`, `timestamp: {column: "order_date", layout: "rfc3339", timezone: UTC}`, `# "order_date" has no time zone: read as UTC.`},
 		{"python_excel.csv", `email: "Email Address"`, `timestamp: {column: "Order Date", layout: "02.01.2006 15:04", timezone: UTC}`, `unit_sale_price: {column: "Price", type: number, decimal: ","}`},
 	} {
