@@ -25,7 +25,7 @@ func TestRedactorForms(t *testing.T) {
 		std.EncodeToString([]byte(key)),
 		base64.RawStdEncoding.EncodeToString([]byte(key)),
 		urlb.EncodeToString([]byte(key)),
-		std.EncodeToString([]byte("acme:" + key)),   // Basic auth
+		std.EncodeToString([]byte("acme:" + key)),    // Basic auth
 		std.EncodeToString([]byte("x-token:" + key)), // another alignment
 		urlb.EncodeToString([]byte("ab" + key + "tail")),
 	}
