@@ -192,19 +192,25 @@ func TestE2EBisectOneBadUser(t *testing.T) {
 	t.Logf("requests %d (bisection bound %d), %.1fs", st.Requests, 1+2*10, res.Elapsed.Seconds())
 }
 
+// answerEvery starts a server that answers every request with status and
+// body; it returns its port and the count of requests.
+func answerEvery(t *testing.T, status int, body string) (string, *atomic.Int64) {
+	requests := new(atomic.Int64)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(ts.Close)
+	return ts.URL[strings.LastIndexByte(ts.URL, ':')+1:], requests
+}
+
 // TestE2EEveryUserRefusedStops: a 400 that bisection pins on every user of
 // the run's first batch is a mapping or account problem: the run stops with
 // exit 2 quoting Insider's message, and rejects nothing.
 func TestE2EEveryUserRefusedStops(t *testing.T) {
-	var requests atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `{"success": false, "message": "Partner is invalid."}`)
-	}))
-	t.Cleanup(ts.Close)
-	port := ts.URL[strings.LastIndexByte(ts.URL, ':')+1:]
+	port, requests := answerEvery(t, http.StatusBadRequest, `{"success": false, "message": "Partner is invalid."}`)
 	d := genE2E(t, time.Now(), 15, 40, false)
 	e := newE2EEnv(t, d, &fake{Port: port}, 40, 1, 1000)
 	res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, e.args()...)
@@ -224,15 +230,7 @@ func TestE2EEveryUserRefusedStops(t *testing.T) {
 // second single user answered 413 before any user was delivered stops the
 // run, exit 2, rejecting nothing.
 func TestE2E413ToEveryRequestStops(t *testing.T) {
-	var requests atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
-		fmt.Fprint(w, "<html><body>413 Request Entity Too Large</body></html>")
-	}))
-	t.Cleanup(ts.Close)
-	port := ts.URL[strings.LastIndexByte(ts.URL, ':')+1:]
+	port, requests := answerEvery(t, http.StatusRequestEntityTooLarge, "<html><body>413 Request Entity Too Large</body></html>")
 	d := genE2E(t, time.Now(), 17, 400, false)
 	e := newE2EEnv(t, d, &fake{Port: port}, 100, 1, 1000)
 	res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, e.args()...)
