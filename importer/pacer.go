@@ -3,30 +3,37 @@ package importer
 import (
 	"context"
 	"math"
+	"sort"
 	"sync"
 	"time"
 )
 
-// pacer is the request rate shared by every worker; requests start 1/rate
-// apart, one at a time, counted from the real start of the one before (a
-// worker woken late does not bunch the next ones up). Its one idea is AIMD
+// pacer is the request rate shared by every worker. Its one idea is AIMD
 // in time, the shape of TCP CUBIC and the AWS SDK's adaptive retry: a 429
 // cuts the rate to 70%; time without one brings it back, doubling every
-// second up to 90% of the rate the cut saw passing, then 0.2% of that a
-// success to find the limit again. So it settles just under any limiter
+// second up to 90% of the rate the cut saw passing, then by 0.2% of that a
+// success, more the longer no 429 comes (CUBIC's convex part: 10 s after
+// the cut twice that, 30 s after ten times), to find the limit again, and
+// past a cut that saw too little. So it settles just under any limiter
 // (token bucket, fixed or sliding window), and one 429 costs a second of
-// growth, not the run. What passed is the rate asked, unless the last
-// second's successes were far fewer (a start that overshot, a window's
-// burst); before the first 429 nothing bounds it: slow start from
-// pacerStart. A 429 with
-// no success since the last cut means the server's window is full: it
-// halves the rate, keeping what passed, so probes space out as a backoff
-// would, and a Retry-After above a second holds every start; growth counts
-// from the last success or cut, so the first success after the window
-// reopens brings the rate straight back.
+// growth, not the run. The rest follows from it:
+//
+//   - What a cut saw passing is the rate asked, unless the last second's
+//     successes were far fewer (workers that cannot keep up, a window's
+//     burst), and then never less than half of it. Before the first 429,
+//     as TCP's slow start, the rate starts at pacerStart and grows by half
+//     a success; the rate before the last step is what passed.
+//   - A 429 with no success since the last cut means the server's window
+//     is full: it halves the rate, keeping what passed, so probes space
+//     out as a backoff would, and a Retry-After above a second holds every
+//     start. Growth counts from the last success or cut: the first success
+//     after the window reopens brings the rate straight back.
+//   - Requests start one at a time, 1/rate after the real start of the one
+//     before: a worker woken late does not bunch the next ones up.
 type pacer struct {
 	max  float64       // delivery.requests_per_second (per shard)
 	turn chan struct{} // held by the request waiting for its start
+	wake chan struct{} // a success raised the rate: the waiting request looks again
 
 	mu         sync.Mutex
 	rate, seen float64     // now, and what the last cut saw pass (+Inf: no cut yet)
@@ -34,21 +41,23 @@ type pacer struct {
 	cut, grown time.Time   // the last cut; the last success or cut (growth counts from it)
 	okCut      bool        // a request started after the last cut succeeded
 	oks        []time.Time // the successes of the last second
-	begin      time.Time   // the first start
+	begin      time.Time   // the start
 	lastOK     time.Time   // the last success, or the start
 }
 
 const (
-	pacerStart = 10                   // req/s before the first 429
-	pacerMin   = 1.0 / 30             // one request per 30 s at the lowest
-	pacerBand  = 0.9                  // fast growth up to this share of what passed
-	pacerProbe = 0.002                // then this share of it a success
-	pacerCut   = 0.7                  // a 429 cuts the rate to this share
-	pacerSlack = 2 * time.Millisecond // a start this late counts as on time
+	pacerStart     = 10                   // req/s at first
+	pacerStartGrow = 1.5                  // growth a success until the first 429
+	pacerMin       = 1.0 / 30             // one request per 30 s at the lowest
+	pacerBand      = 0.9                  // fast growth up to this share of what passed
+	pacerProbe     = 0.002                // then this share of it a success
+	pacerCut       = 0.7                  // a 429 cuts the rate to this share
+	pacerSlack     = 2 * time.Millisecond // a start this late counts as on time
 )
 
 func newPacer(rps float64, now time.Time) *pacer {
-	return &pacer{max: rps, rate: min(rps, pacerStart), seen: math.Inf(1), grown: now, lastOK: now, turn: make(chan struct{}, 1)}
+	return &pacer{max: rps, rate: min(rps, pacerStart), seen: math.Inf(1), grown: now, begin: now, lastOK: now,
+		turn: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 }
 
 // wait blocks until a request may start and returns the start time, which
@@ -63,19 +72,23 @@ func (p *pacer) wait(ctx context.Context) (time.Time, error) {
 	for {
 		p.mu.Lock()
 		now := time.Now()
-		at := maxTime(p.last.Add(time.Duration(float64(time.Second)/p.rate)), p.hold)
-		if !at.After(now) {
+		every := time.Duration(float64(time.Second) / p.rate)
+		at := maxTime(p.last.Add(every), p.hold)
+		// A twentieth of the interval early is on time, not worth a timer.
+		if at.Sub(now) <= min(every/20, pacerSlack/2) {
 			p.last = maxTime(at, now.Add(-pacerSlack))
-			if p.begin.IsZero() {
-				p.begin = now
-			}
 			p.mu.Unlock()
 			return now, nil
 		}
 		p.mu.Unlock()
-		// Look again within a second: a success may have raised the rate.
-		if err := sleepCtx(ctx, min(at.Sub(now), time.Second)); err != nil {
-			return time.Time{}, err
+		t := time.NewTimer(at.Sub(now))
+		select { // then look again
+		case <-ctx.Done():
+			t.Stop()
+			return time.Time{}, ctx.Err()
+		case <-t.C:
+		case <-p.wake: // a success raised the rate
+			t.Stop()
 		}
 	}
 }
@@ -90,13 +103,19 @@ func (p *pacer) success(start time.Time) {
 		return // its rate was judged by the cut
 	}
 	p.okCut = true
-	p.oks = append(trimBefore(p.oks, now.Add(-time.Second)), now)
-	if band := pacerBand * p.seen; p.rate < band {
+	p.oks = append(p.oks[sinceSecond(p.oks, now):], now)
+	if p.cut.IsZero() {
+		p.rate *= pacerStartGrow
+	} else if band := pacerBand * p.seen; p.rate < band {
 		p.rate = min(band, p.rate*math.Exp2(now.Sub(p.grown).Seconds()))
-	} else {
-		p.rate += pacerProbe * p.seen
+	} else { // faster the longer no 429 came (CUBIC's convex part): what passed was more
+		p.rate += pacerProbe * p.seen * (1 + math.Pow(now.Sub(p.cut).Seconds()/10, 2))
 	}
 	p.rate, p.grown = min(p.rate, p.max), now
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
 // throttled records a 429 to a request started at start, with the answer's
@@ -112,11 +131,13 @@ func (p *pacer) throttled(start time.Time, after time.Duration) {
 	if full {
 		p.rate /= 2
 	} else {
-		p.oks = trimBefore(p.oks, now.Add(-time.Second))
-		passed := float64(len(p.oks)+1) / min(1, now.Sub(p.begin).Seconds())
+		passed := float64(len(p.oks)-sinceSecond(p.oks, now)+1) / min(1, now.Sub(p.begin).Seconds())
 		p.seen = p.rate
-		if passed < pacerBand*p.rate {
-			p.seen = max(passed, p.rate/2)
+		if p.cut.IsZero() {
+			p.seen /= pacerStartGrow // the rate before the last step passed
+		}
+		if passed < pacerBand*p.seen {
+			p.seen = max(passed, p.seen/2) // a short or stalled second counts little
 		}
 		p.rate = p.seen * pacerCut
 	}
@@ -149,10 +170,7 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func trimBefore(ts []time.Time, t time.Time) []time.Time {
-	i := 0
-	for i < len(ts) && ts[i].Before(t) {
-		i++
-	}
-	return append(ts[:0], ts[i:]...)
+// sinceSecond is the index of the first of ts within a second before now.
+func sinceSecond(ts []time.Time, now time.Time) int {
+	return sort.Search(len(ts), func(i int) bool { return now.Sub(ts[i]) <= time.Second })
 }

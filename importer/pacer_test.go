@@ -246,6 +246,16 @@ func TestThrottlingConverges(t *testing.T) {
 	// out of reach for any pacing; the bounds loosen to catch only a pacer
 	// that does not converge.
 	loaded := late > 2*time.Millisecond || worst > 20*time.Millisecond
+	if late > 5*time.Millisecond || worst > 50*time.Millisecond {
+		// Timers tens of milliseconds late at the 90th percentile: no
+		// pacing can be judged. Every run must still finish.
+		t.Logf("the machine is too loaded to judge pacing: only checking that every import finished")
+		for _, r := range runs {
+			assert.NoError(t, r.err, r.name)
+			t.Logf("%s: %v", r.name, r.fig)
+		}
+		return
+	}
 	if loaded {
 		t.Logf("the machine delayed timers too much to pace evenly: 429 shares doubled, rates at 70%%, times 1.5×")
 	}
