@@ -11,16 +11,15 @@ import (
 // pacer is the request rate shared by every worker. Its one idea is AIMD
 // in time, the shape of TCP CUBIC and the AWS SDK's adaptive retry: a 429
 // cuts the rate to 70%; time without one brings it back, doubling every
-// second up to 90% of the rate the cut saw passing, then by 0.2% of that a
-// success, more the longer no 429 comes (CUBIC's convex part: 10 s after
-// the cut twice that, 30 s after ten times), to find the limit again, and
-// past a cut that saw too little. So it settles just under any limiter
-// (token bucket, fixed or sliding window), and one 429 costs a second of
-// growth, not the run. The rest follows from it:
+// second up to 90% of the rate the cut saw passing, then growing as the
+// cube of the time spent there (+10% after 6 s, twice after 13 s) to find
+// the limit again, or to leave a cut that saw too little. So it settles
+// just under any limiter (token bucket, fixed or sliding window), and one
+// 429 costs a second of growth, not the run. The rest follows from it:
 //
-//   - What a cut saw passing is the rate asked, unless the last second's
-//     successes were far fewer (workers that cannot keep up, a window's
-//     burst), and then never less than half of it. Before the first 429,
+//   - What a cut saw passing is the rate asked, unless the successes of
+//     the last second came further apart (workers that cannot keep up),
+//     and then never less than half of it. Before the first 429,
 //     as TCP's slow start, the rate starts at pacerStart and grows by half
 //     a success; the rate before the last step is what passed.
 //   - A 429 with no success since the last cut means the server's window
@@ -39,9 +38,9 @@ type pacer struct {
 	rate, seen float64     // now, and what the last cut saw pass (+Inf: no cut yet)
 	last, hold time.Time   // the last start (less pacerSlack); no start before hold
 	cut, grown time.Time   // the last cut; the last success or cut (growth counts from it)
+	banded     time.Time   // when the rate came back to the band after the last cut
 	okCut      bool        // a request started after the last cut succeeded
 	oks        []time.Time // the successes of the last second
-	begin      time.Time   // the start
 	lastOK     time.Time   // the last success, or the start
 }
 
@@ -50,13 +49,13 @@ const (
 	pacerStartGrow = 1.5                  // growth a success until the first 429
 	pacerMin       = 1.0 / 30             // one request per 30 s at the lowest
 	pacerBand      = 0.9                  // fast growth up to this share of what passed
-	pacerProbe     = 0.002                // then this share of it a success
+	pacerCubic     = 0.0005               // then it grows by this times the cube of the seconds there
 	pacerCut       = 0.7                  // a 429 cuts the rate to this share
 	pacerSlack     = 2 * time.Millisecond // a start this late counts as on time
 )
 
 func newPacer(rps float64, now time.Time) *pacer {
-	return &pacer{max: rps, rate: min(rps, pacerStart), seen: math.Inf(1), grown: now, begin: now, lastOK: now,
+	return &pacer{max: rps, rate: min(rps, pacerStart), seen: math.Inf(1), grown: now, lastOK: now,
 		turn: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 }
 
@@ -104,12 +103,18 @@ func (p *pacer) success(start time.Time) {
 	}
 	p.okCut = true
 	p.oks = append(p.oks[sinceSecond(p.oks, now):], now)
-	if p.cut.IsZero() {
+	band := pacerBand * p.seen
+	switch {
+	case p.cut.IsZero():
 		p.rate *= pacerStartGrow
-	} else if band := pacerBand * p.seen; p.rate < band {
+	case p.rate < band:
 		p.rate = min(band, p.rate*math.Exp2(now.Sub(p.grown).Seconds()))
-	} else { // faster the longer no 429 came (CUBIC's convex part): what passed was more
-		p.rate += pacerProbe * p.seen * (1 + math.Pow(now.Sub(p.cut).Seconds()/10, 2))
+		if p.rate == band {
+			p.banded = now
+		}
+	default: // CUBIC's convex part: +10% after 6 s at the band, twice after 13 s
+		t := now.Sub(p.banded).Seconds()
+		p.rate = band * (1 + pacerCubic*t*t*t)
 	}
 	p.rate, p.grown = min(p.rate, p.max), now
 	select {
@@ -131,7 +136,11 @@ func (p *pacer) throttled(start time.Time, after time.Duration) {
 	if full {
 		p.rate /= 2
 	} else {
-		passed := float64(len(p.oks)-sinceSecond(p.oks, now)+1) / min(1, now.Sub(p.begin).Seconds())
+		// The successes of the last second came this far apart.
+		passed, ok := math.Inf(1), p.oks[sinceSecond(p.oks, now):]
+		if n := len(ok); n > 1 {
+			passed = float64(n-1) / ok[n-1].Sub(ok[0]).Seconds()
+		}
 		p.seen = p.rate
 		if p.cut.IsZero() {
 			p.seen /= pacerStartGrow // the rate before the last step passed
