@@ -302,14 +302,16 @@ func TestKubernetesManifests(t *testing.T) {
 					t.Fatalf("want one CronJob and no Job, got %d and %d", len(m.CronJobs), len(m.Jobs))
 				}
 				checkCronJob(t, m.CronJobs[0], codes)
-				metricsJobs[name] = checkPod(t, m, &m.CronJobs[0].Spec.JobTemplate.Spec, image, uid, workdir, 1)
+				var rejectsCode int32
+				metricsJobs[name], rejectsCode = checkPod(t, m, &m.CronJobs[0].Spec.JobTemplate.Spec, image, uid, workdir, 1)
+				checkRejectsChoice(t, &m.CronJobs[0].Spec.JobTemplate.Spec, codes, rejectsCode)
 			case "indexed-job":
 				if len(m.CronJobs) != 0 || len(m.Jobs) != 1 {
 					t.Fatalf("want one Job and no CronJob, got %d and %d", len(m.Jobs), len(m.CronJobs))
 				}
 				js := &m.Jobs[0].Spec
 				checkIndexedJob(t, js, codes)
-				metricsJobs[name] = checkPod(t, m, js, image, uid, workdir, *js.Completions)
+				metricsJobs[name], _ = checkPod(t, m, js, image, uid, workdir, *js.Completions)
 			default:
 				t.Fatalf("overlay %s is not checked by this test", name)
 			}
@@ -436,10 +438,64 @@ func checkIndexedJob(t *testing.T, js *batchv1.JobSpec, codes map[string]int32) 
 	checkExitCodes(t, js, codes, batchv1.PodFailurePolicyActionFailIndex)
 }
 
+// checkRejectsChoice checks that the CronJob, its config and the README's
+// alert examples agree on what a run with rejected rows is (issue 16): the
+// config's delivery.rejects_exit_code is 0 or main.go's exitRejects; with
+// exitRejects the policy fails the Job without a retry (checkExitCodes);
+// and the README alerts on insider_import_rows_rejected, on the last
+// success time (which runs exiting 0 and 3 both set), and on a failure
+// only for exit codes other than 0 and exitRejects.
+func checkRejectsChoice(t *testing.T, js *batchv1.JobSpec, codes map[string]int32, code int32) {
+	t.Helper()
+	switch code {
+	case codes["exitOK"]:
+	case codes["exitRejects"]:
+		if a := action(js.PodFailurePolicy, js.Template.Spec.Containers[0].Name, code); a != batchv1.PodFailurePolicyActionFailJob {
+			t.Errorf("the CronJob's config exits %d on rejects, which the policy answers %s, not FailJob", code, a)
+		}
+	default:
+		t.Errorf("delivery.rejects_exit_code %d: want %d or %d", code, codes["exitOK"], codes["exitRejects"])
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := bytes.Cut(readme, []byte("**5. Alert on the metric.**"))
+	block := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(after)
+	if !ok || block == nil {
+		t.Fatal("README: no alert examples after **5. Alert on the metric.**")
+	}
+	var rules []struct{ Alert, Expr string }
+	if err := yaml.UnmarshalStrict(block[1], &rules); err != nil {
+		t.Fatalf("README's alert examples: %v", err)
+	}
+	found := map[string]bool{}
+	for _, r := range rules {
+		switch {
+		case strings.Contains(r.Expr, "insider_import_last_success_timestamp_seconds"):
+			found["last success"] = true
+		case strings.Contains(r.Expr, "insider_import_rows_rejected"):
+			found["rejects"] = true
+		case strings.Contains(r.Expr, "insider_import_exit_code"):
+			found["failure"] = true
+			for _, n := range []string{"exitOK", "exitRejects"} {
+				if !strings.Contains(r.Expr, fmt.Sprintf("!= %d", codes[n])) {
+					t.Errorf("README alert %s fires on exit %d (%s): %s", r.Alert, codes[n], n, r.Expr)
+				}
+			}
+		}
+	}
+	for _, k := range []string{"last success", "rejects", "failure"} {
+		if !found[k] {
+			t.Errorf("README's alert examples have no %s alert", k)
+		}
+	}
+}
+
 // checkPod checks the pod template: image, user, read-only root, where it
 // writes, config and key mounts, grace period, resources and shards. It
-// returns the config's metrics.job.
-func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid int64, workdir string, shards int32) (metricsJob string) {
+// returns the config's metrics.job and delivery.rejects_exit_code.
+func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid int64, workdir string, shards int32) (metricsJob string, rejectsCode int32) {
 	t.Helper()
 	ps := &js.Template.Spec
 	if len(ps.Containers) != 1 {
@@ -523,6 +579,9 @@ func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid
 			Pushgateway string `json:"pushgateway"`
 			Job         string `json:"job"`
 		} `json:"metrics"`
+		Delivery struct {
+			RejectsExitCode *int32 `json:"rejects_exit_code"`
+		} `json:"delivery"`
 	}
 	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
 		t.Fatalf("ConfigMap %s: %v", cm.Name, err)
@@ -543,6 +602,10 @@ func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid
 		t.Error("the config must set metrics.pushgateway and metrics.job")
 	}
 	metricsJob = cfg.Metrics.Job
+	rejectsCode = 3 // the binary's default
+	if cfg.Delivery.RejectsExitCode != nil {
+		rejectsCode = *cfg.Delivery.RejectsExitCode
+	}
 
 	// The identity for S3 (IRSA / workload identity).
 	sa := m.ServiceAccounts[ps.ServiceAccountName]
@@ -594,5 +657,5 @@ func checkPod(t *testing.T, m *manifests, js *batchv1.JobSpec, image string, uid
 	if _, ok := flagValue(args, "shard-index"); ok {
 		t.Error("--shard-index is set; it must come from $JOB_COMPLETION_INDEX")
 	}
-	return metricsJob
+	return metricsJob, rejectsCode
 }

@@ -105,9 +105,14 @@ func TestClassifyTransportErrors(t *testing.T) {
 	}
 }
 
-func TestBisectBudget(t *testing.T) {
-	for n, want := range map[int]int{1: 1, 2: 3, 3: 5, 7: 7, 8: 7, 40: 13, 1000: 21, 1024: 21, 1025: 23} {
-		assert.Equal(t, want, bisectBudget(n), "n=%d", n)
+func TestBisectBound(t *testing.T) {
+	// 2·(bad+workers)·⌈log2 n⌉
+	for _, c := range []struct {
+		bad        int64
+		workers, n int
+		want       int64
+	}{{0, 1, 1, 2}, {0, 1, 2, 2}, {0, 1, 1000, 20}, {1, 1, 1024, 40}, {10, 8, 1025, 396}, {3, 0, 8, 24}} {
+		assert.Equal(t, c.want, bisectBound(c.bad, c.workers, c.n), "%+v", c)
 	}
 }
 

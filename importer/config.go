@@ -127,6 +127,10 @@ type DeliveryConfig struct {
 	// GiveUpAfter bounds retries that do not use up MaxAttempts (429s,
 	// timeouts): the run fails once no request has succeeded for this long.
 	GiveUpAfter time.Duration
+	// RejectsExitCode is delivery.rejects_exit_code: the exit code of a run
+	// that finished with rejected rows, 3 (nil) or 0 (a CronJob whose data
+	// always holds a few, alerting on insider_import_rows_rejected instead).
+	RejectsExitCode *int
 }
 
 // EventsConfig is the TTL filter.
@@ -305,7 +309,7 @@ func (c *Config) decode(w *walker, root ast.Node) {
 // attempts and time limits, each within its bounds.
 func (c *Config) decodeDelivery(w *walker, v ast.Node) {
 	d := &c.Delivery
-	w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout", "give_up_after"}, func(key string, _, v ast.Node) {
+	w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout", "give_up_after", "rejects_exit_code"}, func(key string, _, v ast.Node) {
 		where := "delivery." + key
 		switch key {
 		case "batch_users":
@@ -340,6 +344,13 @@ func (c *Config) decodeDelivery(w *walker, v ast.Node) {
 			if d.GiveUpAfter <= 0 {
 				w.addf(v, "%s must be above 0", where)
 			}
+		case "rejects_exit_code":
+			var code int
+			w.integer(v, where, &code)
+			if code != 0 && code != 3 {
+				w.addf(v, "%s must be 3 (the default) or 0", where)
+			}
+			d.RejectsExitCode = &code
 		}
 	})
 }

@@ -63,37 +63,42 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 
 // sendUsers delivers b and says what became of each user. A request too
 // large for Insider is split in two; a 400 about the content is bisected,
-// within a budget, until the users it is about are alone and rejected with
-// Insider's message, and the others are delivered.
+// in halves and halves of halves, until every user it is about is alone and
+// rejected with Insider's message, and every other user is delivered.
+//
+// No batch has a budget of its own: k bad users among n cost at most
+// 2·k·⌈log2 n⌉ extra requests (the halves on the path from the batch to
+// each of them), and that, with a path in progress per worker, is the
+// run's bound (bisectBound): a 400 that
+// splitting does not pin on users (it went away in both halves) is not
+// bisected past it, and its users are rejected together. Two answers stop
+// the run instead (ErrRefused, exit 2), before anything is marked
+// rejected: users refused alone that outnumber the users delivered (3 at
+// least: the mapping or the account is wrong, not a few rows), and a 413 to
+// a single user, twice, before any user was delivered (the endpoint refuses
+// every request, however small).
 func (r *run) sendUsers(ctx context.Context, b *batch) (outcome, error) {
-	d := &bisection{r: r, b: b, bt: newBatcher(r.cfg), budget: bisectBudget(b.nUsers()), o: outcome{failed: map[int][]string{}}}
+	d := &bisection{r: r, b: b, bt: newBatcher(r.cfg), o: outcome{failed: map[int][]string{}}}
 	if err := d.send(ctx, 0, b.nUsers(), b.body); err != nil {
 		return outcome{}, fmt.Errorf("%s: %w", d.what(0, b.nUsers()), err)
-	}
-	if d.refused != nil && !d.anyOK && b.nUsers() > 1 && r.sender.delivered.Load() == 0 {
-		// Every user of the run's first batches refused alike: a mapping or
-		// account problem, not bad rows. Stop rather than reject everything.
-		return outcome{}, fmt.Errorf("%w: %s: %v", ErrRefused, d.what(0, b.nUsers()), d.refused)
 	}
 	return d.o, nil
 }
 
-// bisectBudget is how many extra requests a batch of n users may spend on
-// bisecting 400s: 2·⌈log2 n⌉+1, enough to isolate one bad user.
-func bisectBudget(n int) int {
-	return 2*bits.Len(uint(max(n, 1)-1)) + 1
+// bisectBound is how many extra requests the run's bisections may have
+// spent once bad users were found alone: 2·(bad+workers)·⌈log2 n⌉, the
+// paths to them and to the next one of each worker, n the largest batch.
+func bisectBound(bad int64, workers, n int) int64 {
+	return 2 * (bad + int64(max(workers, 1))) * int64(bits.Len(uint(max(n, 2)-1)))
 }
 
 // bisection is the delivery of one batch, split and bisected as its answers
 // require.
 type bisection struct {
-	r       *run
-	b       *batch
-	bt      *batcher
-	budget  int
-	o       outcome
-	anyOK   bool
-	refused error // the first 400 about content
+	r  *run
+	b  *batch
+	bt *batcher
+	o  outcome
 }
 
 func (d *bisection) what(i, j int) string {
@@ -111,28 +116,30 @@ func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 	if body == nil {
 		body = d.bt.subBody(d.b, i, j)
 	}
-	v, err := d.r.sender.send(ctx, body, j-i, d.what(i, j))
+	s := d.r.sender
+	v, err := s.send(ctx, body, j-i, d.what(i, j))
 	if err != nil {
 		return err
 	}
 	switch v.kind {
 	case vOK:
-		d.anyOK = true
+		s.usersOK.Add(int64(j - i - len(v.failed)))
 		for k, msgs := range v.failed {
 			d.o.failed[i+k] = msgs
 		}
 		return nil
 	case vRejectUsers:
-		if d.refused == nil {
-			d.refused = v.err
-		}
-		if j-i > 1 && d.budget >= 2 {
-			d.budget -= 2
-			break
-		}
 		msg := v.err.Error()
-		if j-i > 1 {
-			msg += " (the batch's bisection budget is spent: these users were not tried one by one)"
+		if j-i == 1 {
+			if bad, ok := s.usersBad.Add(1), s.usersOK.Load(); bad >= 3 && bad > ok {
+				return fmt.Errorf("%w: %d users refused one by one with a 400 and %d delivered: the mapping or the account is wrong, not a few rows (check the mapping and insider.partner); nothing was marked rejected, fix and run again: %s",
+					ErrRefused, bad, ok, msg)
+			}
+		} else if s.bisected.Load()+2 <= bisectBound(s.usersBad.Load(), d.r.cfg.Delivery.Workers, max(d.r.cfg.Delivery.BatchUsers, d.b.nUsers())) {
+			s.bisected.Add(2)
+			break
+		} else {
+			msg += " (not bisected further: the 400s of this run did not come down to single users within 2·⌈log2 n⌉ requests a bad user)"
 		}
 		d.r.log.Warn("Insider refused users; they are rejected", "rows", d.what(i, j), "error", msg)
 		for k := i; k < j; k++ {
@@ -141,8 +148,12 @@ func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 		return nil
 	case vSplit:
 		if j-i == 1 {
-			d.r.log.Warn("Insider refused a user as too large; it is rejected", "rows", d.what(i, j), "error", v.err.Error())
-			d.o.failed[i] = []string{v.err.Error()}
+			if s.usersOK.Load() == 0 && s.tooLarge.Add(1) >= 2 {
+				return fmt.Errorf("%w: the endpoint answers 413 (too large) to a request of a single user, again, and no user was delivered: it refuses every request, however small (check insider.endpoint, and the body size limit of any proxy before it): %v", ErrRefused, v.err)
+			}
+			msg := "too large: " + v.err.Error()
+			d.r.log.Warn("Insider refused a user as too large; it is rejected", "rows", d.what(i, j), "error", msg)
+			d.o.failed[i] = []string{msg}
 			return nil
 		}
 	}

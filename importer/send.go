@@ -21,11 +21,11 @@ import (
 // (401/403). The run stops at once: nothing more is sent.
 var ErrCredentials = errors.New("Insider refused the credentials (403): check insider.partner (lowercase account name) and the API key; nothing more was sent")
 
-// ErrRefused is returned when Insider refuses (400) every user of the run's
-// first batches alike, before anything was delivered: the mapping or the
-// account is wrong, not a few rows. Nothing is marked rejected; fix and run
-// again.
-var ErrRefused = errors.New("Insider refused every user of the first batch with the same 400, nothing was delivered; check the mapping and insider.partner")
+// ErrRefused is returned when Insider refuses the run's first users, not a
+// few rows: the users it refused one by one (400) outnumber those
+// delivered, or it answers 413 to a single user before any was delivered
+// (see sendUsers). Nothing is marked rejected; fix and run again.
+var ErrRefused = errors.New("Insider refuses the run's users, not a few rows")
 
 // sender posts request bodies at the pacer's shared rate, and tries again
 // what classify says may succeed if tried again.
@@ -38,6 +38,7 @@ type sender struct {
 	timeout     time.Duration
 	giveUpAfter time.Duration
 	pacer       *pacer
+	redact      *redactor
 	log         func(msg string, args ...any)
 	// wire is the context of requests already on the wire: it outlives the
 	// run's context by the grace period, so a request started before a stop
@@ -47,6 +48,9 @@ type sender struct {
 	wire context.Context
 
 	requests, retries, throttled, bytesSent, delivered atomic.Int64
+	// For bisection (see sendUsers): users delivered and refused alone,
+	// extra requests spent bisecting 400s, single users answered 413.
+	usersOK, usersBad, bisected, tooLarge atomic.Int64
 }
 
 func newSender(cfg *Config, key string, client *http.Client, rps float64, log func(string, ...any)) *sender {
@@ -73,7 +77,7 @@ func newSender(cfg *Config, key string, client *http.Client, rps float64, log fu
 	return &sender{
 		client: client, endpoint: cfg.Insider.Endpoint, partner: cfg.Partner(), key: key,
 		maxAttempts: cfg.Delivery.MaxAttempts, timeout: cfg.Delivery.Timeout, giveUpAfter: giveUp,
-		pacer: newPacer(rps, time.Now()), log: log,
+		pacer: newPacer(rps, time.Now()), redact: newRedactor(key), log: log,
 	}
 }
 
@@ -165,16 +169,24 @@ func (s *sender) post(ctx context.Context, body []byte, users int) verdict {
 	s.bytesSent.Add(int64(len(body)))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		// The URL is in the error; the key is not (it travels in a header).
-		return classify(nil, nil, err, users, s.timeout)
+		// The URL is in the error; the key travels in a header, but an
+		// endpoint could hold it.
+		return classify(nil, nil, s.redact.error(err), users, s.timeout)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if err != nil {
-		return classify(nil, nil, fmt.Errorf("reading the answer: %w", err), users, s.timeout)
+		return classify(nil, nil, s.redact.error(fmt.Errorf("reading the answer: %w", err)), users, s.timeout)
 	}
-	return classify(resp, b, nil, users, s.timeout)
+	// Whatever classify quotes (the body, Location) is free of the key:
+	// a proxy's page may echo the request's headers.
+	for _, vs := range resp.Header {
+		for i, v := range vs {
+			vs[i] = s.redact.string(v)
+		}
+	}
+	return classify(resp, s.redact.bytes(b), nil, users, s.timeout)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

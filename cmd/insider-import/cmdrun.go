@@ -221,6 +221,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 	ps.start(&opts)
 	rep, err = importer.Run(ctx, cfg, opts)
 	stopProgress()
+	if rc := cfg.Delivery.RejectsExitCode; rc != nil && *rc == exitOK && errors.Is(err, importer.ErrIncomplete) {
+		// delivery.rejects_exit_code: 0: the rejects are in the report, the
+		// rejects file and insider_import_rows_rejected; the run succeeded.
+		err = nil
+	}
 	if rep != nil {
 		rep.WriteText(stdout)
 		if f.report != "" {

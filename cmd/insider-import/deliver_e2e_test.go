@@ -150,7 +150,7 @@ func TestE2ETLSUnknownCA(t *testing.T) {
 // TestE2EBisectOneBadUser: one user of a 1000-user batch makes the stand-in
 // refuse the whole request (400). Bisection delivers the 999 others and
 // rejects that user alone with the stand-in's message, within 2·⌈log2
-// 1000⌉+1 extra requests.
+// 1000⌉ extra requests.
 func TestE2EBisectOneBadUser(t *testing.T) {
 	d := genE2E(t, time.Now(), 14, 1000, false)
 	const bad = "C000500"
@@ -166,7 +166,7 @@ func TestE2EBisectOneBadUser(t *testing.T) {
 	assert.EqualValues(t, 1, rep.UsersRejected)
 	st := f.Stats(t)
 	assert.EqualValues(t, 999, st.UsersAccepted)
-	assert.LessOrEqual(t, st.Requests, int64(1+2*10+1), "one request plus at most 2·⌈log2 1000⌉+1 for the bisection")
+	assert.LessOrEqual(t, st.Requests, int64(1+2*10), "one request plus at most 2·⌈log2 1000⌉ for the bisection")
 	assert.Equal(t, st.Requests, rep.Requests)
 
 	badRows := 0
@@ -189,32 +189,58 @@ func TestE2EBisectOneBadUser(t *testing.T) {
 		require.NotEmpty(t, r.InsiderMessages)
 		assert.Contains(t, r.InsiderMessages[0], "user "+badEmail+" cannot be processed", "the stand-in's message")
 	}
-	t.Logf("requests %d (bisection bound %d), %.1fs", st.Requests, 1+2*10+1, res.Elapsed.Seconds())
+	t.Logf("requests %d (bisection bound %d), %.1fs", st.Requests, 1+2*10, res.Elapsed.Seconds())
+}
+
+// answerEvery starts a server that answers every request with status and
+// body; it returns its port and the count of requests.
+func answerEvery(t *testing.T, status int, body string) (string, *atomic.Int64) {
+	requests := new(atomic.Int64)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(ts.Close)
+	return ts.URL[strings.LastIndexByte(ts.URL, ':')+1:], requests
 }
 
 // TestE2EEveryUserRefusedStops: a 400 that bisection pins on every user of
 // the run's first batch is a mapping or account problem: the run stops with
 // exit 2 quoting Insider's message, and rejects nothing.
 func TestE2EEveryUserRefusedStops(t *testing.T) {
-	var requests atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `{"success": false, "message": "Partner is invalid."}`)
-	}))
-	t.Cleanup(ts.Close)
-	port := ts.URL[strings.LastIndexByte(ts.URL, ':')+1:]
+	port, requests := answerEvery(t, http.StatusBadRequest, `{"success": false, "message": "Partner is invalid."}`)
 	d := genE2E(t, time.Now(), 15, 40, false)
 	e := newE2EEnv(t, d, &fake{Port: port}, 40, 1, 1000)
 	res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, e.args()...)
 	require.Equal(t, 2, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
 	t.Logf("exit %d: %s", res.Code, lastLine(res.Stderr))
 	assert.Contains(t, res.Stderr, "Partner is invalid.")
-	assert.Contains(t, res.Stderr, "refused every user")
-	assert.LessOrEqual(t, requests.Load(), int64(1+2*6+1), "within the bisection budget of a 40-user batch")
+	assert.Contains(t, res.Stderr, "refuses the run's users")
+	assert.Contains(t, res.Stderr, "3 users refused one by one")
+	// The path to user 1 (6 requests), user 2, then users 3-5 and 3.
+	assert.LessOrEqual(t, requests.Load(), int64(9), "it stops at the third user refused alone")
 	rep := readReport(t, e.report)
 	assert.Zero(t, rep.UsersRejected, "nothing is marked rejected: fix and run again")
+}
+
+// TestE2E413ToEveryRequestStops: an endpoint that answers 413 to every
+// request, however small, is not bisected down to every single user: the
+// second single user answered 413 before any user was delivered stops the
+// run, exit 2, rejecting nothing.
+func TestE2E413ToEveryRequestStops(t *testing.T) {
+	port, requests := answerEvery(t, http.StatusRequestEntityTooLarge, "<html><body>413 Request Entity Too Large</body></html>")
+	d := genE2E(t, time.Now(), 17, 400, false)
+	e := newE2EEnv(t, d, &fake{Port: port}, 100, 1, 1000)
+	res := runImport(t, []string{"INSIDER_API_KEY=" + testKey}, e.args()...)
+	require.Equal(t, 2, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, tail([]byte(res.Stderr), 3000))
+	t.Logf("exit %d after %d requests: %s", res.Code, requests.Load(), lastLine(res.Stderr))
+	assert.Contains(t, res.Stderr, "refuses every request")
+	// 100 users: 7 halvings to user 1, then user 2.
+	assert.LessOrEqual(t, requests.Load(), int64(9))
+	rep := readReport(t, e.report)
+	assert.Zero(t, rep.UsersRejected, "nothing is marked rejected")
 }
 
 // lastLine is the last non-empty line of s: the binary's final message.

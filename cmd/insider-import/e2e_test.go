@@ -581,6 +581,7 @@ func TestE2ERejectedByAPI(t *testing.T) {
 		assert.Contains(t, r.Reason, "rejected by Insider")
 		if assert.NotEmpty(t, r.InsiderMessages) {
 			assert.Contains(t, r.InsiderMessages[0], "bigger than maximum allowed size")
+			assert.Contains(t, r.InsiderMessages[0], "too large: ", "a single user's size refusal says so")
 		}
 	}
 	// Every event of the other users arrived once; none of the big user's.

@@ -9,11 +9,12 @@
 //	insider-import fake     [--addr 127.0.0.1:8080]
 //	insider-import version
 //
-// Exit codes: 0 all rows imported; 3 finished, some rows rejected; 2 bad
-// usage or config, or an input that cannot be used at all (nothing matches,
-// no such S3 object, not a regular file), or Insider refusing (400) every
-// user of the first batch alike; 4 credentials refused (403); 5
-// another run of the same job holds the checkpoint; 1 any other failure
+// Exit codes: 0 all rows imported; 3 finished, some rows rejected (0 with
+// delivery.rejects_exit_code: 0); 2 bad usage or config, or an input that
+// cannot be used at all (nothing matches, no such S3 object, not a regular
+// file), or Insider refusing the run's users (importer.ErrRefused); 4
+// credentials refused (403); 5 another run of the same job holds the
+// checkpoint; 1 any other failure
 // (among them an input that could not be read to its end: fix it and run
 // again to resume); 130/143 interrupted by SIGINT/SIGTERM (the checkpoint
 // is saved: run again to resume). verify exits 0 when every field read

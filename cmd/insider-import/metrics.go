@@ -42,7 +42,7 @@ var metricHelp = map[string]string{
 	"insider_import_files_reimported":       "Inputs changed since they were imported, imported again from row 1 (source.on_change: reimport).",
 	"insider_import_files_waiting":          "Inputs modified within source.min_age, left for a later run.",
 	metricExitCode:                          "Exit code of the last finished run (0 ok, 3 rejects, 1 failure, ...).",
-	metricLastSuccess:                       "When a run last finished with exit code 0 (Unix time).",
+	metricLastSuccess:                       "When a run last finished, with exit code 0 or 3 (rows rejected, see insider_import_rows_rejected) (Unix time).",
 	"insider_import_push_timestamp_seconds": "When these figures were pushed (Unix time).",
 	"insider_import_run_finished":           "1 once the run has ended, 0 while it runs.",
 }
@@ -114,7 +114,10 @@ func (ps *pusher) start(opts *importer.Options) {
 
 // finish stops the periodic pushes and pushes the final figures of rep (nil
 // when the run failed before it started) with the process's exit code; a
-// run that exits 0 also sets the last success time.
+// run that finished, exit 0 or 3 (some rows rejected), also sets the last
+// success time: for scheduling it succeeded, and the rejects have their own
+// gauges (insider_import_rows_rejected, insider_import_rows_rejected_by_api)
+// to alert on.
 func (ps *pusher) finish(rep *importer.Report, code int, now time.Time) {
 	if ps == nil {
 		return
@@ -131,7 +134,7 @@ func (ps *pusher) finish(rep *importer.Report, code int, now time.Time) {
 	}
 	m["insider_import_run_finished"] = 1
 	m[metricExitCode] = float64(code)
-	if code == exitOK {
+	if code == exitOK || code == exitRejects {
 		m[metricLastSuccess] = float64(now.UnixNano()) / 1e9
 	}
 	ps.push(m, 5*time.Second)

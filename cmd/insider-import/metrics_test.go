@@ -197,3 +197,38 @@ func TestMetricsPushgateway(t *testing.T) {
 	assert.Equal(t, 0.0, got[metricExitCode])
 	assert.Contains(t, got, metricLastSuccess)
 }
+
+// TestMetricsRejectsAreASuccess: a run that finishes with rejected rows is
+// a success for scheduling. It exits 3 and pushes the last success time
+// with insider_import_rows_rejected, the gauge to alert on; with
+// delivery.rejects_exit_code: 0 the same run exits 0 and pushes the same.
+func TestMetricsRejectsAreASuccess(t *testing.T) {
+	pg := startPushgateway(t)
+	f := startFake(t, "--token", testKey)
+	d := genE2E(t, time.Now(), 18, 200, true)
+	e := newE2EEnv(t, d, f, 50, 2, 500)
+	cfg, err := os.ReadFile(e.config)
+	require.NoError(t, err)
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	for _, c := range []struct {
+		job, extra string
+		code       int
+	}{
+		{"rejects-default", "", exitRejects},
+		{"rejects-zero", "  rejects_exit_code: 0\n", exitOK},
+	} {
+		conf := strings.Replace(string(cfg), "delivery:\n", "delivery:\n"+c.extra, 1)
+		require.NoError(t, os.WriteFile(e.config, []byte(conf+"metrics:\n  job: "+c.job+"\n"), 0o600))
+		before := time.Now()
+		res := runImport(t, env, e.args("--pushgateway", pg, "--restart")...)
+		require.Equal(t, c.code, res.Code, res.Stderr)
+		rep := readReport(t, e.report)
+		require.Positive(t, rep.RowsRejected)
+		assert.Equal(t, "finished with rejected rows", rep.Status)
+		got := scrape(t, pg, c.job, "0")
+		assert.Equal(t, float64(c.code), got[metricExitCode], c.job)
+		assert.Equal(t, float64(rep.RowsRejected), got["insider_import_rows_rejected"], c.job)
+		assert.GreaterOrEqual(t, got[metricLastSuccess], float64(before.Unix()), "%s: the last success time moves", c.job)
+		t.Logf("%s: exit %d, rows_rejected %v, last success %v", c.job, res.Code, got["insider_import_rows_rejected"], got[metricLastSuccess])
+	}
+}
