@@ -35,7 +35,7 @@ var _ s3API = (*s3.Client)(nil)
 // Kubernetes Job's retry proceeds at most this long after the kill. The
 // store renews a held lease every LeaseTTL/3 by itself, so a run never
 // loses it while it lives; each renewal is one conditional PUT of the
-// checkpoint object (a few milliseconds, README "Checkpoints and resume").
+// checkpoint object (a few milliseconds, docs/operations.md, "Checkpoints and resume").
 const DefaultLeaseTTL = 30 * time.Second
 
 // S3StoreOptions configures NewS3Store.
