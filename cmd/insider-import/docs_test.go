@@ -27,9 +27,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +217,60 @@ func docsRun(dir string, env []string, name string, args ...string) (string, err
 	cmd.Dir, cmd.Env = dir, env
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestDocsConfigKeys holds docs/ to every key the config parser knows: each
+// list of known keys the parser checks a section against (the calls
+// w.mapping(node, "section", []string{...}, ...) in importer/) must have
+// each key documented as "key:" or "section.key" in docs/config.md,
+// formats.md or operations.md, so a new key cannot go undocumented.
+func TestDocsConfigKeys(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var docs strings.Builder
+	for _, f := range []string{"config.md", "formats.md", "operations.md"} {
+		b, err := os.ReadFile(filepath.Join(root, "docs", f))
+		require.NoError(t, err)
+		docs.Write(b)
+	}
+	srcs, err := filepath.Glob(filepath.Join(root, "importer", "*.go"))
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	checked := 0
+	for _, src := range srcs {
+		if strings.HasSuffix(src, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, src, nil, 0)
+		require.NoError(t, err)
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) < 3 {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "mapping" {
+				return true
+			}
+			section := "" // a section named by a variable: the key alone
+			if lit, ok := call.Args[1].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				section, _ = strconv.Unquote(lit.Value)
+			}
+			keys, ok := call.Args[2].(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			for _, e := range keys.Elts {
+				lit, ok := e.(*ast.BasicLit)
+				if !ok {
+					continue
+				}
+				key, _ := strconv.Unquote(lit.Value)
+				checked++
+				found := strings.Contains(docs.String(), key+":") ||
+					section != "" && section != "config" && strings.Contains(docs.String(), section+"."+key)
+				assert.True(t, found, "%s: config key %s.%s is not in docs/config.md, formats.md or operations.md", fset.Position(lit.Pos()), section, key)
+			}
+			return true
+		})
+	}
+	assert.Greater(t, checked, 50, "config keys found in importer/")
 }
