@@ -33,10 +33,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/assert"
@@ -273,4 +275,65 @@ func TestDocsConfigKeys(t *testing.T) {
 		})
 	}
 	assert.Greater(t, checked, 50, "config keys found in importer/")
+}
+
+// TestDocsLinks checks every relative link of README.md and docs/*.md: the
+// file exists and, for a #fragment, has a heading of that anchor (as
+// GitHub makes them), so moving a section cannot leave a dead link.
+func TestDocsLinks(t *testing.T) {
+	root := filepath.Join("..", "..")
+	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	require.NoError(t, err)
+	files = append(files, filepath.Join(root, "README.md"))
+	anchors := func(path string) map[string]bool {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		out := map[string]bool{}
+		fenced := false
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "```") {
+				fenced = !fenced
+			}
+			if fenced || !strings.HasPrefix(line, "#") {
+				continue
+			}
+			var slug strings.Builder
+			for _, r := range strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#"))) {
+				switch {
+				case r == ' ':
+					slug.WriteByte('-')
+				case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+					slug.WriteRune(r)
+				}
+			}
+			out[slug.String()] = true
+		}
+		return out
+	}
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") {
+				continue
+			}
+			n++
+			file, frag, _ := strings.Cut(target, "#")
+			path := f
+			if file != "" {
+				path = filepath.Join(filepath.Dir(f), file)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s: link %s: %v", f, target, err)
+				continue
+			}
+			if frag != "" && !anchors(path)[frag] {
+				t.Errorf("%s: link %s: %s has no heading #%s", f, target, path, frag)
+			}
+		}
+	}
+	assert.Greater(t, n, 20, "relative links checked")
 }
