@@ -78,6 +78,11 @@ type S3StoreOptions struct {
 // State, so the lease stays in force. Load re-reads the object and fails the
 // same way if its ETag is no longer the one this store wrote.
 //
+// Finished files archived out of the State (State.Archived) are written as
+// objects <prefix><job>.archive-<random>.jsonl before the conditional PUT
+// that lists them, each once; Delete leaves them, unreferenced (the store
+// has no DeleteObject: a lifecycle rule can expire them).
+//
 // If a conditional write is refused, the store reads the object back: if it
 // holds exactly the bytes just written (the SDK retried a request whose
 // answer was lost), the write succeeded.
