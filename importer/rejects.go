@@ -711,3 +711,32 @@ func (m mark) undo() {
 	}
 	a.written = m.n
 }
+
+// setupRejects creates the rejects writer: JSON lines (Options.RejectsPath)
+// and/or CSV (Options.RejectsCSVPath). The CSV starts afresh unless the run
+// resumes a checkpoint; a resume after a crash cuts the files to the
+// lengths the checkpoint recorded (rejectWriter.resume).
+func (r *run) setupRejects(st checkpoint.State) error {
+	if r.opts.RejectsPath == "" && r.opts.RejectsCSVPath == "" {
+		return nil
+	}
+	r.rejects = newRejectWriter(r.opts.RejectsPath)
+	if r.opts.RejectsCSVPath != "" {
+		r.rejects.csv = newRejectCSV(r.opts.RejectsCSVPath, r.cfg.Source.Delimiter, r.opts.DryRun || len(st.Files) == 0)
+	}
+	warnings, err := r.rejects.resume(st.Rejects)
+	for _, w := range warnings {
+		r.log.Warn(w)
+	}
+	return err
+}
+
+// reportRejects adds the rejects by reason and the CSV files written.
+func (r *run) reportRejects(rep *Report) {
+	if r.tally != nil {
+		rep.RejectReasons = r.tally.reasons()
+	}
+	if r.rejects != nil && r.rejects.csv != nil {
+		rep.RejectsCSV = slices.Clone(r.rejects.csv.paths)
+	}
+}

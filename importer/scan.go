@@ -1,14 +1,12 @@
 package importer
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 
@@ -371,60 +369,6 @@ func (c *chunk) mapRows(mp *mapper, spare, arenaBufs *sync.Pool) {
 	spare.Put(c.buf)
 	c.recs, c.errs, c.buf = nil, nil, nil
 	close(c.done)
-}
-
-// refiller reads again, by position, the cells of rows Insider rejected
-// after they had given them up (batcher.place). commit.settle hands it rows
-// in input order, so one reader moves forward through the file for the
-// whole run; it reopens (at the first row wanted) only when asked for a row
-// behind it. On failure, or once ctx ends (a signal), the rejects keep
-// file, row and Insider's messages, without the cells.
-type refiller struct {
-	file string
-	open func(ctx context.Context, file string, at readers.Position) (readers.Reader, error)
-	log  func(msg string, args ...any)
-	rd   readers.Reader
-	next int64 // index of the record rd returns next
-}
-
-func (f *refiller) fill(ctx context.Context, rows []*row) {
-	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.src.Pos.Index, b.src.Pos.Index) })
-	var err error
-	if f.rd == nil || rows[0].src.Pos.Index < f.next {
-		f.close()
-		if f.rd, err = f.open(ctx, f.file, rows[0].src.Pos); err != nil {
-			f.rd = nil
-		}
-		f.next = rows[0].src.Pos.Index
-	}
-	for i := 0; i < len(rows) && err == nil; {
-		var rec readers.Record
-		rec, err = f.rd.Next(ctx)
-		if err != nil && isRowError(err) {
-			err = nil
-		}
-		if err != nil {
-			break
-		}
-		f.next = rec.Pos.Index + 1
-		for i < len(rows) && rows[i].src.Pos.Index <= rec.Pos.Index {
-			if rows[i].src.Pos.Index == rec.Pos.Index {
-				rows[i].src = rec
-			}
-			i++
-		}
-	}
-	if err != nil {
-		f.close()
-		f.log("could not read the cells of rejected rows again; their rejects carry no cells", "file", f.file, "row", rows[0].src.Pos.Row(), "error", err.Error())
-	}
-}
-
-func (f *refiller) close() {
-	if f.rd != nil {
-		f.rd.Close()
-		f.rd = nil
-	}
 }
 
 // readProblem is the reject reason for a record the reader could not read.

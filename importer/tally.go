@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/insider-import/insider-import/checkpoint"
 )
 
 // RejectReason counts the rejected rows that share a reason: the column (if
@@ -184,35 +182,6 @@ func (t *rejectTally) sortedLocked() []RejectReason {
 		return cmp.Compare(a.Rule, b.Rule)
 	})
 	return out
-}
-
-// setupRejects creates the rejects writer: JSON lines (Options.RejectsPath)
-// and/or CSV (Options.RejectsCSVPath). The CSV starts afresh unless the run
-// resumes a checkpoint; a resume after a crash cuts the files to the
-// lengths the checkpoint recorded (rejectWriter.resume).
-func (r *run) setupRejects(st checkpoint.State) error {
-	if r.opts.RejectsPath == "" && r.opts.RejectsCSVPath == "" {
-		return nil
-	}
-	r.rejects = newRejectWriter(r.opts.RejectsPath)
-	if r.opts.RejectsCSVPath != "" {
-		r.rejects.csv = newRejectCSV(r.opts.RejectsCSVPath, r.cfg.Source.Delimiter, r.opts.DryRun || len(st.Files) == 0)
-	}
-	warnings, err := r.rejects.resume(st.Rejects)
-	for _, w := range warnings {
-		r.log.Warn(w)
-	}
-	return err
-}
-
-// reportRejects adds the rejects by reason and the CSV files written.
-func (r *run) reportRejects(rep *Report) {
-	if r.tally != nil {
-		rep.RejectReasons = r.tally.reasons()
-	}
-	if r.rejects != nil && r.rejects.csv != nil {
-		rep.RejectsCSV = slices.Clone(r.rejects.csv.paths)
-	}
 }
 
 // streak follows the rules that failed on every row of a file so far, over
