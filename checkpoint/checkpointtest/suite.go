@@ -20,182 +20,33 @@ import (
 // Run checks the contract of checkpoint.Store. newStore returns a new store
 // over a new, empty backing each time it is called; Run closes the stores.
 func Run(t *testing.T, newStore func(t *testing.T) checkpoint.Store) {
-	open := func(t *testing.T) checkpoint.Store {
-		t.Helper()
-		s := newStore(t)
-		t.Cleanup(func() { _ = s.Close(context.Background()) })
-		return s
+	for _, c := range storeCases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { _ = s.Close(context.Background()) })
+			c.run(t, s)
+		})
 	}
+	t.Run("CloseTwice", func(t *testing.T) { checkCloseTwice(t, newStore(t)) })
+}
 
-	t.Run("LoadMissing", func(t *testing.T) {
-		s := open(t)
-		_, err := s.Load(t.Context(), "job1")
-		require.ErrorIs(t, err, checkpoint.ErrNotFound)
-	})
-
-	t.Run("RoundTrip", func(t *testing.T) {
-		s := open(t)
-		want := SampleState("job1")
-		require.NoError(t, s.Save(t.Context(), "job1", want))
-		got, err := s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Equal(t, Normalize(want), Normalize(got))
-	})
-
-	t.Run("SaveStampsVersionAndJob", func(t *testing.T) {
-		s := open(t)
-		require.NoError(t, s.Save(t.Context(), "job1", checkpoint.State{ConfigHash: "h"}))
-		got, err := s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Equal(t, checkpoint.Version, got.Version)
-		assert.Equal(t, "job1", got.Job)
-		assert.Equal(t, "h", got.ConfigHash)
-	})
-
-	t.Run("SaveRefusesOtherJobOrVersion", func(t *testing.T) {
-		s := open(t)
-		st := SampleState("job2")
-		assert.Error(t, s.Save(t.Context(), "job1", st), "State.Job of another job")
-		st = SampleState("job1")
-		st.Version = checkpoint.Version + 1
-		assert.Error(t, s.Save(t.Context(), "job1", st), "State.Version of another format")
-		_, err := s.Load(t.Context(), "job1")
-		assert.ErrorIs(t, err, checkpoint.ErrNotFound, "a refused Save writes nothing")
-	})
-
-	t.Run("SaveReplaces", func(t *testing.T) {
-		s := open(t)
-		first := SampleState("job1")
-		require.NoError(t, s.Save(t.Context(), "job1", first))
-		second := SampleState("job1")
-		delete(second.Files, "s3://bucket/b.parquet")
-		second.Files["data/a.csv"].Frontier = readers.Position{Index: 900, Line: 901, Offset: 90000}
-		second.Files["data/a.csv"].Done = nil
-		second.Files["data/a.csv"].InFlight = nil
-		second.Files["data/c.csv"] = &checkpoint.FileState{Identity: readers.Identity{Size: 1}, Finished: true}
-		require.NoError(t, s.Save(t.Context(), "job1", second))
-		got, err := s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Equal(t, Normalize(second), Normalize(got))
-	})
-
-	t.Run("NoAliasing", func(t *testing.T) {
-		s := open(t)
-		st := SampleState("job1")
-		require.NoError(t, s.Save(t.Context(), "job1", st))
-		st.Files["data/a.csv"].Frontier.Index = 12345
-		st.Files["data/a.csv"].Done[0].End.Index = 12345
-		st.Files["new"] = &checkpoint.FileState{}
-
-		got, err := s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Equal(t, Normalize(SampleState("job1")), Normalize(got), "changing a saved State changes the checkpoint")
-		got.Files["data/a.csv"].Frontier.Index = 54321
-		got.Files["data/a.csv"].InFlight[0].Start.Index = 54321
-
-		again, err := s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Equal(t, Normalize(SampleState("job1")), Normalize(again), "changing a loaded State changes the checkpoint")
-	})
-
-	t.Run("Delete", func(t *testing.T) {
-		s := open(t)
-		require.NoError(t, s.Save(t.Context(), "job1", SampleState("job1")))
-		require.NoError(t, s.Delete(t.Context(), "job1"))
-		_, err := s.Load(t.Context(), "job1")
-		require.ErrorIs(t, err, checkpoint.ErrNotFound)
-		// The job can start over.
-		require.NoError(t, s.Save(t.Context(), "job1", SampleState("job1")))
-		_, err = s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-	})
-
-	t.Run("DeleteMissing", func(t *testing.T) {
-		s := open(t)
-		require.NoError(t, s.Delete(t.Context(), "job1"))
-		require.NoError(t, s.Delete(t.Context(), "job1"))
-		_, err := s.Load(t.Context(), "job1")
-		require.ErrorIs(t, err, checkpoint.ErrNotFound)
-	})
-
-	t.Run("JobsIndependent", func(t *testing.T) {
-		s := open(t)
-		one, two := SampleState("job1"), SampleState("job2")
-		two.ConfigHash = "other"
-		require.NoError(t, s.Save(t.Context(), "job1", one))
-		require.NoError(t, s.Save(t.Context(), "job2", two))
-		require.NoError(t, s.Delete(t.Context(), "job1"))
-		_, err := s.Load(t.Context(), "job1")
-		require.ErrorIs(t, err, checkpoint.ErrNotFound)
-		got, err := s.Load(t.Context(), "job2")
-		require.NoError(t, err)
-		assert.Equal(t, Normalize(two), Normalize(got))
-	})
-
-	t.Run("OddJobIDs", func(t *testing.T) {
-		// Job ids are hex hashes, but a store must not let an odd one
-		// escape its place or collide with another.
-		s := open(t)
-		jobs := []string{"a/b", "a_b", "a%2Fb", "a%252Fb", "../escape", ".hidden", "A-b.c", "ünïcode", "sp ace"}
-		for i, job := range jobs {
-			st := checkpoint.State{ConfigHash: fmt.Sprint(i)}
-			require.NoError(t, s.Save(t.Context(), job, st), job)
-		}
-		for i, job := range jobs {
-			got, err := s.Load(t.Context(), job)
-			require.NoError(t, err, job)
-			assert.Equal(t, fmt.Sprint(i), got.ConfigHash, job)
-			assert.Equal(t, job, got.Job)
-		}
-		assert.Error(t, s.Save(t.Context(), "", checkpoint.State{}), "empty job id")
-	})
-
-	t.Run("Archive", func(t *testing.T) {
-		// Finished files moved to the archive are written once: each Save
-		// appends the ones archived since, and Load returns them all.
-		s := open(t)
-		st := SampleState("job1")
-		st.Archived = Archived("a", 3)
-		require.NoError(t, s.Save(t.Context(), "job1", st))
-		st.Archived = nil
-		require.NoError(t, s.Save(t.Context(), "job1", st), "a save with nothing newly archived")
-		st.Archived = Archived("b", 2)
-		st.Files["data/c.csv"] = &checkpoint.FileState{Identity: readers.Identity{Size: 7}}
-		require.NoError(t, s.Save(t.Context(), "job1", st))
-		got, err := s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		want := st
-		want.Archived = append(Archived("a", 3), Archived("b", 2)...)
-		assert.Equal(t, Normalize(want), Normalize(got))
-		assert.True(t, got.FileOf("b-1").Finished)
-		assert.Equal(t, int64(7), got.FileOf("data/c.csv").Identity.Size)
-		assert.Nil(t, got.FileOf("nothing"))
-		assert.Len(t, got.Index(), 2+1+5)
-
-		// Saving after a Load appends to what was loaded.
-		got.Archived = Archived("c", 1)
-		require.NoError(t, s.Save(t.Context(), "job1", got))
-		again, err := s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Len(t, again.Archived, 6)
-
-		// Delete drops the archive with the State.
-		require.NoError(t, s.Delete(t.Context(), "job1"))
-		_, err = s.Load(t.Context(), "job1")
-		require.ErrorIs(t, err, checkpoint.ErrNotFound)
-		fresh := SampleState("job1")
-		require.NoError(t, s.Save(t.Context(), "job1", fresh))
-		got, err = s.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Empty(t, got.Archived)
-	})
-
-	t.Run("CloseTwice", func(t *testing.T) {
-		s := newStore(t)
-		require.NoError(t, s.Save(t.Context(), "job1", SampleState("job1")))
-		require.NoError(t, s.Close(context.Background()))
-		require.NoError(t, s.Close(context.Background()))
-	})
+// storeCases are Run's cases, each given a store of its own over a new,
+// empty backing, closed when the case ends.
+var storeCases = []struct {
+	name string
+	run  func(t *testing.T, s checkpoint.Store)
+}{
+	{"LoadMissing", checkLoadMissing},
+	{"RoundTrip", checkRoundTrip},
+	{"SaveStampsVersionAndJob", checkSaveStampsVersionAndJob},
+	{"SaveRefusesOtherJobOrVersion", checkSaveRefusesOtherJobOrVersion},
+	{"SaveReplaces", checkSaveReplaces},
+	{"NoAliasing", checkNoAliasing},
+	{"Delete", checkDelete},
+	{"DeleteMissing", checkDeleteMissing},
+	{"JobsIndependent", checkJobsIndependent},
+	{"OddJobIDs", checkOddJobIDs},
+	{"Archive", checkArchive},
 }
 
 // RunLease checks that two stores over one backing (two runs of a job, on
