@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/ledger/rejects"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -32,7 +33,7 @@ type commit struct {
 	store    checkpoint.Store // nil: nothing is saved (dry run, no store)
 	where    string           // the store, for messages
 	job      string
-	rejects  *rejectWriter
+	rejects  *rejects.Writer
 	interval time.Duration
 	progress func()
 	log      func(msg string, args ...any)
@@ -205,7 +206,7 @@ func (c *commit) Close(ctx context.Context) error {
 	if c.rejects != nil && err == nil {
 		// Once flushed, the save records that the rejects files end at
 		// their lengths (a resume then truncates nothing).
-		err = c.rejects.seal()
+		err = c.rejects.Seal()
 	}
 	if serr := c.save(); err == nil {
 		err = serr
@@ -214,7 +215,7 @@ func (c *commit) Close(ctx context.Context) error {
 		rf.close()
 	}
 	if c.rejects != nil {
-		if cerr := c.rejects.close(); err == nil {
+		if cerr := c.rejects.Close(); err == nil {
 			err = cerr
 		}
 	}
@@ -347,7 +348,7 @@ func (c *commit) save() error {
 		return nil
 	}
 	if c.rejects != nil {
-		if err := c.rejects.flush(); err != nil {
+		if err := c.rejects.Flush(); err != nil {
 			return err
 		}
 	}

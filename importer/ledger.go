@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/ledger/rejects"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -20,7 +21,7 @@ type ledger struct {
 	mu      sync.Mutex
 	state   checkpoint.State
 	files   map[string]*fileLedger // files this run reads and has not finished
-	rejects *rejectWriter
+	rejects *rejects.Writer
 	counts  Counts
 	dirty   bool
 	gen     int64 // counts dispatches; a saved State covers all up to its gen
@@ -55,7 +56,7 @@ type entry struct {
 	answered bool // answered, its rejects not written yet (see commit.settle)
 }
 
-func newLedger(st checkpoint.State, rejects *rejectWriter, now func() time.Time) *ledger {
+func newLedger(st checkpoint.State, rejects *rejects.Writer, now func() time.Time) *ledger {
 	if st.Files == nil {
 		st.Files = map[string]*checkpoint.FileState{}
 	}
@@ -273,27 +274,27 @@ func (l *ledger) settledBefore(file string) int64 {
 // a snapshot then records rejects files lengths that hold exactly the
 // rejects of the ranges it counts finished. If the rejects cannot be
 // written, b stays in flight (a resume redoes it, rejects and all).
-func (l *ledger) finish(b *batch, c Counts, rejects []rejectRecord) error {
-	var encs []*encoded
+func (l *ledger) finish(b *batch, c Counts, recs []rejectRecord) error {
+	var encs []*rejects.Encoded
 	var parts []segRows
 	if len(b.segs) > 1 {
-		parts = splitSegs(b, rejects)
+		parts = splitSegs(b, recs)
 	}
-	if len(rejects) > 0 && l.rejects != nil {
+	if len(recs) > 0 && l.rejects != nil {
 		// outside the lock: only appending needs it
 		if parts == nil {
-			encs = append(encs, l.rejects.encode(b.file, rejects))
+			encs = append(encs, l.rejects.Encode(b.file, toRejects(recs)))
 		}
 		for i, p := range parts {
 			if len(p.rejects) > 0 {
-				encs = append(encs, l.rejects.encode(b.segs[i].file, p.rejects))
+				encs = append(encs, l.rejects.Encode(b.segs[i].file, toRejects(p.rejects)))
 			}
 		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, enc := range encs {
-		if err := l.rejects.append(enc); err != nil {
+		if err := l.rejects.Append(enc); err != nil {
 			return err
 		}
 	}
@@ -366,7 +367,7 @@ func (l *ledger) advance(fl *fileLedger) {
 		delete(l.files, fl.name)
 		l.finished++
 		if l.rejects != nil {
-			l.rejects.forget(fl.name)
+			l.rejects.Forget(fl.name)
 		}
 		if l.done != nil {
 			l.done(fl.name, fl.fs)
@@ -420,7 +421,7 @@ func (l *ledger) snapshot() (checkpoint.State, bool, int64) {
 	st.Archived = slices.Clip(l.archiving)
 	dirty := l.dirty
 	if l.rejects != nil {
-		rs := l.rejects.state()
+		rs := l.rejects.State()
 		if l.state.Rejects == nil || rs.Closed != l.state.Rejects.Closed {
 			dirty = true // the last save of a run says the files end here
 		}

@@ -1,225 +1,38 @@
 package importer
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/ledger/rejects"
+	"github.com/insider-import/insider-import/readers"
 )
 
-func badRow(i int) rejectRecord {
-	return rejectRecord{row: toRow(record(int64(i), fmt.Sprint(i), "x@example.com")), problems: []Problem{{Rule: "x", Msg: "bad"}}}
+// The rejects package encodes its JSON strings itself, one byte a step; its
+// lines must hold each cell exactly as the payload's appendString writes it.
+func TestRejectsLinesEncodeCellsAsThePayload(t *testing.T) {
+	cells := []string{"plain", "quote\" back\\slash", "\n\r\t\x00\x1f\x7f", "é€\U0001F600", "\u2028\u2029", "\xff\xc3 bad", "\xed\xa0\x80"}
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	w := rejects.New(path, nil)
+	_, err := w.Resume(nil)
+	require.NoError(t, err)
+	rr := rejectRecord{row: toRow(record(1, cells...)), problems: []Problem{{Column: "c\"1", Rule: "x", Msg: "bad\x01"}}}
+	require.NoError(t, w.Write("in.csv", toRejects([]rejectRecord{rr})))
+	require.NoError(t, w.Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	line := string(b)
+	for i, c := range cells {
+		want := string(appendKey(nil, i == 0, "column_"+string(rune('1'+i)))) + string(appendString(nil, c))
+		assert.True(t, strings.Contains(line, want), "cell %q: want %s in %s", c, want, line)
+	}
+	assert.Contains(t, line, `"reason":`+string(appendString(nil, rr.reason())))
+	assert.Contains(t, line, `"problems":[{"column":`+string(appendString(nil, "c\"1"))+`,"rule":"x","message":`+string(appendString(nil, "bad\x01"))+`}]`)
 }
 
-// rejectsJSONRows returns the row of every line of a rejects JSON-lines
-// file; a line that is not a whole JSON object fails the test.
-func rejectsJSONRows(t *testing.T, path string) []int64 {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var rows []int64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var v struct{ Row int64 }
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &v), "line %q", sc.Text())
-		rows = append(rows, v.Row)
-	}
-	require.NoError(t, sc.Err())
-	return rows
-}
-
-// TestRejectsResumeTruncates follows the files through two crashes: lines
-// written after the last save are cut off by the resume, so the rows of the
-// batches the resume redoes appear once. After a clean end nothing is cut,
-// and lines appended since by someone else stay.
-func TestRejectsResumeTruncates(t *testing.T) {
-	dir := t.TempDir()
-	jsonl, csvPath := filepath.Join(dir, "r.jsonl"), filepath.Join(dir, "r.csv")
-	cols := []string{"id", "email"}
-	open := func(prev *checkpoint.RejectsState, fresh bool) *rejectWriter {
-		w := newRejectWriter(jsonl)
-		w.csv = newRejectCSV(csvPath, ',', fresh)
-		w.setColumns("in.csv", cols)
-		_, err := w.resume(prev)
-		require.NoError(t, err)
-		return w
-	}
-	// Run 1 writes rows 1-3, a save records them, then rows 4-5 reach the
-	// files (flushed, as a later save would) but no checkpoint: a kill.
-	w := open(nil, true)
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(1), badRow(2), badRow(3)}))
-	saved := w.state()
-	assert.False(t, saved.Closed)
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(4), badRow(5)}))
-	require.NoError(t, w.flush())
-	// A torn line, as a kill in the middle of a write would leave.
-	f, err := os.OpenFile(jsonl, os.O_WRONLY|os.O_APPEND, 0)
-	require.NoError(t, err)
-	_, err = f.WriteString(`{"file":"in.csv","ro`)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-
-	// Run 2 resumes from the save: rows 4-5 are redone.
-	w = open(saved, false)
-	assert.Equal(t, []int64{1, 2, 3}, rejectsJSONRows(t, jsonl), "cut to the saved length")
-	assert.Len(t, readCSV(t, csvPath), 1+3)
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(4), badRow(5), badRow(6)}))
-	require.NoError(t, w.seal())
-	final := w.state()
-	assert.True(t, final.Closed)
-	require.NoError(t, w.close())
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6}, rejectsJSONRows(t, jsonl))
-	csvRows := readCSV(t, csvPath)
-	require.Len(t, csvRows, 1+6)
-	for i, r := range csvRows[1:] {
-		assert.Equal(t, []string{fmt.Sprint(i + 1), "x@example.com", "x: bad"}, r)
-	}
-	st, err := os.Stat(jsonl)
-	require.NoError(t, err)
-	assert.Equal(t, final.Lengths[jsonl], st.Size())
-
-	// Another job appends to the same JSON-lines file; this job's next
-	// run (after its clean end) keeps those lines.
-	f, err = os.OpenFile(jsonl, os.O_WRONLY|os.O_APPEND, 0)
-	require.NoError(t, err)
-	_, err = f.WriteString(`{"file":"other.csv","row":99}` + "\n")
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-	w = open(final, false)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 99}, rejectsJSONRows(t, jsonl))
-	assert.Equal(t, final.Lengths[jsonl]+int64(len(`{"file":"other.csv","row":99}`)+1), w.state().Lengths[jsonl], "this run starts after them")
-	require.NoError(t, w.close())
-}
-
-// A CSV that a killed run created after its last save is not this job's
-// committed rejects: the resume starts it afresh.
-func TestRejectsResumeUnrecordedCSV(t *testing.T) {
-	dir := t.TempDir()
-	csvPath := filepath.Join(dir, "r.csv")
-	w := newRejectWriter("")
-	w.csv = newRejectCSV(csvPath, ',', true)
-	_, err := w.resume(nil)
-	require.NoError(t, err)
-	saved := w.state() // before any CSV exists
-	w.setColumns("in.csv", []string{"id", "email"})
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(1)}))
-	require.NoError(t, w.flush())
-
-	w = newRejectWriter("")
-	w.csv = newRejectCSV(csvPath, ',', false)
-	w.setColumns("in.csv", []string{"id", "email"})
-	_, err = w.resume(saved)
-	require.NoError(t, err)
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(1)}))
-	require.NoError(t, w.seal())
-	closed := w.state()
-	require.NoError(t, w.close())
-	assert.Equal(t, [][]string{{"id", "email", "reject_reason"}, {"1", "x@example.com", "x: bad"}}, readCSV(t, csvPath))
-
-	// A run without --rejects-csv keeps the CSV's recorded length, so a
-	// later run with it after a crash appends instead of starting afresh.
-	w = newRejectWriter(filepath.Join(dir, "r.jsonl"))
-	_, err = w.resume(closed)
-	require.NoError(t, err)
-	noCSV := w.state()
-	assert.Equal(t, closed.Lengths[csvPath], noCSV.Lengths[csvPath])
-	w = newRejectWriter("")
-	w.csv = newRejectCSV(csvPath, ',', false)
-	w.setColumns("in.csv", []string{"id", "email"})
-	_, err = w.resume(noCSV) // not closed: that run was killed
-	require.NoError(t, err)
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(2)}))
-	require.NoError(t, w.close())
-	assert.Len(t, readCSV(t, csvPath), 3, "header and both rows")
-}
-
-// A write that fails part way leaves no part of the batch's rejects: the
-// lengths are back at the mark, and the file holds whole lines.
-func TestRejectsWriteFailureTakesBack(t *testing.T) {
-	dir := t.TempDir()
-	jsonl := filepath.Join(dir, "r.jsonl")
-	w := newRejectWriter(jsonl)
-	w.csv = newRejectCSV(filepath.Join(dir, "r.csv"), ',', true)
-	w.setColumns("in.csv", []string{"id", "email"})
-	_, err := w.resume(nil)
-	require.NoError(t, err)
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(1)}))
-	require.NoError(t, w.flush())
-	before := w.state()
-	// The CSV output fails (its file is closed behind its back) after the
-	// JSON lines were appended: both are taken back.
-	for _, o := range w.csv.outs {
-		o.app.f.Close()
-	}
-	big := make([]rejectRecord, 0, 5000)
-	for i := range 5000 { // more than the 64 KiB buffer: written to the file
-		big = append(big, badRow(10+i))
-	}
-	require.Error(t, w.write("in.csv", big))
-	assert.Equal(t, before, w.state())
-	require.NoError(t, w.jsonl.flush())
-	assert.Equal(t, []int64{1}, rejectsJSONRows(t, jsonl))
-	assert.Equal(t, int64(1), w.count())
-}
-
-// A rejects file that exists with mode 0644 is 0600 once rejects are
-// written to it; a link at a rejects path is refused before anything is
-// written, and its target is untouched.
-func TestRejectsFilesModeAndLinks(t *testing.T) {
-	dir := t.TempDir()
-	jsonl, csvPath := filepath.Join(dir, "r.jsonl"), filepath.Join(dir, "r.csv")
-	for _, p := range []string{jsonl, csvPath} {
-		require.NoError(t, os.WriteFile(p, nil, 0o644))
-		require.NoError(t, os.Chmod(p, 0o644))
-	}
-	w := newRejectWriter(jsonl)
-	w.csv = newRejectCSV(csvPath, ',', false)
-	w.setColumns("in.csv", []string{"id", "email"})
-	_, err := w.resume(nil)
-	require.NoError(t, err)
-	require.NoError(t, w.write("in.csv", []rejectRecord{badRow(1)}))
-	require.NoError(t, w.close())
-	for _, p := range []string{jsonl, csvPath} {
-		st, err := os.Stat(p)
-		require.NoError(t, err)
-		assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), p)
-	}
-
-	target := filepath.Join(t.TempDir(), "precious")
-	require.NoError(t, os.WriteFile(target, []byte("precious\n"), 0o644))
-	for _, tc := range []struct{ jsonl, csv string }{{filepath.Join(dir, "l.jsonl"), ""}, {"", filepath.Join(dir, "l.csv")}} {
-		link := tc.jsonl + tc.csv
-		require.NoError(t, os.Symlink(target, link))
-		w := newRejectWriter(tc.jsonl)
-		if tc.csv != "" {
-			w.csv = newRejectCSV(tc.csv, ',', true)
-		}
-		_, err := w.resume(nil)
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), link)
-		assert.Contains(t, err.Error(), "symbolic link")
-		// A link planted after the start is refused by the open itself.
-		require.NoError(t, os.Remove(link))
-		_, err = w.resume(nil)
-		require.NoError(t, err)
-		require.NoError(t, os.Symlink(target, link))
-		w.setColumns("in.csv", []string{"id", "email"})
-		err = w.write("in.csv", []rejectRecord{badRow(1)})
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), "symbolic link")
-		b, err := os.ReadFile(target)
-		require.NoError(t, err)
-		assert.Equal(t, "precious\n", string(b))
-		st, err := os.Stat(target)
-		require.NoError(t, err)
-		assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
-	}
-}
+func toRow(rec readers.Record) *row { return &row{src: rec} }

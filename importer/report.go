@@ -204,7 +204,7 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 		rep.RowsPerSec = float64(rep.RowsRead) / rep.Duration
 	}
 	if r.rejects != nil {
-		rep.RejectsCount = r.rejects.count()
+		rep.RejectsCount = r.rejects.Count()
 	}
 	r.reportRejects(rep)
 	rep.Files, rep.FilesNotListed = r.files, r.filesNotListed

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/ledger/rejects"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -26,7 +27,7 @@ type run struct {
 	commit  *commit
 	order   *userOrder
 	sender  *sender
-	rejects *rejectWriter
+	rejects *rejects.Writer
 
 	// chunkBufs, arenaBufs and bodies hold record slices, rows' encoding
 	// space and request bodies for reuse (see chunkBuf, arenas,

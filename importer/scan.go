@@ -142,7 +142,7 @@ func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *mapper
 	}
 	mp.names = &r.eventNames
 	if r.rejects != nil {
-		r.rejects.setColumns(t.file, rd.Columns())
+		r.rejects.SetColumns(t.file, rd.Columns())
 	}
 	r.log.Info("reading", "file", t.file, "from_row", rd.Pos().Row())
 	return rd, mp, &cursor{earlier: earlier}, nil

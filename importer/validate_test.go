@@ -17,8 +17,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/insider-import/insider-import/readers"
 )
 
 // The tests here run the whole pipeline as 'insider-import validate' does
@@ -395,32 +393,6 @@ func TestRejectsCSVPerHeader(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(raw), "extra;id;email;"), string(raw))
 }
-
-// A resumed run appends to the CSV whose header matches; a fresh one
-// starts it over.
-func TestRejectsCSVAppendOnResume(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "r.csv")
-	row := func(cells ...string) rejectRecord {
-		return rejectRecord{row: toRow(record(1, cells...)), problems: []Problem{{Rule: "x", Msg: "bad"}}}
-	}
-	write := func(fresh bool, cols []string, rr rejectRecord) []string {
-		c := newRejectCSV(out, ',', fresh)
-		require.NoError(t, c.write("in.csv", cols, []rejectRecord{rr}))
-		require.NoError(t, c.close())
-		return c.paths
-	}
-	assert.Equal(t, []string{out}, write(true, []string{"a", "b"}, row("1", "2")))
-	assert.Equal(t, []string{out}, write(false, []string{"a", "b"}, row("3", "4")), "same header: appended")
-	assert.Equal(t, [][]string{{"a", "b", "reject_reason"}, {"1", "2", "x: bad"}, {"3", "4", "x: bad"}}, readCSV(t, out))
-	other := filepath.Join(dir, "r-2.csv")
-	assert.Equal(t, []string{other}, write(false, []string{"a", "c"}, row("5", "6")), "another header: its own file")
-	assert.Equal(t, [][]string{{"a", "c", "reject_reason"}, {"5", "6", "x: bad"}}, readCSV(t, other))
-	assert.Equal(t, []string{out}, write(true, []string{"a", "b"}, row("7", "8")))
-	assert.Equal(t, [][]string{{"a", "b", "reject_reason"}, {"7", "8", "x: bad"}}, readCSV(t, out), "fresh: started over")
-}
-
-func toRow(rec readers.Record) *row { return &row{src: rec} }
 
 func TestTooManyRejectsErrorIs(t *testing.T) {
 	err := error(&TooManyRejectsError{Limit: RejectLimit{Rows: 1}, Rejected: 2, Read: 2})
