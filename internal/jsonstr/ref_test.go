@@ -1,11 +1,11 @@
-package importer
+package jsonstr
 
 import (
 	"testing"
 	"unicode/utf8"
 )
 
-// appendStringRef is appendString as it was before its fast paths (one
+// appendStringRef is AppendString as it was before its fast paths (one
 // byte a step past the eight-byte loop): the tests hold the fast paths to
 // its exact bytes.
 func appendStringRef(dst []byte, s string) []byte {
@@ -67,7 +67,7 @@ func TestAppendStringEveryPosition(t *testing.T) {
 		base := []byte("abcdefghijklmnopqrstuvwxyz"[:n])
 		check := func(s string) {
 			t.Helper()
-			got, want := appendString([]byte("x"), s), appendStringRef([]byte("x"), s)
+			got, want := AppendString([]byte("x"), s), appendStringRef([]byte("x"), s)
 			if string(got) != string(want) {
 				t.Fatalf("%q: %s, want %s", s, got, want)
 			}
@@ -85,14 +85,14 @@ func TestAppendStringEveryPosition(t *testing.T) {
 	}
 }
 
-// FuzzAppendStringSame: appendString writes the bytes it wrote before its
+// FuzzAppendStringSame: AppendString writes the bytes it wrote before its
 // fast paths, whatever the text.
 func FuzzAppendStringSame(f *testing.F) {
 	for _, s := range []string{"", "abc", "abcd", "abcdefg\"", "abcdefgh\\", "Schröder", "a\u2028b", "12345678901\xff", "\x7f\x7f\x7f\x7f\x7f"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := appendString(nil, s), appendStringRef(nil, s); string(got) != string(want) {
+		if got, want := AppendString(nil, s), appendStringRef(nil, s); string(got) != string(want) {
 			t.Fatalf("%q: %s, want %s", s, got, want)
 		}
 	})

@@ -1,4 +1,4 @@
-package importer
+package jsonstr
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzAppendString: the JSON string appendString writes decodes to the text
+// FuzzAppendString: the JSON string AppendString writes decodes to the text
 // given (each invalid byte as U+FFFD), whatever bytes it holds and wherever
 // they fall against the eight-byte steps of its fast path.
 func FuzzAppendString(f *testing.F) {
@@ -15,7 +15,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := appendString([]byte("x"), s)
+		out := AppendString([]byte("x"), s)
 		if out[0] != 'x' {
 			t.Fatalf("prefix lost: %q", out)
 		}
