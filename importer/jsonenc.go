@@ -2,7 +2,6 @@ package importer
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -206,8 +205,4 @@ func isJSONNumber(s string) bool {
 		}
 	}
 	return i == len(s)
-}
-
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
