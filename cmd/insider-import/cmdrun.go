@@ -162,11 +162,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 	if err := safefile.NotLink(f.report); f.report != "" && err != nil {
 		return fmt.Errorf("--report: %w", err) // refused before anything is imported
 	}
-	cfg, err := importer.LoadConfig(f.config)
+	cfg, err := loadConfig(f.config, f.profile, validate)
 	if err != nil {
-		return err
-	}
-	if err := cfg.UseProfile(f.profile, validate); err != nil {
 		return err
 	}
 	tty := isTerminal(stderr)
@@ -292,6 +289,20 @@ func wireProgress(opts *importer.Options, mode string, stderr io.Writer, tty boo
 		}
 	}
 	return func() {}
+}
+
+// loadConfig loads the config at path (every problem reported at once, as
+// *importer.ConfigError) and applies the insider.profiles account profile
+// (optional with several profiles when validate: a dry run needs none).
+func loadConfig(path, profile string, validate bool) (*importer.Config, error) {
+	cfg, err := importer.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.UseProfile(profile, validate); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // openStore opens the checkpoint store at uri, chosen by its scheme
