@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,15 +23,7 @@ func TestCheckpointURIScheme(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	dir := t.TempDir()
-	csv := filepath.Join(dir, "in.csv")
-	require.NoError(t, os.WriteFile(csv, []byte("id,name\n1,Ann\n2,Bob\n"), 0o600))
-	cfg := filepath.Join(dir, "import.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`source: {paths: [%q]}
-insider: {endpoint: "%s/api/user/v1/upsert", partner: acme}
-mapping:
-  identifiers: {uuid: id}
-  attributes: {name: name}
-`, csv, ts.URL)), 0o600))
+	cfg := twoRowConfig(t, dir, ts.URL, "")
 	t.Setenv("INSIDER_API_KEY", key)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
