@@ -35,7 +35,7 @@ var _ s3API = (*s3.Client)(nil)
 // Kubernetes Job's retry proceeds at most this long after the kill. The
 // store renews a held lease every LeaseTTL/3 by itself, so a run never
 // loses it while it lives; each renewal is one conditional PUT of the
-// checkpoint object (a few milliseconds, README "Checkpoints and resume").
+// checkpoint object (a few milliseconds, docs/operations.md, "Checkpoints and resume").
 const DefaultLeaseTTL = 30 * time.Second
 
 // S3StoreOptions configures NewS3Store.
@@ -77,6 +77,11 @@ type S3StoreOptions struct {
 // with Lost set, and the run must stop. Delete writes an envelope without
 // State, so the lease stays in force. Load re-reads the object and fails the
 // same way if its ETag is no longer the one this store wrote.
+//
+// Finished files archived out of the State (State.Archived) are written as
+// objects <prefix><job>.archive-<random>.jsonl before the conditional PUT
+// that lists them, each once; Delete leaves them, unreferenced (the store
+// has no DeleteObject: a lifecycle rule can expire them).
 //
 // If a conditional write is refused, the store reads the object back: if it
 // holds exactly the bytes just written (the SDK retried a request whose

@@ -38,8 +38,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// measuredPeakRSS is the largest peak RSS of a whole run in the README's
-// Performance section (Parquet, 1M rows): the memory request covers it.
+// measuredPeakRSS is the largest peak RSS of a whole run in docs/performance.md
+// (Parquet, 1M rows): the memory request covers it.
 var measuredPeakRSS = resource.MustParse("230Mi")
 
 // manifests is what one overlay renders to, decoded.
@@ -278,7 +278,7 @@ func TestKubernetesManifests(t *testing.T) {
 				t.Fatalf("%s: %v\n%s", dir, err, out)
 			}
 			if kubectl, err := exec.LookPath("kubectl"); err == nil {
-				// What the README tells users to run renders the same.
+				// What docs/kubernetes.md tells users to run renders the same.
 				kout, err := exec.Command(kubectl, "kustomize", dir).Output()
 				if err != nil {
 					t.Fatalf("kubectl kustomize %s: %v", dir, err)
@@ -438,11 +438,11 @@ func checkIndexedJob(t *testing.T, js *batchv1.JobSpec, codes map[string]int32) 
 	checkExitCodes(t, js, codes, batchv1.PodFailurePolicyActionFailIndex)
 }
 
-// checkRejectsChoice checks that the CronJob, its config and the README's
+// checkRejectsChoice checks that the CronJob, its config and docs/kubernetes.md's
 // alert examples agree on what a run with rejected rows is (issue 16): the
 // config's delivery.rejects_exit_code is 0 or main.go's exitRejects; with
 // exitRejects the policy fails the Job without a retry (checkExitCodes);
-// and the README alerts on insider_import_rows_rejected, on the last
+// and docs/kubernetes.md alerts on insider_import_rows_rejected, on the last
 // success time (which runs exiting 0 and 3 both set), and on a failure
 // only for exit codes other than 0 and exitRejects.
 func checkRejectsChoice(t *testing.T, js *batchv1.JobSpec, codes map[string]int32, code int32) {
@@ -456,18 +456,18 @@ func checkRejectsChoice(t *testing.T, js *batchv1.JobSpec, codes map[string]int3
 	default:
 		t.Errorf("delivery.rejects_exit_code %d: want %d or %d", code, codes["exitOK"], codes["exitRejects"])
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/kubernetes.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, after, ok := bytes.Cut(readme, []byte("**5. Alert on the metric.**"))
 	block := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(after)
 	if !ok || block == nil {
-		t.Fatal("README: no alert examples after **5. Alert on the metric.**")
+		t.Fatal("docs/kubernetes.md: no alert examples after **5. Alert on the metric.**")
 	}
 	var rules []struct{ Alert, Expr string }
 	if err := yaml.UnmarshalStrict(block[1], &rules); err != nil {
-		t.Fatalf("README's alert examples: %v", err)
+		t.Fatalf("docs/kubernetes.md's alert examples: %v", err)
 	}
 	found := map[string]bool{}
 	for _, r := range rules {
@@ -480,14 +480,14 @@ func checkRejectsChoice(t *testing.T, js *batchv1.JobSpec, codes map[string]int3
 			found["failure"] = true
 			for _, n := range []string{"exitOK", "exitRejects"} {
 				if !strings.Contains(r.Expr, fmt.Sprintf("!= %d", codes[n])) {
-					t.Errorf("README alert %s fires on exit %d (%s): %s", r.Alert, codes[n], n, r.Expr)
+					t.Errorf("docs/kubernetes.md alert %s fires on exit %d (%s): %s", r.Alert, codes[n], n, r.Expr)
 				}
 			}
 		}
 	}
 	for _, k := range []string{"last success", "rejects", "failure"} {
 		if !found[k] {
-			t.Errorf("README's alert examples have no %s alert", k)
+			t.Errorf("docs/kubernetes.md's alert examples have no %s alert", k)
 		}
 	}
 }

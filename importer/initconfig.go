@@ -35,6 +35,7 @@ type InitOptions struct {
 	SampleRows int      // rows read (default 1000)
 	S3         readers.S3Options
 	Partner    string // INSIDER_PARTNER_NAME, "" when unset
+	Endpoint   string // insider.endpoint, "" for DefaultEndpoint (the stand-in's URL to try it locally)
 }
 
 // initCol is one column of the input and where it goes.
@@ -1021,7 +1022,11 @@ func (p *initPlan) yaml() []byte {
 	if s3 := p.opts.S3; s3.Region != "" || s3.Endpoint != "" || s3.PathStyle {
 		fmt.Fprintf(&b, "  s3: {region: %s, endpoint: %s, path_style: %v}\n", strconv.Quote(s3.Region), strconv.Quote(s3.Endpoint), s3.PathStyle)
 	}
-	b.WriteString("\ninsider:\n  endpoint: " + DefaultEndpoint + "\n")
+	endpoint := DefaultEndpoint
+	if p.opts.Endpoint != "" {
+		endpoint = p.opts.Endpoint
+	}
+	b.WriteString("\ninsider:\n  endpoint: " + endpoint + "\n")
 	if p.opts.Partner != "" {
 		fmt.Fprintf(&b, "  partner: %s\n", strconv.Quote(p.opts.Partner))
 	} else {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -224,6 +226,7 @@ func headerHints(cfg *Config, file string, columns []string, missing bool) []str
 			}
 		}
 	}
+	hints = append(hints, normalizationHints(cfg, columns)...)
 	if !cfg.Source.ColumnsInsensitive {
 		for _, f := range mappedColumns(&cfg.Mapping) {
 			if !slices.Contains(columns, f) && slices.ContainsFunc(columns, func(c string) bool { return strings.EqualFold(c, f) }) {
@@ -233,6 +236,48 @@ func headerHints(cfg *Config, file string, columns []string, missing bool) []str
 		}
 	}
 	return hints
+}
+
+// normalizationHints name each mapped column that is missing from the
+// header only because the header writes the same letters with other code
+// points (Unicode NFC vs NFD: "é" as one code point or as "e" and a
+// combining accent, as macOS file names and some exports have them), with
+// the name to write in the config, escaped, so it can be pasted.
+func normalizationHints(cfg *Config, columns []string) []string {
+	key := func(s string) string {
+		s = norm.NFC.String(s)
+		if cfg.Source.ColumnsInsensitive {
+			s = strings.ToLower(s)
+		}
+		return s
+	}
+	var hints []string
+	for _, f := range mappedColumns(&cfg.Mapping) {
+		if slices.ContainsFunc(columns, func(c string) bool {
+			return c == f || cfg.Source.ColumnsInsensitive && strings.ToLower(c) == strings.ToLower(f)
+		}) {
+			continue // bound
+		}
+		for _, c := range columns {
+			if c != f && key(c) == key(f) {
+				hints = append(hints, fmt.Sprintf("column %q differs from the header's %q only in Unicode normalization (the config writes it in %s, the header in %s: the same letters as other code points); write it as the header does: %s",
+					f, c, normForm(f), normForm(c), strconv.QuoteToASCII(c)))
+				break
+			}
+		}
+	}
+	return hints
+}
+
+// normForm names the Unicode normalization form s is in.
+func normForm(s string) string {
+	switch {
+	case norm.NFC.IsNormalString(s):
+		return "NFC"
+	case norm.NFD.IsNormalString(s):
+		return "NFD"
+	}
+	return "neither NFC nor NFD"
 }
 
 // Rules named in Problems, besides Insider's own keys ("regexp(...)",

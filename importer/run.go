@@ -73,8 +73,9 @@ func (r *run) run(ctx context.Context) error {
 	if err := r.setupRejects(p.state); err != nil {
 		return err
 	}
-	// The archive of an earlier run was for the plan; the ledger keeps the
-	// files it saves next (checkpoint.State.Archived).
+	// The archive (files finished by earlier runs) served the plan; the
+	// store keeps it, and the ledger hands it only the files it archives
+	// from now on (checkpoint.State.Archived).
 	p.state.Archived = nil
 	r.ledger = newLedger(p.state, r.rejects, r.opts.Now)
 	r.ledger.done = r.fileDone

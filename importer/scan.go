@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"runtime"
 	"slices"
 	"strings"
@@ -219,9 +220,12 @@ func (r *run) emitter(ctx context.Context, out chan<- *batch) func(*batch) error
 
 // mapChunks starts reading rd in chunks and mapping them in parallel, and
 // returns the chunks in input order (each ready once its done is closed);
-// stop ends both. Grouping and batching take them in order, which keeps
+// stop ends both. A small file is read and mapped as it is iterated. Grouping and batching take them in order, which keeps
 // batches deterministic.
-func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (<-chan *chunk, func()) {
+func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (iter.Seq[*chunk], func()) {
+	if size := rd.Identity().Size; size > 0 && size <= inlineBytes {
+		return r.mapInline(ctx, rd, mp), func() {}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg errgroup.Group
 	nmap := max(1, runtime.GOMAXPROCS(0))
@@ -236,7 +240,33 @@ func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (<-c
 			return nil
 		})
 	}
-	return ordered, func() { cancel(); wg.Wait() }
+	seq := func(yield func(*chunk) bool) {
+		for c := range ordered {
+			if !yield(c) {
+				return
+			}
+		}
+	}
+	return seq, func() { cancel(); wg.Wait() }
+}
+
+// inlineBytes is the size up to which a file is read and mapped in the
+// producer's goroutine: for a small file, starting a reader and mappers
+// costs more than they save (a job of many small files).
+const inlineBytes = 64 << 10
+
+// mapInline reads rd in chunks and maps each in the calling goroutine.
+func (r *run) mapInline(ctx context.Context, rd readers.Reader, mp *mapper) iter.Seq[*chunk] {
+	return func(yield func(*chunk) bool) {
+		last := rd.Pos().Index - 1
+		for {
+			c := r.readChunk(ctx, rd, &last)
+			c.mapRows(mp, &r.chunkBufs, &r.arenaBufs)
+			if !yield(c) || c.end != nil || c.err != nil {
+				return
+			}
+		}
+	}
 }
 
 // chunk is a run of consecutive records on their way through the mappers.
@@ -260,38 +290,7 @@ func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered c
 	defer close(work)
 	last := rd.Pos().Index - 1
 	for {
-		c := &chunk{done: make(chan struct{})}
-		if buf, ok := r.chunkBufs.Get().(*chunkBuf); ok {
-			c.buf = buf
-		} else {
-			c.buf = &chunkBuf{recs: make([]readers.Record, 0, chunkRows), errs: make([]error, 0, chunkRows)}
-		}
-		c.recs, c.errs = c.buf.recs[:0], c.buf.errs[:0]
-		for len(c.recs) < chunkRows {
-			rec, err := rd.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				p := rd.Pos()
-				c.end = &p
-				break
-			}
-			if err != nil && !isRowError(err) {
-				c.err = readFailed(rd, err)
-				break
-			}
-			// Second guard: a reader that hands out the same record
-			// again (an error it cannot get past, reported as a row
-			// error) would fill the rejects file forever.
-			if rec.Pos.Index <= last {
-				c.err = readFailed(rd, fmt.Errorf("the reader returned row %d again instead of moving on (%v)", rec.Pos.Row(), err))
-				break
-			}
-			last = rec.Pos.Index
-			c.recs = append(c.recs, rec)
-			c.errs = append(c.errs, err)
-		}
-		if p := rd.Pos(); p.Offset >= 0 {
-			r.bytesCur.Store(p.Offset)
-		}
+		c := r.readChunk(ctx, rd, &last)
 		select {
 		case ordered <- c:
 		case <-ctx.Done():
@@ -306,6 +305,44 @@ func (r *run) readChunks(ctx context.Context, rd readers.Reader, work, ordered c
 			return
 		}
 	}
+}
+
+// readChunk reads the next chunk of rd; last is the index of the record
+// read before it.
+func (r *run) readChunk(ctx context.Context, rd readers.Reader, last *int64) *chunk {
+	c := &chunk{done: make(chan struct{})}
+	if buf, ok := r.chunkBufs.Get().(*chunkBuf); ok {
+		c.buf = buf
+	} else {
+		c.buf = &chunkBuf{recs: make([]readers.Record, 0, chunkRows), errs: make([]error, 0, chunkRows)}
+	}
+	c.recs, c.errs = c.buf.recs[:0], c.buf.errs[:0]
+	for len(c.recs) < chunkRows {
+		rec, err := rd.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			p := rd.Pos()
+			c.end = &p
+			break
+		}
+		if err != nil && !isRowError(err) {
+			c.err = readFailed(rd, err)
+			break
+		}
+		// Second guard: a reader that hands out the same record
+		// again (an error it cannot get past, reported as a row
+		// error) would fill the rejects file forever.
+		if rec.Pos.Index <= *last {
+			c.err = readFailed(rd, fmt.Errorf("the reader returned row %d again instead of moving on (%v)", rec.Pos.Row(), err))
+			break
+		}
+		*last = rec.Pos.Index
+		c.recs = append(c.recs, rec)
+		c.errs = append(c.errs, err)
+	}
+	if p := rd.Pos(); p.Offset >= 0 {
+		r.bytesCur.Store(p.Offset)
+	}
+	return c
 }
 
 // chunkBuf is a chunk's record slices, used again by later chunks once

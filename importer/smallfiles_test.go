@@ -215,3 +215,56 @@ func TestBatchSpansFilesRejectsByFile(t *testing.T) {
 		assert.Equal(t, want, [2]int64{fs.RowsAcked, fs.RowsRejected}, "%s: acked, rejected", f)
 	}
 }
+
+// TestResumeRebuildsBatchesOverFiles stops a run of 400 three-row files
+// while its first batches (500 users each, over ~167 files) are on the wire
+// and unanswered, then resumes it: each batch in flight is rebuilt over the
+// same files and re-sent as the one request it was, not one per file.
+func TestResumeRebuildsBatchesOverFiles(t *testing.T) {
+	dir := smallFiles(t, 400, time.Now())
+	var sent atomic.Int64
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so that a closed connection ends r.Context
+		sent.Add(1)
+		select { // no answer
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	t.Cleanup(hang.Close)
+	cfg := testConfig(t, hang.URL+upsert.Path, []string{dir + "/"}, "")
+	cfg.Delivery.BatchUsers = 500
+	store := checkpoint.NewMemoryStore()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		for sent.Load() < 1 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+	}()
+	rep, err := Run(ctx, cfg, Options{APIKey: testKey, Store: store, Grace: 10 * time.Millisecond})
+	require.ErrorIs(t, err, ErrInterrupted)
+	st, err := store.Load(context.Background(), rep.Job)
+	require.NoError(t, err)
+	cont := 0
+	for _, fs := range st.Files {
+		for _, r := range fs.InFlight {
+			if r.Cont {
+				cont++
+			}
+		}
+	}
+	assert.Greater(t, cont, 100, "a batch in flight continues over many files")
+
+	srv := &countingServer{}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	cfg2 := testConfig(t, ts.URL+upsert.Path, []string{dir + "/"}, "")
+	cfg2.Delivery.BatchUsers = 500
+	_, err = Run(context.Background(), cfg2, Options{APIKey: testKey, Store: store})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, srv.requests.Load(), "the batches in flight rebuilt whole, and the rest")
+	assert.EqualValues(t, 1200, srv.users.Load())
+}

@@ -245,7 +245,10 @@ func TestThrottlingConverges(t *testing.T) {
 	// arrive bunched and draw 429s no client can avoid. The goals are then
 	// out of reach for any pacing; the bounds loosen to catch only a pacer
 	// that does not converge.
-	loaded := late > 2*time.Millisecond || worst > 20*time.Millisecond
+	// The race detector slows every goroutine several times and unevenly:
+	// under it the bounds are the loose ones (make test also runs this test
+	// without it, where the goals hold as stated).
+	loaded := raceEnabled || late > 2*time.Millisecond || worst > 20*time.Millisecond
 	if late > 5*time.Millisecond || worst > 50*time.Millisecond {
 		// Timers tens of milliseconds late at the 90th percentile: no
 		// pacing can be judged. Every run must still finish.
@@ -257,7 +260,7 @@ func TestThrottlingConverges(t *testing.T) {
 		return
 	}
 	if loaded {
-		t.Logf("the machine delayed timers too much to pace evenly: 429 shares doubled, rates at 70%%, times 1.5×")
+		t.Logf("under -race, or with timers delayed too much to pace evenly: 429 shares doubled, rates at 70%%, times 1.5×")
 	}
 	for i, r := range runs {
 		c := want[i]

@@ -28,8 +28,8 @@ type exportCase struct {
 	nulls []string
 }
 
-// exportCases are the exports and how each is read; the README's export
-// table gives the same as configs.
+// exportCases are the exports and how each is read; the export table
+// of docs/formats.md gives the same as configs.
 var exportCases = []exportCase{
 	{name: "pg_text.txt", opts: Options{Delimiter: '\t', Quote: NoQuote, Escape: '\\', NoHeader: true, Names: exportColumns}},
 	{name: "pg_text_header.txt", opts: Options{Delimiter: '\t', Quote: NoQuote, Escape: '\\'}},

@@ -46,3 +46,34 @@ func TestExpandKnown(t *testing.T) {
 		assert.Equal(t, []string{live}, files, c.pattern)
 	}
 }
+
+// A path naming a real file whose name holds glob characters is refused
+// with the escaped path to write instead, whether as a pattern it matches
+// another file or none; the escaped path reads the file.
+func TestExpandLiteralGlobName(t *testing.T) {
+	dir := t.TempDir()
+	odd := filepath.Join(dir, "data[1].csv")
+	require.NoError(t, os.WriteFile(odd, []byte("a\n1\n"), 0o600))
+	esc := filepath.Join(dir, `data\[1].csv`)
+	ctx := context.Background()
+
+	_, err := Expand(ctx, []string{odd}, S3Options{})
+	var ie *InputError
+	require.ErrorAs(t, err, &ie)
+	assert.Contains(t, err.Error(), "(it matches no file); to name the file, escape each with a backslash, in single quotes in YAML: '"+filepath.Join(dir, `data\[1\].csv`)+"'")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data1.csv"), []byte("a\n1\n"), 0o600))
+	_, err = Expand(ctx, []string{odd}, S3Options{})
+	require.ErrorAs(t, err, &ie)
+	assert.Contains(t, err.Error(), "(it matches "+filepath.Join(dir, "data1.csv")+")")
+
+	for _, p := range []string{esc, filepath.Join(dir, `data\[1\].csv`), filepath.Join(dir, `data\[1]*`)} {
+		files, err := Expand(ctx, []string{p}, S3Options{})
+		require.NoError(t, err, p)
+		assert.Equal(t, []string{odd}, files, p)
+	}
+	// A glob that matches the file among others is left alone.
+	files, err := Expand(ctx, []string{filepath.Join(dir, "data*.csv")}, S3Options{})
+	require.NoError(t, err)
+	assert.Len(t, files, 2)
+}

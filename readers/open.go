@@ -104,6 +104,9 @@ func Expand(ctx context.Context, patterns []string, opts S3Options) ([]string, e
 
 func expandLocal(pattern string) ([]string, error) {
 	matches, err := filepath.Glob(pattern)
+	if lit := literalGlob(pattern, matches); lit != nil {
+		return nil, lit
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pattern, err)
 	}
@@ -128,6 +131,35 @@ func expandLocal(pattern string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// literalGlob is the error for a path whose file name holds glob
+// characters (data[1].csv): a file of that name exists, but as a pattern
+// the path matches other files or none. It says how to escape them.
+func literalGlob(pattern string, matches []string) error {
+	const meta = `*?[\`
+	if !strings.ContainsAny(pattern, meta) || slices.Contains(matches, pattern) {
+		return nil
+	}
+	if _, err := os.Lstat(pattern); err != nil {
+		return nil
+	}
+	var esc strings.Builder
+	for _, r := range pattern {
+		if strings.ContainsRune(meta+"]", r) {
+			esc.WriteByte('\\')
+		}
+		esc.WriteRune(r)
+	}
+	what := "no file"
+	if len(matches) > 0 {
+		what = matches[0]
+		if len(matches) > 1 {
+			what += fmt.Sprintf(" and %d more", len(matches)-1)
+		}
+	}
+	return &InputError{Input: pattern, Msg: fmt.Sprintf("a file of this name exists, but source.paths reads * ? [ ] and \\ as glob characters, so as a pattern this path does not name it (it matches %s); "+
+		"to name the file, escape each with a backslash, in single quotes in YAML: '%s'", what, esc.String())}
 }
 
 // walkLocal lists the data files of the tree under dir as listTree keeps

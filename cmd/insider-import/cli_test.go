@@ -139,3 +139,28 @@ mapping:
 	// The reader may have begun c.csv before the failure stopped the run.
 	assert.Contains(t, []string{"new", "partial"}, state["c.csv"])
 }
+
+// status lists a path of source.paths that matches nothing as missing,
+// beside the files the others match, instead of failing the listing.
+func TestStatusMissingPath(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.csv"), []byte("id,name\n1,x\n"), 0o600))
+	nothere := filepath.Join(dir, "nothere", "*.csv")
+	cfg := filepath.Join(dir, "import.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`source: {paths: [%q, %q]}
+insider: {endpoint: "http://127.0.0.1:1/api/user/v1/upsert", partner: acme}
+mapping:
+  identifiers: {uuid: id}
+  attributes: {name: name}
+`, filepath.Join(dir, "a.csv"), nothere)), 0o600))
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"status", "-c", cfg}, &stdout, &stderr), stderr.String())
+	state := map[string]string{}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 5 {
+			state[f[0]] = f[1]
+		}
+	}
+	assert.Equal(t, "new", state[filepath.Join(dir, "a.csv")], stdout.String())
+	assert.Equal(t, "missing", state[nothere], stdout.String())
+}

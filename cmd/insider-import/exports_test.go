@@ -3,7 +3,7 @@ package main
 // End-to-end imports of the exports in testdata/interop/exports (the same
 // 200 purchase rows of 100 customers, as PostgreSQL, MariaDB, sqlite3,
 // DuckDB and a Spark-layout directory wrote them), each with the config
-// the README's export table gives, checked cell by cell against what the
+// the export table of docs/formats.md gives, checked cell by cell against what the
 // writer read back from its file.
 
 import (
@@ -27,7 +27,7 @@ import (
 )
 
 // exportCSV are the source.csv and source.null_values lines of each
-// export's config, as in the README's export table.
+// export's config, as in the export table of docs/formats.md.
 var exportSources = map[string]string{
 	"pg_text.txt":                  `  csv: {delimiter: "\t", quote: "", escape: "\\", header: false, columns: [order_id, customer_id, email, tier, opted_in, amount, ordered_at, note, country]}`,
 	"pg_text_header.txt":           `  csv: {delimiter: "\t", quote: "", escape: "\\"}`,

@@ -29,6 +29,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	out := fs.String("out", "import.yaml", "write the config to `file` (- for stdout)")
 	sample := fs.Int("sample", 1000, "read this many `rows` of the first input")
 	force := fs.Bool("force", false, "overwrite --out if it exists")
+	endpoint := fs.String("endpoint", "", "the Upsert API `URL` written to insider.endpoint (default Insider's; the stand-in's, e.g. http://127.0.0.1:8080/api/user/v1/upsert, to try the config locally)")
 	var s3 readers.S3Options
 	fs.StringVar(&s3.Region, "s3-region", "", "S3 region of s3:// inputs (source.s3.region)")
 	fs.StringVar(&s3.Endpoint, "s3-endpoint", "", "S3-compatible endpoint `URL` (source.s3.endpoint)")
@@ -47,7 +48,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usageError{fmt.Sprintf("init: %s exists; choose another --out or add --force", *out)}
 		}
 	}
-	y, err := importer.InitConfig(ctx, importer.InitOptions{Inputs: fs.Args(), SampleRows: *sample, S3: s3, Partner: os.Getenv("INSIDER_PARTNER_NAME")})
+	y, err := importer.InitConfig(ctx, importer.InitOptions{Inputs: fs.Args(), SampleRows: *sample, S3: s3, Partner: os.Getenv("INSIDER_PARTNER_NAME"), Endpoint: *endpoint})
 	var pe *importer.InitProblemsError
 	if err != nil && !errors.As(err, &pe) {
 		return err

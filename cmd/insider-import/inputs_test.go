@@ -350,7 +350,7 @@ func TestE2EMissingS3Object(t *testing.T) {
 // A 50 MB field and a gzip bomb (a header, then hundreds of MB of zeros
 // that compress to a few hundred KB) finish: the oversized record is a
 // reject without its cells, the other rows import. Peak memory is measured
-// by hand (see the README), not here.
+// by hand (see docs/formats.md, "Broken and hostile inputs"), not here.
 func TestE2EOversizedRecords(t *testing.T) {
 	f := startFake(t)
 	dir := t.TempDir()

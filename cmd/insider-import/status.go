@@ -19,7 +19,9 @@ import (
 // cmdStatus prints what the checkpoint says about each input: done,
 // partial with a percentage, new, changed since it was imported, waiting
 // (modified within source.min_age), or gone: "done (gone)" for a finished
-// input cleaned up since, "partial (gone)" for one that stops the next run.
+// input cleaned up since, "partial (gone)" for one that stops the next run;
+// and "missing" for a path of source.paths that matches no file (run stops
+// on it with exit 2).
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("insider-import status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -50,9 +52,22 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		return err
 	}
-	files, err := readers.ExpandKnown(ctx, cfg.Source.Paths, cfg.Source.S3, slices.Collect(maps.Keys(st.Index())))
-	if err != nil {
-		return err
+	// A path that matches nothing (and names no file the checkpoint knows)
+	// is listed as missing rather than failing the whole listing.
+	var paths, missing []string
+	for _, p := range cfg.Source.Paths {
+		_, err := readers.ExpandKnown(ctx, []string{p}, cfg.Source.S3, slices.Collect(maps.Keys(st.Index())))
+		if errors.Is(err, readers.ErrNoMatch) {
+			missing = append(missing, p)
+			continue
+		}
+		paths = append(paths, p)
+	}
+	var files []string
+	if len(paths) > 0 {
+		if files, err = readers.ExpandKnown(ctx, paths, cfg.Source.S3, slices.Collect(maps.Keys(st.Index()))); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "job %s", job)
 	if !st.Updated.IsZero() {
@@ -106,6 +121,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			state = "waiting"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f, state, acked, rejected, last)
+	}
+	for _, p := range missing {
+		fmt.Fprintf(tw, "%s\tmissing\t-\t-\t-\n", p)
 	}
 	return tw.Flush()
 }
