@@ -46,7 +46,7 @@ demo: build
 	./scripts/demo.sh $(BIN)
 
 # test also runs the pacer's convergence test without the race detector,
-# whose slowdown loosens its bounds (importer/pacer_test.go).
+# whose slowdown loosens its bounds (importer/throttling_test.go).
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(RACE) -count=1 -timeout 20m $(PKGS)

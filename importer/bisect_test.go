@@ -124,3 +124,14 @@ func TestBisectFreesEveryGoodUser(t *testing.T) {
 	assert.LessOrEqual(t, rep.Requests, bound, "one request a batch plus 2·k·⌈log2 n⌉")
 	t.Logf("%d requests (%d answered 400) for about %d batches and %d bad users: bound %d", rep.Requests, refused.Load(), batches, len(bad), bound)
 }
+
+func TestBisectBound(t *testing.T) {
+	// 2·(bad+workers)·⌈log2 n⌉
+	for _, c := range []struct {
+		bad        int64
+		workers, n int
+		want       int64
+	}{{0, 1, 1, 2}, {0, 1, 2, 2}, {0, 1, 1000, 20}, {1, 1, 1024, 40}, {10, 8, 1025, 396}, {3, 0, 8, 24}} {
+		assert.Equal(t, c.want, bisectBound(c.bad, c.workers, c.n), "%+v", c)
+	}
+}

@@ -5,7 +5,40 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/insider-import/insider-import/importer/delivery"
 )
+
+// ErrCredentials is returned when the API refuses the partner name or key
+// (401/403). The run stops at once: nothing more is sent.
+var ErrCredentials = delivery.ErrCredentials
+
+// ErrRefused is returned when Insider refuses the run's first users, not a
+// few rows: the users it refused one by one (400) outnumber those
+// delivered, or it answers 413 to a single user before any was delivered
+// (see sendUsers). Nothing is marked rejected; fix and run again.
+var ErrRefused = errors.New("Insider refuses the run's users, not a few rows")
+
+// sender is the run's delivery client with the bisection's counters.
+type sender struct {
+	*delivery.Client
+	// The client's totals, under the names the report and progress read.
+	requests, retries, throttled, bytesSent *atomic.Int64
+	// For bisection (see sendUsers): users delivered and refused alone,
+	// extra requests spent bisecting 400s, single users answered 413.
+	usersOK, usersBad, bisected, tooLarge atomic.Int64
+}
+
+func newSender(cfg *Config, key string, client *http.Client, rps float64, log func(string, ...any)) *sender {
+	c := delivery.NewClient(delivery.Settings{
+		Endpoint: cfg.Insider.Endpoint, Partner: cfg.Partner(), Timeout: cfg.Delivery.Timeout,
+		MaxAttempts: cfg.Delivery.MaxAttempts, GiveUpAfter: cfg.Delivery.GiveUpAfter, Conns: cfg.Delivery.Workers,
+	}, key, client, rps, log)
+	n := c.Counters()
+	return &sender{Client: c, requests: &n.Requests, retries: &n.Retries, throttled: &n.Throttled, bytesSent: &n.BytesSent}
+}
 
 // work delivers batches until the channel closes. Once ctx is done (a
 // signal, a failure elsewhere, credentials refused) it starts nothing new:
@@ -24,7 +57,7 @@ func (r *run) work(ctx context.Context, in <-chan *batch) error {
 
 // deliver sends one batch, once a saved checkpoint lists it in flight, and
 // hands its outcome to the commit stage. A request on the wire when the run
-// stops gets the grace period (sender.wire).
+// stops gets the grace period (delivery.Client.SetWire).
 func (r *run) deliver(ctx context.Context, b *batch) error {
 	if b.nUsers() == 0 {
 		r.commit.Complete(b, outcome{})
@@ -117,19 +150,19 @@ func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 		body = d.bt.subBody(d.b, i, j)
 	}
 	s := d.r.sender
-	v, err := s.send(ctx, body, j-i, d.what(i, j))
+	v, err := s.Send(ctx, body, j-i, d.what(i, j))
 	if err != nil {
 		return err
 	}
-	switch v.kind {
-	case vOK:
-		s.usersOK.Add(int64(j - i - len(v.failed)))
-		for k, msgs := range v.failed {
+	switch v.Kind {
+	case delivery.OK:
+		s.usersOK.Add(int64(j - i - len(v.Failed)))
+		for k, msgs := range v.Failed {
 			d.o.failed[i+k] = msgs
 		}
 		return nil
-	case vRejectUsers:
-		msg := v.err.Error()
+	case delivery.RejectUsers:
+		msg := v.Err.Error()
 		if j-i == 1 {
 			if bad, ok := s.usersBad.Add(1), s.usersOK.Load(); bad >= 3 && bad > ok {
 				return fmt.Errorf("%w: %d users refused one by one with a 400 and %d delivered: the mapping or the account is wrong, not a few rows (check the mapping and insider.partner); nothing was marked rejected, fix and run again: %s",
@@ -146,12 +179,12 @@ func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 			d.o.failed[k] = []string{msg}
 		}
 		return nil
-	case vSplit:
+	case delivery.Split:
 		if j-i == 1 {
 			if s.usersOK.Load() == 0 && s.tooLarge.Add(1) >= 2 {
-				return fmt.Errorf("%w: the endpoint answers 413 (too large) to a request of a single user, again, and no user was delivered: it refuses every request, however small (check insider.endpoint, and the body size limit of any proxy before it): %v", ErrRefused, v.err)
+				return fmt.Errorf("%w: the endpoint answers 413 (too large) to a request of a single user, again, and no user was delivered: it refuses every request, however small (check insider.endpoint, and the body size limit of any proxy before it): %v", ErrRefused, v.Err)
 			}
-			msg := "too large: " + v.err.Error()
+			msg := "too large: " + v.Err.Error()
 			d.r.log.Warn("Insider refused a user as too large; it is rejected", "rows", d.what(i, j), "error", msg)
 			d.o.failed[i] = []string{msg}
 			return nil

@@ -1,9 +1,10 @@
 // Package importer owns everything Insider: the YAML config, the mapping of
 // records to user objects and their validation, the event TTL filter, the
-// JSON payloads, batching, the HTTP sender with its shared rate limit and
-// retries, the committer that records checkpoints, the rejects file and the
-// report. It reads inputs through package readers and persists progress
-// through package checkpoint; neither imports it.
+// JSON payloads, batching, the committer that records checkpoints, the
+// rejects file and the report. It reads inputs through package readers,
+// sends through package importer/delivery (the HTTP client with its shared
+// rate limit, retries and the classification of answers) and persists
+// progress through package checkpoint; none of them imports it.
 //
 // Run is the entry point; cmd/insider-import wires flags, signals, logging and
 // the progress bar around it. A run is a pipeline of stages, each in its
@@ -15,12 +16,13 @@
 //	            where a resumed file stands against the recorded ranges
 //	batch.go    rows -> user objects -> request bodies (order.go: a user's
 //	            changed values wait for its unanswered batches)
-//	deliver.go  one batch -> one classified outcome, split or bisected
-//	            (classify.go, pacer.go, send.go)
+//	deliver.go  one batch -> one classified outcome, split or bisected;
+//	            the requests go through delivery.Client (importer/delivery:
+//	            client.go, classify.go, pacer.go, redact.go)
 //	commit.go   the only owner of the checkpoint: ranges in flight, done
 //	            and rejected (ledger.go), the write-ahead rule, the saves,
 //	            the rejects files (rejects.go)
 //
 // The run's context stops reading and starting requests; requests already
-// on the wire have the grace period (sender.wire).
+// on the wire have the grace period (delivery.Client.SetWire).
 package importer

@@ -2,7 +2,6 @@ package importer
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/insider-import/insider-import/internal/jsonstr"
 )
@@ -78,8 +77,4 @@ func isJSONNumber(s string) bool {
 		}
 	}
 	return i == len(s)
-}
-
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }

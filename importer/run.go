@@ -120,7 +120,7 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	defer stop()
 	wire, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
-	r.sender.wire = wire
+	r.sender.SetWire(wire)
 	// The grace timer starts when ctx ends; graceDone lets pipeline return
 	// only after the callback has finished, so nothing logs after Run.
 	graceDone := make(chan struct{})

@@ -274,31 +274,6 @@ func TestThrottlingAndServerErrorsAreRetried(t *testing.T) {
 	}
 }
 
-func TestRetryAfterIsHonoured(t *testing.T) {
-	var first atomic.Int64
-	var gap atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		now := time.Now().UnixNano()
-		if first.CompareAndSwap(0, now) {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			fmt.Fprint(w, `{"error":"rejected: too many requests"}`)
-			return
-		}
-		gap.Store(now - first.Load())
-		fmt.Fprint(w, `{"data":{"successful":{"count":1},"fail":{}}}`)
-	}))
-	defer ts.Close()
-	cfg := testConfig(t, ts.URL+upsert.Path, []string{"x"}, "")
-	s := newSender(cfg, testKey, nil, 100, func(string, ...any) {})
-	before := s.pacer.current()
-	_, err := s.send(context.Background(), []byte(`{"users":[]}`), 1, "test rows")
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, time.Duration(gap.Load()), time.Second)
-	assert.EqualValues(t, 1, s.throttled.Load())
-	assert.Less(t, s.pacer.current(), before, "throttling slows every worker down")
-}
-
 // A 200 with a fail block rejects exactly the rows of the users it names.
 func TestFailBlockMapsToSourceRows(t *testing.T) {
 	now := time.Now()
@@ -500,39 +475,6 @@ func TestRunFromS3(t *testing.T) {
 	rep, err = Run(ctx, cfg, Options{APIKey: testKey, Store: store})
 	require.NoError(t, err)
 	assert.Zero(t, rep.RowsRead, "finished objects are not read again")
-}
-
-// Dropped connections and timeouts are retried like 5xx.
-func TestConnectionErrorsAndTimeoutsAreRetried(t *testing.T) {
-	var calls atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		switch calls.Add(1) {
-		case 1: // the connection drops without an answer
-			conn, _, err := w.(http.Hijacker).Hijack()
-			require.NoError(t, err)
-			conn.Close()
-			return
-		case 2: // no answer within delivery.timeout
-			time.Sleep(300 * time.Millisecond)
-		}
-		fmt.Fprint(w, `{"data":{"successful":{"count":1},"fail":{}}}`)
-	}))
-	defer ts.Close()
-	cfg := testConfig(t, ts.URL+upsert.Path, []string{"x"}, "")
-	cfg.Delivery.Timeout = 100 * time.Millisecond
-	var logged []string
-	s := newSender(cfg, testKey, nil, 100, func(msg string, args ...any) { logged = append(logged, fmt.Sprint(args...)) })
-	_, err := s.send(context.Background(), []byte(`{"users":[]}`), 1, "test rows")
-	require.NoError(t, err)
-	assert.EqualValues(t, 3, calls.Load())
-	assert.EqualValues(t, 2, s.retries.Load())
-	require.Len(t, logged, 2)
-	assert.Contains(t, logged[0], "EOF")
-	assert.Contains(t, logged[1], "deadline exceeded")
-	for _, l := range logged {
-		assert.NotContains(t, l, testKey, "the key never appears in logs")
-	}
 }
 
 // A file with a header and no rows is finished at once, and not read again.

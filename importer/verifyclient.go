@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/delivery"
 	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/internal/ctxsleep"
 )
 
 // profileAnswer is a 200 answer of the profile API.
@@ -61,7 +63,7 @@ func newProfileClient(cfg *Config, opts VerifyOptions) *profileClient {
 		c.pace.now = time.Now
 	}
 	if c.pace.sleep == nil {
-		c.pace.sleep = sleepCtx
+		c.pace.sleep = ctxsleep.Sleep
 	}
 	return c
 }
@@ -104,7 +106,7 @@ func (c *profileClient) get(ctx context.Context, req upsert.ProfileRequest) (*pr
 		case status == http.StatusTooManyRequests:
 			// Over the quota: wait for the minute to free up (or as told).
 			last = "429 Too Many Requests"
-			wait = max(wait, retryAfter(hdr.Get("Retry-After")), c.pace.untilFree())
+			wait = max(wait, delivery.RetryAfter(hdr.Get("Retry-After")), c.pace.untilFree())
 		case status >= 500:
 			last = fmt.Sprintf("%d %.200s", status, b)
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/insider-import/insider-import/internal/ctxsleep"
 )
 
 // How S3 reads behave. The SDK retries a failed request itself
@@ -230,18 +232,7 @@ func (e changedError) Is(target error) bool { return target == ErrChanged }
 
 // pause waits before the n-th resume in a row.
 func (s *s3Source) pause(ctx context.Context, n int) error {
-	d := s.wait << (n - 1)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxsleep.Sleep(ctx, s.wait<<(n-1))
 }
 
 // s3Body is the object's bytes from an offset on, resumed with a new ranged

@@ -19,6 +19,25 @@ import (
 	"github.com/insider-import/insider-import/importer/fakeapi"
 )
 
+// twoRowConfig writes in.csv (two users) and import.yaml into dir: the
+// users go to the API at url, insider holds insider's further keys.
+func twoRowConfig(t *testing.T, dir, url, insider string) string {
+	t.Helper()
+	if insider != "" {
+		insider = ", " + insider
+	}
+	csv := filepath.Join(dir, "in.csv")
+	require.NoError(t, os.WriteFile(csv, []byte("id,name\n1,Ann\n2,Bob\n"), 0o600))
+	cfg := filepath.Join(dir, "import.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`source: {paths: [%q]}
+insider: {endpoint: "%s/api/user/v1/upsert", partner: acme%s}
+mapping:
+  identifiers: {uuid: id}
+  attributes: {name: name}
+`, csv, url, insider)), 0o600))
+	return cfg
+}
+
 // TestAPIKeyFromFile runs the command in process with the key in a file, as
 // a Kubernetes secret mount gives it: the key is used, and printed nowhere.
 func TestAPIKeyFromFile(t *testing.T) {
@@ -29,15 +48,7 @@ func TestAPIKeyFromFile(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(key+"\n"), 0o600))
-	csv := filepath.Join(dir, "in.csv")
-	require.NoError(t, os.WriteFile(csv, []byte("id,name\n1,Ann\n2,Bob\n"), 0o600))
-	cfg := filepath.Join(dir, "import.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`source: {paths: [%q]}
-insider: {endpoint: "%s/api/user/v1/upsert", partner: acme, api_key_file: %q}
-mapping:
-  identifiers: {uuid: id}
-  attributes: {name: name}
-`, csv, ts.URL, keyFile)), 0o600))
+	cfg := twoRowConfig(t, dir, ts.URL, fmt.Sprintf("api_key_file: %q", keyFile))
 	t.Setenv("INSIDER_API_KEY", "")
 
 	var stdout, stderr bytes.Buffer

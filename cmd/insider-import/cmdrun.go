@@ -162,11 +162,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 	if err := safefile.NotLink(f.report); f.report != "" && err != nil {
 		return fmt.Errorf("--report: %w", err) // refused before anything is imported
 	}
-	cfg, err := importer.LoadConfig(f.config)
+	cfg, err := loadConfig(f.config, f.profile, validate)
 	if err != nil {
-		return err
-	}
-	if err := cfg.UseProfile(f.profile, validate); err != nil {
 		return err
 	}
 	tty := isTerminal(stderr)
@@ -294,22 +291,37 @@ func wireProgress(opts *importer.Options, mode string, stderr io.Writer, tty boo
 	return func() {}
 }
 
-// openStore opens the checkpoint store: a local directory (default
-// .insider-import beside the config) or an s3:// prefix. dir is the local
-// directory, "" for S3.
-func openStore(ctx context.Context, uri, configPath string, cfg *importer.Config) (checkpoint.Store, string, error) {
-	if strings.HasPrefix(uri, "s3://") {
-		s, err := openS3Store(ctx, uri, cfg)
-		return s, "", err
+// loadConfig loads the config at path (every problem reported at once, as
+// *importer.ConfigError) and applies the insider.profiles account profile
+// (optional with several profiles when validate: a dry run needs none).
+func loadConfig(path, profile string, validate bool) (*importer.Config, error) {
+	cfg, err := importer.LoadConfig(path)
+	if err != nil {
+		return nil, err
 	}
+	if err := cfg.UseProfile(profile, validate); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// openStore opens the checkpoint store at uri, chosen by its scheme
+// (checkpoint.Open): a local directory (default .insider-import beside the
+// config) or an s3:// prefix, reached as the config's source.s3 says. dir
+// is the local directory, "" for S3.
+func openStore(ctx context.Context, uri, configPath string, cfg *importer.Config) (checkpoint.Store, string, error) {
 	if uri == "" {
 		uri = filepath.Join(filepath.Dir(configPath), ".insider-import")
 	}
-	s, err := checkpoint.NewFileStore(uri)
+	s, err := checkpoint.Open(ctx, uri, checkpoint.OpenOptions{S3: cfg.Source.S3})
+	if errors.Is(err, checkpoint.ErrBadURI) {
+		return nil, "", usageError{fmt.Sprintf("--checkpoint: %v", err)}
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("checkpoint: %w", err)
 	}
-	return s, uri, nil
+	dir, _ := checkpoint.LocalDir(uri)
+	return s, dir, nil
 }
 
 func writeJSON(path string, v any) error {

@@ -38,11 +38,8 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if cfgPath == "" {
 		return usageError{"-c FILE is required: the import config"}
 	}
-	cfg, err := importer.LoadConfig(cfgPath)
+	cfg, err := loadConfig(cfgPath, profile, false)
 	if err != nil {
-		return err
-	}
-	if err := cfg.UseProfile(profile, false); err != nil {
 		return err
 	}
 	store, _, err := openStore(ctx, cpURI, cfgPath, cfg)

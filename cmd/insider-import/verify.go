@@ -48,11 +48,8 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if shards < 1 {
 		return usageError{"--shard-count must be at least 1"}
 	}
-	cfg, err := importer.LoadConfig(cfgPath)
+	cfg, err := loadConfig(cfgPath, profile, false)
 	if err != nil {
-		return err
-	}
-	if err := cfg.UseProfile(profile, false); err != nil {
 		return err
 	}
 	if cfg.Partner() == "" {

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/internal/ctxsleep"
 )
 
 // Options configures a Server. The zero value is a permissive, well-behaved
@@ -426,15 +427,7 @@ func (s *Server) delay(r *http.Request) {
 		case <-r.Context().Done():
 		}
 	}
-	if s.opts.Delay <= 0 {
-		return
-	}
-	t := time.NewTimer(s.opts.Delay)
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-		t.Stop()
-	}
+	_ = ctxsleep.Sleep(r.Context(), s.opts.Delay) // a client gone ends the delay
 }
 
 // Release ends Options.Hold: held answers go out, and later ones are not

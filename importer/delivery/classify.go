@@ -1,4 +1,4 @@
-package importer
+package delivery
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,54 +20,58 @@ import (
 	"github.com/insider-import/insider-import/importer/upsert"
 )
 
-// verdictKind is what the sender does with one answer (or failure) of the
-// API. It is decided in one place, classify, in the manner of rclone's
+// Kind is what the client does with one answer (or failure) of the API.
+// It is decided in one place, classify, in the manner of rclone's
 // ShouldRetry: every status and every transport error has exactly one kind.
-type verdictKind uint8
+// Client.Send returns OK, Split and RejectUsers with a nil error; it retries
+// Retry and Throttle itself, and the other kinds come with an error.
+type Kind uint8
 
 const (
-	// vOK: Insider's 200 answer, consistent with the request; failed lists
-	// the users it rejected.
-	vOK verdictKind = iota
-	// vRetry: try the same request again after a backoff (or Retry-After).
-	// Unless free, it uses up one of delivery.max_attempts.
-	vRetry
-	// vThrottle: 429. The shared rate goes down (see pacer); the request is
+	// OK: Insider's 200 answer, consistent with the request; Verdict.Failed
+	// lists the users it rejected.
+	OK Kind = iota
+	// Retry: try the same request again after a backoff (or Retry-After).
+	// Unless free, it uses up one of Settings.MaxAttempts.
+	Retry
+	// Throttle: 429. The shared rate goes down (see pacer); the request is
 	// tried again after Retry-After, without using up an attempt.
-	vThrottle
-	// vSplit: the request is too large (413 or Insider's documented size
-	// message): send each half on its own.
-	vSplit
-	// vRejectUsers: a 400 about the content: some user in the request is
-	// refused; bisection finds which (see deliverUsers).
-	vRejectUsers
-	// vCredentials: 401/403, the run stops (ErrCredentials).
-	vCredentials
-	// vFatal: sending again cannot help (TLS, DNS, redirect, wrong
+	Throttle
+	// Split: the request is too large (413 or Insider's documented size
+	// message): the caller sends each half on its own.
+	Split
+	// RejectUsers: a 400 about the content: some user in the request is
+	// refused; the caller bisects to find which.
+	RejectUsers
+	// Credentials: 401/403, the run stops (ErrCredentials).
+	Credentials
+	// Fatal: sending again cannot help (TLS, DNS, redirect, wrong
 	// endpoint); the run stops with the message.
-	vFatal
+	Fatal
 )
 
-var verdictNames = [...]string{"ok", "retry", "throttle", "split", "reject users", "credentials", "fatal"}
+var kindNames = [...]string{"ok", "retry", "throttle", "split", "reject users", "credentials", "fatal"}
 
-func (k verdictKind) String() string { return verdictNames[k] }
+func (k Kind) String() string { return kindNames[k] }
 
-// verdict is classify's answer.
-type verdict struct {
-	kind verdictKind
+// Verdict is classify's answer, and what Client.Send returns.
+type Verdict struct {
+	Kind Kind
+	// Failed holds, for OK, Insider's messages by user index in the request.
+	Failed map[int][]string
+	// Err says what went wrong, for every kind but OK. It never holds the
+	// API key (the key travels in a header no error quotes, and whatever an
+	// answer quotes is redacted).
+	Err error
 	// after is the answer's Retry-After, 0 when absent.
 	after time.Duration
 	// free marks a retry that does not use up an attempt (a timeout): the
-	// run is bounded by delivery.give_up_after instead.
+	// client is bounded by Settings.GiveUpAfter instead.
 	free bool
-	// failed holds, for vOK, Insider's messages by user index.
-	failed map[int][]string
-	// err says what went wrong, for every kind but vOK. It never holds the
-	// API key (the key travels in a header no error quotes).
-	err error
 }
 
-// APIError is an HTTP answer the sender did not treat as success.
+// APIError is an HTTP answer the client did not treat as success; Verdict.Err
+// wraps it for the kinds an HTTP status decides.
 type APIError struct {
 	Status     int
 	Msg        string
@@ -84,12 +89,12 @@ func (e *APIError) Error() string {
 // body) or the transport error err, for a request that held users users.
 // timeout is delivery.timeout, named in the message of a timed-out request.
 // The caller has already ruled out its own cancellation (stop, grace).
-func classify(resp *http.Response, body []byte, err error, users int, timeout time.Duration) verdict {
+func classify(resp *http.Response, body []byte, err error, users int, timeout time.Duration) Verdict {
 	if err != nil {
 		return classifyTransport(err, timeout)
 	}
 	status := resp.StatusCode
-	ae := &APIError{Status: status, Msg: errorText(body), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	ae := &APIError{Status: status, Msg: errorText(body), RetryAfter: RetryAfter(resp.Header.Get("Retry-After"))}
 	switch {
 	case status == http.StatusOK:
 		failed, err := checkAnswer(body, users)
@@ -97,33 +102,33 @@ func classify(resp *http.Response, body []byte, err error, users int, timeout ti
 			// A maintenance page or a proxy's JSON: nothing says the users
 			// arrived. Sending again is safe (Insider stores an identical
 			// event once; attributes are overwritten).
-			return verdict{kind: vRetry, err: err}
+			return Verdict{Kind: Retry, Err: err}
 		}
-		return verdict{kind: vOK, failed: failed}
+		return Verdict{Kind: OK, Failed: failed}
 	case status >= 300 && status < 400:
-		return verdict{kind: vFatal, err: redirectError(resp)}
+		return Verdict{Kind: Fatal, Err: redirectError(resp)}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return verdict{kind: vCredentials, err: ae}
+		return Verdict{Kind: Credentials, Err: ae}
 	case status == http.StatusTooManyRequests:
-		return verdict{kind: vThrottle, after: ae.RetryAfter, err: ae}
+		return Verdict{Kind: Throttle, after: ae.RetryAfter, Err: ae}
 	case status == http.StatusRequestEntityTooLarge,
 		status == http.StatusBadRequest && tooLarge(ae.Msg):
-		return verdict{kind: vSplit, err: ae}
+		return Verdict{Kind: Split, Err: ae}
 	case status == http.StatusBadRequest:
-		return verdict{kind: vRejectUsers, err: ae}
+		return Verdict{Kind: RejectUsers, Err: ae}
 	case status == http.StatusRequestTimeout, status >= 500:
-		return verdict{kind: vRetry, after: ae.RetryAfter, err: ae}
+		return Verdict{Kind: Retry, after: ae.RetryAfter, Err: ae}
 	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
-		return verdict{kind: vFatal, err: fmt.Errorf("%w: insider.endpoint is not the upsert API (its path is %s)", ae, upsert.Path)}
+		return Verdict{Kind: Fatal, Err: fmt.Errorf("%w: insider.endpoint is not the upsert API (its path is %s)", ae, upsert.Path)}
 	}
-	return verdict{kind: vFatal, err: fmt.Errorf("%w: not an answer Insider documents", ae)}
+	return Verdict{Kind: Fatal, Err: fmt.Errorf("%w: not an answer Insider documents", ae)}
 }
 
 // tooLarge reports whether a 400's message is Insider's documented size
 // error ("request body is bigger than maximum allowed size 5,000,000
 // bytes"). Nothing else splits: other 400s are bisected.
 func tooLarge(msg string) bool {
-	return containsFold(msg, "bigger than maximum allowed size")
+	return strings.Contains(strings.ToLower(msg), "bigger than maximum allowed size")
 }
 
 // checkAnswer accepts a 200 body only when it is Insider's shape,
@@ -176,7 +181,7 @@ func redirectError(resp *http.Response) error {
 }
 
 // classifyTransport judges a request that got no answer, by its cause.
-func classifyTransport(err error, timeout time.Duration) verdict {
+func classifyTransport(err error, timeout time.Duration) Verdict {
 	var (
 		certErr   *tls.CertificateVerificationError
 		unknownCA x509.UnknownAuthorityError
@@ -188,21 +193,21 @@ func classifyTransport(err error, timeout time.Duration) verdict {
 	)
 	switch {
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalid):
-		return verdict{kind: vFatal, err: fmt.Errorf("TLS: the server's certificate is not trusted, nothing was sent (check insider.endpoint, or the system's CA certificates): %w", err)}
+		return Verdict{Kind: Fatal, Err: fmt.Errorf("TLS: the server's certificate is not trusted, nothing was sent (check insider.endpoint, or the system's CA certificates): %w", err)}
 	case errors.As(err, &recErr):
-		return verdict{kind: vFatal, err: fmt.Errorf("TLS: the server does not speak TLS (check the scheme of insider.endpoint): %w", err)}
+		return Verdict{Kind: Fatal, Err: fmt.Errorf("TLS: the server does not speak TLS (check the scheme of insider.endpoint): %w", err)}
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return verdict{kind: vFatal, err: fmt.Errorf("DNS: no such host %q (check insider.endpoint): %w", dnsErr.Name, err)}
+		return Verdict{Kind: Fatal, Err: fmt.Errorf("DNS: no such host %q (check insider.endpoint): %w", dnsErr.Name, err)}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return verdict{kind: vRetry, free: true, err: fmt.Errorf("no answer within delivery.timeout (%s); Insider may still store the request, raise delivery.timeout if the API is slow: %w", timeout, err)}
+		return Verdict{Kind: Retry, free: true, Err: fmt.Errorf("no answer within delivery.timeout (%s); Insider may still store the request, raise delivery.timeout if the API is slow: %w", timeout, err)}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return verdict{kind: vRetry, err: fmt.Errorf("connection refused: %w", err)}
+		return Verdict{Kind: Retry, Err: fmt.Errorf("connection refused: %w", err)}
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
-		return verdict{kind: vRetry, err: fmt.Errorf("connection reset: %w", err)}
+		return Verdict{Kind: Retry, Err: fmt.Errorf("connection reset: %w", err)}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return verdict{kind: vRetry, err: fmt.Errorf("the connection closed before the answer: %w", err)}
+		return Verdict{Kind: Retry, Err: fmt.Errorf("the connection closed before the answer: %w", err)}
 	}
-	return verdict{kind: vRetry, err: fmt.Errorf("no answer: %w", err)}
+	return Verdict{Kind: Retry, Err: fmt.Errorf("no answer: %w", err)}
 }
 
 func errorText(b []byte) string {
@@ -217,9 +222,9 @@ func errorText(b []byte) string {
 	return s
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date. It is
-// capped at 5 minutes.
-func retryAfter(h string) time.Duration {
+// RetryAfter reads a Retry-After header: seconds or an HTTP date. It is
+// capped at 5 minutes; 0 when absent or unreadable.
+func RetryAfter(h string) time.Duration {
 	if h == "" {
 		return 0
 	}
@@ -230,4 +235,37 @@ func retryAfter(h string) time.Duration {
 		d = time.Until(t)
 	}
 	return max(0, min(d, 5*time.Minute))
+}
+
+// failedUsers maps the keys of a fail block to user indexes: each
+// "users.N.…" key gives its messages to user N.
+func failedUsers(f upsert.Fail, nUsers int) (map[int][]string, error) {
+	if len(f.Errors) == 0 {
+		if f.Count > 0 {
+			return nil, fmt.Errorf("the answer says %d users failed but names none", f.Count)
+		}
+		return nil, nil
+	}
+	out := map[int][]string{}
+	keys := make([]string, 0, len(f.Errors))
+	for key := range f.Errors {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		msgs := f.Errors[key]
+		rest, ok := strings.CutPrefix(key, "users.")
+		if !ok {
+			return nil, fmt.Errorf("fail block key %q does not name a user", key)
+		}
+		num, _, _ := strings.Cut(rest, ".")
+		i, err := strconv.Atoi(num)
+		if err != nil || i < 0 || i >= nUsers {
+			return nil, fmt.Errorf("fail block key %q names no user of the request (%d users)", key, nUsers)
+		}
+		for _, m := range msgs {
+			out[i] = append(out[i], m+" ("+key+")")
+		}
+	}
+	return out, nil
 }
