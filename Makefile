@@ -5,12 +5,17 @@ BIN     := bin/insider-import
 PKGS    := ./...
 RACE    := $(shell $(GO) env CGO_ENABLED | grep -q 1 && echo -race)
 FUZZTIME ?= 3s
-# go test -fuzz takes one package and one target per invocation.
-FUZZ_TARGETS := FuzzMapRow FuzzParseConfig FuzzNumberText FuzzIdentifierChecks \
-  FuzzAppendStringSame FuzzRFC3339Same FuzzPlainNumbers FuzzWholeText
-# readers: the CSV splitter against encoding/csv, its one-line fast path against the general one,
-# the text dialects against records written as PostgreSQL and MariaDB write them.
-READERS_FUZZ_TARGETS := FuzzCSVSplitter FuzzCSVSplitLine FuzzCSVDialectRoundTrip
+# go test -fuzz takes one package and one target per invocation: each entry
+# is PACKAGE:TARGET.
+# importer: mapping, config, number and time fast paths against their references;
+# internal/jsonstr: the JSON string appender against its reference;
+# readers: the CSV splitter against encoding/csv, its one-line fast path against
+# the general one, the text dialects against records written as PostgreSQL and
+# MariaDB write them.
+FUZZ_TARGETS := $(addprefix ./importer/:,FuzzMapRow FuzzParseConfig FuzzNumberText \
+  FuzzIdentifierChecks FuzzRFC3339Same FuzzPlainNumbers FuzzWholeText) \
+  ./internal/jsonstr/:FuzzAppendStringSame \
+  $(addprefix ./readers/:,FuzzCSVSplitter FuzzCSVSplitLine FuzzCSVDialectRoundTrip)
 BENCH_ROWS ?= 100000
 # Stamped into the binary (insider-import version) and the image labels.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -58,13 +63,10 @@ test:
 # a long one). The seed corpus is in importer/testdata/fuzz, and plain
 # go test runs it too.
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  echo "$(GO) test -run '^$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) ./importer/"; \
-	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./importer/; \
-	done
-	@set -e; for t in $(READERS_FUZZ_TARGETS); do \
-	  echo "$(GO) test -run '^$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) ./readers/"; \
-	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./readers/; \
+	@set -e; for e in $(FUZZ_TARGETS); do \
+	  p=$${e%%:*}; t=$${e#*:}; \
+	  echo "$(GO) test -run '^$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) $$p"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$p; \
 	done
 
 # Go benchmarks (rows/s, allocations per row, next to a bare CSV read), then
