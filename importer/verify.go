@@ -207,15 +207,16 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 	if err != nil {
 		return nil, err
 	}
+	shards := opts.Shards
+	if len(shards) == 0 {
+		shards = []checkpoint.State{opts.State}
+	}
+	known := make([]map[string]*checkpoint.FileState, len(shards))
+	for i := range shards {
+		known[i] = shards[i].Index() // Files and the archive
+	}
+	// each walks every delivered row; the sampler's passes call it again.
 	each := func(fn func(r *row, at readers.Position)) error {
-		shards := opts.Shards
-		if len(shards) == 0 {
-			shards = []checkpoint.State{opts.State}
-		}
-		known := make([]map[string]*checkpoint.FileState, len(shards))
-		for i := range shards {
-			known[i] = shards[i].Index() // Files and the archive
-		}
 		for _, file := range files {
 			for i := range shards {
 				if fs := known[i][file]; fs != nil {

@@ -52,21 +52,27 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
 		return err
 	}
+	known := st.Index() // Files and the archive
 	// A path that matches nothing (and names no file the checkpoint knows)
-	// is listed as missing rather than failing the whole listing.
-	var paths, missing []string
+	// is listed as missing rather than failing the whole listing. Each path
+	// is listed once; the files are their union, in order.
+	knownNames := slices.Collect(maps.Keys(known))
+	var files, missing []string
+	seen := map[string]bool{}
 	for _, p := range cfg.Source.Paths {
-		_, err := readers.ExpandKnown(ctx, []string{p}, cfg.Source.S3, slices.Collect(maps.Keys(st.Index())))
-		if errors.Is(err, readers.ErrNoMatch) {
+		matched, err := readers.ExpandKnown(ctx, []string{p}, cfg.Source.S3, knownNames)
+		switch {
+		case errors.Is(err, readers.ErrNoMatch):
 			missing = append(missing, p)
 			continue
-		}
-		paths = append(paths, p)
-	}
-	var files []string
-	if len(paths) > 0 {
-		if files, err = readers.ExpandKnown(ctx, paths, cfg.Source.S3, slices.Collect(maps.Keys(st.Index()))); err != nil {
+		case err != nil:
 			return err
+		}
+		for _, f := range matched {
+			if !seen[f] {
+				seen[f] = true
+				files = append(files, f)
+			}
 		}
 	}
 	fmt.Fprintf(stdout, "job %s", job)
@@ -76,7 +82,6 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSTATE\tROWS ACKED\tROWS REJECTED\tLAST RUN")
-	known := st.Index() // Files and the archive
 	present := map[string]bool{}
 	for _, f := range files {
 		present[f] = true
