@@ -46,8 +46,8 @@ type csvSplitter struct {
 	starts []int64 // offset of each field's first content byte
 	// text holds every byte of the record's fields, for checkText: the
 	// fields' text joined, or the whole line as written when splitLine cut
-	// the record (its delimiters and quotes are ASCII, so it is valid UTF-8
-	// without NUL exactly when every field is).
+	// the record. Either is valid UTF-8 without NUL when every field is;
+	// the converse needs every field to start on a rune (runeAligned).
 	text string
 	// noFast turns splitLine off, to test it against the general path.
 	noFast bool
@@ -557,7 +557,7 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 // checkText finds the first field of rec holding invalid UTF-8 or a NUL
 // byte: its index, and the offset of the bad byte in the input.
 func (s *csvSplitter) checkText(rec *csvRecord) (field int, off int64, b byte, ok bool) {
-	if utf8.ValidString(s.text) && strings.IndexByte(s.text, 0) < 0 {
+	if utf8.ValidString(s.text) && strings.IndexByte(s.text, 0) < 0 && runeAligned(rec.fields) {
 		return 0, 0, 0, true
 	}
 	for i, f := range rec.fields {
@@ -575,6 +575,19 @@ func (s *csvSplitter) checkText(rec *csvRecord) (field int, off int64, b byte, o
 		}
 	}
 	return 0, 0, 0, true
+}
+
+// runeAligned reports whether every field begins at a rune's first byte.
+// Fields joined without their delimiters can make valid UTF-8 of two bad
+// ends ("\xc8" then "\xb0" is "Ȱ"), so a valid text says every field is
+// valid only when no field starts inside a rune.
+func runeAligned(fields []string) bool {
+	for _, f := range fields {
+		if f != "" && !utf8.RuneStart(f[0]) {
+			return false
+		}
+	}
+	return true
 }
 
 // indexFrom returns the index of the first c in p at or after from, or

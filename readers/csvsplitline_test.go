@@ -96,6 +96,7 @@ func TestCSVSplitLineMatchesFeed(t *testing.T) {
 		"a,b\n1,\"" + strings.Repeat("q", 100) + "\"\n1,2\n",
 		"a,b\n1,2\n" + strings.Repeat("z,", 60) + "\n3,4\n",
 		"a,b\n\"a\"\"\",b\n\"\"\"\",\"\"\n",
+		"a,b\n\xc8,\xb0\n\"\xe2\x82\",\xac\n", // bad halves that join into a rune
 	}
 	for _, in := range inputs {
 		for _, comma := range []rune{',', ';', '€', '\t'} {
