@@ -380,7 +380,7 @@ func toInteger(v *readers.Value, decimal string) (int64, error) {
 		} else if hasFrac && (frac == "" || strings.Trim(frac, "0") != "") {
 			return 0, fmt.Errorf("not a whole number: %q", s)
 		}
-		i, err := strconv.ParseInt(strings.TrimPrefix(whole, "+"), 10, 64)
+		i, err := strconv.ParseInt(whole, 10, 64) // one sign, as written
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
 				return 0, fmt.Errorf("whole number out of range: %q", s)
@@ -550,8 +550,9 @@ func wholeText(s, sep string) (string, error) {
 	mant, exp := t, 0
 	if i := strings.IndexAny(t, "eE"); i >= 0 {
 		mant = t[:i]
-		e, err := strconv.Atoi(strings.TrimPrefix(t[i+1:], "+"))
-		if err != nil || e > maxExponent || e < -maxExponent || t[i+1:] == "" {
+		// Atoi reads one sign; trimming a "+" first let "0e++0" through.
+		e, err := strconv.Atoi(t[i+1:])
+		if err != nil || e > maxExponent || e < -maxExponent {
 			return bad()
 		}
 		exp = e
