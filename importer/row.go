@@ -24,7 +24,7 @@ type row struct {
 
 	problems                    []Problem
 	eventsRead, expired, future int32
-	tallied                     bool // counted as rejected by the rejectTally
+	tallied                     bool // counted as rejected by the ledger.Tally (Observe)
 }
 
 // release drops the row's encoded parts and cells once they are in a
