@@ -57,10 +57,10 @@ type Options struct {
 	// Tally counts rejects by reason and applies the reject limit; nil
 	// counts nothing.
 	Tally *Tally
-	Now   func() time.Time // for the checkpoint's times
-	// Progress is called every progressEvery (Run) and at Close.
+	Now   func() time.Time // for the checkpoint's times; nil: time.Now
+	// Progress, if set, is called every progressEvery (Run) and at Close.
 	Progress func()
-	// Log warns (a rejected row's cells could not be read again).
+	// Log, if set, warns (a rejected row's cells could not be read again).
 	Log func(msg string, args ...any)
 	// Open opens file at a position, to read again the cells of rows
 	// Insider rejected (Row.Refill).
@@ -92,6 +92,15 @@ const minSaveGap = 10 * time.Millisecond
 // saved; finished files are then forgotten at once) and writes rejects to
 // rw (nil: none are written).
 func NewCommitter(st checkpoint.State, store checkpoint.Store, rw *rejects.Writer, opts Options) *Committer {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Progress == nil {
+		opts.Progress = func() {}
+	}
+	if opts.Log == nil {
+		opts.Log = func(string, ...any) {}
+	}
 	l := newLedger(st, rw, opts.Now)
 	l.done = opts.FileDone
 	l.forgetFinished = store == nil // nothing saves them

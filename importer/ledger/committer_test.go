@@ -39,8 +39,6 @@ func startCommitter(t *testing.T, opts Options) *committerRun {
 	_, err = rw.Resume(nil)
 	require.NoError(t, err)
 	opts.Job, opts.Where, opts.Interval, opts.Workers = "job", "the test store", time.Hour, 1
-	opts.Now, opts.Progress = time.Now, func() {}
-	opts.Log = func(string, ...any) {}
 	cr := &committerRun{c: NewCommitter(checkpoint.State{}, store, rw, opts), store: store,
 		senders: make(chan struct{}), ran: make(chan error, 1), rw: rw, rejects: path}
 	go func() { cr.ran <- cr.c.Run(t.Context(), cr.senders, time.Hour) }()
