@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -253,8 +254,8 @@ type batch struct {
 	// userAttrs holds, for user k, the hash of each attribute's value at
 	// k*nAttrs+i (0: not set by this batch), for userOrder.
 	userAttrs []uint64
-	rows      int64 // rows in the range
-	gen       int64 // dispatch generation: sent only once a checkpoint covers it
+	rows      int64        // rows in the range
+	lr        ledger.Range // the batch as the ledger records it (rangeOf)
 
 	// While the batch is open: its users by hash, the sizes of their
 	// objects, what merging rows into earlier users added, and which users

@@ -1,10 +1,11 @@
 // Package importer owns everything Insider: the YAML config, the mapping of
 // records to user objects and their validation, the event TTL filter, the
-// JSON payloads, batching, the committer that records checkpoints, the
-// rejects file and the report. It reads inputs through package readers,
-// sends through package importer/delivery (the HTTP client with its shared
-// rate limit, retries and the classification of answers) and persists
-// progress through package checkpoint; none of them imports it.
+// JSON payloads, batching and the report. It reads inputs through package
+// readers, sends through package importer/delivery (the HTTP client with
+// its shared rate limit, retries and the classification of answers) and
+// keeps its books through package importer/ledger (the committer that
+// records checkpoints through package checkpoint, the rejects files, the
+// counts and the reject limit); none of them imports it.
 //
 // Run is the entry point; cmd/insider-import wires flags, signals, logging and
 // the progress bar around it. A run is a pipeline of stages, each in its
@@ -19,9 +20,11 @@
 //	deliver.go  one batch -> one classified outcome, split or bisected;
 //	            the requests go through delivery.Client (importer/delivery:
 //	            client.go, classify.go, pacer.go, redact.go)
-//	commit.go   the only owner of the checkpoint: ranges in flight, done
-//	            and rejected (ledger.go), the write-ahead rule, the saves,
-//	            the rejects files (rejects.go)
+//	account.go  one batch's outcome -> a ledger.Outcome (counts, rejects by
+//	            file) for the ledger.Committer (importer/ledger: the only
+//	            owner of the checkpoint: ranges in flight, done and
+//	            rejected, the write-ahead rule, the saves, the rejects
+//	            files, the tally of rejects and the reject limit)
 //
 // The run's context stops reading and starting requests; requests already
 // on the wire have the grace period (delivery.Client.SetWire).

@@ -1,34 +1,13 @@
 package importer
 
 import (
-	"fmt"
-	"strings"
-
+	"github.com/insider-import/insider-import/importer/ledger/rejects"
 	"github.com/insider-import/insider-import/readers"
 )
 
-// Problem is one reason a row cannot be sent.
-type Problem struct {
-	Column string `json:"column,omitempty"`
-	Field  string `json:"field,omitempty"`
-	Rule   string `json:"rule"`
-	Msg    string `json:"message"`
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	if p.Column != "" {
-		fmt.Fprintf(&b, "column %s", p.Column)
-		if p.Field != "" && p.Field != p.Column {
-			fmt.Fprintf(&b, " (%s)", p.Field)
-		}
-		b.WriteString(": ")
-	} else if p.Field != "" {
-		fmt.Fprintf(&b, "%s: ", p.Field)
-	}
-	fmt.Fprintf(&b, "%s: %s", p.Rule, p.Msg)
-	return b.String()
-}
+// Problem is one reason a row cannot be sent (rejects.Problem: the ledger
+// counts it and the rejects files write it as it is).
+type Problem = rejects.Problem
 
 // row is one record mapped to the parts of a user object. Encoded values
 // live in buf; attrs and events are spans of it.
@@ -45,7 +24,7 @@ type row struct {
 
 	problems                    []Problem
 	eventsRead, expired, future int32
-	tallied                     bool // counted as rejected by the rejectTally
+	tallied                     bool // counted as rejected by the ledger.Tally (Observe)
 }
 
 // release drops the row's encoded parts and cells once they are in a

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -72,7 +73,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, bs *batchStage, held 
 			// any other (the next run refuses it without --restart).
 			var rf *ReadFailedError
 			if errors.As(c.err, &rf) && !errors.Is(c.err, readers.ErrChanged) {
-				r.ledger.unreadable(t.file, rf.Err.Error())
+				r.commit.Unreadable(t.file, rf.Err.Error())
 			}
 			return c.err
 		}
@@ -163,9 +164,10 @@ func (r *run) scanRows(rows []*row, cur *cursor, bs *batchStage) error {
 			continue
 		}
 		r.rowsRead.Add(1)
-		if err := r.tally.observe(rw); err != nil {
+		if err := r.tally.Observe(rw.src.Pos, rw.problems); err != nil {
 			return err
 		}
+		rw.tallied = len(rw.problems) > 0
 		if err := bs.add(rw); err != nil {
 			return err
 		}
@@ -178,7 +180,7 @@ func (r *run) scanRows(rows []*row, cur *cursor, bs *batchStage) error {
 // are rebuilt exactly, so a re-sent batch is byte for byte the one that
 // may have arrived.
 type cursor struct {
-	earlier []entry
+	earlier []ledger.Recorded
 	i       int
 }
 
@@ -186,17 +188,17 @@ type cursor struct {
 // before it (a recorded range starts or ended) and whether an earlier run
 // finished it.
 func (c *cursor) step(idx int64) (cut, skip bool) {
-	for c.i < len(c.earlier) && idx >= c.earlier[c.i].r.End.Index {
-		cut = cut || !c.earlier[c.i].done
+	for c.i < len(c.earlier) && idx >= c.earlier[c.i].End.Index {
+		cut = cut || !c.earlier[c.i].Done
 		c.i++
 	}
-	if c.i < len(c.earlier) && idx >= c.earlier[c.i].r.Start.Index {
-		if c.earlier[c.i].done {
+	if c.i < len(c.earlier) && idx >= c.earlier[c.i].Start.Index {
+		if c.earlier[c.i].Done {
 			return cut, true
 		}
 		// A range that continues a batch from the previous file is
 		// rebuilt by keeping that batch open.
-		cut = cut || idx == c.earlier[c.i].r.Start.Index && !c.earlier[c.i].r.Cont
+		cut = cut || idx == c.earlier[c.i].Start.Index && !c.earlier[c.i].Cont
 	}
 	return cut, false
 }
@@ -205,7 +207,7 @@ func (c *cursor) step(idx int64) (cut, skip bool) {
 // userOrder notes whom it follows) and queues it for the workers.
 func (r *run) emitter(ctx context.Context, out chan<- *batch) func(*batch) error {
 	return func(b *batch) error {
-		r.commit.Dispatch(b)
+		r.commit.Dispatch(b.rangeOf())
 		r.order.dispatch(b)
 		select {
 		case out <- b:

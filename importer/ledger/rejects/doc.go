@@ -7,5 +7,5 @@
 // the lengths a checkpoint records, and Resume cuts the files back to them.
 //
 // It imports only readers (positions), checkpoint (RejectsState) and
-// internal/safefile; the importer converts its rows to Records.
+// internal/safefile; the ledger converts its rejects to Records.
 package rejects

@@ -1,7 +1,9 @@
 package rejects
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/insider-import/insider-import/internal/jsonstr"
 	"github.com/insider-import/insider-import/readers"
@@ -16,10 +18,29 @@ type Record struct {
 	Messages []string         // Insider's messages, if Insider rejected it
 }
 
-// Problem is one reason found in a row: the importer's Problem, converted
-// field for field.
+// Problem is one reason a row cannot be sent: the column and field it is
+// about (if any), the rule that failed, and a message. The importer's
+// mapper finds them (importer.Problem is this type).
 type Problem struct {
-	Column, Field, Rule, Msg string
+	Column string `json:"column,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Rule   string `json:"rule"`
+	Msg    string `json:"message"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Column != "" {
+		fmt.Fprintf(&b, "column %s", p.Column)
+		if p.Field != "" && p.Field != p.Column {
+			fmt.Fprintf(&b, " (%s)", p.Field)
+		}
+		b.WriteString(": ")
+	} else if p.Field != "" {
+		fmt.Fprintf(&b, "%s: ", p.Field)
+	}
+	fmt.Fprintf(&b, "%s: %s", p.Rule, p.Msg)
+	return b.String()
 }
 
 // appendJSONLines appends one JSON line a reject to b: file, row, line,

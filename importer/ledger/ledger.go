@@ -1,4 +1,4 @@
-package importer
+package ledger
 
 import (
 	"cmp"
@@ -12,11 +12,11 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
-// ledger is the committer: it learns of every batch when it is dispatched
-// and when it is finished, keeps the per-file frontier and ranges the
-// checkpoint records, writes rejects, and counts for the report. Batches
-// finish out of order; the frontier only advances over a contiguous run of
-// finished ones. It is safe for concurrent use.
+// ledger is the Committer's book: it learns of every batch when it is
+// dispatched and when it is finished, keeps the per-file frontier and
+// ranges the checkpoint records, writes rejects, and counts for the report.
+// Batches finish out of order; the frontier only advances over a contiguous
+// run of finished ones. It is safe for concurrent use.
 type ledger struct {
 	mu      sync.Mutex
 	state   checkpoint.State
@@ -28,7 +28,7 @@ type ledger struct {
 	now     func() time.Time
 
 	// finished counts the finished files in state.Files; once there are
-	// archiveAfter, snapshot moves them to archiving, the files the next
+	// ArchiveAfter, snapshot moves them to archiving, the files the next
 	// save archives (checkpoint.State.Archived), until one succeeds.
 	finished  int
 	archiving []checkpoint.ArchivedFile
@@ -39,9 +39,9 @@ type ledger struct {
 	forgetFinished bool
 }
 
-// archiveAfter is how many finished files a checkpoint keeps in Files
+// ArchiveAfter is how many finished files a checkpoint keeps in Files
 // before they are archived: a save rewrites at most about this many.
-const archiveAfter = 1000
+const ArchiveAfter = 1000
 
 type fileLedger struct {
 	name    string
@@ -53,7 +53,14 @@ type fileLedger struct {
 type entry struct {
 	r        checkpoint.Range
 	done     bool
-	answered bool // answered, its rejects not written yet (see commit.settle)
+	answered bool // answered, its rejects not written yet (see Committer.settle)
+}
+
+// Recorded is a range an earlier run recorded for a file (Committer.Begin):
+// finished (Done), or in flight, to be sent again exactly as it was.
+type Recorded struct {
+	checkpoint.Range
+	Done bool
 }
 
 func newLedger(st checkpoint.State, rejects *rejects.Writer, now func() time.Time) *ledger {
@@ -68,7 +75,7 @@ func newLedger(st checkpoint.State, rejects *rejects.Writer, now func() time.Tim
 // entries: finished ones as done, in-flight ones as placeholders the re-sent
 // batches will fill. A file started now gets its frontier at from: the
 // start of the file, or of this shard's part of it.
-func (l *ledger) begin(file string, id readers.Identity, ref time.Time, from readers.Position) (*checkpoint.FileState, []entry) {
+func (l *ledger) begin(file string, id readers.Identity, ref time.Time, from readers.Position) (*checkpoint.FileState, []Recorded) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fs := l.state.Files[file]
@@ -91,9 +98,9 @@ func (l *ledger) begin(file string, id readers.Identity, ref time.Time, from rea
 		fl.entries = append(fl.entries, &entry{r: r})
 	}
 	slices.SortFunc(fl.entries, func(a, b *entry) int { return cmp.Compare(a.r.Start.Index, b.r.Start.Index) })
-	earlier := make([]entry, len(fl.entries))
+	earlier := make([]Recorded, len(fl.entries))
 	for i, e := range fl.entries {
-		earlier[i] = *e
+		earlier[i] = Recorded{Range: e.r, Done: e.done}
 	}
 	l.files[file] = fl
 	l.dirty = true
@@ -110,16 +117,16 @@ func (l *ledger) unreadable(file, why string) {
 	}
 }
 
-// dispatch records that b is about to be sent: from now on a checkpoint
+// dispatch records that rg is about to be sent: from now on a checkpoint
 // lists it as in flight, in each file it holds rows of.
-func (l *ledger) dispatch(b *batch) {
+func (l *ledger) dispatch(rg *Range) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.gen++
-	b.gen = l.gen
-	for k, sg := range b.segs {
-		fl := l.files[sg.file]
-		r := checkpoint.Range{Start: sg.start, End: sg.end, Cont: k > 0}
+	rg.gen = l.gen
+	for k, sg := range rg.Segs {
+		fl := l.files[sg.File]
+		r := checkpoint.Range{Start: sg.Start, End: sg.End, Cont: k > 0}
 		found := false
 		for _, e := range fl.entries {
 			if e.r.Start.Index == r.Start.Index && !e.done {
@@ -138,7 +145,7 @@ func (l *ledger) dispatch(b *batch) {
 			fl.entries = slices.Insert(fl.entries, i, &entry{r: r})
 		}
 		// Rebuild fs.InFlight now, not at the next completion: the save a
-		// worker waits for before sending b must list b.
+		// worker waits for before sending the batch must list it.
 		l.advance(fl)
 	}
 	l.dirty = true
@@ -159,95 +166,14 @@ func (l *ledger) finishFile(file string, end readers.Position) {
 	l.dirty = true
 }
 
-// outcome is what the API said about a batch.
-type outcome struct {
-	failed map[int][]string // by user index: Insider's messages
-	dryRun bool
-}
-
-// account works out what b's outcome means for each of its rows: the
-// counts, and the rejects to write (rows refused before sending, with
-// their problems; users Insider refused, with its messages).
-func account(b *batch, o outcome) (Counts, []rejectRecord) {
-	// Which user holds a row matters only when Insider refused some: for
-	// a batch taken whole (the usual case) the counts come without a map
-	// from rows to users.
-	var userOf map[*row]int
-	if len(o.failed) > 0 {
-		userOf = make(map[*row]int, len(b.userUnit))
-		for i, u := range b.userUnit {
-			for _, r := range u.users {
-				userOf[r] = i
-			}
-		}
-	}
-	var c Counts
-	var rejects []rejectRecord
-	for _, u := range b.units {
-		for _, r := range u.rows {
-			c.RowsRead++
-			c.EventsRead += int64(r.eventsRead)
-			if len(r.problems) > 0 {
-				c.RowsRejected++
-				c.EventsRejected += int64(r.eventsRead)
-				rejects = append(rejects, rejectRecord{row: r, problems: r.problems})
-				continue
-			}
-			c.RowsMapped++
-			c.EventsExpired += int64(r.expired)
-			c.EventsFuture += int64(r.future)
-			if userOf == nil {
-				continue // counted below
-			}
-			i, inUser := userOf[r]
-			if !inUser {
-				c.RowsNothingToSend++
-				continue
-			}
-			if msgs, failed := o.failed[i]; failed {
-				c.RowsRejectedByAPI++
-				c.EventsRejected += int64(len(r.evs))
-				rejects = append(rejects, rejectRecord{row: r, api: msgs, user: i})
-				continue
-			}
-			c.EventsSent += int64(len(r.evs))
-		}
-	}
-	if userOf == nil {
-		// Rows in user objects have no problems: the mapped rows in none
-		// are the rest.
-		c.RowsNothingToSend = c.RowsMapped
-		for _, u := range b.userUnit {
-			for _, r := range u.users {
-				c.RowsNothingToSend--
-				c.EventsSent += int64(len(r.evs))
-			}
-		}
-	}
-	return userCounts(c, b, o), rejects
-}
-
-// userCounts adds the user counts of b's outcome to c.
-func userCounts(c Counts, b *batch, o outcome) Counts {
-	users := int64(b.nUsers())
-	c.UsersRejected = int64(len(o.failed))
-	c.UsersSent = users
-	c.UsersAccepted = users - c.UsersRejected
-	if o.dryRun {
-		c.UsersSent, c.UsersAccepted = 0, 0
-		c.UsersValid = users
-	}
-	return c
-}
-
-// answered marks b answered while its rejects wait to be written: it
+// answered marks rg answered while its rejects wait to be written: it
 // stays in flight in the checkpoint until finish.
-func (l *ledger) answered(b *batch) {
+func (l *ledger) answered(rg *Range) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, sg := range b.segs {
-		for _, e := range l.files[sg.file].entries {
-			if e.r.Start.Index == sg.start.Index {
+	for _, sg := range rg.Segs {
+		for _, e := range l.files[sg.File].entries {
+			if e.r.Start.Index == sg.Start.Index {
 				e.answered = true
 			}
 		}
@@ -270,24 +196,17 @@ func (l *ledger) settledBefore(file string) int64 {
 	return math.MaxInt64
 }
 
-// finish writes the rejects of b and records it finished, under one lock:
-// a snapshot then records rejects files lengths that hold exactly the
+// finish writes the rejects of rg and records it finished, under one
+// lock: a snapshot then records rejects files lengths that hold exactly the
 // rejects of the ranges it counts finished. If the rejects cannot be
-// written, b stays in flight (a resume redoes it, rejects and all).
-func (l *ledger) finish(b *batch, c Counts, recs []rejectRecord) error {
+// written, rg stays in flight (a resume redoes it, rejects and all).
+func (l *ledger) finish(rg *Range, o Outcome) error {
 	var encs []*rejects.Encoded
-	var parts []segRows
-	if len(b.segs) > 1 {
-		parts = splitSegs(b, recs)
-	}
-	if len(recs) > 0 && l.rejects != nil {
+	if l.rejects != nil {
 		// outside the lock: only appending needs it
-		if parts == nil {
-			encs = append(encs, l.rejects.Encode(b.file, toRejects(recs)))
-		}
-		for i, p := range parts {
-			if len(p.rejects) > 0 {
-				encs = append(encs, l.rejects.Encode(b.segs[i].file, toRejects(p.rejects)))
+		for i, so := range o.Segs {
+			if len(so.Rejects) > 0 {
+				encs = append(encs, l.rejects.Encode(rg.Segs[i].File, records(so.Rejects)))
 			}
 		}
 	}
@@ -298,57 +217,20 @@ func (l *ledger) finish(b *batch, c Counts, recs []rejectRecord) error {
 			return err
 		}
 	}
-	l.counts.add(c)
-	for i, sg := range b.segs {
-		fl := l.files[sg.file]
+	l.counts.add(o.Counts)
+	for i, sg := range rg.Segs {
+		fl := l.files[sg.File]
 		for _, e := range fl.entries {
-			if e.r.Start.Index == sg.start.Index {
+			if e.r.Start.Index == sg.Start.Index {
 				e.done = true
 			}
 		}
-		if parts == nil {
-			fl.fs.RowsAcked += c.RowsMapped - c.RowsRejectedByAPI
-			fl.fs.RowsRejected += c.RowsRejected + c.RowsRejectedByAPI
-		} else {
-			fl.fs.RowsAcked += parts[i].acked
-			fl.fs.RowsRejected += int64(len(parts[i].rejects))
-		}
+		fl.fs.RowsAcked += o.Segs[i].Acked
+		fl.fs.RowsRejected += int64(len(o.Segs[i].Rejects))
 		l.advance(fl)
 	}
 	l.dirty = true
 	return nil
-}
-
-// segRows is what a batch's outcome means for its rows in one file.
-type segRows struct {
-	acked   int64
-	rejects []rejectRecord
-}
-
-// splitSegs divides the outcome of b, a batch over several files, by file
-// (b.segs): the rows acknowledged in each, and its rejects (rejects is in
-// input order, as account makes it).
-func splitSegs(b *batch, rejects []rejectRecord) []segRows {
-	out := make([]segRows, len(b.segs))
-	j := 0
-	for k, sg := range b.segs {
-		to := len(b.units)
-		if k+1 < len(b.segs) {
-			to = b.segs[k+1].unit
-		}
-		from := j
-		for _, u := range b.units[sg.unit:to] {
-			for _, r := range u.rows {
-				if j < len(rejects) && rejects[j].row == r {
-					j++
-				} else {
-					out[k].acked++
-				}
-			}
-		}
-		out[k].rejects = rejects[from:j]
-	}
-	return out
 }
 
 // advance moves the frontier over finished leading entries and marks the
@@ -389,12 +271,12 @@ func (l *ledger) advance(fl *fileLedger) {
 
 // snapshot returns a deep copy of the state to save, whether anything
 // changed since the last snapshot, and the dispatch generation it covers.
-// Once archiveAfter files are finished, they move from Files to Archived
+// Once ArchiveAfter files are finished, they move from Files to Archived
 // (in the order of their names); archived(n) drops them once saved.
 func (l *ledger) snapshot() (checkpoint.State, bool, int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.finished >= archiveAfter {
+	if l.finished >= ArchiveAfter {
 		var names []string
 		for name, fs := range l.state.Files {
 			if fs.Finished {

@@ -1,10 +1,15 @@
-package importer
+package ledger
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
+
+// ErrTooManyRejects: the run stopped early because rows were rejected
+// systematically (a RejectLimit, or a SystematicRejectsError).
+var ErrTooManyRejects = errors.New("too many rejected rows")
 
 // RejectLimit stops a run whose rows are rejected systematically (a wrong
 // layout, a column mapped to the wrong field), instead of rejecting a

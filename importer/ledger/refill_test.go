@@ -1,4 +1,4 @@
-package importer
+package ledger
 
 import (
 	"context"
@@ -54,12 +54,14 @@ func TestRefillerReadsForwardOnce(t *testing.T) {
 	}
 	defer f.close()
 	pos := func(i int) readers.Position { return readers.Position{File: p, Index: int64(i), Offset: -1} }
-	ask := func(ctx context.Context, idx ...int) []*row {
-		rows := make([]*row, len(idx))
+	ask := func(ctx context.Context, idx ...int) []*testRow {
+		rows := make([]*testRow, len(idx))
+		rejs := make([]*Reject, len(idx))
 		for k, i := range idx {
-			rows[k] = &row{src: readers.Record{Pos: pos(i)}}
+			rows[k] = &testRow{src: readers.Record{Pos: pos(i)}}
+			rejs[k] = &Reject{Pos: pos(i), Row: rows[k]}
 		}
-		f.fill(ctx, rows)
+		f.fill(ctx, rejs)
 		return rows
 	}
 	for _, set := range [][]int{{20, 10}, {300, 301}, {900}} {
@@ -81,3 +83,10 @@ func TestRefillerReadsForwardOnce(t *testing.T) {
 	assert.Zero(t, r[0].src.Len(), "cancelled: no cells")
 	assert.NotEmpty(t, logged)
 }
+
+// testRow is a rejected row holding its record, as the importer's rows do.
+type testRow struct{ src readers.Record }
+
+func (r *testRow) Cells() []string           { return r.src.Strings() }
+func (r *testRow) Released() bool            { return r.src.Len() == 0 }
+func (r *testRow) Refill(rec readers.Record) { r.src = rec }

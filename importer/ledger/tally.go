@@ -1,10 +1,13 @@
-package importer
+package ledger
 
 import (
 	"cmp"
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/insider-import/insider-import/importer/ledger/rejects"
+	"github.com/insider-import/insider-import/readers"
 )
 
 // RejectReason counts the rejected rows that share a reason: the column (if
@@ -24,11 +27,11 @@ const (
 	maxReasons       = 100 // distinct reasons kept; the rest count as "other"
 )
 
-// rejectTally counts rows and rejects by reason for the report, and applies
-// the RejectLimit. The producer shows it every row as it is mapped, in
-// input order (observe); the committer shows it the rows rejected later:
-// by Insider, or for size (late). A nil tally does nothing.
-type rejectTally struct {
+// Tally counts rows and rejects by reason for the report, and applies the
+// RejectLimit. The producer shows it every row as it is mapped, in input
+// order (Observe); the Committer shows it the rows rejected later: by
+// Insider, or for size. A nil Tally does nothing.
+type Tally struct {
 	limit *RejectLimit
 	read  atomic.Int64
 
@@ -38,34 +41,38 @@ type rejectTally struct {
 	stop     *TooManyRejectsError // set once the limit is broken
 
 	// streak, without a limit: one rule failing on one column on every
-	// one of a file's first sampleRows rows stops the run (observe only).
+	// one of a file's first streakRows rows stops the run (Observe only).
 	streak *streak
 }
 
 type reasonKey struct{ column, rule string }
 
-func newRejectTally(limit *RejectLimit) *rejectTally {
-	t := &rejectTally{limit: limit, byReason: map[reasonKey]*RejectReason{}}
+// NewTally returns a Tally applying limit; without one (nil), one rule
+// failing on one column on every one of a file's first rows stops the run
+// (a SystematicRejectsError).
+func NewTally(limit *RejectLimit) *Tally {
+	t := &Tally{limit: limit, byReason: map[reasonKey]*RejectReason{}}
 	if limit == nil {
 		t.streak = &streak{}
 	}
 	return t
 }
 
-// observe counts a row the producer mapped. It returns a
+// Observe counts a row the producer mapped, read at pos, with the problems
+// found in it (none: it is not rejected, so far). It returns a
 // *TooManyRejectsError once the limit is broken. Rows without problems
 // take one atomic add.
-func (t *rejectTally) observe(r *row) error {
+func (t *Tally) Observe(pos readers.Position, problems []rejects.Problem) error {
 	if t == nil {
 		return nil
 	}
 	read := t.read.Add(1)
-	if st := t.streak; st != nil && (st.active || r.src.Pos.File != st.file) {
-		if err := st.step(r); err != nil {
+	if st := t.streak; st != nil && (st.active || pos.File != st.file) {
+		if err := st.step(pos, problems); err != nil {
 			return err
 		}
 	}
-	if len(r.problems) == 0 {
+	if len(problems) == 0 {
 		if t.limit != nil && t.limit.Percent > 0 && read == t.limit.minRows() {
 			t.mu.Lock()
 			defer t.mu.Unlock()
@@ -73,28 +80,28 @@ func (t *rejectTally) observe(r *row) error {
 		}
 		return nil
 	}
-	r.tallied = true
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.count(r, r.problems, nil)
+	t.count(pos, problems, nil)
 	return t.check()
 }
 
-// late counts rejected rows that observe did not see rejected: Insider
+// late counts rejected rows that Observe did not see rejected: Insider
 // refused them, or their user was too large to send.
-func (t *rejectTally) late(recs []rejectRecord) error {
+func (t *Tally) late(recs []Reject) error {
 	if t == nil {
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
-	for _, rr := range recs {
-		if rr.row.tallied { // counted as rejected when it was mapped
+	for i := range recs {
+		rr := &recs[i]
+		if rr.Tallied { // counted as rejected when it was mapped
 			continue
 		}
-		rr.row.tallied = true
-		t.count(rr.row, rr.problems, rr.api)
+		rr.Tallied = true
+		t.count(rr.Pos, rr.Problems, rr.API)
 		n++
 	}
 	if n == 0 {
@@ -105,10 +112,10 @@ func (t *rejectTally) late(recs []rejectRecord) error {
 
 // count records one rejected row under each of its reasons (once per
 // reason). The caller holds mu.
-func (t *rejectTally) count(r *row, problems []Problem, api []string) {
+func (t *Tally) count(pos readers.Position, problems []rejects.Problem, api []string) {
 	t.rejected++
 	if len(api) > 0 {
-		t.add(reasonKey{rule: ruleByInsider}, r, api[0])
+		t.add(reasonKey{rule: ruleByInsider}, pos, api[0])
 	}
 	for i, p := range problems {
 		k := reasonKey{p.Column, p.Rule}
@@ -120,12 +127,12 @@ func (t *rejectTally) count(r *row, problems []Problem, api []string) {
 			}
 		}
 		if !dup {
-			t.add(k, r, p.Msg)
+			t.add(k, pos, p.Msg)
 		}
 	}
 }
 
-func (t *rejectTally) add(k reasonKey, r *row, msg string) {
+func (t *Tally) add(k reasonKey, pos readers.Position, msg string) {
 	rr := t.byReason[k]
 	if rr == nil {
 		if len(t.byReason) >= maxReasons {
@@ -133,7 +140,7 @@ func (t *rejectTally) add(k reasonKey, r *row, msg string) {
 			rr = t.byReason[k]
 		}
 		if rr == nil {
-			rr = &RejectReason{Column: k.column, Rule: k.rule, Example: r.src.Pos.String() + ": " + msg}
+			rr = &RejectReason{Column: k.column, Rule: k.rule, Example: pos.String() + ": " + msg}
 			t.byReason[k] = rr
 		}
 	}
@@ -142,7 +149,7 @@ func (t *rejectTally) add(k reasonKey, r *row, msg string) {
 
 // check applies the limit; the caller holds mu. Once broken, it keeps
 // returning the same error.
-func (t *rejectTally) check() error {
+func (t *Tally) check() error {
 	if t.stop != nil {
 		return t.stop
 	}
@@ -157,8 +164,8 @@ func (t *rejectTally) check() error {
 	return t.stop
 }
 
-// reasons returns the counts by reason, most rows first.
-func (t *rejectTally) reasons() []RejectReason {
+// Reasons returns the counts by reason, most rows first.
+func (t *Tally) Reasons() []RejectReason {
 	if t == nil {
 		return nil
 	}
@@ -167,7 +174,7 @@ func (t *rejectTally) reasons() []RejectReason {
 	return t.sortedLocked()
 }
 
-func (t *rejectTally) sortedLocked() []RejectReason {
+func (t *Tally) sortedLocked() []RejectReason {
 	out := make([]RejectReason, 0, len(t.byReason))
 	for _, r := range t.byReason {
 		out = append(out, *r)
@@ -185,9 +192,9 @@ func (t *rejectTally) sortedLocked() []RejectReason {
 }
 
 // streak follows the rules that failed on every row of a file so far, over
-// its first sampleRows rows: a rule failing on one column on all of them is
+// its first streakRows rows: a rule failing on one column on all of them is
 // a mistake in the mapping, which would reject every row of the file one by
-// one (DSBulk's maxErrors stops so too). It is the producer's: observe
+// one (DSBulk's maxErrors stops so too). It is the producer's: Observe
 // alone uses it.
 type streak struct {
 	file   string
@@ -197,23 +204,29 @@ type streak struct {
 	active bool        // within the file's first rows, with keys left
 }
 
-// step follows row r. It returns a *SystematicRejectsError when a rule has
-// failed on one column on every one of the file's first sampleRows rows.
-func (s *streak) step(r *row) error {
-	if f := r.src.Pos.File; f != s.file {
+// streakRows is how many of a file's first rows one rule must fail on,
+// on one column, to stop the run: as many as the importer's precheck
+// samples (sampleRows).
+const streakRows = 1000
+
+// step follows the row read at pos, with problems. It returns a
+// *SystematicRejectsError when a rule has failed on one column on every one
+// of the file's first streakRows rows.
+func (s *streak) step(pos readers.Position, problems []rejects.Problem) error {
+	if f := pos.File; f != s.file {
 		s.file, s.rows, s.keys, s.first, s.active = f, 1, s.keys[:0], s.first[:0], true
-		for _, p := range r.problems {
+		for _, p := range problems {
 			k := reasonKey{p.Column, p.Rule}
 			if p.Column != "" && !slices.Contains(s.keys, k) {
 				s.keys = append(s.keys, k)
-				s.first = append(s.first, r.src.Pos.String()+": "+p.Msg)
+				s.first = append(s.first, pos.String()+": "+p.Msg)
 			}
 		}
 	} else {
 		s.rows++
 		n := 0
 		for i, k := range s.keys {
-			if slices.ContainsFunc(r.problems, func(p Problem) bool { return p.Column == k.column && p.Rule == k.rule }) {
+			if slices.ContainsFunc(problems, func(p rejects.Problem) bool { return p.Column == k.column && p.Rule == k.rule }) {
 				s.keys[n], s.first[n] = k, s.first[i]
 				n++
 			}
@@ -224,7 +237,7 @@ func (s *streak) step(r *row) error {
 		s.active = false
 		return nil
 	}
-	if s.rows < sampleRows {
+	if s.rows < streakRows {
 		return nil
 	}
 	s.active = false

@@ -1,15 +1,16 @@
-package importer
+package ledger
 
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/insider-import/insider-import/readers"
 )
 
 // refiller reads again, by position, the cells of rows Insider rejected
-// after they had given them up (batcher.place). commit.settle hands it rows
+// after they had given them up (Row.Released). Committer.settle hands it rows
 // in input order, so one reader moves forward through the file for the
 // whole run; it reopens (at the first row wanted) only when asked for a row
 // behind it. On failure, or once ctx ends (a signal), the rejects keep
@@ -22,15 +23,15 @@ type refiller struct {
 	next int64 // index of the record rd returns next
 }
 
-func (f *refiller) fill(ctx context.Context, rows []*row) {
-	slices.SortFunc(rows, func(a, b *row) int { return cmp.Compare(a.src.Pos.Index, b.src.Pos.Index) })
+func (f *refiller) fill(ctx context.Context, rows []*Reject) {
+	slices.SortFunc(rows, func(a, b *Reject) int { return cmp.Compare(a.Pos.Index, b.Pos.Index) })
 	var err error
-	if f.rd == nil || rows[0].src.Pos.Index < f.next {
+	if f.rd == nil || rows[0].Pos.Index < f.next {
 		f.close()
-		if f.rd, err = f.open(ctx, f.file, rows[0].src.Pos); err != nil {
+		if f.rd, err = f.open(ctx, f.file, rows[0].Pos); err != nil {
 			f.rd = nil
 		}
-		f.next = rows[0].src.Pos.Index
+		f.next = rows[0].Pos.Index
 	}
 	for i := 0; i < len(rows) && err == nil; {
 		var rec readers.Record
@@ -42,16 +43,16 @@ func (f *refiller) fill(ctx context.Context, rows []*row) {
 			break
 		}
 		f.next = rec.Pos.Index + 1
-		for i < len(rows) && rows[i].src.Pos.Index <= rec.Pos.Index {
-			if rows[i].src.Pos.Index == rec.Pos.Index {
-				rows[i].src = rec
+		for i < len(rows) && rows[i].Pos.Index <= rec.Pos.Index {
+			if rows[i].Pos.Index == rec.Pos.Index {
+				rows[i].Row.Refill(rec)
 			}
 			i++
 		}
 	}
 	if err != nil {
 		f.close()
-		f.log("could not read the cells of rejected rows again; their rejects carry no cells", "file", f.file, "row", rows[0].src.Pos.Row(), "error", err.Error())
+		f.log("could not read the cells of rejected rows again; their rejects carry no cells", "file", f.file, "row", rows[0].Pos.Row(), "error", err.Error())
 	}
 }
 
@@ -60,4 +61,11 @@ func (f *refiller) close() {
 		f.rd.Close()
 		f.rd = nil
 	}
+}
+
+// isRowError reports whether err is about one record only (the reader
+// goes on after it).
+func isRowError(err error) bool {
+	var pe *readers.ParseError
+	return errors.As(err, &pe)
 }
