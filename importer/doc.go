@@ -1,7 +1,10 @@
-// Package importer owns everything Insider: the YAML config, the mapping of
-// records to user objects and their validation, the event TTL filter, the
-// JSON payloads, batching, the committer that records checkpoints, the
-// rejects file and the report. It reads inputs through package readers,
+// Package importer owns everything Insider: the mapping of records to user
+// objects (the config's fields bound to an input's columns) and their
+// validation, the event TTL filter, the JSON payloads, batching, the
+// committer that records checkpoints, the rejects file and the report. The
+// YAML config is package importer/config's (Config, ConfigError and
+// FieldType here are aliases of its names; ParseConfig adds CheckValue, the
+// check of constants). It reads inputs through package readers,
 // sends through package importer/delivery (the HTTP client with its shared
 // rate limit, retries and the classification of answers) and persists
 // progress through package checkpoint; none of them imports it.
