@@ -7,20 +7,21 @@ import (
 	"io"
 	"strings"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
-// How an array cell of text is written (format: on an array field).
-// "separator" splits at the field's separator; the others read the list
-// syntax of the tools that export arrays as text.
+// How an array cell of text is written (format: on an array field, see
+// config.ArrayFormats). "separator" splits at the field's separator; the
+// others read the list syntax of the tools that export arrays as text.
 const (
-	arraySeparator = "separator" // a|b|c (the default)
-	arrayJSON      = "json"      // ["a","b"]
-	arrayPostgres  = "postgres"  // {a,b,"c d",NULL}
-	arrayBrackets  = "brackets"  // [a, b, 'c, d'] (DuckDB)
+	arraySeparator = config.ArraySeparator // a|b|c (the default)
+	arrayJSON      = config.ArrayJSON      // ["a","b"]
+	arrayPostgres  = config.ArrayPostgres  // {a,b,"c d",NULL}
+	arrayBrackets  = config.ArrayBrackets  // [a, b, 'c, d'] (DuckDB)
 )
 
-var arrayFormats = []string{arraySeparator, arrayJSON, arrayPostgres, arrayBrackets}
+var arrayFormats = config.ArrayFormats
 
 // errNoItems is what appendArray returns for an array without items (a
 // cell of separators and spaces, an empty list): like an empty cell it

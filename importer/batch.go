@@ -28,6 +28,7 @@ const maxUnitRows = 500
 // the same rows always give the same units.
 type grouper struct {
 	cfg     *Config
+	attrs   []Field // the config's attributes, keyed (keyedFields)
 	pending *unit
 	key     []byte
 	units   []unit // a block of units to hand out (see newUnit)
@@ -99,12 +100,18 @@ func (g *grouper) flush() *unit {
 // encode appends one user object from the rows of one user to b:
 // identifiers from the first row, each attribute from the last row that
 // has it, events in row order.
-func (g *grouper) encode(b []byte, rows []*row) []byte { return encodeUser(b, g.cfg, rows) }
+func (g *grouper) encode(b []byte, rows []*row) []byte {
+	if g.attrs == nil {
+		g.attrs = keyedFields(g.cfg.Mapping.Attributes)
+	}
+	return encodeUser(b, g.cfg, g.attrs, rows)
+}
 
-func encodeUser(b []byte, cfg *Config, rows []*row) []byte {
+// encodeUser encodes a user object of rows; attrs are the config's
+// attributes with their encoded keys (keyedFields).
+func encodeUser(b []byte, cfg *Config, attrs []Field, rows []*row) []byte {
 	b = append(b, `{"identifiers":`...)
 	b = append(b, rows[0].key...)
-	attrs := cfg.Mapping.Attributes
 	opened, first, custom := false, true, false
 	for i := range attrs {
 		var v []byte
@@ -296,6 +303,8 @@ type batcher struct {
 	scratch  []byte // for sizing merged user objects
 	// bodies, if set, holds request bodies of answered batches for reuse.
 	bodies *sync.Pool
+
+	attrs []Field // the config's attributes, keyed (keyedFields)
 }
 
 func (bt *batcher) bodiesGet() ([]byte, bool) {
@@ -325,7 +334,7 @@ func newBatcher(cfg *Config) *batcher {
 		suffix = appendString(suffix, cfg.Insider.ErrorCallbackURL)
 	}
 	suffix = append(suffix, '}')
-	return &batcher{cfg: cfg, prefix: []byte(`{"users":[`), suffix: suffix}
+	return &batcher{cfg: cfg, attrs: keyedFields(cfg.Mapping.Attributes), prefix: []byte(`{"users":[`), suffix: suffix}
 }
 
 // add puts a unit in the current batch, encoding its user object straight
@@ -393,7 +402,7 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 		return false, true
 	}
 	merged := append(prev.users[:len(prev.users):len(prev.users)], u.users...)
-	bt.scratch = encodeUser(bt.scratch[:0], bt.cfg, merged)
+	bt.scratch = encodeUser(bt.scratch[:0], bt.cfg, bt.attrs, merged)
 	grow := len(bt.scratch) - c.userSize[k]
 	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		return false, true
@@ -420,7 +429,7 @@ func (bt *batcher) place(u *unit) bool {
 		c.body = append(c.body, ',')
 	}
 	start := len(c.body)
-	c.body = encodeUser(c.body, bt.cfg, u.users)
+	c.body = encodeUser(c.body, bt.cfg, bt.attrs, u.users)
 	if len(c.body)+c.extra+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		bt.tooBig = len(c.body) - start
 		c.body = c.body[:mark]
@@ -464,7 +473,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 			}
 			c.userOff[i] = len(body)
 			if i < len(c.joined) && c.joined[i] {
-				body = encodeUser(body, bt.cfg, u.users)
+				body = encodeUser(body, bt.cfg, bt.attrs, u.users)
 			} else {
 				body = append(body, c.body[from:to]...)
 			}

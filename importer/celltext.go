@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -69,7 +70,7 @@ func cellText(f *Field, v readers.Value) string {
 func timeText(f *Field, v readers.Value) string {
 	t := v.Time()
 	layout := f.Layout
-	if n := namedLayout(layout); n != "" {
+	if n := config.NamedLayout(layout); n != "" {
 		layout = n
 	}
 	if digits, ok := epochDigits(layout); ok {

@@ -5,11 +5,61 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
+
+// Field is a config.Field bound to the columns of one input: what the
+// mapper needs of it on every row, worked out once when it is bound.
+type Field struct {
+	config.Field
+	col  int       // index of Column in the input's header, -1 for none
+	key  string    // Name encoded as a JSON object key with its colon
+	role fieldRole // what mapping checks or counts by Name
+}
+
+// Mapping is the config's mapping bound to one input's columns.
+type Mapping struct {
+	Identifiers []Field
+	Attributes  []Field
+	Events      []EventSpec
+}
+
+// EventSpec is a config.EventSpec bound to one input's columns. An event
+// of a fixed name carries what can be worked out once: its encoded head,
+// the params Insider requires and the oldest and newest timestamps the TTL
+// filter keeps.
+type EventSpec struct {
+	Name       string // fixed name, or
+	NameColumn *Field // the column holding it
+	Timestamp  Field
+	Params     []Field
+
+	head           string // {"event_name":"<Name>","timestamp": for a fixed name
+	required       []string
+	oldest, newest time.Time
+}
+
+// newField returns f bound to no column, with its encoded key and role.
+func newField(f config.Field) Field {
+	bf := Field{Field: f, col: -1, key: string(appendKey(nil, true, f.Name))}
+	bf.role = roleOf(&bf)
+	return bf
+}
+
+// keyedFields returns fs bound to no column: the attributes a user object
+// is encoded with (encodeUser).
+func keyedFields(fs []config.Field) []Field {
+	out := make([]Field, len(fs))
+	for i := range fs {
+		out[i] = newField(fs[i])
+	}
+	return out
+}
 
 // columnBinder binds fields to the columns of one input's header and
 // collects, as config problems, the columns that are not in it or are in
@@ -47,24 +97,21 @@ func (b *columnBinder) key(c string) string {
 
 // bind returns a copy of fs with each field's column index set (-1 for a
 // field without a column, or whose column is missing).
-func (b *columnBinder) bind(fs []Field) []Field {
-	out := make([]Field, len(fs))
-	copy(out, fs)
+func (b *columnBinder) bind(fs []config.Field) []Field {
+	out := keyedFields(fs)
 	for i := range out {
 		f := &out[i]
-		f.col = -1
-		f.role = roleOf(f)
 		if f.Column == "" {
 			continue
 		}
 		c, ok := b.idx[b.key(f.Column)]
 		if !ok {
 			b.missing = true
-			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.at.Line, Column: f.at.Column,
+			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
 				Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, b.file)})
 		}
 		if n := b.dups[b.key(f.Column)]; n > 0 {
-			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.at.Line, Column: f.at.Column,
+			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
 				Msg: fmt.Sprintf("column %q (for %s) appears %d times in the header of %s; which one is meant is not clear", f.Column, f.Name, n+1, b.file)})
 		}
 		if ok {

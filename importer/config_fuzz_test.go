@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -45,7 +46,7 @@ func FuzzParseConfig(f *testing.F) {
 		_ = cfg.JobID(0, 1)
 		var header []string
 		seen := map[string]bool{}
-		addCol := func(fs ...Field) {
+		addCol := func(fs ...config.Field) {
 			for _, f := range fs {
 				if f.Column != "" && !seen[f.Column] {
 					seen[f.Column] = true

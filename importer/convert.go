@@ -431,7 +431,7 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 		v = &readers.Value{Kind: readers.KindList, List: items}
 	}
 	start := len(dst)
-	numbers := f.wants == upsert.TypeNumberArray
+	numbers := f.Wants == upsert.TypeNumberArray
 	n := 0
 	item := func(it *readers.Value) error {
 		if n > 0 {

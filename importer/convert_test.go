@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -62,7 +63,7 @@ func TestNumberConversion(t *testing.T) {
 			if dec == "" {
 				dec = "."
 			}
-			f := &Field{Type: TypeNumber, Decimal: dec}
+			f := &Field{Field: config.Field{Type: TypeNumber, Decimal: dec}}
 			got, err := appendValue([]byte("x"), f, str(tt.in))
 			if tt.errHas != "" {
 				require.Error(t, err)
@@ -76,7 +77,7 @@ func TestNumberConversion(t *testing.T) {
 }
 
 func TestNumberFromTypedValues(t *testing.T) {
-	f := &Field{Type: TypeNumber, Decimal: "."}
+	f := &Field{Field: config.Field{Type: TypeNumber, Decimal: "."}}
 	tests := []struct {
 		v    readers.Value
 		want string
@@ -141,7 +142,7 @@ func TestIntegerConversion(t *testing.T) {
 			if dec == "" {
 				dec = "."
 			}
-			got, err := appendValue(nil, &Field{Type: TypeInteger, Decimal: dec}, tt.v)
+			got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeInteger, Decimal: dec}}, tt.v)
 			if tt.errHas != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.errHas)
@@ -155,27 +156,27 @@ func TestIntegerConversion(t *testing.T) {
 
 func TestBooleanConversion(t *testing.T) {
 	for _, in := range []string{"true", "TRUE", "True", "1", "yes", "YES", "Yes", "y", "Y", "t", "T"} {
-		got, err := appendValue(nil, &Field{Type: TypeBoolean}, str(in))
+		got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, str(in))
 		require.NoError(t, err, in)
 		assert.Equal(t, "true", string(got), in)
 	}
 	for _, in := range []string{"false", "FALSE", "False", "0", "no", "NO", "No", "n", "N", "f", "F"} {
-		got, err := appendValue(nil, &Field{Type: TypeBoolean}, str(in))
+		got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, str(in))
 		require.NoError(t, err, in)
 		assert.Equal(t, "false", string(got), in)
 	}
 	for _, in := range []string{"2", "on", "off", "si", "truee", "-1", "0.0"} {
-		_, err := appendValue(nil, &Field{Type: TypeBoolean}, str(in))
+		_, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, str(in))
 		require.Error(t, err, in)
 		assert.Contains(t, err.Error(), "not a boolean", in)
 	}
-	got, err := appendValue(nil, &Field{Type: TypeBoolean}, readers.BoolValue(true))
+	got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, readers.BoolValue(true))
 	require.NoError(t, err)
 	assert.Equal(t, "true", string(got))
-	got, err = appendValue(nil, &Field{Type: TypeBoolean}, readers.Value{Kind: readers.KindInt, Int: 0})
+	got, err = appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, readers.Value{Kind: readers.KindInt, Int: 0})
 	require.NoError(t, err)
 	assert.Equal(t, "false", string(got))
-	_, err = appendValue(nil, &Field{Type: TypeBoolean}, readers.Value{Kind: readers.KindInt, Int: 2})
+	_, err = appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, readers.Value{Kind: readers.KindInt, Int: 2})
 	assert.Error(t, err)
 }
 
@@ -224,7 +225,7 @@ func TestTimeConversion(t *testing.T) {
 			if tz == nil {
 				tz = time.UTC
 			}
-			f := &Field{Type: tt.typ, Layout: tt.layout, Timezone: tz}
+			f := &Field{Field: config.Field{Type: tt.typ, Layout: tt.layout, Timezone: tz}}
 			got, err := appendValue(nil, f, tt.v)
 			if tt.errHas != "" {
 				require.Error(t, err)
@@ -259,7 +260,7 @@ func TestArrayConversion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &Field{Type: TypeArray, Separator: tt.sep, Decimal: ".", wants: tt.wants}
+			f := &Field{Field: config.Field{Type: TypeArray, Separator: tt.sep, Decimal: ".", Wants: tt.wants}}
 			got, err := appendValue(nil, f, tt.v)
 			if tt.err != "" {
 				require.Error(t, err)
@@ -273,7 +274,7 @@ func TestArrayConversion(t *testing.T) {
 }
 
 func TestStringConversionKeepsText(t *testing.T) {
-	f := &Field{Type: TypeString}
+	f := &Field{Field: config.Field{Type: TypeString}}
 	tests := []struct {
 		v    readers.Value
 		want string

@@ -1,11 +1,14 @@
-// Package importer owns everything Insider: the YAML config, the mapping of
-// records to user objects and their validation, the event TTL filter, the
-// JSON payloads, batching and the report. It reads inputs through package
-// readers, sends through package importer/delivery (the HTTP client with
-// its shared rate limit, retries and the classification of answers) and
-// keeps its books through package importer/ledger (the committer that
-// records checkpoints through package checkpoint, the rejects files, the
-// counts and the reject limit); none of them imports it.
+// Package importer owns the mapping of records to user objects (the
+// config's fields bound to an input's columns) and their validation, the
+// event TTL filter, the JSON payloads, batching and the report. The YAML
+// config is package importer/config's (Config, ConfigError and FieldType
+// here are aliases of its names; ParseConfig adds CheckValue, the check of
+// constants). It reads inputs through package readers, sends through
+// package importer/delivery (the HTTP client with its shared rate limit,
+// retries and the classification of answers) and keeps its books through
+// package importer/ledger (the committer that records checkpoints through
+// package checkpoint, the rejects files, the counts and the reject limit);
+// none of them imports it.
 //
 // Run is the entry point; cmd/insider-import wires flags, signals, logging and
 // the progress bar around it. A run is a pipeline of stages, each in its

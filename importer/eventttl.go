@@ -63,11 +63,11 @@ func (r *run) eventTTLs() []EventTTL {
 		}
 		from := "events.ttl." + key
 		switch {
-		case ev.builtin[key] && key == "default":
+		case ev.Builtin(key) && key == "default":
 			from = "built-in default"
-		case ev.builtin[key]:
+		case ev.Builtin(key):
 			from = "built-in for " + key
-			if !ev.builtin["default"] {
+			if !ev.Builtin("default") {
 				from += "; events.ttl.default does not cover it, set events.ttl." + key
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -35,7 +36,7 @@ type InitOptions struct {
 	SampleRows int      // rows read (default 1000)
 	S3         readers.S3Options
 	Partner    string // INSIDER_PARTNER_NAME, "" when unset
-	Endpoint   string // insider.endpoint, "" for DefaultEndpoint (the stand-in's URL to try it locally)
+	Endpoint   string // insider.endpoint, "" for config.DefaultEndpoint (the stand-in's URL to try it locally)
 }
 
 // initCol is one column of the input and where it goes.
@@ -1022,7 +1023,7 @@ func (p *initPlan) yaml() []byte {
 	if s3 := p.opts.S3; s3.Region != "" || s3.Endpoint != "" || s3.PathStyle {
 		fmt.Fprintf(&b, "  s3: {region: %s, endpoint: %s, path_style: %v}\n", strconv.Quote(s3.Region), strconv.Quote(s3.Endpoint), s3.PathStyle)
 	}
-	endpoint := DefaultEndpoint
+	endpoint := config.DefaultEndpoint
 	if p.opts.Endpoint != "" {
 		endpoint = p.opts.Endpoint
 	}

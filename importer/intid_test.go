@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -51,11 +52,11 @@ func TestIntegerFromFloatText(t *testing.T) {
 
 	// Fields of type integer read exponents too.
 	for in, want := range map[string]string{"1.000001E6": "1000001", "3e2": "300", "2.0": "2"} {
-		got, err := appendValue(nil, &Field{Type: TypeInteger, Decimal: "."}, str(in))
+		got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeInteger, Decimal: "."}}, str(in))
 		require.NoError(t, err, in)
 		assert.Equal(t, want, string(got), in)
 	}
-	_, err = appendValue(nil, &Field{Type: TypeInteger, Decimal: "."}, str("3.5e0"))
+	_, err = appendValue(nil, &Field{Field: config.Field{Type: TypeInteger, Decimal: "."}}, str("3.5e0"))
 	assert.Error(t, err)
 }
 

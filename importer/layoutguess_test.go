@@ -3,6 +3,7 @@ package importer
 import (
 	"testing"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -45,7 +46,7 @@ func TestLayoutHint(t *testing.T) {
 		{name: "small integer", v: num(12), errHas: `unix_us or unix_ns)`},
 		{name: "no guess", v: str("yesterday"), errHas: `not an RFC 3339 datetime: "yesterday" (e.g. 2025-06-01T14:32:10Z)`},
 	})
-	f := &Field{Type: TypeDateTime}
+	f := &Field{Field: config.Field{Type: TypeDateTime}}
 	if _, err := toTime(f, str("yesterday")); err == nil || err.Error() != `not an RFC 3339 datetime: "yesterday" (e.g. 2025-06-01T14:32:10Z)` {
 		t.Errorf("no layout reads it, so none is named: %v", err)
 	}

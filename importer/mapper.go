@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -60,11 +61,11 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 // bindEvent returns a copy of event spec e bound to the input's columns.
 // An event of a fixed name gets what can be worked out once: its encoded
 // head, its required params and the timestamps the TTL filter keeps.
-func (m *mapper) bindEvent(b *columnBinder, e EventSpec) EventSpec {
-	ne := e
-	ne.Timestamp = b.bind([]Field{e.Timestamp})[0]
+func (m *mapper) bindEvent(b *columnBinder, e config.EventSpec) EventSpec {
+	ne := EventSpec{Name: e.Name}
+	ne.Timestamp = b.bind([]config.Field{e.Timestamp})[0]
 	if e.NameColumn != nil {
-		nc := b.bind([]Field{*e.NameColumn})[0]
+		nc := b.bind([]config.Field{*e.NameColumn})[0]
 		ne.NameColumn = &nc
 	}
 	ne.Params = b.bind(e.Params)

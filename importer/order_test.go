@@ -202,7 +202,7 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 		if k > 0 {
 			want = append(want, ',')
 		}
-		want = encodeUser(want, cfg, u.users)
+		want = encodeUser(want, cfg, bt.attrs, u.users)
 	}
 	want = append(want, bt.suffix...)
 	b := bt.cut(posAt(7))

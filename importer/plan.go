@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -197,10 +198,10 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 				continue
 			}
 			switch onChange {
-			case OnChangeSkip:
+			case config.OnChangeSkip:
 				r.skipChanged(f, fs, id)
 				continue
-			case OnChangeStop:
+			case config.OnChangeStop:
 				changed = append(changed, changedLine(f, fs, id))
 				continue
 			}
@@ -237,9 +238,9 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 			r.log.Info("input changed since reading it stopped on an error; resuming at the same row of the new version",
 				"file", f, "row", fs.Frontier.Row(), "error", fs.Unreadable)
 			todo = append(todo, fileTask{file: f, resume: fs})
-		case !fs.Identity.Equal(id) && onChange == OnChangeSkip:
+		case !fs.Identity.Equal(id) && onChange == config.OnChangeSkip:
 			r.skipChanged(f, fs, id)
-		case !fs.Identity.Equal(id) && onChange == OnChangeReimport:
+		case !fs.Identity.Equal(id) && onChange == config.OnChangeReimport:
 			r.reimport(st, f)
 			todo = append(todo, fileTask{file: f})
 		case !fs.Identity.Equal(id):
@@ -361,7 +362,7 @@ func (r *run) gone(st checkpoint.State, all []string) []string {
 			how += " of ~" + readers.Thousands(total)
 		}
 		how += " rows acknowledged"
-		if r.cfg.Source.OnChange == OnChangeSkip {
+		if r.cfg.Source.OnChange == config.OnChangeSkip {
 			r.log.Warn("a partly imported input is gone; leaving its rest (source.on_change: skip)", "file", f, "rows_acked", fs.RowsAcked)
 			r.decided.SkippedChanged++
 			r.listFile(FileReport{File: f, State: "gone, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected,
@@ -411,9 +412,9 @@ func (r *run) scanOptions(start *readers.Position) readers.Options {
 }
 
 // mappedColumns lists the columns the mapping reads, each once.
-func mappedColumns(m *Mapping) []string {
+func mappedColumns(m *config.Mapping) []string {
 	cols := []string{}
-	add := func(fs ...Field) {
+	add := func(fs ...config.Field) {
 		for _, f := range fs {
 			if f.Column != "" && !slices.Contains(cols, f.Column) {
 				cols = append(cols, f.Column)

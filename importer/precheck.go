@@ -43,7 +43,7 @@ func (m *mapper) checkedFields() []checkedField {
 	add := func(section string, fs []Field, id bool) {
 		for i := range fs {
 			if f := &fs[i]; f.col >= 0 {
-				out = append(out, checkedField{fieldPath(section, f), f, id})
+				out = append(out, checkedField{f.Path(section), f, id})
 			}
 		}
 	}
@@ -88,7 +88,7 @@ func (c checkedField) convertInto(buf []byte, v *readers.Value) error {
 }
 
 func (c checkedField) problem(msg string, args ...any) ConfigProblem {
-	return ConfigProblem{Line: c.f.at.Line, Column: c.f.at.Column, Msg: c.where + ": " + fmt.Sprintf(msg, args...)}
+	return ConfigProblem{Line: c.f.At.Line, Column: c.f.At.Column, Msg: c.where + ": " + fmt.Sprintf(msg, args...)}
 }
 
 // schemaProblems checks the fields of mp against the column types of a

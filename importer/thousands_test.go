@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -39,7 +40,7 @@ func TestThousandsSeparator(t *testing.T) {
 		{TypeInteger, ".", ",", "1.234,5", "", `not a whole number: "1.234,5"`},
 	}
 	for _, tt := range tests {
-		f := &Field{Type: tt.typ, Thousands: tt.thousands, Decimal: tt.decimal}
+		f := &Field{Field: config.Field{Type: tt.typ, Thousands: tt.thousands, Decimal: tt.decimal}}
 		got, err := appendValue(nil, f, str(tt.in))
 		if tt.errHas != "" {
 			assert.ErrorContains(t, err, tt.errHas, tt.in)
@@ -49,16 +50,16 @@ func TestThousandsSeparator(t *testing.T) {
 		assert.Equal(t, tt.want, string(got), tt.in)
 	}
 	// An integer identifier takes the separator out too.
-	id, err := fieldIDInteger(&Field{Type: TypeInteger, Thousands: ".", Decimal: ","}, &readers.Value{Kind: readers.KindString, Str: "1.000.001,0"})
+	id, err := fieldIDInteger(&Field{Field: config.Field{Type: TypeInteger, Thousands: ".", Decimal: ","}}, &readers.Value{Kind: readers.KindString, Str: "1.000.001,0"})
 	require.NoError(t, err)
 	assert.Equal(t, "1000001", id)
-	_, err = fieldIDInteger(&Field{Type: TypeInteger, Thousands: ".", Decimal: ","}, &readers.Value{Kind: readers.KindString, Str: "1.0001"})
+	_, err = fieldIDInteger(&Field{Field: config.Field{Type: TypeInteger, Thousands: ".", Decimal: ","}}, &readers.Value{Kind: readers.KindString, Str: "1.0001"})
 	assert.ErrorContains(t, err, "groups the digits by three")
 
 	// Without thousands the message says which key reads them.
-	_, err = appendValue(nil, &Field{Type: TypeNumber, Decimal: ","}, str("1.234,05"))
+	_, err = appendValue(nil, &Field{Field: config.Field{Type: TypeNumber, Decimal: ","}}, str("1.234,05"))
 	assert.ErrorContains(t, err, `for 1.234,05 set thousands: "." too`)
-	_, err = appendValue(nil, &Field{Type: TypeNumber, Decimal: "."}, str("1,234,567"))
+	_, err = appendValue(nil, &Field{Field: config.Field{Type: TypeNumber, Decimal: "."}}, str("1,234,567"))
 	assert.ErrorContains(t, err, `set thousands: "," on the field`)
 }
 
@@ -92,7 +93,7 @@ mapping:
 `))
 	require.NoError(t, err)
 	plain := *cfg
-	plain.Mapping.Attributes = []Field{cfg.Mapping.Attributes[0]}
+	plain.Mapping.Attributes = []config.Field{cfg.Mapping.Attributes[0]}
 	plain.Mapping.Attributes[0].Thousands = ""
 	assert.NotEqual(t, cfg.Hash(), plain.Hash(), "thousands shapes the payloads, so the checkpoint's hash")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -19,26 +20,15 @@ import (
 // not exist or happens twice at a daylight-saving change, unless dst:
 // earlier|later says which instant is meant.
 const (
-	layoutRFC3339 = "rfc3339"
-	layoutUnix    = "unix"    // seconds since 1970-01-01 UTC
-	layoutUnixMs  = "unix_ms" // milliseconds
-	layoutUnixUs  = "unix_us" // microseconds
-	layoutUnixNs  = "unix_ns" // nanoseconds
+	layoutRFC3339 = config.LayoutRFC3339
+	layoutUnix    = config.LayoutUnix   // seconds since 1970-01-01 UTC
+	layoutUnixMs  = config.LayoutUnixMs // milliseconds
+	layoutUnixUs  = config.LayoutUnixUs // microseconds
+	layoutUnixNs  = config.LayoutUnixNs // nanoseconds
 
-	dstEarlier = "earlier"
-	dstLater   = "later"
+	dstEarlier = config.DSTEarlier
+	dstLater   = config.DSTLater
 )
-
-// namedLayout returns the canonical name of a layout that is not a Go
-// layout ("RFC3339" is "rfc3339"), or "".
-func namedLayout(layout string) string {
-	for _, n := range [...]string{layoutRFC3339, layoutUnix, layoutUnixMs, layoutUnixUs, layoutUnixNs} {
-		if strings.EqualFold(layout, n) {
-			return n
-		}
-	}
-	return ""
-}
 
 // epochDigits returns how many decimal digits of a second the epoch layout
 // counts in (0 for unix, 3 for unix_ms, ...), and false for other layouts.
@@ -93,7 +83,7 @@ const unixYear1, unixYear10000 = -62135596800, 253402300800
 func readTime(f *Field, v *readers.Value) (t time.Time, wall bool, err error) {
 	layout := f.Layout
 	if layout != "" && layout != layoutRFC3339 {
-		if n := namedLayout(layout); n != "" {
+		if n := config.NamedLayout(layout); n != "" {
 			layout = n
 		}
 	}
@@ -412,7 +402,7 @@ func parseEpoch(f *Field, s string, digits int) (time.Time, bool, error) {
 		if errors.Is(err, errEpochRange) {
 			return t, false, fmt.Errorf("not a %s timestamp: %q (out of range)", f.Layout, s)
 		}
-		return t, false, fmt.Errorf("not a %s timestamp: %q (a number of %s since 1970-01-01 UTC)%s", f.Layout, s, unit, layoutHint(s, namedLayout(f.Layout), f.Type))
+		return t, false, fmt.Errorf("not a %s timestamp: %q (a number of %s since 1970-01-01 UTC)%s", f.Layout, s, unit, layoutHint(s, config.NamedLayout(f.Layout), f.Type))
 	}
 	return t, false, nil
 }

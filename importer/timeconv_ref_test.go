@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/insider-import/insider-import/importer/config"
 )
 
 // parseRFC3339Ref is parseRFC3339 as it was before civilTime: time.Date
@@ -106,7 +108,7 @@ func FuzzRFC3339Same(f *testing.F) {
 // toTime refuses instants outside years 1 to 9999 at their first and last
 // nanosecond, whatever the offset that moves them there.
 func TestTimeYearBounds(t *testing.T) {
-	f := &Field{Type: TypeDateTime}
+	f := &Field{Field: config.Field{Type: TypeDateTime}}
 	for s, ok := range map[string]bool{
 		"0001-01-01T00:00:00Z": true, "0000-12-31T23:59:59.999999999Z": false, "0001-01-01T00:59:59+01:00": false,
 		"0001-01-01T01:00:00+01:00": true, "9999-12-31T23:59:59.999999999Z": true, "9999-12-31T23:00:00-01:00": false,

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -39,7 +40,7 @@ func runTimeCases(t *testing.T, tests []timeCase) {
 			if typ == "" {
 				typ = TypeDateTime
 			}
-			f := &Field{Type: typ, Layout: tt.layout, Timezone: tt.tz, DST: tt.dst}
+			f := &Field{Field: config.Field{Type: typ, Layout: tt.layout, Timezone: tt.tz, DST: tt.dst}}
 			got, err := appendValue(nil, f, tt.v)
 			if tt.errHas != "" {
 				require.Error(t, err, "got %s", got)
@@ -189,7 +190,7 @@ func TestDSTAroundEveryChange(t *testing.T) {
 	changes := 0
 	for _, name := range []string{"America/New_York", "Europe/Istanbul", "Europe/Berlin", "Australia/Lord_Howe", "America/Santiago", "Asia/Tehran"} {
 		loc := mustZone(t, name)
-		f := &Field{Type: TypeDateTime, Timezone: loc}
+		f := &Field{Field: config.Field{Type: TypeDateTime, Timezone: loc}}
 		wall := func(inst time.Time, off int) string {
 			return inst.In(time.FixedZone("", off)).Format("2006-01-02 15:04:05")
 		}
@@ -251,7 +252,7 @@ func FuzzTimeText(f *testing.F) {
 			}
 		}
 		for _, layout := range []string{layoutUnix, layoutUnixMs, layoutUnixUs, layoutUnixNs} {
-			fd := &Field{Type: TypeDateTime, Layout: layout}
+			fd := &Field{Field: config.Field{Type: TypeDateTime, Layout: layout}}
 			got, err := toTime(fd, str(s))
 			if err != nil {
 				continue
@@ -266,7 +267,7 @@ func FuzzTimeText(f *testing.F) {
 		// without dst: (which only picks among instants that show it, or,
 		// in a gap, the instants either side).
 		if w, wall, ok := parseRFC3339(s, false); ok && wall {
-			got, err := toTime(&Field{Type: TypeDateTime, Timezone: ny}, str(s))
+			got, err := toTime(&Field{Field: config.Field{Type: TypeDateTime, Timezone: ny}}, str(s))
 			if err == nil {
 				l := got.In(ny)
 				shown := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
@@ -292,7 +293,7 @@ func FuzzArrayText(f *testing.F) {
 			return // cells are trimmed, and an empty one is null
 		}
 		for _, format := range arrayFormats {
-			fd := &Field{Type: TypeArray, Separator: "|", Format: format, Decimal: "."}
+			fd := &Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: format, Decimal: "."}}
 			v := str(s)
 			out, err := appendArray([]byte("x"), fd, &v)
 			if err != nil {
@@ -316,7 +317,7 @@ func FuzzArrayText(f *testing.F) {
 			}
 			list := readers.Value{Kind: readers.KindList, List: items}
 			for _, to := range arrayFormats[1:] {
-				ft := &Field{Type: TypeArray, Separator: "|", Format: to, Decimal: "."}
+				ft := &Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: to, Decimal: "."}}
 				text := string(appendArrayText(nil, ft, list))
 				tv := str(text)
 				again, err := appendArray(nil, ft, &tv)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -525,7 +526,7 @@ func decodeSentEvent(b []byte) (sentEvent, error) {
 
 // attrName is how the profile API names attribute f: custom ones with
 // the c_ prefix.
-func attrName(f *Field) string {
+func attrName(f *config.Field) string {
 	if f.Custom {
 		return upsert.CustomPrefix + f.Name
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
@@ -133,7 +134,7 @@ func TestProfileClientPacesByQuota(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	cfg := &Config{Insider: InsiderConfig{Endpoint: ts.URL + upsert.Path, Partner: "acme"}, Delivery: DeliveryConfig{Timeout: 10 * time.Second}}
+	cfg := &Config{Insider: config.InsiderConfig{Endpoint: ts.URL + upsert.Path, Partner: "acme"}, Delivery: config.DeliveryConfig{Timeout: 10 * time.Second}}
 	cl := newProfileClient(cfg, VerifyOptions{APIKey: "k", Now: clock,
 		Sleep: func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil }})
 	q := upsert.ProfileRequest{Identifiers: map[string]any{"uuid": "u1"}, Attributes: []string{"name"},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/internal/safefile"
 )
 
@@ -82,7 +83,7 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 		return nil, usageError{"-c FILE is required: the import config"}
 	}
 	if f.pushgateway != "" {
-		if err := importer.CheckPushgateway(f.pushgateway); err != nil {
+		if err := config.CheckPushgateway(f.pushgateway); err != nil {
 			return nil, usageError{fmt.Sprintf("--pushgateway: %v", err)}
 		}
 	}
@@ -130,7 +131,7 @@ func newLogger(format string, stderr io.Writer, tty bool) *slog.Logger {
 
 // apiKey reads the key from the file or environment variable the config
 // names. It is never printed.
-func apiKey(cfg *importer.Config) (string, error) {
+func apiKey(cfg *config.Config) (string, error) {
 	return readKey(cfg.Insider.APIKeyFile, cfg.Insider.APIKeyEnv, "insider")
 }
 
@@ -292,10 +293,10 @@ func wireProgress(opts *importer.Options, mode string, stderr io.Writer, tty boo
 }
 
 // loadConfig loads the config at path (every problem reported at once, as
-// *importer.ConfigError) and applies the insider.profiles account profile
+// *config.ConfigError) and applies the insider.profiles account profile
 // (optional with several profiles when validate: a dry run needs none).
-func loadConfig(path, profile string, validate bool) (*importer.Config, error) {
-	cfg, err := importer.LoadConfig(path)
+func loadConfig(path, profile string, validate bool) (*config.Config, error) {
+	cfg, err := config.Load(path, importer.CheckValue)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +310,7 @@ func loadConfig(path, profile string, validate bool) (*importer.Config, error) {
 // (checkpoint.Open): a local directory (default .insider-import beside the
 // config) or an s3:// prefix, reached as the config's source.s3 says. dir
 // is the local directory, "" for S3.
-func openStore(ctx context.Context, uri, configPath string, cfg *importer.Config) (checkpoint.Store, string, error) {
+func openStore(ctx context.Context, uri, configPath string, cfg *config.Config) (checkpoint.Store, string, error) {
 	if uri == "" {
 		uri = filepath.Join(filepath.Dir(configPath), ".insider-import")
 	}

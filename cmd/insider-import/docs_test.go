@@ -223,7 +223,7 @@ func docsRun(dir string, env []string, name string, args ...string) (string, err
 
 // TestDocsConfigKeys holds docs/ to every key the config parser knows: each
 // list of known keys the parser checks a section against (the calls
-// w.mapping(node, "section", []string{...}, ...) in importer/) must have
+// w.mapping(node, "section", []string{...}, ...) in importer/config/) must have
 // each key documented as "key:" or "section.key" in docs/config.md,
 // formats.md or operations.md, so a new key cannot go undocumented.
 func TestDocsConfigKeys(t *testing.T) {
@@ -234,7 +234,7 @@ func TestDocsConfigKeys(t *testing.T) {
 		require.NoError(t, err)
 		docs.Write(b)
 	}
-	srcs, err := filepath.Glob(filepath.Join(root, "importer", "*.go"))
+	srcs, err := filepath.Glob(filepath.Join(root, "importer", "config", "*.go"))
 	require.NoError(t, err)
 	fset := token.NewFileSet()
 	checked := 0
@@ -274,7 +274,7 @@ func TestDocsConfigKeys(t *testing.T) {
 			return true
 		})
 	}
-	assert.Greater(t, checked, 50, "config keys found in importer/")
+	assert.Greater(t, checked, 50, "config keys found in importer/config/")
 }
 
 // TestDocsLinks checks every relative link of README.md and docs/*.md: the

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
-	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -142,6 +142,6 @@ func peekState(ctx context.Context, store checkpoint.Store, job string) (checkpo
 	return store.Load(ctx, job)
 }
 
-func identity(ctx context.Context, file string, cfg *importer.Config) (readers.Identity, error) {
+func identity(ctx context.Context, file string, cfg *config.Config) (readers.Identity, error) {
 	return readers.Stat(ctx, file, readers.Options{Format: cfg.Source.Format, S3: cfg.Source.S3})
 }

@@ -1,4 +1,4 @@
-package importer
+package config
 
 import (
 	"testing"
@@ -12,7 +12,7 @@ import (
 func TestConfigRejectsExitCode(t *testing.T) {
 	parse := func(extra string) (*Config, error) {
 		y := "source: {paths: [a.csv]}\ninsider: {partner: acme}\ndelivery: {" + extra + "}\nmapping:\n  identifiers: {email: email}\n  attributes: {name: name}\n"
-		return ParseConfig("test.yaml", []byte(y))
+		return Parse("test.yaml", []byte(y))
 	}
 	cfg, err := parse("workers: 2")
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package importer
+package config
 
 import (
 	"fmt"
@@ -23,7 +23,7 @@ type VerifyConfig struct {
 	APIKeyFile string
 	// Sample is how many users verify reads back by default (20).
 	Sample int
-	at     map[string]at
+	at     map[string]Pos
 }
 
 // InsiderProfile is one account of insider.profiles: its partner name
@@ -36,7 +36,7 @@ type InsiderProfile struct {
 
 func (c *Config) decodeVerify(w *walker, v ast.Node) {
 	vc := &c.Verify
-	vc.at = map[string]at{}
+	vc.at = map[string]Pos{}
 	w.mapping(v, "verify", []string{"endpoint", "api_key_env", "api_key_file", "sample"}, func(key string, _, v ast.Node) {
 		vc.at[key] = pos(v)
 		where := "verify." + key

@@ -1,4 +1,4 @@
-package importer
+package config
 
 import (
 	"fmt"
@@ -60,6 +60,7 @@ func (e *ConfigError) Error() string {
 type walker struct {
 	file     string
 	problems []ConfigProblem
+	checks   []ValueCheck // run on each field's constant (checkConstant)
 }
 
 func (w *walker) addf(n ast.Node, format string, args ...any) {
@@ -70,18 +71,18 @@ func (w *walker) addf(n ast.Node, format string, args ...any) {
 	w.problems = append(w.problems, p)
 }
 
-// at is a YAML location, kept with decoded specs so later checks can name
-// the line.
-type at struct{ Line, Column int }
+// Pos is a place in the YAML file, kept with decoded specs so that later
+// checks (a column missing from an input's header) can name the line.
+type Pos struct{ Line, Column int }
 
-func pos(n ast.Node) at {
+func pos(n ast.Node) Pos {
 	if n == nil || n.GetToken() == nil {
-		return at{}
+		return Pos{}
 	}
-	return at{n.GetToken().Position.Line, n.GetToken().Position.Column}
+	return Pos{n.GetToken().Position.Line, n.GetToken().Position.Column}
 }
 
-func (w *walker) addAt(a at, format string, args ...any) {
+func (w *walker) addAt(a Pos, format string, args ...any) {
 	w.problems = append(w.problems, ConfigProblem{File: w.file, Line: a.Line, Column: a.Column, Msg: fmt.Sprintf(format, args...)})
 }
 

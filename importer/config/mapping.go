@@ -1,4 +1,4 @@
-package importer
+package config
 
 import (
 	"cmp"
@@ -10,8 +10,46 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/insider-import/insider-import/importer/upsert"
-	"github.com/insider-import/insider-import/readers"
 )
+
+// The named layouts of date and datetime fields (any other layout is a Go
+// layout): RFC 3339 (the default) and the epoch layouts.
+const (
+	LayoutRFC3339 = "rfc3339"
+	LayoutUnix    = "unix"    // seconds since 1970-01-01 UTC
+	LayoutUnixMs  = "unix_ms" // milliseconds
+	LayoutUnixUs  = "unix_us" // microseconds
+	LayoutUnixNs  = "unix_ns" // nanoseconds
+)
+
+// The choices of a field's dst: which instant a wall clock in a
+// daylight-saving gap or overlap is.
+const (
+	DSTEarlier = "earlier"
+	DSTLater   = "later"
+)
+
+// The forms of array cells (a field's format).
+const (
+	ArraySeparator = "separator" // a|b|c (the default)
+	ArrayJSON      = "json"      // ["a","b"]
+	ArrayPostgres  = "postgres"  // {a,b,"c d",NULL}
+	ArrayBrackets  = "brackets"  // [a, b, 'c, d'] (DuckDB)
+)
+
+// ArrayFormats lists the array forms, in the order messages name them.
+var ArrayFormats = []string{ArraySeparator, ArrayJSON, ArrayPostgres, ArrayBrackets}
+
+// NamedLayout returns the canonical name of a layout that is not a Go
+// layout ("RFC3339" is "rfc3339"), or "".
+func NamedLayout(layout string) string {
+	for _, n := range [...]string{LayoutRFC3339, LayoutUnix, LayoutUnixMs, LayoutUnixUs, LayoutUnixNs} {
+		if strings.EqualFold(layout, n) {
+			return n
+		}
+	}
+	return ""
+}
 
 func (c *Config) decodeMapping(w *walker, v ast.Node) {
 	m := &c.Mapping
@@ -69,11 +107,11 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 			f, fok := decodeField(w, where+".name_column", "event_name", false, k, v)
 			if fok {
 				if f.Type != TypeString {
-					w.addAt(f.at, "%s.name_column: event names are strings; remove type %s", where, f.Type)
+					w.addAt(f.At, "%s.name_column: event names are strings; remove type %s", where, f.Type)
 				}
 				finishField(w, where+".name_column", &f)
 				if f.Value != nil && !upsert.ValidEventName(strings.TrimSpace(*f.Value)) {
-					w.addAt(f.at, "%s.name_column.value: %q is not an event name Insider accepts (lowercase letters, digits and _)", where, *f.Value)
+					w.addAt(f.At, "%s.name_column.value: %q is not an event name Insider accepts (lowercase letters, digits and _)", where, *f.Value)
 				}
 				ev.NameColumn = &f
 			}
@@ -82,7 +120,7 @@ func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
 			f, fok := decodeField(w, where+".timestamp", "timestamp", false, k, v, TypeDateTime)
 			if fok {
 				if f.Type != TypeDateTime && f.Type != TypeDate {
-					w.addAt(f.at, "%s.timestamp: type must be datetime or date, not %s", where, f.Type)
+					w.addAt(f.At, "%s.timestamp: type must be datetime or date, not %s", where, f.Type)
 				}
 				finishField(w, where+".timestamp", &f)
 				checkConstant(w, where+".timestamp", &f)
@@ -130,7 +168,7 @@ func decodeFields(w *walker, v ast.Node, where string, known []string, dst *[]Fi
 // options fit the type is checked by finishField, once the type is settled
 // (a default attribute without a type takes the one Insider expects).
 func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defType ...FieldType) (Field, bool) {
-	f := Field{Name: name, Custom: custom, at: pos(k)}
+	f := Field{Name: name, Custom: custom, At: pos(k)}
 	if custom && !upsert.ValidCustomName(name) {
 		w.addf(k, "%s: %q is not a name Insider accepts for a custom field (lowercase letters, digits and _)", where, name)
 	}
@@ -202,13 +240,13 @@ func decodeFieldOption(w *walker, where, key string, v ast.Node, f *Field) {
 		f.Timezone = decodeTimezone(w, where, v)
 	case "dst":
 		w.str(v, where, &f.DST)
-		if f.DST != dstEarlier && f.DST != dstLater {
+		if f.DST != DSTEarlier && f.DST != DSTLater {
 			w.addf(v, "%s must be earlier or later (which instant a local time at a daylight-saving change means), not %q", where, f.DST)
 		}
 	case "format":
 		w.str(v, where, &f.Format)
-		if !slices.Contains(arrayFormats, f.Format) {
-			w.addf(v, "%s must be one of %s (how an array cell is written), not %q", where, strings.Join(arrayFormats, ", "), f.Format)
+		if !slices.Contains(ArrayFormats, f.Format) {
+			w.addf(v, "%s must be one of %s (how an array cell is written), not %q", where, strings.Join(ArrayFormats, ", "), f.Format)
 		}
 	case "separator":
 		w.str(v, where, &f.Separator)
@@ -254,50 +292,49 @@ func decodeTimezone(w *walker, where string, v ast.Node) *time.Location {
 func finishField(w *walker, where string, f *Field) {
 	isTime := f.Type == TypeDate || f.Type == TypeDateTime
 	if f.Layout != "" && !isTime {
-		w.addAt(f.at, "%s: layout applies to date and datetime only, not %s", where, f.Type)
+		w.addAt(f.At, "%s: layout applies to date and datetime only, not %s", where, f.Type)
 	}
 	if f.Timezone != nil && !isTime {
-		w.addAt(f.at, "%s: timezone applies to date and datetime only, not %s", where, f.Type)
+		w.addAt(f.At, "%s: timezone applies to date and datetime only, not %s", where, f.Type)
 	}
 	if f.Decimal != "" && f.Type != TypeNumber && f.Type != TypeInteger && f.Type != TypeArray {
-		w.addAt(f.at, "%s: decimal applies to number, integer and array only, not %s", where, f.Type)
+		w.addAt(f.At, "%s: decimal applies to number, integer and array only, not %s", where, f.Type)
 	}
 	if f.Thousands != "" && f.Type != TypeNumber && f.Type != TypeInteger {
-		w.addAt(f.at, "%s: thousands applies to number and integer only, not %s", where, f.Type)
+		w.addAt(f.At, "%s: thousands applies to number and integer only, not %s", where, f.Type)
 	} else if f.Thousands != "" && f.Thousands == cmp.Or(f.Decimal, ".") {
-		w.addAt(f.at, `%s: thousands and decimal are both %q; for 1.234,05 set thousands: "." and decimal: ","`, where, f.Thousands)
+		w.addAt(f.At, `%s: thousands and decimal are both %q; for 1.234,05 set thousands: "." and decimal: ","`, where, f.Thousands)
 	}
 	if f.Separator != "" && f.Type != TypeArray {
-		w.addAt(f.at, "%s: separator applies to arrays only, not %s", where, f.Type)
+		w.addAt(f.At, "%s: separator applies to arrays only, not %s", where, f.Type)
 	}
 	if f.Format != "" && f.Type != TypeArray {
-		w.addAt(f.at, "%s: format applies to arrays only, not %s (a date's form is its layout)", where, f.Type)
+		w.addAt(f.At, "%s: format applies to arrays only, not %s (a date's form is its layout)", where, f.Type)
 	}
-	if f.Separator != "" && f.Format != "" && f.Format != arraySeparator {
-		w.addAt(f.at, "%s: separator applies to format: separator only, not %s", where, f.Format)
+	if f.Separator != "" && f.Format != "" && f.Format != ArraySeparator {
+		w.addAt(f.At, "%s: separator applies to format: separator only, not %s", where, f.Format)
 	}
 	if f.DST != "" && !isTime {
-		w.addAt(f.at, "%s: dst applies to date and datetime only, not %s", where, f.Type)
+		w.addAt(f.At, "%s: dst applies to date and datetime only, not %s", where, f.Type)
 	} else if f.DST != "" && f.Timezone == nil {
-		w.addAt(f.at, "%s: dst applies to local times in a timezone; set timezone too", where)
+		w.addAt(f.At, "%s: dst applies to local times in a timezone; set timezone too", where)
 	}
 	if isTime && f.Layout != "" {
-		if n := namedLayout(f.Layout); n != "" {
+		if n := NamedLayout(f.Layout); n != "" {
 			f.Layout = n
 		} else if msg := checkLayout(f.Layout); msg != "" {
-			w.addAt(f.at, "%s: %s", where, msg)
+			w.addAt(f.At, "%s: %s", where, msg)
 		}
 	}
 	if f.Type == TypeArray && f.Separator == "" {
 		f.Separator = "|"
 	}
 	if f.Type == TypeArray && f.Format == "" {
-		f.Format = arraySeparator
+		f.Format = ArraySeparator
 	}
 	if f.Decimal == "" {
 		f.Decimal = "."
 	}
-	f.key = string(appendKey(nil, true, f.Name))
 	// No default timezone: text without a zone in a field without one is
 	// refused row by row, with the reason, rather than read as UTC.
 }
@@ -307,34 +344,34 @@ func finishField(w *walker, where string, f *Field) {
 func (m *Mapping) checkNames(w *walker) {
 	for i := range m.Identifiers {
 		f := &m.Identifiers[i]
-		where := fieldPath("mapping.identifiers", f)
+		where := f.Path("mapping.identifiers")
 		switch {
 		case f.Type == TypeInteger && !f.Custom && f.Name != "uuid":
-			w.addAt(f.at, "%s: type integer is for ids (uuid and custom identifiers), not %s", where, f.Name)
+			w.addAt(f.At, "%s: type integer is for ids (uuid and custom identifiers), not %s", where, f.Name)
 			f.Type = TypeString
 		case f.Type != TypeString && f.Type != TypeInteger:
 			// type: integer reads an id written as a float (pandas'
 			// 1000001.0) as the whole number, sent as its digits.
-			w.addAt(f.at, "%s: identifiers are strings; remove type %s (or declare type: integer for ids written as floats, 1000001.0)", where, f.Type)
+			w.addAt(f.At, "%s: identifiers are strings; remove type %s (or declare type: integer for ids written as floats, 1000001.0)", where, f.Type)
 			f.Type = TypeString
 		}
-		f.wants = upsert.TypeString
+		f.Wants = upsert.TypeString
 		finishField(w, where, f)
 		checkConstant(w, where, f)
 	}
 	for i := range m.Attributes {
 		f := &m.Attributes[i]
-		where := fieldPath("mapping.attributes", f)
+		where := f.Path("mapping.attributes")
 		if !f.Custom {
 			want, ok := upsert.DefaultAttributes[f.Name]
 			if !ok {
-				w.addAt(f.at, "mapping.attributes.%s is not one of Insider's default attributes; custom attributes go under mapping.attributes.custom", f.Name)
+				w.addAt(f.At, "mapping.attributes.%s is not one of Insider's default attributes; custom attributes go under mapping.attributes.custom", f.Name)
 				continue
 			}
 			if upsert.IsIdentifier(f.Name) && slices.ContainsFunc(m.Identifiers, func(id Field) bool { return !id.Custom && id.Name == f.Name }) {
-				w.addAt(f.at, "%s: %s is mapped under identifiers already, and Insider wants identifiers only there; remove one", where, f.Name)
+				w.addAt(f.At, "%s: %s is mapped under identifiers already, and Insider wants identifiers only there; remove one", where, f.Name)
 			}
-			f.wants = want
+			f.Wants = want
 			checkType(w, where, f, want)
 		}
 		finishField(w, where, f)
@@ -345,14 +382,14 @@ func (m *Mapping) checkNames(w *walker) {
 func checkParams(w *walker, where string, ev *EventSpec) {
 	for i := range ev.Params {
 		f := &ev.Params[i]
-		at := fieldPath(where+".params", f)
+		at := f.Path(where + ".params")
 		if !f.Custom {
 			want, ok := upsert.DefaultEventParams[f.Name]
 			if !ok {
-				w.addAt(f.at, "%s.params.%s is not one of Insider's default event params; custom params go under params.custom", where, f.Name)
+				w.addAt(f.At, "%s.params.%s is not one of Insider's default event params; custom params go under params.custom", where, f.Name)
 				continue
 			}
-			f.wants = want
+			f.Wants = want
 			checkType(w, at, f, want)
 		}
 		finishField(w, at, f)
@@ -386,7 +423,7 @@ func checkType(w *walker, where string, f *Field, want upsert.Type) {
 		return
 	}
 	if !slices.Contains(compatible, f.Type) {
-		w.addAt(f.at, "%s: Insider expects %s here, which type %s cannot give", where, withArticle(want.String()), f.Type)
+		w.addAt(f.At, "%s: Insider expects %s here, which type %s cannot give", where, withArticle(want.String()), f.Type)
 	}
 }
 
@@ -398,9 +435,9 @@ func withArticle(s string) string {
 	return "a " + s
 }
 
-// fieldPath names a field of section in messages: section.name, or
+// Path names the field in messages, under section: section.name, or
 // section.custom.name.
-func fieldPath(section string, f *Field) string {
+func (f *Field) Path(section string) string {
 	if f.Custom {
 		return section + ".custom." + f.Name
 	}
@@ -432,17 +469,20 @@ func checkLayout(layout string) string {
 	return ""
 }
 
-// checkConstant converts a field's constant (value:) once, so that a
-// constant no row could send is a config problem, not a million rejects.
+// checkConstant converts a field's constant (value:) once with the
+// walker's ValueChecks, so that a constant no row could send is a config
+// problem, not a million rejects.
 func checkConstant(w *walker, where string, f *Field) {
 	if f.Value == nil || strings.TrimSpace(*f.Value) == "" {
 		return
 	}
-	if _, err := appendValue(nil, f, readers.StringValue(strings.TrimSpace(*f.Value))); err != nil && err != errNoItems {
-		w.addAt(f.at, "%s.value: %v", where, err)
-		return
+	for _, check := range w.checks {
+		if err := check(f, strings.TrimSpace(*f.Value)); err != nil {
+			w.addAt(f.At, "%s.value: %v", where, err)
+			return
+		}
 	}
-	if !f.Custom && f.wants != 0 {
+	if !f.Custom && f.Wants != 0 {
 		var msg string
 		switch {
 		case f.Name == "email":
@@ -455,7 +495,7 @@ func checkConstant(w *walker, where string, f *Field) {
 			}
 		}
 		if msg != "" {
-			w.addAt(f.at, "%s.value: %s", where, msg)
+			w.addAt(f.At, "%s.value: %s", where, msg)
 		}
 	}
 }

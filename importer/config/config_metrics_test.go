@@ -1,4 +1,4 @@
-package importer
+package config
 
 import (
 	"testing"
@@ -10,11 +10,11 @@ import (
 
 func TestConfigMetrics(t *testing.T) {
 	const base = "source: {paths: [a.csv]}\nmapping: {identifiers: {uuid: id}, attributes: {name: n}}\n"
-	cfg, err := ParseConfig("c.yaml", []byte(base))
+	cfg, err := Parse("c.yaml", []byte(base))
 	require.NoError(t, err)
 	assert.Equal(t, MetricsConfig{Job: "insider-import", PushInterval: 20 * time.Second}, MetricsConfig{Job: cfg.Metrics.Job, PushInterval: cfg.Metrics.PushInterval, Pushgateway: cfg.Metrics.Pushgateway}, "defaults: nothing pushed")
 
-	cfg, err = ParseConfig("c.yaml", []byte(base+"metrics: {pushgateway: \"http://pushgateway.monitoring:9091\", job: nightly-purchases, push_interval: 15s}\n"))
+	cfg, err = Parse("c.yaml", []byte(base+"metrics: {pushgateway: \"http://pushgateway.monitoring:9091\", job: nightly-purchases, push_interval: 15s}\n"))
 	require.NoError(t, err)
 	assert.Equal(t, "http://pushgateway.monitoring:9091", cfg.Metrics.Pushgateway)
 	assert.Equal(t, "nightly-purchases", cfg.Metrics.Job)
@@ -26,7 +26,7 @@ func TestConfigMetrics(t *testing.T) {
 		"3:63: metrics: unknown key \"address\" (known: pushgateway, job, push_interval)",
 	}, configProblems(t, base+"metrics: {pushgateway: \"pushgateway:9091\", push_interval: 0s, address: x}\n"))
 	assert.NotEqual(t, "", cfg.Hash())
-	plain, err := ParseConfig("c.yaml", []byte(base))
+	plain, err := Parse("c.yaml", []byte(base))
 	require.NoError(t, err)
 	assert.Equal(t, plain.Hash(), cfg.Hash(), "metrics settings do not change the payloads: a checkpoint stays valid")
 }

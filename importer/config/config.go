@@ -1,4 +1,4 @@
-package importer
+package config
 
 import (
 	"crypto/sha256"
@@ -46,7 +46,7 @@ type MetricsConfig struct {
 	Job string
 	// PushInterval is how often metrics are pushed during a run (default 20s).
 	PushInterval time.Duration
-	at           map[string]at
+	at           map[string]Pos
 }
 
 // SourceConfig says where the inputs are and how to read them.
@@ -73,7 +73,7 @@ type SourceConfig struct {
 	// for a later run (they are listed as waiting): an export still being
 	// written is not read.
 	MinAge time.Duration
-	at     at
+	at     Pos
 
 	// The text dialect (source.csv): Quote is the quote character ('"'
 	// when 0, readers.NoQuote for none), Escape '\\' reads backslash
@@ -113,7 +113,7 @@ type InsiderConfig struct {
 	// NotAppend is set by array_attributes: overwrite; every user then
 	// carries "not_append": true.
 	NotAppend bool
-	at        map[string]at
+	at        map[string]Pos
 }
 
 // DeliveryConfig shapes batches and the request rate.
@@ -140,6 +140,10 @@ type EventsConfig struct {
 	builtin         map[string]bool // TTL names applyDefaults set, not the config
 }
 
+// Builtin reports whether the TTL of name (an event name or "default") is
+// the built-in one, not set in the config.
+func (e EventsConfig) Builtin(name string) bool { return e.builtin[name] }
+
 // TTLFor returns the TTL of an event name.
 func (e EventsConfig) TTLFor(name string) time.Duration {
 	if d, ok := e.TTL[name]; ok {
@@ -161,12 +165,7 @@ type EventSpec struct {
 	NameColumn *Field // the column holding it
 	Timestamp  Field
 	Params     []Field
-	at         at
-	head       string // {"event_name":"<Name>","timestamp": for a fixed name
-	// For a fixed name, worked out once per input: the params Insider
-	// requires and the oldest and newest timestamps the TTL filter keeps.
-	required       []string
-	oldest, newest time.Time
+	at         Pos
 }
 
 // Field is one mapped value: from a column (short form "name: column") or
@@ -184,13 +183,13 @@ type Field struct {
 	Decimal   string         // "." (default) or "," for numbers
 	Thousands string         // "" (none), ".", ",", " " or "'": the digit group separator of numbers
 	Value     *string
-	at        at
-	typed     bool // the YAML declared type:
-
-	col   int         // index of Column in the current input's header
-	key   string      // Name encoded as a JSON object key with its colon
-	wants upsert.Type // the JSON type Insider expects, 0 when free
-	role  fieldRole   // what mapping checks or counts by Name, set when bound
+	// Wants is the JSON type Insider expects of a default field, 0 when
+	// free (custom fields).
+	Wants upsert.Type
+	// At is where the field is declared, for problems found later (a
+	// column missing from an input's header).
+	At    Pos
+	typed bool // the YAML declared type:
 }
 
 // FieldType is a declared type in the mapping.
@@ -209,25 +208,31 @@ const (
 
 var fieldTypes = []FieldType{TypeString, TypeNumber, TypeInteger, TypeBoolean, TypeDate, TypeDateTime, TypeArray}
 
-// LoadConfig reads and strictly decodes a YAML config, applies defaults and
-// checks everything that does not need the input files. Every problem is
-// reported at once in a *ConfigError.
-func LoadConfig(path string) (*Config, error) {
+// A ValueCheck converts the constant (value:) of field f as a row's cell
+// would be converted, and returns why no row could send it. Load and Parse
+// run it on every constant, so that such a constant is a config problem
+// with its line, not a reject on every row; the conversion belongs to the
+// package that encodes rows (importer.CheckValue), which imports this one.
+type ValueCheck func(f *Field, value string) error
+
+// Load reads and strictly decodes a YAML config, applies defaults and
+// checks everything that does not need the input files, the constants
+// with checks. Every problem is reported at once in a *ConfigError.
+func Load(path string, checks ...ValueCheck) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseConfig(path, b)
+	return Parse(path, b, checks...)
 }
 
-// ParseConfig is LoadConfig for YAML already in memory; name is used in
-// messages.
-func ParseConfig(name string, b []byte) (*Config, error) {
+// Parse is Load for YAML already in memory; name is used in messages.
+func Parse(name string, b []byte, checks ...ValueCheck) (*Config, error) {
 	f, err := parseYAML(b)
 	if err != nil {
 		return nil, &ConfigError{Problems: []ConfigProblem{{File: name, Msg: strings.TrimSpace(err.Error())}}}
 	}
-	w := &walker{file: name}
+	w := &walker{file: name, checks: checks}
 	c := &Config{File: name}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		w.addf(nil, "the config is empty")
@@ -562,7 +567,7 @@ func (s *SourceConfig) decodeS3(w *walker, v ast.Node) {
 
 func (c *Config) decodeInsider(w *walker, v ast.Node) {
 	in := &c.Insider
-	in.at = map[string]at{}
+	in.at = map[string]Pos{}
 	w.mapping(v, "insider", []string{"endpoint", "partner", "api_key_env", "api_key_file", "error_callback_url", "array_attributes", "profiles"}, func(key string, k, v ast.Node) {
 		in.at[key] = pos(v)
 		where := "insider." + key
@@ -595,7 +600,7 @@ func (c *Config) decodeInsider(w *walker, v ast.Node) {
 
 func (c *Config) decodeMetrics(w *walker, v ast.Node) {
 	m := &c.Metrics
-	m.at = map[string]at{}
+	m.at = map[string]Pos{}
 	w.mapping(v, "metrics", []string{"pushgateway", "job", "push_interval"}, func(key string, _, v ast.Node) {
 		m.at[key] = pos(v)
 		where := "metrics." + key

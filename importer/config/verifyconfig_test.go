@@ -1,4 +1,4 @@
-package importer
+package config
 
 import (
 	"testing"
@@ -20,7 +20,7 @@ func TestProfilesAndVerifyConfig(t *testing.T) {
 verify: {endpoint: "http://example.com/p"}
 `))
 
-	c, err := ParseConfig("c.yaml", []byte(base+`insider:
+	c, err := Parse("c.yaml", []byte(base+`insider:
   endpoint: https://proxy.example.com:8443/api/user/v1/upsert?x=1
   partner: ignored
   profiles:

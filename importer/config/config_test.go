@@ -1,7 +1,6 @@
-package importer
+package config
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 // configProblems parses y and returns its problems as "line:col: message".
 func configProblems(t *testing.T, y string) []string {
 	t.Helper()
-	_, err := ParseConfig("c.yaml", []byte(y))
+	_, err := Parse("c.yaml", []byte(y))
 	if err == nil {
 		return nil
 	}
@@ -157,27 +156,6 @@ mapping:
 			},
 		},
 		{
-			name: "constants no row could send",
-			yaml: `source: {paths: [a.csv]}
-mapping:
-  identifiers: {uuid: id, email: {value: "not-an-email"}}
-  attributes:
-    email_optin: {value: maybe}
-    age: {value: "1,5"}
-    custom:
-      source: {value: import}
-  events:
-    - name_column: {value: Import Done}
-      timestamp: {value: "2025-01-01T00:00:00Z"}
-`,
-			want: []string{
-				"3:27: mapping.identifiers.email.value: not a valid email address",
-				`5:5: mapping.attributes.email_optin.value: not a boolean: "maybe" (use true/false, 1/0, yes/no or y/n)`,
-				`6:5: mapping.attributes.age.value: not a number: "1,5" (a decimal comma? set decimal: "," on the field)`,
-				`10:7: mapping.events[0].name_column.value: "Import Done" is not an event name Insider accepts (lowercase letters, digits and _)`,
-			},
-		},
-		{
 			name: "identifiers twice, unknown keys, missing sections",
 			yaml: `source: {paths: [a.csv], colums: x}
 mapping:
@@ -226,7 +204,7 @@ mapping:
 }
 
 func TestConfigDefaultsAndNaturalTypes(t *testing.T) {
-	cfg, err := ParseConfig("c.yaml", []byte(`source: {paths: [a.csv], null_values: [NULL, '\N', ~, null]}
+	cfg, err := Parse("c.yaml", []byte(`source: {paths: [a.csv], null_values: [NULL, '\N', ~, null]}
 mapping:
   identifiers: {uuid: id}
   attributes:
@@ -270,30 +248,13 @@ mapping:
 	}
 }
 
-// A column missing from the header of any input stops the run before a
-// row is read, naming the YAML line of the field.
-func TestMissingColumnFoundBeforeAnyRow(t *testing.T) {
-	dir := t.TempDir()
-	good := writeFile(t, dir, "a.csv", dryHeader+"\n1,a@example.com,1990-04-12,yes,gold,O-1,EUR,1,1,2025-06-01T10:00:00Z\n")
-	bad := writeFile(t, dir, "b.csv", strings.Replace(dryHeader, "optin", "opt_in", 1)+"\n2,b@example.com,1990-04-12,yes,gold,O-2,EUR,1,1,2025-06-01T10:00:00Z\n")
-	cfg := dryRunConfig(t, []string{good, bad}, "")
-	batches := 0
-	rep, err := Run(context.Background(), cfg, Options{DryRun: true, OnBatch: func([]byte) { batches++ }})
-	var ce *ConfigError
-	require.ErrorAs(t, err, &ce)
-	require.Len(t, ce.Problems, 1)
-	assert.Equal(t, `dry.yaml:11:5: column "optin" (for email_optin) is not in the header of `+bad, ce.Problems[0].String())
-	assert.Zero(t, batches)
-	assert.Zero(t, rep.RowsRead)
-}
-
 func TestConfigCSVEncodingAndRecordLimit(t *testing.T) {
 	base := "mapping:\n  identifiers: {email: email}\n  attributes: {name: name}\n"
-	cfg, err := ParseConfig("c.yaml", []byte("source:\n  paths: [a.csv]\n  csv: {encoding: windows-1252, max_record_bytes: 65536}\n"+base))
+	cfg, err := Parse("c.yaml", []byte("source:\n  paths: [a.csv]\n  csv: {encoding: windows-1252, max_record_bytes: 65536}\n"+base))
 	require.NoError(t, err)
 	assert.Equal(t, "windows-1252", cfg.Source.Encoding)
 	assert.Equal(t, 65536, cfg.Source.MaxRecordBytes)
-	plain, err := ParseConfig("c.yaml", []byte("source:\n  paths: [a.csv]\n"+base))
+	plain, err := Parse("c.yaml", []byte("source:\n  paths: [a.csv]\n"+base))
 	require.NoError(t, err)
 	assert.NotEqual(t, plain.Hash(), cfg.Hash(), "the encoding changes the payloads")
 
@@ -301,25 +262,6 @@ func TestConfigCSVEncodingAndRecordLimit(t *testing.T) {
 		`3:19: source.csv.encoding: unknown text encoding "ebcdic-klingon" (try utf-8, utf-16, windows-1252, iso-8859-1)`,
 		"3:53: source.csv.max_record_bytes must be between 1024 and 1073741824",
 	}, configProblems(t, "source:\n  paths: [a.csv]\n  csv: {encoding: ebcdic-klingon, max_record_bytes: 10}\n"+base))
-}
-
-// A column missing from the header comes with the header found, and a
-// header that is one column holding ';' says to set the delimiter.
-func TestMissingColumnListsTheHeader(t *testing.T) {
-	cfg, err := ParseConfig("t.yaml", []byte("source: {paths: [x.csv]}\nmapping:\n  identifiers: {email: email}\n  attributes: {name: name}\n"))
-	require.NoError(t, err)
-	_, err = newMapper(cfg, "x.csv", []string{"email;name;city"}, testRef)
-	var ce *ConfigError
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, []string{
-		`the header of x.csv has 1 column(s): "email;name;city"`,
-		`the header is one column holding ";": the file looks ";"-separated; set source.csv.delimiter: ";"`,
-	}, ce.Hints)
-	assert.Contains(t, err.Error(), "set source.csv.delimiter")
-
-	_, err = newMapper(cfg, "x.csv", []string{"mail", "name"}, testRef)
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, []string{`the header of x.csv has 2 column(s): "mail", "name"`}, ce.Hints)
 }
 
 // The cell-format options are checked where they are written: dst and
@@ -347,7 +289,7 @@ mapping:
 		"11:7: mapping.attributes.custom.f: dst applies to local times in a timezone; set timezone too",
 	}, got)
 
-	cfg, err := ParseConfig("c.yaml", []byte(`source: {paths: [a.csv]}
+	cfg, err := Parse("c.yaml", []byte(`source: {paths: [a.csv]}
 mapping:
   identifiers: {uuid: id}
   attributes:
@@ -369,10 +311,10 @@ mapping:
 // 30 minutes unless set, and never 0.
 func TestConfigGiveUpAfter(t *testing.T) {
 	const rest = "\nmapping:\n  identifiers: {uuid: id}\n  attributes: {name: n}\n"
-	cfg, err := ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}"+rest))
+	cfg, err := Parse("c.yaml", []byte("source: {paths: [a.csv]}"+rest))
 	require.NoError(t, err)
 	assert.Equal(t, 30*time.Minute, cfg.Delivery.GiveUpAfter)
-	cfg, err = ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}\ndelivery: {give_up_after: 5m}"+rest))
+	cfg, err = Parse("c.yaml", []byte("source: {paths: [a.csv]}\ndelivery: {give_up_after: 5m}"+rest))
 	require.NoError(t, err)
 	assert.Equal(t, 5*time.Minute, cfg.Delivery.GiveUpAfter)
 	assert.Equal(t, []string{"2:27: delivery.give_up_after must be above 0"},

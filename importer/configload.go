@@ -1,0 +1,42 @@
+package importer
+
+import (
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// The config's names the importer's files use throughout; the config is
+// decoded and checked by package importer/config.
+type (
+	Config        = config.Config
+	ConfigError   = config.ConfigError
+	ConfigProblem = config.ConfigProblem
+	FieldType     = config.FieldType
+)
+
+// The mapping types (config.FieldType).
+const (
+	TypeString   = config.TypeString
+	TypeNumber   = config.TypeNumber
+	TypeInteger  = config.TypeInteger
+	TypeBoolean  = config.TypeBoolean
+	TypeDate     = config.TypeDate
+	TypeDateTime = config.TypeDateTime
+	TypeArray    = config.TypeArray
+)
+
+// ParseConfig is config.Parse with CheckValue: a config as Run takes it.
+func ParseConfig(name string, b []byte) (*Config, error) {
+	return config.Parse(name, b, CheckValue)
+}
+
+// CheckValue is the importer's config.ValueCheck: it converts a field's
+// constant as a row's cell is converted, so that config.Load reports a
+// constant no row could send (value: maybe on a boolean) with its line.
+func CheckValue(f *config.Field, value string) error {
+	bf := Field{Field: *f}
+	if _, err := appendValue(nil, &bf, readers.StringValue(value)); err != nil && err != errNoItems {
+		return err
+	}
+	return nil
+}
