@@ -139,9 +139,28 @@ type EventsConfig struct {
 	builtin         map[string]bool // TTL names the defaults set, not the config
 }
 
-// Builtin reports whether the TTL of name (an event name or "default") is
-// the built-in one, not set in the config.
-func (e EventsConfig) Builtin(name string) bool { return e.builtin[name] }
+// TTLFrom returns the TTL the filter applies to an event name and where
+// it comes from: "events.ttl.<name>", "events.ttl.default", or the
+// built-in TTL of that name (purchase keeps 730 days unless
+// events.ttl.purchase says otherwise: events.ttl.default does not cover
+// it).
+func (e EventsConfig) TTLFrom(name string) (time.Duration, string) {
+	key := name
+	if _, ok := e.TTL[name]; !ok {
+		key = "default"
+	}
+	from := "events.ttl." + key
+	switch {
+	case e.builtin[key] && key == "default":
+		from = "built-in default"
+	case e.builtin[key]:
+		from = "built-in for " + key
+		if !e.builtin["default"] {
+			from += "; events.ttl.default does not cover it, set events.ttl." + key
+		}
+	}
+	return e.TTL[key], from
+}
 
 // TTLFor returns the TTL of an event name.
 func (e EventsConfig) TTLFor(name string) time.Duration {

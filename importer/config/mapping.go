@@ -178,6 +178,29 @@ var eventSection = &section[eventDecoding]{
 	},
 }
 
+// Columns lists the columns the mapping reads, each once, in the order
+// the mapping names them.
+func (m *Mapping) Columns() []string {
+	cols := []string{}
+	add := func(fs ...Field) {
+		for _, f := range fs {
+			if f.Column != "" && !slices.Contains(cols, f.Column) {
+				cols = append(cols, f.Column)
+			}
+		}
+	}
+	add(m.Identifiers...)
+	add(m.Attributes...)
+	for _, e := range m.Events {
+		add(e.Timestamp)
+		if e.NameColumn != nil {
+			add(*e.NameColumn)
+		}
+		add(e.Params...)
+	}
+	return cols
+}
+
 // sortFields orders fields so payload keys come out in one fixed order,
 // whatever order the YAML lists them in: default fields first, then custom,
 // each by name.

@@ -10,6 +10,8 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
+func pair(d time.Duration, from string) []any { return []any{d, from} }
+
 // The tables' defaults are the values a config without the keys had
 // before them (applyDefaults), and the hash of such a config is what it
 // was: a checkpoint written before resumes.
@@ -25,8 +27,8 @@ func TestSpecDefaults(t *testing.T) {
 	assert.Equal(t, DeliveryConfig{BatchUsers: 1000, BatchBytes: 4_500_000, Workers: 8, RequestsPerSecond: 300, MaxAttempts: 8,
 		Timeout: 60 * time.Second, GiveUpAfter: 30 * time.Minute}, c.Delivery)
 	assert.Equal(t, map[string]time.Duration{"default": 90 * 24 * time.Hour, "purchase": 730 * 24 * time.Hour}, c.Events.TTL)
-	assert.True(t, c.Events.Builtin("default"))
-	assert.True(t, c.Events.Builtin("purchase"))
+	assert.Equal(t, []any{90 * 24 * time.Hour, "built-in default"}, pair(c.Events.TTLFrom("view")))
+	assert.Equal(t, []any{730 * 24 * time.Hour, "built-in for purchase"}, pair(c.Events.TTLFrom("purchase")))
 	assert.Equal(t, 5*time.Minute, c.Events.FutureTolerance)
 	assert.Equal(t, MetricsConfig{Job: "insider-import", PushInterval: 20 * time.Second}, c.Metrics)
 	assert.Equal(t, VerifyConfig{Sample: 20}, c.Verify)
