@@ -39,3 +39,16 @@ func TestSpecDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "f676298828e76701", c.Hash()[:16], "the hash of a config setting the keys that shape payloads, as before the tables")
 }
+
+// Every key of the reference says what it is, and is listed once.
+func TestReferenceKeys(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Reference() {
+		assert.NotEmpty(t, k.Doc, k.Key)
+		assert.False(t, seen[k.Key], "%s listed twice", k.Key)
+		seen[k.Key] = true
+	}
+	for _, k := range []string{"source.csv.delimiter", "insider.profiles.<name>.partner", "mapping.events[].params.custom.<name>", "<field>.thousands", "verify.sample"} {
+		assert.True(t, seen[k], k)
+	}
+}
