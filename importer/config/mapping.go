@@ -286,7 +286,7 @@ var fieldSection = &section[Field]{specs: []spec[Field]{
 				w.addf(v, "%s must be one of string, number, integer, boolean, date, datetime, array; not %q", where, t)
 			}
 		}),
-	text("layout", LayoutRFC3339, "of dates and datetimes: rfc3339, unix, unix_ms, unix_us, unix_ns or a Go layout", func(f *Field) *string { return &f.Layout }, nil),
+	described(text("layout", LayoutRFC3339, "of dates and datetimes: rfc3339, unix, unix_ms, unix_us, unix_ns or a Go layout", func(f *Field) *string { return &f.Layout }, nil)),
 	custom("timezone", "", "the IANA zone of dates and datetimes written without one (none: such a value is rejected)",
 		func(w *walker, where string, _, v ast.Node, f *Field) { f.Timezone = decodeTimezone(w, where, v) }),
 	custom("dst", "", "earlier or later: which instant a local time at a daylight-saving change is", func(w *walker, where string, _, v ast.Node, f *Field) {
