@@ -46,7 +46,8 @@ type EventSpec struct {
 
 // newField returns f bound to no column, with its encoded key and role.
 func newField(f config.Field) Field {
-	bf := Field{Field: f, col: -1, key: string(appendKey(nil, true, f.Name))}
+	var buf [64]byte // the key is encoded here: one allocation, the string
+	bf := Field{Field: f, col: -1, key: string(appendKey(buf[:0], true, f.Name))}
 	bf.role = roleOf(&bf)
 	return bf
 }
