@@ -46,7 +46,8 @@ type EventSpec struct {
 
 // newField returns f bound to no column, with its encoded key and role.
 func newField(f config.Field) Field {
-	bf := Field{Field: f, col: -1, key: string(appendKey(nil, true, f.Name))}
+	var buf [64]byte // the key is encoded here: one allocation, the string
+	bf := Field{Field: f, col: -1, key: string(appendKey(buf[:0], true, f.Name))}
 	bf.role = roleOf(&bf)
 	return bf
 }
@@ -69,7 +70,7 @@ type columnBinder struct {
 	file     string
 	idx      map[string]int // column name → its first index
 	dups     map[string]int // column name → how many more times it appears
-	problems []ConfigProblem
+	problems []config.ConfigProblem
 	missing  bool // some mapped column is not in the header
 }
 
@@ -107,11 +108,11 @@ func (b *columnBinder) bind(fs []config.Field) []Field {
 		c, ok := b.idx[b.key(f.Column)]
 		if !ok {
 			b.missing = true
-			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
+			b.problems = append(b.problems, config.ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
 				Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, b.file)})
 		}
 		if n := b.dups[b.key(f.Column)]; n > 0 {
-			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
+			b.problems = append(b.problems, config.ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
 				Msg: fmt.Sprintf("column %q (for %s) appears %d times in the header of %s; which one is meant is not clear", f.Column, f.Name, n+1, b.file)})
 		}
 		if ok {
@@ -154,7 +155,7 @@ func headerHints(cfg *Config, file string, columns []string, missing bool) []str
 	}
 	hints = append(hints, normalizationHints(cfg, columns)...)
 	if !cfg.Source.ColumnsInsensitive {
-		for _, f := range mappedColumns(&cfg.Mapping) {
+		for _, f := range cfg.Mapping.Columns() {
 			if !slices.Contains(columns, f) && slices.ContainsFunc(columns, func(c string) bool { return strings.EqualFold(c, f) }) {
 				hints = append(hints, fmt.Sprintf("column %q is in the header in another case; set source.columns_case: insensitive", f))
 				break
@@ -178,7 +179,7 @@ func normalizationHints(cfg *Config, columns []string) []string {
 		return s
 	}
 	var hints []string
-	for _, f := range mappedColumns(&cfg.Mapping) {
+	for _, f := range cfg.Mapping.Columns() {
 		if slices.ContainsFunc(columns, func(c string) bool {
 			return c == f || cfg.Source.ColumnsInsensitive && strings.ToLower(c) == strings.ToLower(f)
 		}) {

@@ -8,10 +8,9 @@ import (
 // The config's names the importer's files use throughout; the config is
 // decoded and checked by package importer/config.
 type (
-	Config        = config.Config
-	ConfigError   = config.ConfigError
-	ConfigProblem = config.ConfigProblem
-	FieldType     = config.FieldType
+	Config      = config.Config
+	ConfigError = config.ConfigError
+	FieldType   = config.FieldType
 )
 
 // The mapping types (config.FieldType).

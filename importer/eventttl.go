@@ -54,24 +54,10 @@ func (r *run) eventTTLs() []EventTTL {
 	})
 	slices.Sort(names)
 	names = slices.Compact(names)
-	ev := r.cfg.Events
 	out := make([]EventTTL, 0, len(names))
 	for _, n := range names {
-		key := n
-		if _, ok := ev.TTL[n]; !ok {
-			key = "default"
-		}
-		from := "events.ttl." + key
-		switch {
-		case ev.Builtin(key) && key == "default":
-			from = "built-in default"
-		case ev.Builtin(key):
-			from = "built-in for " + key
-			if !ev.Builtin("default") {
-				from += "; events.ttl.default does not cover it, set events.ttl." + key
-			}
-		}
-		out = append(out, EventTTL{Name: n, TTL: ttlText(ev.TTL[key]), From: from})
+		d, from := r.cfg.Events.TTLFrom(n)
+		out = append(out, EventTTL{Name: n, TTL: ttlText(d), From: from})
 	}
 	return out
 }

@@ -88,7 +88,7 @@ func (r *run) loadCheckpoint(ctx context.Context) (checkpoint.State, error) {
 	case err != nil:
 		return st, fmt.Errorf("checkpoint: %w", err)
 	case loaded.ConfigHash != st.ConfigHash:
-		return st, &ConfigError{Problems: []ConfigProblem{{File: r.cfg.File, Msg: fmt.Sprintf(
+		return st, &ConfigError{Problems: []config.ConfigProblem{{File: r.cfg.File, Msg: fmt.Sprintf(
 			"the mapping changed since the checkpoint of job %s was written (%s); payloads would differ from what was sent. Run with --restart to import from the start, or restore the old config to resume",
 			r.job, loaded.Updated.Format(time.RFC3339))}}}
 	}
@@ -174,7 +174,7 @@ type fileTask struct {
 // stops the run unless on_change is skip.
 func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.State) ([]fileTask, error) {
 	var (
-		problems []ConfigProblem
+		problems []config.ConfigProblem
 		hints    []string
 		changed  []string
 		todo     []fileTask
@@ -406,31 +406,9 @@ func (r *run) readerOptions(start *readers.Position) readers.Options {
 func (r *run) scanOptions(start *readers.Position) readers.Options {
 	o := r.readerOptions(start)
 	if !r.cfg.Source.ColumnsInsensitive { // else every column: the file's may be spelled otherwise
-		o.Columns = mappedColumns(&r.cfg.Mapping)
+		o.Columns = r.cfg.Mapping.Columns()
 	}
 	return o
-}
-
-// mappedColumns lists the columns the mapping reads, each once.
-func mappedColumns(m *config.Mapping) []string {
-	cols := []string{}
-	add := func(fs ...config.Field) {
-		for _, f := range fs {
-			if f.Column != "" && !slices.Contains(cols, f.Column) {
-				cols = append(cols, f.Column)
-			}
-		}
-	}
-	add(m.Identifiers...)
-	add(m.Attributes...)
-	for _, e := range m.Events {
-		add(e.Timestamp)
-		if e.NameColumn != nil {
-			add(*e.NameColumn)
-		}
-		add(e.Params...)
-	}
-	return cols
 }
 
 // partOptions are the scan options for this shard's part of file from

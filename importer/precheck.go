@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -87,8 +88,8 @@ func (c checkedField) convertInto(buf []byte, v *readers.Value) error {
 	return err
 }
 
-func (c checkedField) problem(msg string, args ...any) ConfigProblem {
-	return ConfigProblem{Line: c.f.At.Line, Column: c.f.At.Column, Msg: c.where + ": " + fmt.Sprintf(msg, args...)}
+func (c checkedField) problem(msg string, args ...any) config.ConfigProblem {
+	return config.ConfigProblem{Line: c.f.At.Line, Column: c.f.At.Column, Msg: c.where + ": " + fmt.Sprintf(msg, args...)}
 }
 
 // schemaProblems checks the fields of mp against the column types of a
@@ -96,8 +97,8 @@ func (c checkedField) problem(msg string, args ...any) ConfigProblem {
 // layout refuses, whatever the value (a TIMESTAMP not adjusted to UTC in a
 // field without timezone, a BOOLEAN read as a datetime, a list read as
 // text), is a config problem. Text columns are left to the sample.
-func (r *run) schemaProblems(ctx context.Context, file string, mp *mapper, types []readers.ColumnType) []ConfigProblem {
-	var out []ConfigProblem
+func (r *run) schemaProblems(ctx context.Context, file string, mp *mapper, types []readers.ColumnType) []config.ConfigProblem {
+	var out []config.ConfigProblem
 	for _, c := range mp.checkedFields() {
 		if c.f.col >= len(types) {
 			continue
@@ -209,7 +210,7 @@ type fieldSample struct {
 // column without type: integer most of whose non-empty sampled cells look like
 // floats (1000001.0, as pandas and polars write an integer column that
 // held a null) is warned about once.
-func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem, error) {
+func (r *run) sampleProblems(ctx context.Context, file string) ([]config.ConfigProblem, error) {
 	rd, err := readers.Open(ctx, file, r.readerOptions(nil))
 	if err != nil {
 		return nil, err
@@ -258,7 +259,7 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 			}
 		}
 	}
-	var out []ConfigProblem
+	var out []config.ConfigProblem
 	for i, c := range fields {
 		if s := seen[i]; s.floats > 0 && s.floats*2 > s.cells {
 			r.log.Warn(fmt.Sprintf("%s: column %q holds ids written as floats (e.g. %s); they are sent as written, so the same id written as an integer "+

@@ -350,7 +350,7 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 	}
 	src := &cfg.Source
 	opts := readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding,
-		MaxRecordBytes: src.MaxRecordBytes, S3: src.S3, Columns: mappedColumns(&cfg.Mapping)}
+		MaxRecordBytes: src.MaxRecordBytes, S3: src.S3, Columns: cfg.Mapping.Columns()}
 	rd, err := readers.Open(ctx, file, opts)
 	if err != nil {
 		return err

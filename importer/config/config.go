@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -46,7 +45,6 @@ type MetricsConfig struct {
 	Job string
 	// PushInterval is how often metrics are pushed during a run (default 20s).
 	PushInterval time.Duration
-	at           map[string]Pos
 }
 
 // SourceConfig says where the inputs are and how to read them.
@@ -73,7 +71,6 @@ type SourceConfig struct {
 	// for a later run (they are listed as waiting): an export still being
 	// written is not read.
 	MinAge time.Duration
-	at     Pos
 
 	// The text dialect (source.csv): Quote is the quote character ('"'
 	// when 0, readers.NoQuote for none), Escape '\\' reads backslash
@@ -89,6 +86,9 @@ type SourceConfig struct {
 	// ColumnsInsensitive matches mapped columns to the header whatever
 	// their case (source.columns_case: insensitive).
 	ColumnsInsensitive bool
+
+	header   *bool // source.csv.header as written, nil when absent
+	headerAt Pos
 }
 
 // The choices of source.on_change.
@@ -113,7 +113,6 @@ type InsiderConfig struct {
 	// NotAppend is set by array_attributes: overwrite; every user then
 	// carries "not_append": true.
 	NotAppend bool
-	at        map[string]Pos
 }
 
 // DeliveryConfig shapes batches and the request rate.
@@ -137,12 +136,31 @@ type DeliveryConfig struct {
 type EventsConfig struct {
 	TTL             map[string]time.Duration // by event name; "default" for the rest
 	FutureTolerance time.Duration
-	builtin         map[string]bool // TTL names applyDefaults set, not the config
+	builtin         map[string]bool // TTL names the defaults set, not the config
 }
 
-// Builtin reports whether the TTL of name (an event name or "default") is
-// the built-in one, not set in the config.
-func (e EventsConfig) Builtin(name string) bool { return e.builtin[name] }
+// TTLFrom returns the TTL the filter applies to an event name and where
+// it comes from: "events.ttl.<name>", "events.ttl.default", or the
+// built-in TTL of that name (purchase keeps 730 days unless
+// events.ttl.purchase says otherwise: events.ttl.default does not cover
+// it).
+func (e EventsConfig) TTLFrom(name string) (time.Duration, string) {
+	key := name
+	if _, ok := e.TTL[name]; !ok {
+		key = "default"
+	}
+	from := "events.ttl." + key
+	switch {
+	case e.builtin[key] && key == "default":
+		from = "built-in default"
+	case e.builtin[key]:
+		from = "built-in for " + key
+		if !e.builtin["default"] {
+			from += "; events.ttl.default does not cover it, set events.ttl." + key
+		}
+	}
+	return e.TTL[key], from
+}
 
 // TTLFor returns the TTL of an event name.
 func (e EventsConfig) TTLFor(name string) time.Duration {
@@ -240,9 +258,9 @@ func Parse(name string, b []byte, checks ...ValueCheck) (*Config, error) {
 		if len(f.Docs) > 1 {
 			w.addf(f.Docs[1].Body, "only one YAML document is allowed")
 		}
-		c.decode(w, f.Docs[0].Body)
+		configSection.decode(w, "", nil, f.Docs[0].Body, c)
 	}
-	c.applyDefaults()
+	configSection.applyDefaults(w, c)
 	c.check(w)
 	if len(w.problems) > 0 {
 		sortProblems(w.problems)
@@ -279,345 +297,6 @@ func parseYAML(b []byte) (f *ast.File, err error) {
 	return parser.ParseBytes(b, 0)
 }
 
-func (c *Config) decode(w *walker, root ast.Node) {
-	sawSource, sawMapping := false, false
-	w.mapping(root, "config", []string{"source", "insider", "delivery", "events", "mapping", "metrics", "verify"}, func(key string, k, v ast.Node) {
-		switch key {
-		case "source":
-			sawSource = true
-			c.Source.at = pos(k)
-			c.decodeSource(w, v)
-		case "insider":
-			c.decodeInsider(w, v)
-		case "delivery":
-			c.decodeDelivery(w, v)
-		case "events":
-			c.decodeEvents(w, v)
-		case "mapping":
-			sawMapping = true
-			c.decodeMapping(w, v)
-		case "metrics":
-			c.decodeMetrics(w, v)
-		case "verify":
-			c.decodeVerify(w, v)
-		}
-	})
-	if !sawSource {
-		w.addf(root, "source: missing (source.paths names the input files)")
-	}
-	if !sawMapping {
-		w.addf(root, "mapping: missing")
-	}
-}
-
-// decodeDelivery reads the delivery section: batch limits, workers, rate,
-// attempts and time limits, each within its bounds.
-func (c *Config) decodeDelivery(w *walker, v ast.Node) {
-	d := &c.Delivery
-	w.mapping(v, "delivery", []string{"batch_users", "batch_bytes", "workers", "requests_per_second", "max_attempts", "timeout", "give_up_after", "rejects_exit_code"}, func(key string, _, v ast.Node) {
-		where := "delivery." + key
-		switch key {
-		case "batch_users":
-			w.integer(v, where, &d.BatchUsers)
-			if d.BatchUsers < 1 || d.BatchUsers > upsert.MaxUsers {
-				w.addf(v, "%s must be between 1 and %d", where, upsert.MaxUsers)
-			}
-		case "batch_bytes":
-			w.integer(v, where, &d.BatchBytes)
-			if d.BatchBytes < 1000 || d.BatchBytes > upsert.MaxBytes {
-				w.addf(v, "%s must be between 1000 and %d", where, upsert.MaxBytes)
-			}
-		case "workers":
-			w.integer(v, where, &d.Workers)
-			if d.Workers < 1 || d.Workers > 256 {
-				w.addf(v, "%s must be between 1 and 256", where)
-			}
-		case "requests_per_second":
-			w.float(v, where, &d.RequestsPerSecond)
-			if d.RequestsPerSecond <= 0 {
-				w.addf(v, "%s must be above 0", where)
-			}
-		case "max_attempts":
-			w.integer(v, where, &d.MaxAttempts)
-			if d.MaxAttempts < 1 {
-				w.addf(v, "%s must be at least 1", where)
-			}
-		case "timeout":
-			w.duration(v, where, &d.Timeout)
-		case "give_up_after":
-			w.duration(v, where, &d.GiveUpAfter)
-			if d.GiveUpAfter <= 0 {
-				w.addf(v, "%s must be above 0", where)
-			}
-		case "rejects_exit_code":
-			var code int
-			w.integer(v, where, &code)
-			if code != 0 && code != 3 {
-				w.addf(v, "%s must be 3 (the default) or 0", where)
-			}
-			d.RejectsExitCode = &code
-		}
-	})
-}
-
-// decodeEvents reads the events section: the TTL of each event name (or
-// the default) and how far in the future a timestamp may lie.
-func (c *Config) decodeEvents(w *walker, v ast.Node) {
-	w.mapping(v, "events", []string{"ttl", "future_tolerance"}, func(key string, _, v ast.Node) {
-		switch key {
-		case "ttl":
-			c.Events.TTL = map[string]time.Duration{}
-			w.mapping(v, "events.ttl", nil, func(name string, k, v ast.Node) {
-				if name != "default" && !upsert.ValidEventName(name) {
-					w.addf(k, "events.ttl: %q is not an event name (lowercase letters, digits and _)", name)
-				}
-				var d time.Duration
-				w.duration(v, "events.ttl."+name, &d)
-				c.Events.TTL[name] = d
-			})
-		case "future_tolerance":
-			w.duration(v, "events.future_tolerance", &c.Events.FutureTolerance)
-		}
-	})
-}
-
-func (c *Config) decodeSource(w *walker, v ast.Node) {
-	s := &c.Source
-	w.mapping(v, "source", []string{"paths", "format", "csv", "s3", "null_values", "on_change", "min_age", "columns_case"}, func(key string, k, v ast.Node) {
-		switch key {
-		case "on_change":
-			w.str(v, "source.on_change", &s.OnChange)
-			if !slices.Contains([]string{OnChangeStop, OnChangeReimport, OnChangeSkip}, s.OnChange) {
-				w.addf(v, "source.on_change must be stop, reimport or skip, not %q", s.OnChange)
-			}
-		case "min_age":
-			w.duration(v, "source.min_age", &s.MinAge)
-			if s.MinAge < 0 {
-				w.addf(v, "source.min_age must not be negative")
-			}
-		case "paths":
-			w.strings(v, "source.paths", &s.Paths)
-		case "format":
-			var f string
-			w.str(v, "source.format", &f)
-			s.Format = readers.Format(f)
-			if !slices.Contains([]readers.Format{readers.FormatAuto, readers.FormatCSV, readers.FormatParquet}, s.Format) {
-				w.addf(v, "source.format must be auto, csv or parquet, not %q", f)
-			}
-		case "null_values":
-			s.decodeNullValues(w, v)
-		case "csv":
-			s.decodeCSV(w, v)
-		case "s3":
-			s.decodeS3(w, v)
-		case "columns_case":
-			var c string
-			w.str(v, "source.columns_case", &c)
-			switch c {
-			case "sensitive":
-			case "insensitive":
-				s.ColumnsInsensitive = true
-			default:
-				w.addf(v, "source.columns_case must be sensitive or insensitive, not %q", c)
-			}
-		}
-	})
-	if len(s.Paths) == 0 {
-		w.addAt(s.at, "source.paths: name at least one file, glob or s3:// prefix")
-	}
-}
-
-// decodeNullValues reads source.null_values: one text or a list of the
-// cell texts that mean "no value".
-func (s *SourceConfig) decodeNullValues(w *walker, v ast.Node) {
-	// NULL, null and ~ are YAML's own nulls; here they are the
-	// cell texts meant, as written.
-	if seq, ok := v.(*ast.SequenceNode); ok {
-		for _, e := range seq.Values {
-			if n, isNull := unwrap(e).(*ast.NullNode); isNull {
-				if t := n.GetToken(); t != nil && t.Value != "" {
-					s.NullValues = append(s.NullValues, t.Value)
-				}
-				continue
-			}
-			if str, ok := w.scalar(unwrap(e), "source.null_values"); ok && str != "" {
-				s.NullValues = append(s.NullValues, str)
-			}
-		}
-		return
-	}
-	if n, isNull := v.(*ast.NullNode); isNull && n.GetToken() != nil && n.GetToken().Value != "" && n.GetToken().Value != "null" {
-		s.NullValues = []string{n.GetToken().Value}
-		return
-	}
-	w.strings(v, "source.null_values", &s.NullValues)
-}
-
-// decodeCSV reads source.csv: the delimiter (one character, "tab" or \t
-// for a tab), the text encoding, the longest record and the dialect
-// (decodeDialect).
-func (s *SourceConfig) decodeCSV(w *walker, v ast.Node) {
-	var header *bool
-	var headerAt ast.Node
-	w.mapping(v, "source.csv", []string{"delimiter", "encoding", "max_record_bytes", "header", "columns", "quote", "escape", "null_marker"}, func(key string, _, v ast.Node) {
-		switch key {
-		case "header", "columns", "quote", "escape", "null_marker":
-			if key == "header" {
-				header, headerAt = new(bool), v
-				w.boolean(v, "source.csv.header", header)
-			}
-			s.decodeDialect(w, key, v)
-		case "delimiter":
-			var d string
-			w.str(v, "source.csv.delimiter", &d)
-			if d == `\t` || d == "tab" {
-				d = "\t"
-			}
-			r, n := utf8.DecodeRuneInString(d)
-			if n == 0 || n != len(d) || r == '"' || r == '\n' || r == '\r' {
-				w.addf(v, "source.csv.delimiter must be one character other than a quote or newline, not %q", d)
-				return
-			}
-			s.Delimiter = r
-		case "encoding":
-			w.str(v, "source.csv.encoding", &s.Encoding)
-			if _, err := readers.LookupEncoding(s.Encoding); err != nil {
-				w.addf(v, "source.csv.encoding: %v", err)
-			}
-		case "max_record_bytes":
-			w.integer(v, "source.csv.max_record_bytes", &s.MaxRecordBytes)
-			if s.MaxRecordBytes < 1024 || s.MaxRecordBytes > 1<<30 {
-				w.addf(v, "source.csv.max_record_bytes must be between 1024 and %d", 1<<30)
-			}
-		}
-	})
-	switch {
-	case header != nil && !*header && len(s.Columns) == 0:
-		w.addf(headerAt, "source.csv.header: false needs source.csv.columns, the files' columns in order")
-	case len(s.Columns) > 0 && (header == nil || *header):
-		w.addf(v, "source.csv.columns names the columns of files without a header row; set source.csv.header: false too")
-	}
-	s.NoHeader = header != nil && !*header
-	if s.Quote != 0 && s.Quote == s.Delimiter || s.Escape != 0 && s.Escape == s.Delimiter {
-		w.addf(v, "source.csv: the delimiter cannot also be the quote or the escape character")
-	}
-}
-
-// decodeDialect reads the text dialect keys of source.csv: columns (of
-// files without a header row), quote ("" for none), escape (\ or "") and
-// null_marker (\N, or "" to read an unquoted \N as text).
-func (s *SourceConfig) decodeDialect(w *walker, key string, v ast.Node) {
-	switch key {
-	case "null_marker":
-		var m string
-		w.str(v, "source.csv.null_marker", &m)
-		switch m {
-		case `\N`:
-		case "":
-			s.TextNullMarker = true
-		default:
-			w.addf(v, `source.csv.null_marker must be "\\N" (an unquoted \N is null, the default) or "" (it is text), not %q; other null texts go in source.null_values`, m)
-		}
-	case "columns":
-		w.strings(v, "source.csv.columns", &s.Columns)
-		seen := map[string]bool{}
-		for _, c := range s.Columns {
-			if c == "" || seen[c] {
-				w.addf(v, "source.csv.columns: %q is empty or named twice", c)
-			}
-			seen[c] = true
-		}
-	case "quote":
-		var q string
-		w.str(v, "source.csv.quote", &q)
-		switch {
-		case q == "":
-			s.Quote = readers.NoQuote
-		case len(q) == 1 && q[0] > ' ' && q[0] < 0x7f && q[0] != '\\':
-			s.Quote = rune(q[0])
-		default:
-			w.addf(v, "source.csv.quote must be one ASCII character, or \"\" for no quoting, not %q", q)
-		}
-	case "escape":
-		var e string
-		w.str(v, "source.csv.escape", &e)
-		switch e {
-		case "":
-		case `\`:
-			s.Escape = '\\'
-		default:
-			w.addf(v, `source.csv.escape must be "\\" (backslash escapes, as PostgreSQL's text format and MySQL write them) or "", not %q`, e)
-		}
-	}
-}
-
-// decodeS3 reads source.s3: where S3 inputs are read from.
-func (s *SourceConfig) decodeS3(w *walker, v ast.Node) {
-	w.mapping(v, "source.s3", []string{"region", "endpoint", "path_style"}, func(key string, _, v ast.Node) {
-		switch key {
-		case "region":
-			w.str(v, "source.s3.region", &s.S3.Region)
-		case "endpoint":
-			w.str(v, "source.s3.endpoint", &s.S3.Endpoint)
-		case "path_style":
-			w.boolean(v, "source.s3.path_style", &s.S3.PathStyle)
-		}
-	})
-}
-
-func (c *Config) decodeInsider(w *walker, v ast.Node) {
-	in := &c.Insider
-	in.at = map[string]Pos{}
-	w.mapping(v, "insider", []string{"endpoint", "partner", "api_key_env", "api_key_file", "error_callback_url", "array_attributes", "profiles"}, func(key string, k, v ast.Node) {
-		in.at[key] = pos(v)
-		where := "insider." + key
-		switch key {
-		case "endpoint":
-			w.str(v, where, &in.Endpoint)
-		case "partner":
-			w.str(v, where, &in.Partner)
-		case "api_key_env":
-			w.str(v, where, &in.APIKeyEnv)
-		case "api_key_file":
-			w.str(v, where, &in.APIKeyFile)
-		case "error_callback_url":
-			w.str(v, where, &in.ErrorCallbackURL)
-		case "profiles":
-			in.decodeProfiles(w, v)
-		case "array_attributes":
-			var s string
-			w.str(v, where, &s)
-			switch s {
-			case "append":
-			case "overwrite":
-				in.NotAppend = true
-			default:
-				w.addf(v, "%s must be append or overwrite, not %q", where, s)
-			}
-		}
-	})
-}
-
-func (c *Config) decodeMetrics(w *walker, v ast.Node) {
-	m := &c.Metrics
-	m.at = map[string]Pos{}
-	w.mapping(v, "metrics", []string{"pushgateway", "job", "push_interval"}, func(key string, _, v ast.Node) {
-		m.at[key] = pos(v)
-		where := "metrics." + key
-		switch key {
-		case "pushgateway":
-			w.str(v, where, &m.Pushgateway)
-		case "job":
-			w.str(v, where, &m.Job)
-		case "push_interval":
-			w.duration(v, where, &m.PushInterval)
-			if m.PushInterval <= 0 {
-				w.addf(v, "%s must be above 0", where)
-			}
-		}
-	})
-}
-
 // CheckPushgateway checks a Pushgateway base URL (metrics.pushgateway or
 // --pushgateway): http or https with a host.
 func CheckPushgateway(s string) error {
@@ -627,85 +306,8 @@ func CheckPushgateway(s string) error {
 	return nil
 }
 
-func (c *Config) applyDefaults() {
-	if c.Source.Format == "" {
-		c.Source.Format = readers.FormatAuto
-	}
-	if c.Source.OnChange == "" {
-		c.Source.OnChange = OnChangeStop
-	}
-	if c.Insider.Endpoint == "" {
-		c.Insider.Endpoint = DefaultEndpoint
-	}
-	if c.Insider.APIKeyEnv == "" {
-		c.Insider.APIKeyEnv = "INSIDER_API_KEY"
-	}
-	d := &c.Delivery
-	if d.BatchUsers == 0 {
-		d.BatchUsers = upsert.MaxUsers
-	}
-	if d.BatchBytes == 0 {
-		d.BatchBytes = 4_500_000
-	}
-	if d.Workers == 0 {
-		d.Workers = 8
-	}
-	if d.RequestsPerSecond == 0 {
-		d.RequestsPerSecond = 300
-	}
-	if d.MaxAttempts == 0 {
-		d.MaxAttempts = 8
-	}
-	if d.Timeout == 0 {
-		d.Timeout = 60 * time.Second
-	}
-	if d.GiveUpAfter == 0 {
-		d.GiveUpAfter = 30 * time.Minute
-	}
-	if c.Events.TTL == nil {
-		c.Events.TTL = map[string]time.Duration{}
-	}
-	c.Events.builtin = map[string]bool{}
-	if _, ok := c.Events.TTL["default"]; !ok {
-		c.Events.TTL["default"] = 90 * 24 * time.Hour
-		c.Events.builtin["default"] = true
-	}
-	if _, ok := c.Events.TTL["purchase"]; !ok {
-		c.Events.TTL["purchase"] = 730 * 24 * time.Hour
-		c.Events.builtin["purchase"] = true
-	}
-	if c.Events.FutureTolerance == 0 {
-		c.Events.FutureTolerance = 5 * time.Minute
-	}
-	if c.Metrics.Job == "" {
-		c.Metrics.Job = "insider-import"
-	}
-	if c.Metrics.PushInterval == 0 {
-		c.Metrics.PushInterval = 20 * time.Second
-	}
-}
-
-// check validates what does not depend on the inputs.
+// check validates what no key's spec can: the mapping as a whole.
 func (c *Config) check(w *walker) {
-	in := c.Insider
-	if u, err := url.Parse(in.Endpoint); err != nil || u.Host == "" {
-		w.addAt(in.at["endpoint"], "insider.endpoint %q is not a URL", in.Endpoint)
-	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		w.addAt(in.at["endpoint"], "insider.endpoint: plain http:// is only allowed for loopback hosts (the API key would travel in clear); use https://")
-	} else if u.Scheme != "http" && u.Scheme != "https" {
-		w.addAt(in.at["endpoint"], "insider.endpoint must be an https:// URL")
-	}
-	if in.ErrorCallbackURL != "" {
-		if u, err := url.Parse(in.ErrorCallbackURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			w.addAt(in.at["error_callback_url"], "insider.error_callback_url %q is not an http(s) URL", in.ErrorCallbackURL)
-		}
-	}
-	c.checkVerify(w)
-	if m := c.Metrics; m.Pushgateway != "" {
-		if err := CheckPushgateway(m.Pushgateway); err != nil {
-			w.addAt(m.at["pushgateway"], "metrics.pushgateway: %v", err)
-		}
-	}
 	if len(c.Mapping.Identifiers) == 0 {
 		w.addf(nil, "mapping.identifiers: map at least one identifier (email, phone_number, uuid or custom)")
 	}

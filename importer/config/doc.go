@@ -6,6 +6,12 @@
 // needs no input file; mapping.go decodes and checks the mapping of
 // columns to identifiers, attributes and events against Insider's rules.
 //
+// Each section is one table of specs (sections.go, mapping.go; the
+// machinery in spec.go): a key is declared once, with its default, a line
+// of description and its decoder, and the table drives the decoding, the
+// defaults, the unknown-key check and Reference, which docs/config.md's
+// table of every key is held to.
+//
 // A Config is data: the mapping's fields are what the YAML says, checked,
 // with the type Insider expects of each (Field.Wants). Binding fields to an
 // input's columns and encoding them is the importer's (importer.Field);

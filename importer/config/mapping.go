@@ -51,30 +51,154 @@ func NamedLayout(layout string) string {
 	return ""
 }
 
-func (c *Config) decodeMapping(w *walker, v ast.Node) {
-	m := &c.Mapping
-	w.mapping(v, "mapping", []string{"identifiers", "attributes", "events"}, func(key string, k, v ast.Node) {
-		switch key {
-		case "identifiers":
-			decodeFields(w, v, "mapping.identifiers", []string{"email", "phone_number", "uuid", "custom"}, &m.Identifiers)
-		case "attributes":
-			decodeFields(w, v, "mapping.attributes", nil, &m.Attributes)
-		case "events":
-			seq, ok := v.(*ast.SequenceNode)
+// mappingSection is mapping: the identifiers, attributes and events.
+var mappingSection = &section[Mapping]{
+	specs: []spec[Mapping]{
+		sub("identifiers", "who each row is: at least one", identifierSection, func(m *Mapping) *[]Field { return &m.Identifiers }),
+		sub("attributes", "Insider's default attributes, and custom ones", attributeSection, func(m *Mapping) *[]Field { return &m.Attributes }),
+		{key: "events", doc: "a list of event specs, each making one event per row", sub: nested{"[]", eventSection}, decode: decodeEvents},
+	},
+	after: func(w *walker, _ string, _, _ ast.Node, m *Mapping) {
+		sortFields(m.Identifiers)
+		sortFields(m.Attributes)
+		m.checkNames(w)
+	},
+}
+
+// identifierSection is mapping.identifiers.
+var identifierSection = &section[[]Field]{specs: []spec[[]Field]{
+	{key: "email", doc: "a field of addresses: trimmed, lower-cased, checked", decode: appendField(false)},
+	{key: "phone_number", doc: "a field of E.164 numbers", decode: appendField(false)},
+	{key: "uuid", doc: "a field of ids, sent as strings (type: integer reads 1000001.0 as 1000001)", decode: appendField(false)},
+	sub("custom", "identifiers of your own, by name", customSection, func(fs *[]Field) *[]Field { return fs }),
+}}
+
+// attributeSection is mapping.attributes: any of Insider's default
+// attributes (checked by checkNames), and custom ones.
+var attributeSection = &section[[]Field]{
+	specs: []spec[[]Field]{sub("custom", "attributes of your own, by name", customSection, func(fs *[]Field) *[]Field { return fs })},
+	other: &spec[[]Field]{key: "<attribute>", doc: "one of Insider's default attributes (name, surname, birthday, email_optin, ...): a field", decode: appendField(false)},
+}
+
+// paramSection is the params of an event spec: Insider's default event
+// params (checked by checkParams), and custom ones.
+var paramSection = &section[[]Field]{
+	specs: []spec[[]Field]{sub("custom", "params of your own, by name", customSection, func(fs *[]Field) *[]Field { return fs })},
+	other: &spec[[]Field]{key: "<param>", doc: "one of Insider's default event params (event_group_id, product_id, currency, ...): a field", decode: appendField(false)},
+}
+
+// customSection is the custom fields under "custom", by name.
+var customSection = &section[[]Field]{
+	other: &spec[[]Field]{key: "<name>", doc: "a field (lowercase letters, digits and _)", decode: appendField(true)},
+}
+
+// appendField decodes a field named by its key and appends it.
+func appendField(custom bool) func(w *walker, where string, k, v ast.Node, dst *[]Field) {
+	return func(w *walker, where string, k, v ast.Node, dst *[]Field) {
+		if f, ok := decodeField(w, where, keyText(k), custom, k, v); ok {
+			*dst = append(*dst, f)
+		}
+	}
+}
+
+// decodeEvents decodes mapping.events, a list of event specs.
+func decodeEvents(w *walker, where string, _, v ast.Node, m *Mapping) {
+	seq, ok := v.(*ast.SequenceNode)
+	if !ok {
+		w.addf(v, "%s must be a list of event specs (- name: ...)", where)
+		return
+	}
+	for i, e := range seq.Values {
+		n := unwrap(e)
+		ev := eventDecoding{EventSpec: EventSpec{at: pos(firstKey(n))}}
+		eventSection.decode(w, fmt.Sprintf("%s[%d]", where, i), nil, n, &ev)
+		if ev.ok {
+			m.Events = append(m.Events, ev.EventSpec)
+		}
+	}
+}
+
+// eventDecoding is an event spec being decoded.
+type eventDecoding struct {
+	EventSpec
+	haveTS bool // timestamp was given
+	ok     bool // the spec can be used: it has a name (or name column) and a timestamp
+}
+
+// eventSection is one event spec of mapping.events.
+var eventSection = &section[eventDecoding]{
+	specs: []spec[eventDecoding]{
+		custom("name", "", "the events' name (lowercase letters, digits and _), or", func(w *walker, where string, _, v ast.Node, ev *eventDecoding) {
+			w.str(v, where, &ev.Name)
+			if !upsert.ValidEventName(ev.Name) {
+				w.addf(v, "%s: %q is not an event name Insider accepts (lowercase letters, digits and _)", where, ev.Name)
+			}
+		}),
+		custom("name_column", "", "a field of event names", func(w *walker, where string, k, v ast.Node, ev *eventDecoding) {
+			f, ok := decodeField(w, where, "event_name", false, k, v)
 			if !ok {
-				w.addf(v, "mapping.events must be a list of event specs (- name: ...)")
 				return
 			}
-			for i, e := range seq.Values {
-				if ev, ok := decodeEvent(w, fmt.Sprintf("mapping.events[%d]", i), unwrap(e)); ok {
-					m.Events = append(m.Events, ev)
-				}
+			if f.Type != TypeString {
+				w.addAt(f.At, "%s: event names are strings; remove type %s", where, f.Type)
+			}
+			finishField(w, where, &f)
+			if f.Value != nil && !upsert.ValidEventName(strings.TrimSpace(*f.Value)) {
+				w.addAt(f.At, "%s.value: %q is not an event name Insider accepts (lowercase letters, digits and _)", where, *f.Value)
+			}
+			ev.NameColumn = &f
+		}),
+		custom("timestamp", "", "a field of when the event happened (required; type datetime or date)", func(w *walker, where string, k, v ast.Node, ev *eventDecoding) {
+			ev.haveTS = true
+			f, ok := decodeField(w, where, "timestamp", false, k, v, TypeDateTime)
+			if !ok {
+				return
+			}
+			if f.Type != TypeDateTime && f.Type != TypeDate {
+				w.addAt(f.At, "%s: type must be datetime or date, not %s", where, f.Type)
+			}
+			finishField(w, where, &f)
+			checkConstant(w, where, &f)
+			ev.Timestamp = f
+		}),
+		sub("params", "the event's params", paramSection, func(ev *eventDecoding) *[]Field { return &ev.Params }),
+	},
+	after: func(w *walker, where string, _, _ ast.Node, ev *eventDecoding) {
+		ev.ok = true
+		if (ev.Name == "") == (ev.NameColumn == nil) {
+			w.addAt(ev.at, "%s: give either name or name_column", where)
+			ev.ok = false
+		}
+		if !ev.haveTS {
+			w.addAt(ev.at, "%s: timestamp is required (the column holding when the event happened)", where)
+			ev.ok = false
+		}
+		sortFields(ev.Params)
+		checkParams(w, where, &ev.EventSpec)
+	},
+}
+
+// Columns lists the columns the mapping reads, each once, in the order
+// the mapping names them.
+func (m *Mapping) Columns() []string {
+	cols := []string{}
+	add := func(fs ...Field) {
+		for _, f := range fs {
+			if f.Column != "" && !slices.Contains(cols, f.Column) {
+				cols = append(cols, f.Column)
 			}
 		}
-	})
-	sortFields(m.Identifiers)
-	sortFields(m.Attributes)
-	m.checkNames(w)
+	}
+	add(m.Identifiers...)
+	add(m.Attributes...)
+	for _, e := range m.Events {
+		add(e.Timestamp)
+		if e.NameColumn != nil {
+			add(*e.NameColumn)
+		}
+		add(e.Params...)
+	}
+	return cols
 }
 
 // sortFields orders fields so payload keys come out in one fixed order,
@@ -92,81 +216,10 @@ func sortFields(fs []Field) {
 	})
 }
 
-func decodeEvent(w *walker, where string, n ast.Node) (EventSpec, bool) {
-	ev := EventSpec{at: pos(firstKey(n))}
-	ok := true
-	var haveTS bool
-	w.mapping(n, where, []string{"name", "name_column", "timestamp", "params"}, func(key string, k, v ast.Node) {
-		switch key {
-		case "name":
-			w.str(v, where+".name", &ev.Name)
-			if !upsert.ValidEventName(ev.Name) {
-				w.addf(v, "%s.name: %q is not an event name Insider accepts (lowercase letters, digits and _)", where, ev.Name)
-			}
-		case "name_column":
-			f, fok := decodeField(w, where+".name_column", "event_name", false, k, v)
-			if fok {
-				if f.Type != TypeString {
-					w.addAt(f.At, "%s.name_column: event names are strings; remove type %s", where, f.Type)
-				}
-				finishField(w, where+".name_column", &f)
-				if f.Value != nil && !upsert.ValidEventName(strings.TrimSpace(*f.Value)) {
-					w.addAt(f.At, "%s.name_column.value: %q is not an event name Insider accepts (lowercase letters, digits and _)", where, *f.Value)
-				}
-				ev.NameColumn = &f
-			}
-		case "timestamp":
-			haveTS = true
-			f, fok := decodeField(w, where+".timestamp", "timestamp", false, k, v, TypeDateTime)
-			if fok {
-				if f.Type != TypeDateTime && f.Type != TypeDate {
-					w.addAt(f.At, "%s.timestamp: type must be datetime or date, not %s", where, f.Type)
-				}
-				finishField(w, where+".timestamp", &f)
-				checkConstant(w, where+".timestamp", &f)
-				ev.Timestamp = f
-			}
-		case "params":
-			decodeFields(w, v, where+".params", nil, &ev.Params)
-		}
-	})
-	if (ev.Name == "") == (ev.NameColumn == nil) {
-		w.addAt(ev.at, "%s: give either name or name_column", where)
-		ok = false
-	}
-	if !haveTS {
-		w.addAt(ev.at, "%s: timestamp is required (the column holding when the event happened)", where)
-		ok = false
-	}
-	sortFields(ev.Params)
-	checkParams(w, where, &ev)
-	return ev, ok
-}
-
-// decodeFields decodes a mapping of fields (identifiers, attributes, event
-// params) in which the key "custom" holds the custom ones, appending them to
-// dst. known, when not nil, lists the keys allowed besides.
-func decodeFields(w *walker, v ast.Node, where string, known []string, dst *[]Field) {
-	w.mapping(v, where, known, func(name string, k, v ast.Node) {
-		if name == "custom" {
-			w.mapping(v, where+".custom", nil, func(name string, k, v ast.Node) {
-				if f, ok := decodeField(w, where+".custom."+name, name, true, k, v); ok {
-					*dst = append(*dst, f)
-				}
-			})
-			return
-		}
-		if f, ok := decodeField(w, where+"."+name, name, false, k, v); ok {
-			*dst = append(*dst, f)
-		}
-	})
-}
-
 // decodeField reads the short form (a column name) or the long form
-// {column, type, layout, timezone, dst, separator, format, decimal,
-// thousands, value}. Whether the
-// options fit the type is checked by finishField, once the type is settled
-// (a default attribute without a type takes the one Insider expects).
+// (fieldSection). Whether the options fit the type is checked by
+// finishField, once the type is settled (a default attribute without a
+// type takes the one Insider expects).
 func decodeField(w *walker, where, name string, custom bool, k, v ast.Node, defType ...FieldType) (Field, bool) {
 	f := Field{Name: name, Custom: custom, At: pos(k)}
 	if custom && !upsert.ValidCustomName(name) {
@@ -207,9 +260,7 @@ func decodeFieldShort(w *walker, where string, k, v ast.Node, f *Field) bool {
 // decodeFieldLong reads a field given as a mapping of options, which
 // must name a column or a constant value, not both.
 func decodeFieldLong(w *walker, where string, k, v ast.Node, f *Field) bool {
-	w.mapping(v, where, []string{"column", "type", "layout", "timezone", "dst", "separator", "format", "decimal", "thousands", "value"}, func(key string, _, v ast.Node) {
-		decodeFieldOption(w, where+"."+key, key, v, f)
-	})
+	fieldSection.decode(w, where, k, v, f)
 	if f.Column == "" && f.Value == nil {
 		w.addf(k, "%s: give a column (or a constant value)", where)
 		return false
@@ -220,59 +271,64 @@ func decodeFieldLong(w *walker, where string, k, v ast.Node, f *Field) bool {
 	return true
 }
 
-// decodeFieldOption reads option key of a field's long form into f; where
-// names the option (e.g. "mapping.attributes.tier.type").
-func decodeFieldOption(w *walker, where, key string, v ast.Node, f *Field) {
-	switch key {
-	case "column":
-		w.str(v, where, &f.Column)
-	case "type":
-		var t string
-		w.str(v, where, &t)
-		f.Type = FieldType(t)
-		f.typed = true
-		if !slices.Contains(fieldTypes, f.Type) {
-			w.addf(v, "%s must be one of string, number, integer, boolean, date, datetime, array; not %q", where, t)
-		}
-	case "layout":
-		w.str(v, where, &f.Layout)
-	case "timezone":
-		f.Timezone = decodeTimezone(w, where, v)
-	case "dst":
+// fieldSection is the long form of a field. The defaults of layout,
+// separator, format and decimal depend on the type: finishField applies
+// them (from this table), once the type is settled.
+var fieldSection = &section[Field]{specs: []spec[Field]{
+	text("column", "", "the column it comes from, or", func(f *Field) *string { return &f.Column }, nil),
+	custom("type", string(TypeString), "string, number, integer, boolean, date, datetime or array; a default field takes the type Insider expects",
+		func(w *walker, where string, _, v ast.Node, f *Field) {
+			var t string
+			w.str(v, where, &t)
+			f.Type = FieldType(t)
+			f.typed = true
+			if !slices.Contains(fieldTypes, f.Type) {
+				w.addf(v, "%s must be one of string, number, integer, boolean, date, datetime, array; not %q", where, t)
+			}
+		}),
+	described(text("layout", LayoutRFC3339, "of dates and datetimes: rfc3339, unix, unix_ms, unix_us, unix_ns or a Go layout", func(f *Field) *string { return &f.Layout }, nil)),
+	custom("timezone", "", "the IANA zone of dates and datetimes written without one (none: such a value is rejected)",
+		func(w *walker, where string, _, v ast.Node, f *Field) { f.Timezone = decodeTimezone(w, where, v) }),
+	custom("dst", "", "earlier or later: which instant a local time at a daylight-saving change is", func(w *walker, where string, _, v ast.Node, f *Field) {
 		w.str(v, where, &f.DST)
 		if f.DST != DSTEarlier && f.DST != DSTLater {
 			w.addf(v, "%s must be earlier or later (which instant a local time at a daylight-saving change means), not %q", where, f.DST)
 		}
-	case "format":
-		w.str(v, where, &f.Format)
-		if !slices.Contains(ArrayFormats, f.Format) {
-			w.addf(v, "%s must be one of %s (how an array cell is written), not %q", where, strings.Join(ArrayFormats, ", "), f.Format)
-		}
-	case "separator":
+	}),
+	custom("separator", "|", "what splits an array cell", func(w *walker, where string, _, v ast.Node, f *Field) {
 		w.str(v, where, &f.Separator)
 		if f.Separator == "" {
 			w.addf(v, "%s must not be empty", where)
 			f.Separator = "|"
 		}
-	case "decimal":
+	}),
+	custom("format", ArraySeparator, "how an array cell is written: "+strings.Join(ArrayFormats, ", "), func(w *walker, where string, _, v ast.Node, f *Field) {
+		w.str(v, where, &f.Format)
+		if !slices.Contains(ArrayFormats, f.Format) {
+			w.addf(v, "%s must be one of %s (how an array cell is written), not %q", where, strings.Join(ArrayFormats, ", "), f.Format)
+		}
+	}),
+	custom("decimal", ".", `the decimal mark of numbers: "." or ","`, func(w *walker, where string, _, v ast.Node, f *Field) {
 		w.str(v, where, &f.Decimal)
 		if f.Decimal != "." && f.Decimal != "," {
 			w.addf(v, `%s must be "." or ","`, where)
 		}
-	case "thousands":
+	}),
+	custom("thousands", "", `the digit group separator of numbers: ".", ",", " " or "'"`, func(w *walker, where string, _, v ast.Node, f *Field) {
 		w.str(v, where, &f.Thousands)
 		if !slices.Contains([]string{".", ",", " ", "'"}, f.Thousands) {
 			w.addf(v, `%s must be ".", ",", " " or "'" (what groups the digits of 1.234.567), not %q`, where, f.Thousands)
 		}
-	case "value":
+	}),
+	custom("value", "", "a constant sent on every row, instead of a column", func(w *walker, where string, _, v ast.Node, f *Field) {
 		var s string
 		if _, isNull := v.(*ast.NullNode); isNull {
 			w.addf(v, "%s must not be empty", where)
 		}
 		w.str(v, where, &s)
 		f.Value = &s
-	}
-}
+	}),
+}}
 
 // decodeTimezone reads an IANA time zone name; an unknown or empty one is
 // a problem, and UTC stands in for it.
@@ -327,13 +383,13 @@ func finishField(w *walker, where string, f *Field) {
 		}
 	}
 	if f.Type == TypeArray && f.Separator == "" {
-		f.Separator = "|"
+		f.Separator = fieldSection.def("separator")
 	}
 	if f.Type == TypeArray && f.Format == "" {
-		f.Format = ArraySeparator
+		f.Format = fieldSection.def("format")
 	}
 	if f.Decimal == "" {
-		f.Decimal = "."
+		f.Decimal = fieldSection.def("decimal")
 	}
 	// No default timezone: text without a zone in a field without one is
 	// refused row by row, with the reason, rather than read as UTC.

@@ -23,7 +23,6 @@ type VerifyConfig struct {
 	APIKeyFile string
 	// Sample is how many users verify reads back by default (20).
 	Sample int
-	at     map[string]Pos
 }
 
 // InsiderProfile is one account of insider.profiles: its partner name
@@ -34,44 +33,13 @@ type InsiderProfile struct {
 	APIKeyFile string
 }
 
-func (c *Config) decodeVerify(w *walker, v ast.Node) {
-	vc := &c.Verify
-	vc.at = map[string]Pos{}
-	w.mapping(v, "verify", []string{"endpoint", "api_key_env", "api_key_file", "sample"}, func(key string, _, v ast.Node) {
-		vc.at[key] = pos(v)
-		where := "verify." + key
-		switch key {
-		case "endpoint":
-			w.str(v, where, &vc.Endpoint)
-		case "api_key_env":
-			w.str(v, where, &vc.APIKeyEnv)
-		case "api_key_file":
-			w.str(v, where, &vc.APIKeyFile)
-		case "sample":
-			w.integer(v, where, &vc.Sample)
-			if vc.Sample < 1 {
-				w.addf(v, "%s must be at least 1", where)
-			}
-		}
-	})
-}
-
 // decodeProfiles reads insider.profiles: name → partner and key.
-func (in *InsiderConfig) decodeProfiles(w *walker, v ast.Node) {
+func decodeProfiles(w *walker, where string, _, v ast.Node, in *InsiderConfig) {
 	in.Profiles = map[string]InsiderProfile{}
-	w.mapping(v, "insider.profiles", nil, func(name string, k, v ast.Node) {
-		where := "insider.profiles." + name
+	w.mapping(v, where, nil, func(name string, k, v ast.Node) {
+		where := where + "." + name
 		var p InsiderProfile
-		w.mapping(v, where, []string{"partner", "api_key_env", "api_key_file"}, func(key string, _, v ast.Node) {
-			switch key {
-			case "partner":
-				w.str(v, where+".partner", &p.Partner)
-			case "api_key_env":
-				w.str(v, where+".api_key_env", &p.APIKeyEnv)
-			case "api_key_file":
-				w.str(v, where+".api_key_file", &p.APIKeyFile)
-			}
-		})
+		profileSection.decode(w, where, k, v, &p)
 		if p.Partner == "" {
 			// Each account's checkpoints are kept apart by its partner
 			// name (Config.JobID): it cannot come from the environment.
@@ -82,21 +50,6 @@ func (in *InsiderConfig) decodeProfiles(w *walker, v ast.Node) {
 		}
 		in.Profiles[name] = p
 	})
-}
-
-// checkVerify checks the verify section's endpoint like insider.endpoint.
-func (c *Config) checkVerify(w *walker) {
-	if c.Verify.Sample == 0 {
-		c.Verify.Sample = 20
-	}
-	if c.Verify.Endpoint == "" {
-		return
-	}
-	if u, err := url.Parse(c.Verify.Endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		w.addAt(c.Verify.at["endpoint"], "verify.endpoint %q is not an https:// URL", c.Verify.Endpoint)
-	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		w.addAt(c.Verify.at["endpoint"], "verify.endpoint: plain http:// is only allowed for loopback hosts (the API key would travel in clear); use https://")
-	}
 }
 
 // ProfileNames lists insider.profiles' names, sorted.

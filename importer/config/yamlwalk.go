@@ -117,10 +117,7 @@ func (w *walker) mapping(n ast.Node, where string, known []string, fn func(key s
 	}
 	seen := map[string]bool{}
 	for _, mv := range m.Values {
-		key := mv.Key.String()
-		if s, ok := mv.Key.(*ast.StringNode); ok {
-			key = s.Value
-		}
+		key := keyText(mv.Key)
 		if seen[key] {
 			w.addf(mv.Key, "%s: key %q appears twice", where, key)
 			continue
@@ -132,6 +129,14 @@ func (w *walker) mapping(n ast.Node, where string, known []string, fn func(key s
 		}
 		fn(key, mv.Key, unwrap(mv.Value))
 	}
+}
+
+// keyText returns the text of a mapping's key node.
+func keyText(k ast.Node) string {
+	if s, ok := k.(*ast.StringNode); ok {
+		return s.Value
+	}
+	return k.String()
 }
 
 // scalar returns the text of a scalar node; ok is false (and a problem
