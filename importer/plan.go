@@ -12,6 +12,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -217,7 +218,7 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		id, cols, types := rd.Identity(), rd.Columns(), readers.ColumnTypes(rd)
 		rd.Close()
 		r.bytesTotal += r.partBytes(f, id.Size)
-		mp, err := newMapper(r.cfg, f, cols, time.Time{})
+		mp, err := encode.NewMapper(r.cfg, f, cols, time.Time{})
 		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
@@ -406,31 +407,9 @@ func (r *run) readerOptions(start *readers.Position) readers.Options {
 func (r *run) scanOptions(start *readers.Position) readers.Options {
 	o := r.readerOptions(start)
 	if !r.cfg.Source.ColumnsInsensitive { // else every column: the file's may be spelled otherwise
-		o.Columns = mappedColumns(&r.cfg.Mapping)
+		o.Columns = encode.MappedColumns(&r.cfg.Mapping)
 	}
 	return o
-}
-
-// mappedColumns lists the columns the mapping reads, each once.
-func mappedColumns(m *config.Mapping) []string {
-	cols := []string{}
-	add := func(fs ...config.Field) {
-		for _, f := range fs {
-			if f.Column != "" && !slices.Contains(cols, f.Column) {
-				cols = append(cols, f.Column)
-			}
-		}
-	}
-	add(m.Identifiers...)
-	add(m.Attributes...)
-	for _, e := range m.Events {
-		add(e.Timestamp)
-		if e.NameColumn != nil {
-			add(*e.NameColumn)
-		}
-		add(e.Params...)
-	}
-	return cols
 }
 
 // partOptions are the scan options for this shard's part of file from

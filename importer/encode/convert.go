@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"cmp"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -18,17 +19,17 @@ import (
 // text through float64: "1830.50" is sent as 1830.50, and an identifier such
 // as 10000000000000000001 keeps every digit.
 
-// cell returns the value of f in rec: its constant, or its column's cell
+// Cell returns the value of f in rec: its constant, or its column's cell
 // with surrounding spaces trimmed and configured null tokens turned into
 // null, or nil for null. An empty cell is null. Text (a constant, a CSV
 // cell, a typed string cell) is held in *tmp, a KindString Value of the
-// caller's that only cell writes to; a typed cell of another kind is not
+// caller's that only Cell writes to; a typed cell of another kind is not
 // copied: the result points into rec, and is only read.
 //
 // It inlines (keep it so): tmp is then seen to be the caller's local
 // variable, and storing the text there needs no write barrier, as a store
 // through a pointer parameter does while the collector runs.
-func (m *mapper) cell(f *Field, rec *readers.Record, tmp *readers.Value) *readers.Value {
+func (m *Mapper) Cell(f *Field, rec *readers.Record, tmp *readers.Value) *readers.Value {
 	s, v := m.cellText(f, rec)
 	if s != "" {
 		tmp.Str = s
@@ -39,7 +40,7 @@ func (m *mapper) cell(f *Field, rec *readers.Record, tmp *readers.Value) *reader
 
 // cellText is cell without the Value for text: s for text, v for a typed
 // cell of another kind, or neither for null.
-func (m *mapper) cellText(f *Field, rec *readers.Record) (s string, v *readers.Value) {
+func (m *Mapper) cellText(f *Field, rec *readers.Record) (s string, v *readers.Value) {
 	switch {
 	case f.Value != nil:
 		return *f.Value, nil
@@ -81,7 +82,7 @@ func plainEnds(s string) bool {
 
 // isNull reports whether s is one of source.null_values. Most cells have
 // a length no null value has, which one bit test tells.
-func (m *mapper) isNull(s string) bool {
+func (m *Mapper) isNull(s string) bool {
 	if len(s) < 64 && m.nullLens&(1<<len(s)) == 0 {
 		return false
 	}
@@ -96,18 +97,18 @@ func (m *mapper) isNull(s string) bool {
 // text returns v as a string for string fields and identifiers. Numbers
 // keep their exact digits; nothing goes through float64 that did not come
 // as a float.
-func text(v readers.Value) string { return textOf(&v) }
+func text(v readers.Value) string { return TextOf(&v) }
 
-// textOf is text for a cell (see mapper.cell). It inlines for the usual
+// TextOf is text for a cell (see Mapper.Cell). It inlines for the usual
 // string cell.
-func textOf(v *readers.Value) string {
+func TextOf(v *readers.Value) string {
 	if v.Kind == readers.KindString {
 		return v.Str
 	}
 	return typedText(v)
 }
 
-// typedText is textOf for a cell of a kind other than string.
+// typedText is TextOf for a cell of a kind other than string.
 func typedText(v *readers.Value) string {
 	if v.Kind == readers.KindTime {
 		if v.Wall { // no zone to claim
@@ -123,20 +124,20 @@ func appendValue(dst []byte, f *Field, v readers.Value) ([]byte, error) {
 	return appendCell(dst, f, &v)
 }
 
-// appendCell is appendValue for a cell (see mapper.cell), not copied.
+// appendCell is appendValue for a cell (see Mapper.Cell), not copied.
 func appendCell(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	switch f.Type {
-	case TypeString:
+	case config.TypeString:
 		if v.Kind == readers.KindList {
 			return dst, errors.New("a list cannot be a string; declare type: array")
 		}
-		return appendString(dst, textOf(v)), nil
-	case TypeNumber:
+		return appendString(dst, TextOf(v)), nil
+	case config.TypeNumber:
 		if f.Thousands != "" && v.Kind == readers.KindString {
 			return appendGrouped(dst, f, v.Str)
 		}
 		return appendNumber(dst, f, v)
-	case TypeInteger:
+	case config.TypeInteger:
 		if f.Thousands != "" && v.Kind == readers.KindString {
 			return appendGrouped(dst, f, v.Str)
 		}
@@ -148,19 +149,19 @@ func appendCell(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 			return dst, err
 		}
 		return appendInt(dst, i), nil
-	case TypeBoolean:
+	case config.TypeBoolean:
 		b, err := toBool(v)
 		if err != nil {
 			return dst, err
 		}
 		return strconv.AppendBool(dst, b), nil
-	case TypeDate, TypeDateTime:
+	case config.TypeDate, config.TypeDateTime:
 		t, err := timeOf(f, v)
 		if err != nil {
 			return dst, err
 		}
 		return appendTime(dst, t), nil
-	case TypeArray:
+	case config.TypeArray:
 		return appendArray(dst, f, v)
 	}
 	return dst, fmt.Errorf("unknown type %q", f.Type)
@@ -448,7 +449,7 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 		if it.Kind == readers.KindList {
 			return fmt.Errorf("item %d: a list inside a list", n)
 		}
-		dst = appendString(dst, textOf(it))
+		dst = appendString(dst, TextOf(it))
 		return nil
 	}
 	dst = append(dst, '[')
@@ -602,7 +603,7 @@ func appendGrouped(dst []byte, f *Field, s string) ([]byte, error) {
 		return dst, fmt.Errorf("not a number: %q (thousands: %q groups the digits by three, as in 1%s234%s567)", s, f.Thousands, f.Thousands, f.Thousands)
 	}
 	v := readers.Value{Kind: readers.KindString, Str: plain}
-	if f.Type == TypeInteger {
+	if f.Type == config.TypeInteger {
 		i, err := toInteger(&v, f.Decimal)
 		if err != nil {
 			return dst, fmt.Errorf("not a whole number: %q", s)

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"fmt"
@@ -63,7 +63,7 @@ func parseISODateRef(s string) (year int, mon time.Month, day int, ok bool) {
 func sameRFC3339(t *testing.T, s string) {
 	t.Helper()
 	for _, dateOnly := range []bool{false, true} {
-		got, wall, ok := parseRFC3339(s, dateOnly)
+		got, wall, ok := ParseRFC3339(s, dateOnly)
 		want, wwall, wok := parseRFC3339Ref(s, dateOnly)
 		if got != want || wall != wwall || ok != wok {
 			t.Fatalf("%q (date only %v): %v %v %v, want %v %v %v", s, dateOnly, got, wall, ok, want, wwall, wok)
@@ -108,7 +108,7 @@ func FuzzRFC3339Same(f *testing.F) {
 // toTime refuses instants outside years 1 to 9999 at their first and last
 // nanosecond, whatever the offset that moves them there.
 func TestTimeYearBounds(t *testing.T) {
-	f := &Field{Field: config.Field{Type: TypeDateTime}}
+	f := &Field{Field: config.Field{Type: config.TypeDateTime}}
 	for s, ok := range map[string]bool{
 		"0001-01-01T00:00:00Z": true, "0000-12-31T23:59:59.999999999Z": false, "0001-01-01T00:59:59+01:00": false,
 		"0001-01-01T01:00:00+01:00": true, "9999-12-31T23:59:59.999999999Z": true, "9999-12-31T23:00:00-01:00": false,

@@ -1,9 +1,11 @@
-package importer
+package encode
 
 import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/insider-import/insider-import/importer/config"
 )
 
 // guessLayouts are the Go layouts a rejected date or datetime is tried
@@ -25,11 +27,11 @@ var guessLayouts = []string{
 // "" for the default) does not: ` (layout: "rfc3339" would read it)`, or "" when
 // none of rfc3339, the epoch layouts by digit count and guessLayouts does.
 // It runs on rejected cells only.
-func layoutHint(s, cur string, typ FieldType) string {
+func layoutHint(s, cur string, typ config.FieldType) string {
 	var found []string
 	naive := false
-	if cur != layoutRFC3339 && (cur != "" || typ == TypeDate) { // "" is rfc3339 but for a date
-		if _, wall, ok := parseRFC3339(s, typ == TypeDate); ok {
+	if cur != layoutRFC3339 && (cur != "" || typ == config.TypeDate) { // "" is rfc3339 but for a date
+		if _, wall, ok := ParseRFC3339(s, typ == config.TypeDate); ok {
 			found, naive = append(found, layoutRFC3339), wall
 		}
 	}
@@ -44,7 +46,7 @@ func layoutHint(s, cur string, typ FieldType) string {
 			continue
 		}
 		if _, wall, err := parseLayout(l, s); err == nil {
-			if wall && typ != TypeDate {
+			if wall && typ != config.TypeDate {
 				naive = true
 			}
 			found = append(found, l)

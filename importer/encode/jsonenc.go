@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"strconv"
@@ -19,8 +19,8 @@ func appendString(dst []byte, s string) []byte { return jsonstr.AppendString(dst
 // the object's first member (jsonstr.AppendKey).
 func appendKey(dst []byte, first bool, key string) []byte { return jsonstr.AppendKey(dst, first, key) }
 
-// appendFieldKey is appendKey for a field's name, encoded once (f.key).
-func appendFieldKey(dst []byte, first bool, f *Field) []byte {
+// AppendFieldKey is appendKey for a field's name, encoded once (f.key).
+func AppendFieldKey(dst []byte, first bool, f *Field) []byte {
 	if f.key == "" {
 		return appendKey(dst, first, f.Name)
 	}

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"strings"
@@ -15,29 +15,29 @@ import (
 // by three, and refuses it anywhere else.
 func TestThousandsSeparator(t *testing.T) {
 	tests := []struct {
-		typ                FieldType
+		typ                config.FieldType
 		thousands, decimal string
 		in, want, errHas   string
 	}{
-		{TypeNumber, ".", ",", "1.234,05", "1234.05", ""},
-		{TypeNumber, ".", ",", "1.234.567,5", "1234567.5", ""},
-		{TypeNumber, ".", ",", "-1.234,05", "-1234.05", ""},
-		{TypeNumber, ".", ",", "234,05", "234.05", ""},
-		{TypeNumber, ".", ",", "1234,05", "1234.05", ""},
-		{TypeNumber, ".", ",", "1.234", "1234", ""},
-		{TypeNumber, ",", ".", "1,234,567.89", "1234567.89", ""},
-		{TypeNumber, " ", ",", "1 234 567,89", "1234567.89", ""},
-		{TypeNumber, "'", ".", "1'234.5", "1234.5", ""},
-		{TypeInteger, ".", ",", "1.234.567", "1234567", ""},
-		{TypeInteger, ",", ".", "1,234.00", "1234", ""},
+		{config.TypeNumber, ".", ",", "1.234,05", "1234.05", ""},
+		{config.TypeNumber, ".", ",", "1.234.567,5", "1234567.5", ""},
+		{config.TypeNumber, ".", ",", "-1.234,05", "-1234.05", ""},
+		{config.TypeNumber, ".", ",", "234,05", "234.05", ""},
+		{config.TypeNumber, ".", ",", "1234,05", "1234.05", ""},
+		{config.TypeNumber, ".", ",", "1.234", "1234", ""},
+		{config.TypeNumber, ",", ".", "1,234,567.89", "1234567.89", ""},
+		{config.TypeNumber, " ", ",", "1 234 567,89", "1234567.89", ""},
+		{config.TypeNumber, "'", ".", "1'234.5", "1234.5", ""},
+		{config.TypeInteger, ".", ",", "1.234.567", "1234567", ""},
+		{config.TypeInteger, ",", ".", "1,234.00", "1234", ""},
 
-		{TypeNumber, ".", ",", "1.23,4", "", `not a number: "1.23,4" (thousands: "." groups the digits by three, as in 1.234.567)`},
-		{TypeNumber, ".", ",", "1.2345,4", "", "groups the digits by three"},
-		{TypeNumber, ".", ",", "1234.567,4", "", "groups the digits by three"},
-		{TypeNumber, ".", ",", ".234,4", "", "groups the digits by three"},
-		{TypeNumber, ",", ".", "1,234.5,6", "", "groups the digits by three"},
-		{TypeNumber, ".", ",", "1.234,5x", "", `not a number: "1.234,5x"`},
-		{TypeInteger, ".", ",", "1.234,5", "", `not a whole number: "1.234,5"`},
+		{config.TypeNumber, ".", ",", "1.23,4", "", `not a number: "1.23,4" (thousands: "." groups the digits by three, as in 1.234.567)`},
+		{config.TypeNumber, ".", ",", "1.2345,4", "", "groups the digits by three"},
+		{config.TypeNumber, ".", ",", "1234.567,4", "", "groups the digits by three"},
+		{config.TypeNumber, ".", ",", ".234,4", "", "groups the digits by three"},
+		{config.TypeNumber, ",", ".", "1,234.5,6", "", "groups the digits by three"},
+		{config.TypeNumber, ".", ",", "1.234,5x", "", `not a number: "1.234,5x"`},
+		{config.TypeInteger, ".", ",", "1.234,5", "", `not a whole number: "1.234,5"`},
 	}
 	for _, tt := range tests {
 		f := &Field{Field: config.Field{Type: tt.typ, Thousands: tt.thousands, Decimal: tt.decimal}}
@@ -50,21 +50,21 @@ func TestThousandsSeparator(t *testing.T) {
 		assert.Equal(t, tt.want, string(got), tt.in)
 	}
 	// An integer identifier takes the separator out too.
-	id, err := fieldIDInteger(&Field{Field: config.Field{Type: TypeInteger, Thousands: ".", Decimal: ","}}, &readers.Value{Kind: readers.KindString, Str: "1.000.001,0"})
+	id, err := fieldIDInteger(&Field{Field: config.Field{Type: config.TypeInteger, Thousands: ".", Decimal: ","}}, &readers.Value{Kind: readers.KindString, Str: "1.000.001,0"})
 	require.NoError(t, err)
 	assert.Equal(t, "1000001", id)
-	_, err = fieldIDInteger(&Field{Field: config.Field{Type: TypeInteger, Thousands: ".", Decimal: ","}}, &readers.Value{Kind: readers.KindString, Str: "1.0001"})
+	_, err = fieldIDInteger(&Field{Field: config.Field{Type: config.TypeInteger, Thousands: ".", Decimal: ","}}, &readers.Value{Kind: readers.KindString, Str: "1.0001"})
 	assert.ErrorContains(t, err, "groups the digits by three")
 
 	// Without thousands the message says which key reads them.
-	_, err = appendValue(nil, &Field{Field: config.Field{Type: TypeNumber, Decimal: ","}}, str("1.234,05"))
+	_, err = appendValue(nil, &Field{Field: config.Field{Type: config.TypeNumber, Decimal: ","}}, str("1.234,05"))
 	assert.ErrorContains(t, err, `for 1.234,05 set thousands: "." too`)
-	_, err = appendValue(nil, &Field{Field: config.Field{Type: TypeNumber, Decimal: "."}}, str("1,234,567"))
+	_, err = appendValue(nil, &Field{Field: config.Field{Type: config.TypeNumber, Decimal: "."}}, str("1,234,567"))
 	assert.ErrorContains(t, err, `set thousands: "," on the field`)
 }
 
 func TestThousandsConfig(t *testing.T) {
-	_, err := ParseConfig("t.yaml", []byte(`source: {paths: [a.csv]}
+	_, err := parseConfig("t.yaml", []byte(`source: {paths: [a.csv]}
 mapping:
   identifiers: {uuid: id}
   attributes:
@@ -74,7 +74,7 @@ mapping:
       c: {column: c, type: string, thousands: ","}
       d: {column: d, type: integer, thousands: "-"}
 `))
-	var ce *ConfigError
+	var ce *config.ConfigError
 	require.ErrorAs(t, err, &ce)
 	var msgs []string
 	for _, p := range ce.Problems {
@@ -86,7 +86,7 @@ mapping:
 		`t.yaml:9:48: mapping.attributes.custom.d.thousands must be ".", ",", " " or "'" (what groups the digits of 1.234.567), not "-"`,
 	}, msgs, strings.Join(msgs, "\n"))
 
-	cfg, err := ParseConfig("t.yaml", []byte(`source: {paths: [a.csv]}
+	cfg, err := parseConfig("t.yaml", []byte(`source: {paths: [a.csv]}
 mapping:
   identifiers: {uuid: id}
   attributes: {custom: {a: {column: a, type: number, decimal: ",", thousands: "."}}}

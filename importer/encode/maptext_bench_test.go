@@ -1,6 +1,6 @@
 //go:build unix
 
-package importer
+package encode
 
 import (
 	"encoding/csv"
@@ -96,30 +96,30 @@ func benchPairRows(b *testing.B, n int) []readers.Record {
 // BenchmarkMapText maps text (CSV) records of the bench file's shape, the
 // mapping of pair.sh: one op is one row.
 func BenchmarkMapText(b *testing.B) {
-	cfg, err := ParseConfig("b.yaml", []byte(benchPairMapping))
+	cfg, err := parseConfig("b.yaml", []byte(benchPairMapping))
 	if err != nil {
 		b.Fatal(err)
 	}
-	mp, err := newMapper(cfg, "x.csv", benchPairHeader, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	mp, err := NewMapper(cfg, "x.csv", benchPairHeader, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		b.Fatal(err)
 	}
 	recs := benchPairRows(b, 10_000)
 	for _, rec := range recs {
-		if r := mp.mapRecord(rec); len(r.problems) > 0 || len(r.evs) != 1 {
-			b.Fatalf("%v: %v, %d events (%d read, %d expired, %d future)", rec.Text, r.problems, len(r.evs), r.eventsRead, r.expired, r.future)
+		if r := mp.MapRecord(rec); len(r.Problems) > 0 || len(r.Evs) != 1 {
+			b.Fatalf("%v: %v, %d events (%d read, %d expired, %d future)", rec.Text, r.Problems, len(r.Evs), r.EventsRead, r.Expired, r.Future)
 		}
 	}
 	const perArena = 1000
 	b.ReportAllocs()
 	i := 0
-	var a *rowArena
+	var a *RowArena
 	cpu0 := processCPU()
 	for b.Loop() {
 		if i%perArena == 0 {
-			a = mp.newRowArena(perArena, nil)
+			a = mp.NewRowArena(perArena, nil)
 		}
-		mp.mapRecordIn(a, recs[i%len(recs)])
+		mp.MapRecordIn(a, recs[i%len(recs)])
 		i++
 	}
 	// CPU time of the process (the garbage collector's included) per

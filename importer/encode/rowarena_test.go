@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"fmt"
@@ -35,19 +35,19 @@ mapping:
 	}
 	want := map[int][3]string{}
 	for _, arena := range []bool{false, true} {
-		mp, err := newMapper(cfg, "x.csv", header, testRef)
+		mp, err := NewMapper(cfg, "x.csv", header, testRef)
 		require.NoError(t, err)
-		var a *rowArena
+		var a *RowArena
 		if arena {
-			a = mp.newRowArena(len(recs), nil)
+			a = mp.NewRowArena(len(recs), nil)
 		}
-		var rows []*row
+		var rows []*Row
 		for _, rec := range recs {
-			rows = append(rows, mp.mapRecordIn(a, rec))
+			rows = append(rows, mp.MapRecordIn(a, rec))
 		}
 		for i, r := range rows {
-			require.Empty(t, r.problems)
-			got := [3]string{string(r.key), fmt.Sprintf("%s", r.attrs), fmt.Sprintf("%s", r.evs)}
+			require.Empty(t, r.Problems)
+			got := [3]string{string(r.Key), fmt.Sprintf("%s", r.Attrs), fmt.Sprintf("%s", r.Evs)}
 			if !arena {
 				want[i] = got
 				assert.Contains(t, got[0], fmt.Sprintf(`"uuid":"U%d"`, i))
@@ -71,22 +71,22 @@ mapping:
     - name: page_view
       timestamp: {column: at, layout: unix}
 `)
-	mp, err := newMapper(cfg, "x.csv", []string{"id", "n", "at"}, testRef)
+	mp, err := NewMapper(cfg, "x.csv", []string{"id", "n", "at"}, testRef)
 	require.NoError(t, err)
 	const n = 64
-	a := mp.newRowArena(n, nil)
+	a := mp.NewRowArena(n, nil)
 	freed := make(chan string, 2)
 	runtime.SetFinalizer(&a.buf[:1][0], func(*byte) { freed <- "buf" })
 	runtime.SetFinalizer(&a.attrs[:1][0], func(*[]byte) { freed <- "attrs" })
-	rows := make([]*row, n)
+	rows := make([]*Row, n)
 	for i := range rows {
-		rows[i] = mp.mapRecordIn(a, readers.Record{Text: []string{fmt.Sprint("U", i), "Name", "1751328000"}})
-		require.Empty(t, rows[i].problems)
-		require.NotNil(t, rows[i].attrs)
+		rows[i] = mp.MapRecordIn(a, readers.Record{Text: []string{fmt.Sprint("U", i), "Name", "1751328000"}})
+		require.Empty(t, rows[i].Problems)
+		require.NotNil(t, rows[i].Attrs)
 	}
 	a = nil
 	for i, r := range rows {
-		r.release()
+		r.Release()
 		if i < n-1 {
 			runtime.GC()
 			select {
@@ -107,7 +107,7 @@ mapping:
 	}
 	assert.Equal(t, map[string]bool{"buf": true, "attrs": true}, got)
 	for _, r := range rows {
-		assert.Len(t, r.evs, 1, "the event count stays")
+		assert.Len(t, r.Evs, 1, "the event count stays")
 	}
 	runtime.KeepAlive(rows)
 }

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"strconv"
@@ -29,7 +29,7 @@ func newCellTexts(ncols int, groups ...[]Field) *cellTexts {
 			if f.col < 0 || f.col >= ncols || ct.fields[f.col] != nil {
 				continue
 			}
-			if f.Type == TypeArray || f.Type == TypeDate || f.Type == TypeDateTime {
+			if f.Type == config.TypeArray || f.Type == config.TypeDate || f.Type == config.TypeDateTime {
 				ct.fields[f.col] = f
 			}
 		}
@@ -38,12 +38,12 @@ func newCellTexts(ncols int, groups ...[]Field) *cellTexts {
 }
 
 // cells returns the row's cells as text, for the rejects files.
-func (r *row) cells() []string {
-	if r.src.Values == nil || r.texts == nil {
-		return r.src.Strings()
+func (r *Row) cells() []string {
+	if r.Src.Values == nil || r.texts == nil {
+		return r.Src.Strings()
 	}
-	out := make([]string, len(r.src.Values))
-	for i, v := range r.src.Values {
+	out := make([]string, len(r.Src.Values))
+	for i, v := range r.Src.Values {
 		if i < len(r.texts.fields) && r.texts.fields[i] != nil {
 			out[i] = cellText(r.texts.fields[i], v)
 		} else {
@@ -56,9 +56,9 @@ func (r *row) cells() []string {
 // cellText writes v as text that f reads back as v.
 func cellText(f *Field, v readers.Value) string {
 	switch {
-	case v.Kind == readers.KindList && f.Type == TypeArray:
+	case v.Kind == readers.KindList && f.Type == config.TypeArray:
 		return string(appendArrayText(nil, f, v))
-	case (v.Kind == readers.KindTime || v.Kind == readers.KindDate) && (f.Type == TypeDate || f.Type == TypeDateTime):
+	case (v.Kind == readers.KindTime || v.Kind == readers.KindDate) && (f.Type == config.TypeDate || f.Type == config.TypeDateTime):
 		return timeText(f, v)
 	}
 	return v.String()

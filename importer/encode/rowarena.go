@@ -1,28 +1,28 @@
-package importer
+package encode
 
 import (
 	"sync"
 )
 
-// rowArena hands out the rows of one chunk and the memory they encode
+// RowArena hands out the rows of one chunk and the memory they encode
 // into, a few slabs per chunk instead of several allocations per row. The
 // rows of a chunk are consecutive and live about as long as each other.
 // Once every row of the chunk is encoded into a request (which drops key
 // and attrs and clears evs), nothing points into buf or attrs any more and
 // they are freed, as the rows' own buffers were: rows stay until their
 // batch is answered, their encoded bytes do not.
-type rowArena struct {
-	rows  []row
+type RowArena struct {
+	rows  []Row
 	buf   []byte   // encoding space; each row takes what it used
 	attrs [][]byte // attribute slots
 	evs   [][]byte // event slots (cleared, not dropped, when encoded)
 }
 
-// newRowArena returns an arena for n rows of mapper m. Its encoding
+// NewRowArena returns an arena for n rows of mapper m. Its encoding
 // space comes from spare (see recycle) when one there is large enough.
-func (m *mapper) newRowArena(n int, spare *sync.Pool) *rowArena {
-	a := &rowArena{
-		rows:  make([]row, n),
+func (m *Mapper) NewRowArena(n int, spare *sync.Pool) *RowArena {
+	a := &RowArena{
+		rows:  make([]Row, n),
 		attrs: make([][]byte, 0, n*len(m.m.Attributes)),
 		evs:   make([][]byte, 0, n*len(m.m.Events)),
 	}
@@ -38,21 +38,21 @@ func (m *mapper) newRowArena(n int, spare *sync.Pool) *rowArena {
 	return a
 }
 
-// poisonRecycled, set by tests, overwrites recycled space at once, so that
+// PoisonRecycled, set by tests, overwrites recycled space at once, so that
 // a row still read after its arena was recycled shows in the output.
-var poisonRecycled bool
+var PoisonRecycled bool
 
-// recycle hands the arena's encoding space to spare for a later chunk. It
+// Recycle hands the arena's encoding space to spare for a later chunk. It
 // is for when every row of the arena is encoded into a request body whose
 // batch is cut: nothing reads a row's encoded parts after that (the
 // batcher cleared them, see batcher.cut).
-func (a *rowArena) recycle(spare *sync.Pool) {
+func (a *RowArena) Recycle(spare *sync.Pool) {
 	if a == nil || a.buf == nil {
 		return
 	}
 	buf := a.buf[:0]
 	a.buf = nil
-	if poisonRecycled {
+	if PoisonRecycled {
 		full := buf[:cap(buf)]
 		for i := range full {
 			full[i] = '~'
@@ -62,9 +62,9 @@ func (a *rowArena) recycle(spare *sync.Pool) {
 }
 
 // next returns a zeroed row, from the arena when it has one.
-func (a *rowArena) next() *row {
+func (a *RowArena) next() *Row {
 	if a == nil || len(a.rows) == 0 {
-		return &row{}
+		return &Row{}
 	}
 	r := &a.rows[0]
 	a.rows = a.rows[1:]
@@ -74,7 +74,7 @@ func (a *rowArena) next() *row {
 // space returns an empty buffer for a row: the arena's free space, or,
 // when less than hint is left, a new slab for this row and the ones after
 // it.
-func (a *rowArena) space(hint int) []byte {
+func (a *RowArena) space(hint int) []byte {
 	if a == nil {
 		return make([]byte, 0, hint)
 	}
@@ -87,7 +87,7 @@ func (a *rowArena) space(hint int) []byte {
 // took records that a row used buf, which space gave it. When buf
 // outgrew the free space (append moved it), the row's first parts may
 // still lie in the arena, so all of it counts as used.
-func (a *rowArena) took(buf []byte) {
+func (a *RowArena) took(buf []byte) {
 	if a == nil {
 		return
 	}
@@ -110,14 +110,14 @@ func slots(slab *[][]byte, n int) [][]byte {
 }
 
 // attrSlots and evSlots return a row's attribute and event slots.
-func (a *rowArena) attrSlots(n int) [][]byte {
+func (a *RowArena) attrSlots(n int) [][]byte {
 	if a == nil {
 		return make([][]byte, 0, n)
 	}
 	return slots(&a.attrs, n)
 }
 
-func (a *rowArena) evSlots(n int) [][]byte {
+func (a *RowArena) evSlots(n int) [][]byte {
 	if a == nil {
 		return make([][]byte, 0, n)
 	}

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"regexp"
@@ -63,7 +63,7 @@ func TestNumberConversion(t *testing.T) {
 			if dec == "" {
 				dec = "."
 			}
-			f := &Field{Field: config.Field{Type: TypeNumber, Decimal: dec}}
+			f := &Field{Field: config.Field{Type: config.TypeNumber, Decimal: dec}}
 			got, err := appendValue([]byte("x"), f, str(tt.in))
 			if tt.errHas != "" {
 				require.Error(t, err)
@@ -77,7 +77,7 @@ func TestNumberConversion(t *testing.T) {
 }
 
 func TestNumberFromTypedValues(t *testing.T) {
-	f := &Field{Field: config.Field{Type: TypeNumber, Decimal: "."}}
+	f := &Field{Field: config.Field{Type: config.TypeNumber, Decimal: "."}}
 	tests := []struct {
 		v    readers.Value
 		want string
@@ -142,7 +142,7 @@ func TestIntegerConversion(t *testing.T) {
 			if dec == "" {
 				dec = "."
 			}
-			got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeInteger, Decimal: dec}}, tt.v)
+			got, err := appendValue(nil, &Field{Field: config.Field{Type: config.TypeInteger, Decimal: dec}}, tt.v)
 			if tt.errHas != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.errHas)
@@ -156,27 +156,27 @@ func TestIntegerConversion(t *testing.T) {
 
 func TestBooleanConversion(t *testing.T) {
 	for _, in := range []string{"true", "TRUE", "True", "1", "yes", "YES", "Yes", "y", "Y", "t", "T"} {
-		got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, str(in))
+		got, err := appendValue(nil, &Field{Field: config.Field{Type: config.TypeBoolean}}, str(in))
 		require.NoError(t, err, in)
 		assert.Equal(t, "true", string(got), in)
 	}
 	for _, in := range []string{"false", "FALSE", "False", "0", "no", "NO", "No", "n", "N", "f", "F"} {
-		got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, str(in))
+		got, err := appendValue(nil, &Field{Field: config.Field{Type: config.TypeBoolean}}, str(in))
 		require.NoError(t, err, in)
 		assert.Equal(t, "false", string(got), in)
 	}
 	for _, in := range []string{"2", "on", "off", "si", "truee", "-1", "0.0"} {
-		_, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, str(in))
+		_, err := appendValue(nil, &Field{Field: config.Field{Type: config.TypeBoolean}}, str(in))
 		require.Error(t, err, in)
 		assert.Contains(t, err.Error(), "not a boolean", in)
 	}
-	got, err := appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, readers.BoolValue(true))
+	got, err := appendValue(nil, &Field{Field: config.Field{Type: config.TypeBoolean}}, readers.BoolValue(true))
 	require.NoError(t, err)
 	assert.Equal(t, "true", string(got))
-	got, err = appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, readers.Value{Kind: readers.KindInt, Int: 0})
+	got, err = appendValue(nil, &Field{Field: config.Field{Type: config.TypeBoolean}}, readers.Value{Kind: readers.KindInt, Int: 0})
 	require.NoError(t, err)
 	assert.Equal(t, "false", string(got))
-	_, err = appendValue(nil, &Field{Field: config.Field{Type: TypeBoolean}}, readers.Value{Kind: readers.KindInt, Int: 2})
+	_, err = appendValue(nil, &Field{Field: config.Field{Type: config.TypeBoolean}}, readers.Value{Kind: readers.KindInt, Int: 2})
 	assert.Error(t, err)
 }
 
@@ -187,37 +187,37 @@ func TestTimeConversion(t *testing.T) {
 	require.NoError(t, err)
 	tests := []struct {
 		name   string
-		typ    FieldType
+		typ    config.FieldType
 		layout string
 		tz     *time.Location
 		v      readers.Value
 		want   string
 		errHas string
 	}{
-		{name: "rfc3339 Z", typ: TypeDateTime, layout: "rfc3339", v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
-		{name: "rfc3339 offset to UTC", typ: TypeDateTime, layout: "rfc3339", v: str("2025-07-14T09:00:00+08:00"), want: `"2025-07-14T01:00:00Z"`},
-		{name: "rfc3339 millis kept", typ: TypeDateTime, layout: "rfc3339", v: str("2021-02-01T00:00:00.120Z"), want: `"2021-02-01T00:00:00.12Z"`},
-		{name: "rfc3339 default layout", typ: TypeDateTime, v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
-		{name: "RFC3339 any case", typ: TypeDateTime, layout: "RFC3339", v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
-		{name: "zone-less in timezone UTC", typ: TypeDateTime, layout: "rfc3339", tz: time.UTC, v: str("2025-06-01T14:32:10"), want: `"2025-06-01T14:32:10Z"`},
-		{name: "zone-less with space", typ: TypeDateTime, layout: "rfc3339", tz: time.UTC, v: str("2025-06-01 14:32:10"), want: `"2025-06-01T14:32:10Z"`},
-		{name: "zone-less in timezone", typ: TypeDateTime, layout: "rfc3339", tz: berlin, v: str("2025-06-01T14:32:10"), want: `"2025-06-01T12:32:10Z"`},
-		{name: "zone in value beats timezone", typ: TypeDateTime, layout: "rfc3339", tz: berlin, v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
-		{name: "Go layout in timezone, winter", typ: TypeDateTime, layout: "02/01/2006 15:04", tz: newYork, v: str("15/01/2025 09:30"), want: `"2025-01-15T14:30:00Z"`},
-		{name: "Go layout in timezone, summer", typ: TypeDateTime, layout: "02/01/2006 15:04", tz: newYork, v: str("15/07/2025 09:30"), want: `"2025-07-15T13:30:00Z"`},
-		{name: "Go layout with zone", typ: TypeDateTime, layout: "2006-01-02 15:04:05 -0700", tz: newYork, v: str("2025-01-15 09:30:00 +0100"), want: `"2025-01-15T08:30:00Z"`},
-		{name: "date default layout", typ: TypeDate, v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
-		{name: "date Go layout", typ: TypeDate, layout: "02.01.2006", v: str("12.04.1990"), want: `"1990-04-12T00:00:00Z"`},
-		{name: "date keeps its day in timezone", typ: TypeDate, layout: "2006-01-02", tz: berlin, v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
-		{name: "date from datetime: day in timezone", typ: TypeDate, layout: "rfc3339", tz: berlin, v: str("1990-04-11T23:30:00Z"), want: `"1990-04-12T00:00:00Z"`},
-		{name: "date rfc3339 plain date", typ: TypeDate, layout: "rfc3339", v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
-		{name: "parquet time", typ: TypeDateTime, v: readers.TimeValue(time.Date(2025, 1, 2, 3, 4, 5, 0, berlin)), want: `"2025-01-02T02:04:05Z"`},
-		{name: "parquet date", typ: TypeDate, tz: berlin, v: readers.DateValue(time.Date(1990, 4, 12, 0, 0, 0, 0, time.UTC)), want: `"1990-04-12T00:00:00Z"`},
-		{name: "bad rfc3339", typ: TypeDateTime, layout: "rfc3339", v: str("01/06/2025"), errHas: "not an RFC 3339 datetime"},
-		{name: "layout mismatch", typ: TypeDate, layout: "2006-01-02", v: str("12/04/1990"), errHas: `does not match layout "2006-01-02"`},
-		{name: "impossible date", typ: TypeDate, layout: "2006-01-02", v: str("1990-02-30"), errHas: "does not match"},
-		{name: "year zero", typ: TypeDateTime, v: str("0000-01-01T00:00:00Z"), errHas: "outside 1-9999"},
-		{name: "number is not a date", typ: TypeDate, v: readers.Value{Kind: readers.KindInt, Int: 19900412}, errHas: "not a date"},
+		{name: "rfc3339 Z", typ: config.TypeDateTime, layout: "rfc3339", v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
+		{name: "rfc3339 offset to UTC", typ: config.TypeDateTime, layout: "rfc3339", v: str("2025-07-14T09:00:00+08:00"), want: `"2025-07-14T01:00:00Z"`},
+		{name: "rfc3339 millis kept", typ: config.TypeDateTime, layout: "rfc3339", v: str("2021-02-01T00:00:00.120Z"), want: `"2021-02-01T00:00:00.12Z"`},
+		{name: "rfc3339 default layout", typ: config.TypeDateTime, v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
+		{name: "RFC3339 any case", typ: config.TypeDateTime, layout: "RFC3339", v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
+		{name: "zone-less in timezone UTC", typ: config.TypeDateTime, layout: "rfc3339", tz: time.UTC, v: str("2025-06-01T14:32:10"), want: `"2025-06-01T14:32:10Z"`},
+		{name: "zone-less with space", typ: config.TypeDateTime, layout: "rfc3339", tz: time.UTC, v: str("2025-06-01 14:32:10"), want: `"2025-06-01T14:32:10Z"`},
+		{name: "zone-less in timezone", typ: config.TypeDateTime, layout: "rfc3339", tz: berlin, v: str("2025-06-01T14:32:10"), want: `"2025-06-01T12:32:10Z"`},
+		{name: "zone in value beats timezone", typ: config.TypeDateTime, layout: "rfc3339", tz: berlin, v: str("2025-06-01T14:32:10Z"), want: `"2025-06-01T14:32:10Z"`},
+		{name: "Go layout in timezone, winter", typ: config.TypeDateTime, layout: "02/01/2006 15:04", tz: newYork, v: str("15/01/2025 09:30"), want: `"2025-01-15T14:30:00Z"`},
+		{name: "Go layout in timezone, summer", typ: config.TypeDateTime, layout: "02/01/2006 15:04", tz: newYork, v: str("15/07/2025 09:30"), want: `"2025-07-15T13:30:00Z"`},
+		{name: "Go layout with zone", typ: config.TypeDateTime, layout: "2006-01-02 15:04:05 -0700", tz: newYork, v: str("2025-01-15 09:30:00 +0100"), want: `"2025-01-15T08:30:00Z"`},
+		{name: "date default layout", typ: config.TypeDate, v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
+		{name: "date Go layout", typ: config.TypeDate, layout: "02.01.2006", v: str("12.04.1990"), want: `"1990-04-12T00:00:00Z"`},
+		{name: "date keeps its day in timezone", typ: config.TypeDate, layout: "2006-01-02", tz: berlin, v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
+		{name: "date from datetime: day in timezone", typ: config.TypeDate, layout: "rfc3339", tz: berlin, v: str("1990-04-11T23:30:00Z"), want: `"1990-04-12T00:00:00Z"`},
+		{name: "date rfc3339 plain date", typ: config.TypeDate, layout: "rfc3339", v: str("1990-04-12"), want: `"1990-04-12T00:00:00Z"`},
+		{name: "parquet time", typ: config.TypeDateTime, v: readers.TimeValue(time.Date(2025, 1, 2, 3, 4, 5, 0, berlin)), want: `"2025-01-02T02:04:05Z"`},
+		{name: "parquet date", typ: config.TypeDate, tz: berlin, v: readers.DateValue(time.Date(1990, 4, 12, 0, 0, 0, 0, time.UTC)), want: `"1990-04-12T00:00:00Z"`},
+		{name: "bad rfc3339", typ: config.TypeDateTime, layout: "rfc3339", v: str("01/06/2025"), errHas: "not an RFC 3339 datetime"},
+		{name: "layout mismatch", typ: config.TypeDate, layout: "2006-01-02", v: str("12/04/1990"), errHas: `does not match layout "2006-01-02"`},
+		{name: "impossible date", typ: config.TypeDate, layout: "2006-01-02", v: str("1990-02-30"), errHas: "does not match"},
+		{name: "year zero", typ: config.TypeDateTime, v: str("0000-01-01T00:00:00Z"), errHas: "outside 1-9999"},
+		{name: "number is not a date", typ: config.TypeDate, v: readers.Value{Kind: readers.KindInt, Int: 19900412}, errHas: "not a date"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,7 +260,7 @@ func TestArrayConversion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &Field{Field: config.Field{Type: TypeArray, Separator: tt.sep, Decimal: ".", Wants: tt.wants}}
+			f := &Field{Field: config.Field{Type: config.TypeArray, Separator: tt.sep, Decimal: ".", Wants: tt.wants}}
 			got, err := appendValue(nil, f, tt.v)
 			if tt.err != "" {
 				require.Error(t, err)
@@ -274,7 +274,7 @@ func TestArrayConversion(t *testing.T) {
 }
 
 func TestStringConversionKeepsText(t *testing.T) {
-	f := &Field{Field: config.Field{Type: TypeString}}
+	f := &Field{Field: config.Field{Type: config.TypeString}}
 	tests := []struct {
 		v    readers.Value
 		want string

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 // fieldRole is what the mapping does with a default field beyond
 // converting it, told by its name: worked out once, when the field is

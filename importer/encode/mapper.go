@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"fmt"
@@ -11,10 +11,10 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
-// mapper turns records of one input into rows. mapRecord is safe for
-// concurrent use: mappers on every core share one mapper.
-type mapper struct {
-	cfg   *Config
+// Mapper turns records of one input into rows. MapRecord is safe for
+// concurrent use: mappers on every core share one Mapper.
+type Mapper struct {
+	cfg   *config.Config
 	m     Mapping  // copy whose Fields carry the column indexes of the input
 	nulls []string // source.null_values
 	// nullLens has bit n set when a null value is n bytes long; cells of
@@ -23,18 +23,18 @@ type mapper struct {
 	ref      time.Time // TTL reference time
 	file     string
 	texts    *cellTexts
-	names    *eventNames // collects the names read from name columns, or nil
+	Names    *EventNames // collects the names read from name columns, or nil
 	// hint sizes each row's buffer: about what recent rows needed. It is
 	// atomic because mappers share a mapper; it is stored only when row
 	// sizes change a lot, so the cache line stays shared.
 	hint atomic.Int32
 }
 
-// newMapper binds the config's mapping to an input's columns. A mapped
+// NewMapper binds the config's mapping to an input's columns. A mapped
 // column missing from the header is an error naming the column and the
 // YAML line.
-func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapper, error) {
-	mp := &mapper{cfg: cfg, nulls: cfg.Source.NullValues, ref: ref, file: file}
+func NewMapper(cfg *config.Config, file string, columns []string, ref time.Time) (*Mapper, error) {
+	mp := &Mapper{cfg: cfg, nulls: cfg.Source.NullValues, ref: ref, file: file}
 	for _, n := range mp.nulls {
 		if len(n) < 64 {
 			mp.nullLens |= 1 << len(n)
@@ -48,7 +48,7 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 		mp.m.Events = append(mp.m.Events, mp.bindEvent(b, e))
 	}
 	if len(b.problems) > 0 {
-		return nil, &ConfigError{Problems: b.problems, Hints: headerHints(cfg, file, columns, b.missing)}
+		return nil, &config.ConfigError{Problems: b.problems, Hints: headerHints(cfg, file, columns, b.missing)}
 	}
 	groups := [][]Field{mp.m.Identifiers, mp.m.Attributes}
 	for _, e := range mp.m.Events {
@@ -58,10 +58,13 @@ func newMapper(cfg *Config, file string, columns []string, ref time.Time) (*mapp
 	return mp, nil
 }
 
+// Config is the config m was built from.
+func (m *Mapper) Config() *config.Config { return m.cfg }
+
 // bindEvent returns a copy of event spec e bound to the input's columns.
 // An event of a fixed name gets what can be worked out once: its encoded
 // head, its required params and the timestamps the TTL filter keeps.
-func (m *mapper) bindEvent(b *columnBinder, e config.EventSpec) EventSpec {
+func (m *Mapper) bindEvent(b *columnBinder, e config.EventSpec) EventSpec {
 	ne := EventSpec{Name: e.Name}
 	ne.Timestamp = b.bind([]config.Field{e.Timestamp})[0]
 	if e.NameColumn != nil {
@@ -77,24 +80,24 @@ func (m *mapper) bindEvent(b *columnBinder, e config.EventSpec) EventSpec {
 	return ne
 }
 
-// mapRecord maps one record. Problems are collected, not returned: a row
+// MapRecord maps one record. Problems are collected, not returned: a row
 // with any problem is rejected whole, with every reason found. All encoded
 // parts of the row share one buffer, sized from the row before.
-func (m *mapper) mapRecord(rec readers.Record) *row {
-	return m.mapRecordIn(nil, rec)
+func (m *Mapper) MapRecord(rec readers.Record) *Row {
+	return m.MapRecordIn(nil, rec)
 }
 
-// mapRecordIn is mapRecord taking the row and its memory from a (nil:
+// MapRecordIn is MapRecord taking the row and its memory from a (nil:
 // allocated on their own). The row's parts are encoded one after the
 // other into one buffer: the identifiers object, the attributes, the
 // events.
-func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
+func (m *Mapper) MapRecordIn(a *RowArena, rec readers.Record) *Row {
 	r := a.next()
-	r.src, r.texts = rec, m.texts
+	r.Src, r.texts = rec, m.texts
 	hint := int(m.hint.Load())
 	buf := a.space(hint)
 	buf = m.mapIdentifiers(r, &rec, buf)
-	r.key = buf[:len(buf):len(buf)]
+	r.Key = buf[:len(buf):len(buf)]
 	buf = m.mapAttributes(a, r, &rec, buf)
 	buf = m.mapEvents(a, r, &rec, buf)
 	r.settle()
@@ -106,14 +109,14 @@ func (m *mapper) mapRecordIn(a *rowArena, rec readers.Record) *row {
 // mapIdentifiers appends the row's "identifiers" object to buf: the
 // default identifiers, then the custom ones in a "custom" object. A row
 // without any identifier value gets a problem.
-func (m *mapper) mapIdentifiers(r *row, rec *readers.Record, buf []byte) []byte {
+func (m *Mapper) mapIdentifiers(r *Row, rec *readers.Record, buf []byte) []byte {
 	buf = append(buf, '{')
 	first, custom := true, false
 	present := 0
 	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	for i := range m.m.Identifiers {
 		f := &m.m.Identifiers[i]
-		v := m.cell(f, rec, &tmp)
+		v := m.Cell(f, rec, &tmp)
 		if v == nil {
 			continue
 		}
@@ -129,7 +132,7 @@ func (m *mapper) mapIdentifiers(r *row, rec *readers.Record, buf []byte) []byte 
 			buf = append(buf, `"custom":{`...)
 			first, custom = true, true
 		}
-		buf = appendFieldKey(buf, first, f)
+		buf = AppendFieldKey(buf, first, f)
 		vstart := len(buf)
 		buf = appendString(buf, s)
 		if lower {
@@ -152,20 +155,20 @@ func (m *mapper) mapIdentifiers(r *row, rec *readers.Record, buf []byte) []byte 
 // whether they pass the check, so it is done in the buffer, not a copy).
 // A list, an invalid email or phone number is a problem of r, and ok is
 // false.
-func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bool) {
+func (r *Row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bool) {
 	if v.Kind == readers.KindList {
 		r.fail(f, "type(string)", "an identifier must be a single value, not a list")
 		return "", false, false
 	}
-	if f.Type == TypeInteger {
+	if f.Type == config.TypeInteger {
 		var err error
 		if s, err = fieldIDInteger(f, v); err != nil {
-			r.fail(f, "type(integer)", cellError(err, v))
+			r.fail(f, "type(integer)", CellError(err, v))
 			return "", false, false
 		}
 		return s, false, true
 	}
-	s = textOf(v)
+	s = TextOf(v)
 	switch f.role {
 	case roleEmail:
 		if !upsert.ValidEmail(s) {
@@ -183,23 +186,23 @@ func (r *row) identifierText(f *Field, v *readers.Value) (s string, lower, ok bo
 }
 
 // noIdentifier records that every identifier column of the row is empty.
-func (m *mapper) noIdentifier(r *row) {
+func (m *Mapper) noIdentifier(r *Row) {
 	cols := make([]string, 0, len(m.m.Identifiers))
 	for _, f := range m.m.Identifiers {
 		cols = append(cols, f.Column)
 	}
-	r.problems = append(r.problems, Problem{Column: strings.Join(cols, ", "), Rule: ruleIdentifierRequired,
+	r.Problems = append(r.Problems, Problem{Column: strings.Join(cols, ", "), Rule: RuleIdentifierRequired,
 		Msg: "the row has no identifier: every identifier column is empty"})
 }
 
 // mapAttributes appends the row's attribute values to buf, each in its
 // slot of r.attrs (by index of Mapping.Attributes). r.attrs stays nil
 // when the row has no attribute value.
-func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []byte) []byte {
+func (m *Mapper) mapAttributes(a *RowArena, r *Row, rec *readers.Record, buf []byte) []byte {
 	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	for i := range m.m.Attributes {
 		f := &m.m.Attributes[i]
-		v := m.cell(f, rec, &tmp)
+		v := m.Cell(f, rec, &tmp)
 		if v == nil {
 			continue
 		}
@@ -212,7 +215,7 @@ func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []b
 		}
 		if err != nil {
 			buf = buf[:start]
-			r.fail(f, "type("+string(f.Type)+")", cellError(err, v))
+			r.fail(f, "type("+string(f.Type)+")", CellError(err, v))
 			continue
 		}
 		if f.role != roleNone { // only default attributes with a role have checks
@@ -222,32 +225,32 @@ func (m *mapper) mapAttributes(a *rowArena, r *row, rec *readers.Record, buf []b
 				continue
 			}
 		}
-		if r.attrs == nil {
-			r.attrs = a.attrSlots(len(m.m.Attributes))[:len(m.m.Attributes)]
+		if r.Attrs == nil {
+			r.Attrs = a.attrSlots(len(m.m.Attributes))[:len(m.m.Attributes)]
 		}
-		r.attrs[i] = buf[start:len(buf):len(buf)]
+		r.Attrs[i] = buf[start:len(buf):len(buf)]
 	}
 	return buf
 }
 
 // mapEvents appends the row's events to buf, one per event spec whose
 // timestamp cell has a value. r.evs stays nil when none is kept.
-func (m *mapper) mapEvents(a *rowArena, r *row, rec *readers.Record, buf []byte) []byte {
+func (m *Mapper) mapEvents(a *RowArena, r *Row, rec *readers.Record, buf []byte) []byte {
 	if len(m.m.Events) > 0 {
-		r.evs = a.evSlots(len(m.m.Events))
+		r.Evs = a.evSlots(len(m.m.Events))
 	}
 	for i := range m.m.Events {
 		buf = m.mapEvent(r, &m.m.Events[i], rec, buf)
 	}
-	if len(r.evs) == 0 {
-		r.evs = nil
+	if len(r.Evs) == 0 {
+		r.Evs = nil
 	}
 	return buf
 }
 
 // resize stores a new buffer size hint when a row of n bytes did not fit
 // the hint or needed less than a quarter of it.
-func (m *mapper) resize(hint, n int) {
+func (m *Mapper) resize(hint, n int) {
 	if n > hint || n < hint/4 {
 		m.hint.Store(int32(min(max(n+n/4, 64), 16<<10)))
 	}

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"fmt"
@@ -10,18 +10,18 @@ import (
 
 // mapEvent appends the event of spec e in rec to buf and records it in r:
 // as an event to send, dropped by the TTL filter, or as problems.
-func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte) []byte {
+func (m *Mapper) mapEvent(r *Row, e *EventSpec, rec *readers.Record, buf []byte) []byte {
 	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
-	tv := m.cell(&e.Timestamp, rec, &tmp)
+	tv := m.Cell(&e.Timestamp, rec, &tmp)
 	if tv == nil {
 		return buf // no timestamp: no event in this row
 	}
-	r.eventsRead++
-	bad := len(r.problems)
+	r.EventsRead++
+	bad := len(r.Problems)
 	name := m.eventName(r, e, rec)
 	ts, err := timeOf(&e.Timestamp, tv)
 	if err != nil {
-		r.fail(&e.Timestamp, ruleTimestamp, cellError(err, tv))
+		r.fail(&e.Timestamp, ruleTimestamp, CellError(err, tv))
 	}
 
 	start := len(buf)
@@ -34,39 +34,39 @@ func (m *mapper) mapEvent(r *row, e *EventSpec, rec *readers.Record, buf []byte)
 		oldest, newest = m.keeps(name)
 	}
 	r.requireParams(e, name, required, present)
-	if len(r.problems) > bad {
+	if len(r.Problems) > bad {
 		return buf[:start]
 	}
 	switch {
 	case ts.Before(oldest):
-		r.expired++
+		r.Expired++
 		return buf[:start]
 	case ts.After(newest):
-		r.future++
+		r.Future++
 		return buf[:start]
 	}
-	r.evs = append(r.evs, buf[start:len(buf):len(buf)])
+	r.Evs = append(r.Evs, buf[start:len(buf):len(buf)])
 	return buf
 }
 
 // eventName returns the name of the event of spec e: the spec's own, or
 // the one in its name column, which must be given and valid (else a
 // problem of r).
-func (m *mapper) eventName(r *row, e *EventSpec, rec *readers.Record) string {
+func (m *Mapper) eventName(r *Row, e *EventSpec, rec *readers.Record) string {
 	if e.NameColumn == nil {
 		return e.Name
 	}
 	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
-	nv := m.cell(e.NameColumn, rec, &tmp)
+	nv := m.Cell(e.NameColumn, rec, &tmp)
 	if nv == nil {
 		r.fail(e.NameColumn, ruleEventNameRequired, "the event has a timestamp but no name")
 		return ""
 	}
-	name := textOf(nv)
+	name := TextOf(nv)
 	if !upsert.ValidEventName(name) {
 		r.fail(e.NameColumn, ruleEventName, "invalid event name: "+name+" (lowercase letters, digits and _)")
-	} else if m.names != nil {
-		m.names.saw(name)
+	} else if m.Names != nil {
+		m.Names.saw(name)
 	}
 	return name
 }
@@ -87,12 +87,12 @@ func appendEventHead(buf []byte, e *EventSpec, name string, ts time.Time) []byte
 // appendParams appends the "event_params" object of the event of spec e,
 // the custom params in its "custom" object, or nothing when no param has
 // a value. present has the requiredBit of each default param appended.
-func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []byte) (_ []byte, present uint8) {
+func (m *Mapper) appendParams(r *Row, e *EventSpec, rec *readers.Record, buf []byte) (_ []byte, present uint8) {
 	first, custom := true, false
 	tmp := readers.Value{Kind: readers.KindString} // see mapper.cell
 	for i := range e.Params {
 		f := &e.Params[i]
-		v := m.cell(f, rec, &tmp)
+		v := m.Cell(f, rec, &tmp)
 		if v == nil {
 			continue
 		}
@@ -107,7 +107,7 @@ func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []b
 			}
 			buf = append(buf, `"custom":{`...)
 		}
-		buf = appendFieldKey(buf, first || opens, f)
+		buf = AppendFieldKey(buf, first || opens, f)
 		var ok bool
 		if buf, ok = r.appendParamValue(buf, f, v); !ok {
 			buf = buf[:mark]
@@ -130,13 +130,13 @@ func (m *mapper) appendParams(r *row, e *EventSpec, rec *readers.Record, buf []b
 // there is nothing to send: an array without items (absent, like an empty
 // cell), or a value that does not convert or is not a valid currency (a
 // problem of r). Currencies are upper-cased.
-func (r *row) appendParamValue(buf []byte, f *Field, v *readers.Value) ([]byte, bool) {
+func (r *Row) appendParamValue(buf []byte, f *Field, v *readers.Value) ([]byte, bool) {
 	start := len(buf)
 	buf, err := appendCell(buf, f, v)
 	if err == errNoItems {
 		return buf, false
 	} else if err != nil {
-		r.fail(f, "type("+string(f.Type)+")", cellError(err, v))
+		r.fail(f, "type("+string(f.Type)+")", CellError(err, v))
 		return buf, false
 	}
 	if f.role == roleCurrency {
@@ -152,7 +152,7 @@ func (r *row) appendParamValue(buf []byte, f *Field, v *readers.Value) ([]byte, 
 
 // requireParams records a problem for each param the event name requires
 // that is not present, unless that param already has a problem.
-func (r *row) requireParams(e *EventSpec, name string, required []string, present uint8) {
+func (r *Row) requireParams(e *EventSpec, name string, required []string, present uint8) {
 	for _, req := range required {
 		if present&requiredBit(req) != 0 || r.failedParam(e, req) {
 			continue
@@ -163,21 +163,21 @@ func (r *row) requireParams(e *EventSpec, name string, required []string, presen
 				col = f.Column
 			}
 		}
-		r.problems = append(r.problems, Problem{Column: col, Field: req, Rule: ruleParamRequired,
+		r.Problems = append(r.Problems, Problem{Column: col, Field: req, Rule: ruleParamRequired,
 			Msg: fmt.Sprintf("%s parameter is required on %s event", req, name)})
 	}
 }
 
 // keeps returns the oldest and newest timestamps of name's events that the
 // TTL filter keeps.
-func (m *mapper) keeps(name string) (oldest, newest time.Time) {
+func (m *Mapper) keeps(name string) (oldest, newest time.Time) {
 	return m.ref.Add(-m.cfg.Events.TTLFor(name)), m.ref.Add(m.cfg.Events.FutureTolerance)
 }
 
 // failedParam reports whether param of e already has a problem in this
 // row, so that a bad currency is not also reported as a missing one.
-func (r *row) failedParam(e *EventSpec, param string) bool {
-	for _, p := range r.problems {
+func (r *Row) failedParam(e *EventSpec, param string) bool {
+	for _, p := range r.Problems {
 		if p.Field == param {
 			for i := range e.Params {
 				if f := &e.Params[i]; !f.Custom && f.Name == param && f.Column == p.Column {

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"encoding/json"
@@ -23,7 +23,7 @@ func mustZone(t *testing.T, name string) *time.Location {
 
 type timeCase struct {
 	name   string
-	typ    FieldType // datetime when empty
+	typ    config.FieldType // datetime when empty
 	layout string
 	tz     *time.Location
 	dst    string
@@ -38,7 +38,7 @@ func runTimeCases(t *testing.T, tests []timeCase) {
 		t.Run(tt.name, func(t *testing.T) {
 			typ := tt.typ
 			if typ == "" {
-				typ = TypeDateTime
+				typ = config.TypeDateTime
 			}
 			f := &Field{Field: config.Field{Type: typ, Layout: tt.layout, Timezone: tt.tz, DST: tt.dst}}
 			got, err := appendValue(nil, f, tt.v)
@@ -78,8 +78,8 @@ func TestEpochLayouts(t *testing.T) {
 		{name: "trailing zeros past ns", layout: "unix_ns", v: str("1.000"), want: "1970-01-01T00:00:00.000000001Z"},
 		{name: "float seconds", layout: "unix", v: readers.Value{Kind: readers.KindFloat, Float: 1709294400.25}, want: "2024-03-01T12:00:00.25Z"},
 		{name: "decimal seconds", layout: "unix", v: readers.Value{Kind: readers.KindDecimal, Str: "1709294400.125"}, want: "2024-03-01T12:00:00.125Z"},
-		{name: "date from epoch, UTC", typ: TypeDate, layout: "unix", v: str("1709294400"), want: "2024-03-01T00:00:00Z"},
-		{name: "date from epoch, day in timezone", typ: TypeDate, layout: "unix", tz: auckland, v: str("1709294400"), want: "2024-03-02T00:00:00Z"},
+		{name: "date from epoch, UTC", typ: config.TypeDate, layout: "unix", v: str("1709294400"), want: "2024-03-01T00:00:00Z"},
+		{name: "date from epoch, day in timezone", typ: config.TypeDate, layout: "unix", tz: auckland, v: str("1709294400"), want: "2024-03-02T00:00:00Z"},
 		{name: "parquet timestamp keeps its instant", layout: "unix_ms", v: readers.TimeValue(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)), want: "2024-03-01T12:00:00Z"},
 
 		{name: "not a number", layout: "unix", v: str("yesterday"), errHas: `not a unix timestamp: "yesterday" (a number of seconds since 1970-01-01 UTC)`},
@@ -123,8 +123,8 @@ func TestRFC3339Offsets(t *testing.T) {
 		{name: "leap second", v: str("2016-12-31T23:59:60Z"), errHas: "not an RFC 3339 datetime"},
 		{name: "text after zone", v: str("2024-03-01T12:00:00Z UTC"), errHas: "not an RFC 3339 datetime"},
 		{name: "date only for a datetime", v: str("2024-03-01"), errHas: "not an RFC 3339 datetime"},
-		{name: "date only for a date", typ: TypeDate, layout: "rfc3339", v: str("2024-03-01"), want: "2024-03-01T00:00:00Z"},
-		{name: "date from +0300 instant", typ: TypeDate, layout: "rfc3339", tz: mustZone(t, "Europe/Istanbul"), v: str("2024-03-01 23:30:00+0000"), want: "2024-03-02T00:00:00Z"},
+		{name: "date only for a date", typ: config.TypeDate, layout: "rfc3339", v: str("2024-03-01"), want: "2024-03-01T00:00:00Z"},
+		{name: "date from +0300 instant", typ: config.TypeDate, layout: "rfc3339", tz: mustZone(t, "Europe/Istanbul"), v: str("2024-03-01 23:30:00+0000"), want: "2024-03-02T00:00:00Z"},
 	})
 }
 
@@ -140,8 +140,8 @@ func TestNaiveTimestampNeedsTimezone(t *testing.T) {
 		{name: "Go layout with Z needs none", layout: "2006-01-02T15:04:05Z07:00", v: str("2024-03-01T12:00:00Z"), want: "2024-03-01T12:00:00Z"},
 		{name: "timezone UTC said", layout: "rfc3339", tz: time.UTC, v: str("2024-03-01 12:00:00"), want: "2024-03-01T12:00:00Z"},
 		{name: "timezone said", layout: "02/01/2006 15:04", tz: mustZone(t, "Europe/Istanbul"), v: str("01/03/2024 12:00"), want: "2024-03-01T09:00:00Z"},
-		{name: "a date is its day as written", typ: TypeDate, layout: "02.01.2006", v: str("01.03.2024"), want: "2024-03-01T00:00:00Z"},
-		{name: "date from a naive datetime", typ: TypeDate, layout: "2006-01-02 15:04", v: str("2024-03-01 23:30"), want: "2024-03-01T00:00:00Z"},
+		{name: "a date is its day as written", typ: config.TypeDate, layout: "02.01.2006", v: str("01.03.2024"), want: "2024-03-01T00:00:00Z"},
+		{name: "date from a naive datetime", typ: config.TypeDate, layout: "2006-01-02 15:04", v: str("2024-03-01 23:30"), want: "2024-03-01T00:00:00Z"},
 		{name: "parquet instant needs none", v: readers.TimeValue(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)), want: "2024-03-01T12:00:00Z"},
 	})
 }
@@ -179,7 +179,7 @@ func TestDSTGapsAndOverlaps(t *testing.T) {
 		{name: "Istanbul overlap later", tz: ist, dst: "later", v: str("2015-11-08 03:30:00"), want: "2015-11-08T01:30:00Z"},
 		{name: "Istanbul since 2016 has no changes", tz: ist, v: str("2024-03-31 03:30:00"), want: "2024-03-31T00:30:00Z"},
 		// A date's day is as written, gap or not.
-		{name: "date in a gap", typ: TypeDate, layout: "2006-01-02 15:04", tz: ny, v: str("2024-03-10 02:30"), want: "2024-03-10T00:00:00Z"},
+		{name: "date in a gap", typ: config.TypeDate, layout: "2006-01-02 15:04", tz: ny, v: str("2024-03-10 02:30"), want: "2024-03-10T00:00:00Z"},
 	})
 }
 
@@ -190,7 +190,7 @@ func TestDSTAroundEveryChange(t *testing.T) {
 	changes := 0
 	for _, name := range []string{"America/New_York", "Europe/Istanbul", "Europe/Berlin", "Australia/Lord_Howe", "America/Santiago", "Asia/Tehran"} {
 		loc := mustZone(t, name)
-		f := &Field{Field: config.Field{Type: TypeDateTime, Timezone: loc}}
+		f := &Field{Field: config.Field{Type: config.TypeDateTime, Timezone: loc}}
 		wall := func(inst time.Time, off int) string {
 			return inst.In(time.FixedZone("", off)).Format("2006-01-02 15:04:05")
 		}
@@ -246,13 +246,13 @@ func FuzzTimeText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if want, err := time.Parse(time.RFC3339Nano, s); err == nil && len(s) <= 35 {
-			got, wall, ok := parseRFC3339(s, false)
+			got, wall, ok := ParseRFC3339(s, false)
 			if !ok || wall || !got.Equal(want) {
 				t.Fatalf("%q: Go reads %s, rfc3339 gives %s (wall %v, ok %v)", s, want, got, wall, ok)
 			}
 		}
 		for _, layout := range []string{layoutUnix, layoutUnixMs, layoutUnixUs, layoutUnixNs} {
-			fd := &Field{Field: config.Field{Type: TypeDateTime, Layout: layout}}
+			fd := &Field{Field: config.Field{Type: config.TypeDateTime, Layout: layout}}
 			got, err := toTime(fd, str(s))
 			if err != nil {
 				continue
@@ -266,8 +266,8 @@ func FuzzTimeText(f *testing.F) {
 		// A wall clock read in a zone shows that wall clock there, with or
 		// without dst: (which only picks among instants that show it, or,
 		// in a gap, the instants either side).
-		if w, wall, ok := parseRFC3339(s, false); ok && wall {
-			got, err := toTime(&Field{Field: config.Field{Type: TypeDateTime, Timezone: ny}}, str(s))
+		if w, wall, ok := ParseRFC3339(s, false); ok && wall {
+			got, err := toTime(&Field{Field: config.Field{Type: config.TypeDateTime, Timezone: ny}}, str(s))
 			if err == nil {
 				l := got.In(ny)
 				shown := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
@@ -293,7 +293,7 @@ func FuzzArrayText(f *testing.F) {
 			return // cells are trimmed, and an empty one is null
 		}
 		for _, format := range arrayFormats {
-			fd := &Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: format, Decimal: "."}}
+			fd := &Field{Field: config.Field{Type: config.TypeArray, Separator: "|", Format: format, Decimal: "."}}
 			v := str(s)
 			out, err := appendArray([]byte("x"), fd, &v)
 			if err != nil {
@@ -317,7 +317,7 @@ func FuzzArrayText(f *testing.F) {
 			}
 			list := readers.Value{Kind: readers.KindList, List: items}
 			for _, to := range arrayFormats[1:] {
-				ft := &Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: to, Decimal: "."}}
+				ft := &Field{Field: config.Field{Type: config.TypeArray, Separator: "|", Format: to, Decimal: "."}}
 				text := string(appendArrayText(nil, ft, list))
 				tv := str(text)
 				again, err := appendArray(nil, ft, &tv)

@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"fmt"
@@ -51,9 +51,9 @@ func newField(f config.Field) Field {
 	return bf
 }
 
-// keyedFields returns fs bound to no column: the attributes a user object
+// KeyedFields returns fs bound to no column: the attributes a user object
 // is encoded with (encodeUser).
-func keyedFields(fs []config.Field) []Field {
+func KeyedFields(fs []config.Field) []Field {
 	out := make([]Field, len(fs))
 	for i := range fs {
 		out[i] = newField(fs[i])
@@ -65,15 +65,15 @@ func keyedFields(fs []config.Field) []Field {
 // collects, as config problems, the columns that are not in it or are in
 // it more than once.
 type columnBinder struct {
-	cfg      *Config
+	cfg      *config.Config
 	file     string
 	idx      map[string]int // column name → its first index
 	dups     map[string]int // column name → how many more times it appears
-	problems []ConfigProblem
+	problems []config.ConfigProblem
 	missing  bool // some mapped column is not in the header
 }
 
-func newColumnBinder(cfg *Config, file string, columns []string) *columnBinder {
+func newColumnBinder(cfg *config.Config, file string, columns []string) *columnBinder {
 	b := &columnBinder{cfg: cfg, file: file, idx: make(map[string]int, len(columns)), dups: map[string]int{}}
 	for i, c := range columns {
 		c = b.key(c)
@@ -98,7 +98,7 @@ func (b *columnBinder) key(c string) string {
 // bind returns a copy of fs with each field's column index set (-1 for a
 // field without a column, or whose column is missing).
 func (b *columnBinder) bind(fs []config.Field) []Field {
-	out := keyedFields(fs)
+	out := KeyedFields(fs)
 	for i := range out {
 		f := &out[i]
 		if f.Column == "" {
@@ -107,11 +107,11 @@ func (b *columnBinder) bind(fs []config.Field) []Field {
 		c, ok := b.idx[b.key(f.Column)]
 		if !ok {
 			b.missing = true
-			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
+			b.problems = append(b.problems, config.ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
 				Msg: fmt.Sprintf("column %q (for %s) is not in the header of %s", f.Column, f.Name, b.file)})
 		}
 		if n := b.dups[b.key(f.Column)]; n > 0 {
-			b.problems = append(b.problems, ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
+			b.problems = append(b.problems, config.ConfigProblem{File: b.cfg.File, Line: f.At.Line, Column: f.At.Column,
 				Msg: fmt.Sprintf("column %q (for %s) appears %d times in the header of %s; which one is meant is not clear", f.Column, f.Name, n+1, b.file)})
 		}
 		if ok {
@@ -124,7 +124,7 @@ func (b *columnBinder) bind(fs []config.Field) []Field {
 // headerHints describe the header of file when mapped columns are missing
 // from it: the columns found and, when the header is one column that
 // holds another delimiter, which delimiter to set.
-func headerHints(cfg *Config, file string, columns []string, missing bool) []string {
+func headerHints(cfg *config.Config, file string, columns []string, missing bool) []string {
 	if !missing {
 		return nil
 	}
@@ -154,7 +154,7 @@ func headerHints(cfg *Config, file string, columns []string, missing bool) []str
 	}
 	hints = append(hints, normalizationHints(cfg, columns)...)
 	if !cfg.Source.ColumnsInsensitive {
-		for _, f := range mappedColumns(&cfg.Mapping) {
+		for _, f := range MappedColumns(&cfg.Mapping) {
 			if !slices.Contains(columns, f) && slices.ContainsFunc(columns, func(c string) bool { return strings.EqualFold(c, f) }) {
 				hints = append(hints, fmt.Sprintf("column %q is in the header in another case; set source.columns_case: insensitive", f))
 				break
@@ -169,7 +169,7 @@ func headerHints(cfg *Config, file string, columns []string, missing bool) []str
 // points (Unicode NFC vs NFD: "é" as one code point or as "e" and a
 // combining accent, as macOS file names and some exports have them), with
 // the name to write in the config, escaped, so it can be pasted.
-func normalizationHints(cfg *Config, columns []string) []string {
+func normalizationHints(cfg *config.Config, columns []string) []string {
 	key := func(s string) string {
 		s = norm.NFC.String(s)
 		if cfg.Source.ColumnsInsensitive {
@@ -178,7 +178,7 @@ func normalizationHints(cfg *Config, columns []string) []string {
 		return s
 	}
 	var hints []string
-	for _, f := range mappedColumns(&cfg.Mapping) {
+	for _, f := range MappedColumns(&cfg.Mapping) {
 		if slices.ContainsFunc(columns, func(c string) bool {
 			return c == f || cfg.Source.ColumnsInsensitive && strings.ToLower(c) == strings.ToLower(f)
 		}) {
@@ -204,4 +204,27 @@ func normForm(s string) string {
 		return "NFD"
 	}
 	return "neither NFC nor NFD"
+}
+
+// MappedColumns lists the columns the mapping reads, each once: the
+// columns a reader needs to open an input for it.
+func MappedColumns(m *config.Mapping) []string {
+	cols := []string{}
+	add := func(fs ...config.Field) {
+		for _, f := range fs {
+			if f.Column != "" && !slices.Contains(cols, f.Column) {
+				cols = append(cols, f.Column)
+			}
+		}
+	}
+	add(m.Identifiers...)
+	add(m.Attributes...)
+	for _, e := range m.Events {
+		add(e.Timestamp)
+		if e.NameColumn != nil {
+			add(*e.NameColumn)
+		}
+		add(e.Params...)
+	}
+	return cols
 }

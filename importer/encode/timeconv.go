@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"errors"
@@ -51,14 +51,14 @@ func epochDigits(layout string) (int, bool) {
 // day in the field's timezone (UTC when none is set) for an instant.
 func toTime(f *Field, v readers.Value) (time.Time, error) { return timeOf(f, &v) }
 
-// timeOf is toTime for a cell (see mapper.cell).
+// timeOf is toTime for a cell (see Mapper.Cell).
 func timeOf(f *Field, v *readers.Value) (time.Time, error) {
 	t, wall, err := readTime(f, v)
 	if err != nil {
 		return t, err
 	}
 	switch {
-	case f.Type == TypeDate:
+	case f.Type == config.TypeDate:
 		if !wall && v.Kind != readers.KindDate && f.Timezone != nil {
 			t = t.In(f.Timezone)
 		}
@@ -107,14 +107,14 @@ func readTime(f *Field, v *readers.Value) (t time.Time, wall bool, err error) {
 		switch {
 		case epoch:
 			return parseEpoch(f, v.Str, digits)
-		case layout == "" && f.Type == TypeDate:
+		case layout == "" && f.Type == config.TypeDate:
 			t, err := time.Parse(time.DateOnly, v.Str)
 			if err != nil {
 				return t, false, fmt.Errorf("%q does not match layout %q%s", v.Str, time.DateOnly, layoutHint(v.Str, layout, f.Type))
 			}
 			return t, true, nil
 		case layout == "" || layout == layoutRFC3339:
-			t, wall, ok := parseRFC3339(v.Str, f.Type == TypeDate)
+			t, wall, ok := ParseRFC3339(v.Str, f.Type == config.TypeDate)
 			if !ok {
 				return t, false, fmt.Errorf("not an RFC 3339 %s: %q (e.g. 2025-06-01T14:32:10Z)%s", f.Type, v.Str, layoutHint(v.Str, layout, f.Type))
 			}
@@ -220,14 +220,14 @@ func wallText(wall time.Time) string {
 	return wall.Format("2006-01-02 15:04:05.999999999")
 }
 
-// parseRFC3339 reads RFC 3339 and the ISO 8601 forms exports write:
+// ParseRFC3339 reads RFC 3339 and the ISO 8601 forms exports write:
 // YYYY-MM-DD, then T or a space, hh:mm:ss with an optional fraction (up
 // to nanoseconds, "." or ","), then optional spaces and a zone: Z, UTC,
 // ±hh, ±hhmm or ±hh:mm (PostgreSQL and DuckDB write "+00" and "+0300",
 // BigQuery " UTC"). Without
 // a zone it returns the wall clock and wall true. A date alone is read
 // when dateOnly.
-func parseRFC3339(s string, dateOnly bool) (t time.Time, wall, ok bool) {
+func ParseRFC3339(s string, dateOnly bool) (t time.Time, wall, ok bool) {
 	year, mon, day, ok := parseISODate(s)
 	if !ok {
 		return t, false, false

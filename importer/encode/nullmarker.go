@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"fmt"
@@ -11,10 +11,10 @@ import (
 // <NA>, None), R (NA), spreadsheets (#N/A).
 var nullMarkers = []string{`\N`, "NULL", "null", "Null", "NaN", "nan", "None", "none", "NA", "N/A", "n/a", "#N/A", "<NA>", "(null)", "nil", "undefined"}
 
-// cellError is the message for cell v that its field's type refused with
+// CellError is the message for cell v that its field's type refused with
 // err. A cell that is another tool's NULL marker says so, and how to read
 // it as absent.
-func cellError(err error, v *readers.Value) string {
+func CellError(err error, v *readers.Value) string {
 	if v.Kind == readers.KindString && len(v.Str) <= 9 {
 		for _, m := range nullMarkers {
 			if v.Str == m {

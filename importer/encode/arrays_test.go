@@ -1,4 +1,4 @@
-package importer
+package encode
 
 import (
 	"testing"
@@ -59,7 +59,7 @@ func TestArrayFormats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: tt.format, Decimal: ".", Wants: tt.wants}}
+			f := &Field{Field: config.Field{Type: config.TypeArray, Separator: "|", Format: tt.format, Decimal: ".", Wants: tt.wants}}
 			got, err := appendValue([]byte("x"), f, str(tt.in))
 			if tt.err != "" {
 				require.Error(t, err, "got %s", got)
@@ -86,23 +86,23 @@ func TestCellTextReadsBack(t *testing.T) {
 		v    readers.Value
 		text string
 	}{
-		{f: Field{Field: config.Field{Type: TypeArray, Separator: ">", Format: arraySeparator}}, v: readers.Value{Kind: readers.KindList, List: []readers.Value{str("Apparel"), str("T-Shirts"), str("Men")}}, text: "Apparel>T-Shirts>Men"},
-		{f: Field{Field: config.Field{Type: TypeArray, Separator: "|"}}, v: readers.Value{Kind: readers.KindList, List: []readers.Value{str("a"), {}, str("b")}}, text: "a||b"},
-		{f: Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: arrayJSON}}, v: list, text: `["Apparel","T-Shirts, Men",null,"say \"hi\" \\ o/","İ"]`},
-		{f: Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: arrayPostgres}}, v: list, text: `{"Apparel","T-Shirts, Men",NULL,"say \"hi\" \\ o/","İ"}`},
-		{f: Field{Field: config.Field{Type: TypeArray, Separator: "|", Format: arrayBrackets}}, v: list, text: `["Apparel", "T-Shirts, Men", NULL, "say \"hi\" \\ o/", "İ"]`},
-		{f: Field{Field: config.Field{Type: TypeArray, Separator: ",", Format: arrayPostgres, Wants: upsert.TypeNumberArray}}, v: readers.Value{Kind: readers.KindList, List: []readers.Value{num(3), num(-4)}}, text: `{"3","-4"}`},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: layoutUnix}}, v: ts, text: "1709294400.123456789"},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: layoutUnixMs}}, v: ts, text: "1709294400123.456789"},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: layoutUnixNs}}, v: ts, text: "1709294400123456789"},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: layoutUnix}}, v: old, text: "-1.75"},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: layoutUnixMs}}, v: old, text: "-1750"},
-		{f: Field{Field: config.Field{Type: TypeDate, Layout: layoutUnix}}, v: day, text: "639878400"},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: "02/01/2006 15:04:05.000000000", Timezone: ist}}, v: ts, text: "01/03/2024 15:00:00.123456789"},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: "2006-01-02T15:04:05.999999999Z07:00"}}, v: ts, text: "2024-03-01T12:00:00.123456789Z"},
-		{f: Field{Field: config.Field{Type: TypeDate, Layout: "02.01.2006", Timezone: ist}}, v: day, text: "12.04.1990"},
-		{f: Field{Field: config.Field{Type: TypeDateTime, Layout: layoutRFC3339}}, v: ts, text: "2024-03-01T12:00:00.123456789Z"},
-		{f: Field{Field: config.Field{Type: TypeDate}}, v: day, text: "1990-04-12"},
+		{f: Field{Field: config.Field{Type: config.TypeArray, Separator: ">", Format: arraySeparator}}, v: readers.Value{Kind: readers.KindList, List: []readers.Value{str("Apparel"), str("T-Shirts"), str("Men")}}, text: "Apparel>T-Shirts>Men"},
+		{f: Field{Field: config.Field{Type: config.TypeArray, Separator: "|"}}, v: readers.Value{Kind: readers.KindList, List: []readers.Value{str("a"), {}, str("b")}}, text: "a||b"},
+		{f: Field{Field: config.Field{Type: config.TypeArray, Separator: "|", Format: arrayJSON}}, v: list, text: `["Apparel","T-Shirts, Men",null,"say \"hi\" \\ o/","İ"]`},
+		{f: Field{Field: config.Field{Type: config.TypeArray, Separator: "|", Format: arrayPostgres}}, v: list, text: `{"Apparel","T-Shirts, Men",NULL,"say \"hi\" \\ o/","İ"}`},
+		{f: Field{Field: config.Field{Type: config.TypeArray, Separator: "|", Format: arrayBrackets}}, v: list, text: `["Apparel", "T-Shirts, Men", NULL, "say \"hi\" \\ o/", "İ"]`},
+		{f: Field{Field: config.Field{Type: config.TypeArray, Separator: ",", Format: arrayPostgres, Wants: upsert.TypeNumberArray}}, v: readers.Value{Kind: readers.KindList, List: []readers.Value{num(3), num(-4)}}, text: `{"3","-4"}`},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: layoutUnix}}, v: ts, text: "1709294400.123456789"},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: layoutUnixMs}}, v: ts, text: "1709294400123.456789"},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: layoutUnixNs}}, v: ts, text: "1709294400123456789"},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: layoutUnix}}, v: old, text: "-1.75"},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: layoutUnixMs}}, v: old, text: "-1750"},
+		{f: Field{Field: config.Field{Type: config.TypeDate, Layout: layoutUnix}}, v: day, text: "639878400"},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: "02/01/2006 15:04:05.000000000", Timezone: ist}}, v: ts, text: "01/03/2024 15:00:00.123456789"},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: "2006-01-02T15:04:05.999999999Z07:00"}}, v: ts, text: "2024-03-01T12:00:00.123456789Z"},
+		{f: Field{Field: config.Field{Type: config.TypeDate, Layout: "02.01.2006", Timezone: ist}}, v: day, text: "12.04.1990"},
+		{f: Field{Field: config.Field{Type: config.TypeDateTime, Layout: layoutRFC3339}}, v: ts, text: "2024-03-01T12:00:00.123456789Z"},
+		{f: Field{Field: config.Field{Type: config.TypeDate}}, v: day, text: "1990-04-12"},
 	}
 	for _, tt := range tests {
 		f := tt.f

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -105,7 +105,7 @@ func FuzzMapRow(f *testing.F) {
 		f.Fatal(err)
 	}
 	ref := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
-	mp, err := newMapper(cfg, "x.csv", fuzzHeader, ref)
+	mp, err := encode.NewMapper(cfg, "x.csv", fuzzHeader, ref)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -122,32 +122,32 @@ func FuzzMapRow(f *testing.F) {
 			}
 		}
 		for _, rec := range fuzzRecords(data) {
-			r := mp.mapRecord(rec)
-			if len(r.problems) > 0 {
-				for _, p := range r.problems {
+			r := mp.MapRecord(rec)
+			if len(r.Problems) > 0 {
+				for _, p := range r.Problems {
 					if p.Rule == "" || p.Msg == "" {
 						t.Fatalf("problem without rule or message: %+v", p)
 					}
 				}
-				if len(r.evs) > 0 {
-					t.Fatalf("a rejected row keeps events: %q", r.evs)
+				if len(r.Evs) > 0 {
+					t.Fatalf("a rejected row keeps events: %q", r.Evs)
 				}
 			} else {
-				if !json.Valid(r.key) {
-					t.Fatalf("identifiers are not JSON: %s", r.key)
+				if !json.Valid(r.Key) {
+					t.Fatalf("identifiers are not JSON: %s", r.Key)
 				}
-				for i, a := range r.attrs {
+				for i, a := range r.Attrs {
 					if a != nil && !json.Valid(a) {
 						t.Fatalf("attribute %s is not JSON: %s", cfg.Mapping.Attributes[i].Name, a)
 					}
 				}
-				for _, e := range r.evs {
+				for _, e := range r.Evs {
 					if !json.Valid(e) {
 						t.Fatalf("event is not JSON: %s", e)
 					}
 				}
-				if r.attrs != nil || len(r.evs) > 0 {
-					if u := g.encode(nil, []*row{r}); !json.Valid(u) {
+				if r.Attrs != nil || len(r.Evs) > 0 {
+					if u := g.encode(nil, []*encode.Row{r}); !json.Valid(u) {
 						t.Fatalf("user object is not JSON: %s", u)
 					}
 				}
@@ -169,46 +169,6 @@ func FuzzMapRow(f *testing.F) {
 			if code != http.StatusOK || resp.Data.Fail.Count > 0 {
 				t.Fatalf("the stand-in API refuses a body the importer would send (%d): %v\n%s", code, resp.Data.Fail.Errors, b.body)
 			}
-		}
-	})
-}
-
-// FuzzNumberText: number text converts to a JSON number, or is refused;
-// it never panics, and what it gives is a JSON number.
-func FuzzNumberText(f *testing.F) {
-	for _, s := range []string{"0", "-12.50", "+7", ".5", "5.", "1e3", "1,5", "007", "1e400", "-", "", "1..2", "١٢"} {
-		f.Add(s, false)
-	}
-	f.Fuzz(func(t *testing.T, s string, comma bool) {
-		dec := "."
-		if comma {
-			dec = ","
-		}
-		out, err := appendNumberText(nil, s, dec)
-		if err != nil {
-			if len(out) != 0 {
-				t.Fatalf("%q: error %v but wrote %q", s, err, out)
-			}
-			return
-		}
-		if !isJSONNumber(string(out)) || !json.Valid(out) {
-			t.Fatalf("%q gave %q, not a JSON number", s, out)
-		}
-	})
-}
-
-// FuzzIdentifierChecks holds the loop-based email and phone checks to the
-// regular expressions Insider reports.
-func FuzzIdentifierChecks(f *testing.F) {
-	for _, s := range []string{"a@b.c", "@b.c", "a@b.", "a@b\n.c", "\xff@\xff.\xff", "+6598765432", "+0123456", "+1234567890123456"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := upsert.ValidEmail(s), emailRe.MatchString(s); got != want {
-			t.Fatalf("ValidEmail(%q) = %v, the pattern says %v", s, got, want)
-		}
-		if got, want := upsert.ValidPhone(s), phoneRe.MatchString(s); got != want {
-			t.Fatalf("ValidPhone(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
 }
