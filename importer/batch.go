@@ -8,7 +8,6 @@ import (
 
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
-	"github.com/insider-import/insider-import/internal/jsonstr"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -29,8 +28,6 @@ const maxUnitRows = 500
 // grouper merges consecutive rows of the same user. It is deterministic:
 // the same rows always give the same units.
 type grouper struct {
-	cfg     *Config
-	attrs   []encode.Field // the config's attributes, keyed (encode.KeyedFields)
 	pending *unit
 	key     []byte
 	units   []unit // a block of units to hand out (see newUnit)
@@ -99,74 +96,6 @@ func (g *grouper) flush() *unit {
 	return u
 }
 
-// encode appends one user object from the rows of one user to b:
-// identifiers from the first row, each attribute from the last row that
-// has it, events in row order.
-func (g *grouper) encode(b []byte, rows []*encode.Row) []byte {
-	if g.attrs == nil {
-		g.attrs = encode.KeyedFields(g.cfg.Mapping.Attributes)
-	}
-	return encodeUser(b, g.cfg, g.attrs, rows)
-}
-
-// encodeUser encodes a user object of rows; attrs are the config's
-// attributes with their encoded keys (encode.KeyedFields).
-func encodeUser(b []byte, cfg *Config, attrs []encode.Field, rows []*encode.Row) []byte {
-	b = append(b, `{"identifiers":`...)
-	b = append(b, rows[0].Key...)
-	opened, first, custom := false, true, false
-	for i := range attrs {
-		var v []byte
-		for _, r := range rows {
-			if r.Attrs != nil && r.Attrs[i] != nil {
-				v = r.Attrs[i]
-			}
-		}
-		if v == nil {
-			continue
-		}
-		if !opened {
-			b = append(b, `,"attributes":{`...)
-			opened = true
-		}
-		if attrs[i].Custom && !custom {
-			if !first {
-				b = append(b, ',')
-			}
-			b = append(b, `"custom":{`...)
-			first, custom = true, true
-		}
-		b = encode.AppendFieldKey(b, first, &attrs[i])
-		b = append(b, v...)
-		first = false
-	}
-	if custom {
-		b = append(b, '}')
-	}
-	if opened {
-		b = append(b, '}')
-	}
-	n := 0
-	for _, r := range rows {
-		for _, e := range r.Evs {
-			if n == 0 {
-				b = append(b, `,"events":[`...)
-			} else {
-				b = append(b, ',')
-			}
-			b = append(b, e...)
-			n++
-		}
-	}
-	if n > 0 {
-		b = append(b, ']')
-	}
-	if cfg.Insider.NotAppend {
-		b = append(b, `,"not_append":true`...)
-	}
-	return append(b, '}')
-}
-
 // batchStage is the batch stage: rows in input order, file after file,
 // become user objects (grouper), packed into request bodies (batcher), each
 // closed batch handed to emit. A user object never spans files; a batch
@@ -178,7 +107,7 @@ type batchStage struct {
 }
 
 func newBatchStage(cfg *Config, emit func(*batch) error) *batchStage {
-	return &batchStage{g: grouper{cfg: cfg}, bt: newBatcher(cfg), emit: emit}
+	return &batchStage{bt: newBatcher(cfg), emit: emit}
 }
 
 // beginFile says the rows that follow are those of file, the seq-th file
@@ -330,13 +259,8 @@ func freeBody(pool *sync.Pool, b *batch) {
 }
 
 func newBatcher(cfg *Config) *batcher {
-	suffix := []byte(`],"skip_hook":true`)
-	if cfg.Insider.ErrorCallbackURL != "" {
-		suffix = append(suffix, `,"error_callback_endpoint":`...)
-		suffix = jsonstr.AppendString(suffix, cfg.Insider.ErrorCallbackURL)
-	}
-	suffix = append(suffix, '}')
-	return &batcher{cfg: cfg, attrs: encode.KeyedFields(cfg.Mapping.Attributes), prefix: []byte(`{"users":[`), suffix: suffix}
+	prefix, suffix := encode.BodyEnds(cfg.Insider.ErrorCallbackURL)
+	return &batcher{cfg: cfg, attrs: encode.KeyedFields(cfg.Mapping.Attributes), prefix: prefix, suffix: suffix}
 }
 
 // add puts a unit in the current batch, encoding its user object straight
@@ -404,7 +328,7 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 		return false, true
 	}
 	merged := append(prev.users[:len(prev.users):len(prev.users)], u.users...)
-	bt.scratch = encodeUser(bt.scratch[:0], bt.cfg, bt.attrs, merged)
+	bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, merged, bt.cfg.Insider.NotAppend)
 	grow := len(bt.scratch) - c.userSize[k]
 	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		return false, true
@@ -431,7 +355,7 @@ func (bt *batcher) place(u *unit) bool {
 		c.body = append(c.body, ',')
 	}
 	start := len(c.body)
-	c.body = encodeUser(c.body, bt.cfg, bt.attrs, u.users)
+	c.body = encode.AppendUser(c.body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
 	if len(c.body)+c.extra+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		bt.tooBig = len(c.body) - start
 		c.body = c.body[:mark]
@@ -475,7 +399,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 			}
 			c.userOff[i] = len(body)
 			if i < len(c.joined) && c.joined[i] {
-				body = encodeUser(body, bt.cfg, bt.attrs, u.users)
+				body = encode.AppendUser(body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
 			} else {
 				body = append(body, c.body[from:to]...)
 			}

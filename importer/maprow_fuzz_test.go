@@ -110,7 +110,7 @@ func FuzzMapRow(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		g := &grouper{cfg: cfg}
+		g := &grouper{}
 		bt := newBatcher(cfg)
 		var batches []*batch
 		add := func(u *unit) {
@@ -147,7 +147,7 @@ func FuzzMapRow(f *testing.F) {
 					}
 				}
 				if r.Attrs != nil || len(r.Evs) > 0 {
-					if u := g.encode(nil, []*encode.Row{r}); !json.Valid(u) {
+					if u := encode.AppendUser(nil, bt.attrs, []*encode.Row{r}, cfg.Insider.NotAppend); !json.Valid(u) {
 						t.Fatalf("user object is not JSON: %s", u)
 					}
 				}

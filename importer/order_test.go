@@ -203,7 +203,7 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 		if k > 0 {
 			want = append(want, ',')
 		}
-		want = encodeUser(want, cfg, bt.attrs, u.users)
+		want = encode.AppendUser(want, bt.attrs, u.users, cfg.Insider.NotAppend)
 	}
 	want = append(want, bt.suffix...)
 	b := bt.cut(posAt(7))

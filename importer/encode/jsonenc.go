@@ -19,8 +19,8 @@ func appendString(dst []byte, s string) []byte { return jsonstr.AppendString(dst
 // the object's first member (jsonstr.AppendKey).
 func appendKey(dst []byte, first bool, key string) []byte { return jsonstr.AppendKey(dst, first, key) }
 
-// AppendFieldKey is appendKey for a field's name, encoded once (f.key).
-func AppendFieldKey(dst []byte, first bool, f *Field) []byte {
+// appendFieldKey is appendKey for a field's name, encoded once (f.key).
+func appendFieldKey(dst []byte, first bool, f *Field) []byte {
 	if f.key == "" {
 		return appendKey(dst, first, f.Name)
 	}

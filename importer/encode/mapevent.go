@@ -107,7 +107,7 @@ func (m *Mapper) appendParams(r *Row, e *EventSpec, rec *readers.Record, buf []b
 			}
 			buf = append(buf, `"custom":{`...)
 		}
-		buf = AppendFieldKey(buf, first || opens, f)
+		buf = appendFieldKey(buf, first || opens, f)
 		var ok bool
 		if buf, ok = r.appendParamValue(buf, f, v); !ok {
 			buf = buf[:mark]

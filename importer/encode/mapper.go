@@ -132,7 +132,7 @@ func (m *Mapper) mapIdentifiers(r *Row, rec *readers.Record, buf []byte) []byte 
 			buf = append(buf, `"custom":{`...)
 			first, custom = true, true
 		}
-		buf = AppendFieldKey(buf, first, f)
+		buf = appendFieldKey(buf, first, f)
 		vstart := len(buf)
 		buf = appendString(buf, s)
 		if lower {

@@ -1,10 +1,6 @@
-package importer
+package encode
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,75 +8,33 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/insider-import/insider-import/importer/encode"
-	"github.com/insider-import/insider-import/importer/fakeapi"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
 
-// testRef is the clock of mapping tests: TTLs count back from it.
-var testRef = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
-
 // testMapper parses a config (source and events sections are supplied when
 // missing) and binds it to header.
-func testMapper(t testing.TB, yaml string, header ...string) *encode.Mapper {
+func testMapper(t testing.TB, yaml string, header ...string) *Mapper {
 	t.Helper()
 	if !strings.Contains(yaml, "source:") {
 		yaml = "source: {paths: [x.csv]}\n" + yaml
 	}
-	cfg, err := ParseConfig("t.yaml", []byte(yaml))
+	cfg, err := parseConfig("t.yaml", []byte(yaml))
 	require.NoError(t, err)
-	mp, err := encode.NewMapper(cfg, "x.csv", header, testRef)
+	mp, err := NewMapper(cfg, "x.csv", header, testRef)
 	require.NoError(t, err)
 	return mp
 }
 
-// record builds a CSV-like record from cells (all strings, "" is null).
-func record(row int64, cells ...string) readers.Record {
-	rec := readers.Record{Pos: readers.Position{File: "x.csv", Index: row - 1, Line: row + 1}, Values: make([]readers.Value, len(cells))}
-	for i, c := range cells {
-		rec.Values[i] = readers.StringValue(c)
-	}
-	return rec
-}
-
-// userJSON is the user object the grouper would send for rows of one user.
-func userJSON(mp *encode.Mapper, rows ...*encode.Row) string {
-	g := &grouper{cfg: mp.Config()}
-	return string(g.encode(nil, rows))
-}
-
-// fakeVerdict posts body to the fake API in-process and returns its answer.
-func fakeVerdict(t testing.TB, body []byte) (int, upsert.Response) {
-	t.Helper()
-	srv := fakeapi.New(fakeapi.Options{Now: func() time.Time { return testRef }})
-	req := httptest.NewRequest(http.MethodPost, upsert.Path, bytes.NewReader(body))
-	req.Header.Set(upsert.HeaderPartner, "acme")
-	req.Header.Set(upsert.HeaderToken, "k")
-	req.Header.Set("Content-Type", "application/json")
-	rr := httptest.NewRecorder()
-	srv.ServeHTTP(rr, req)
-	var resp upsert.Response
-	if rr.Code == http.StatusOK {
-		require.NoError(t, json.Unmarshal(rr.Body.Bytes(), &resp))
-	}
-	return rr.Code, resp
-}
-
-// requireAccepted checks that Insider's rules (the fake's validator) accept
-// the user object.
-func requireAccepted(t testing.TB, user string) {
-	t.Helper()
-	body := `{"users":[` + user + `],"skip_hook":true}`
-	require.True(t, json.Valid([]byte(body)), body)
-	code, resp := fakeVerdict(t, []byte(body))
-	require.Equal(t, http.StatusOK, code, body)
-	require.Zero(t, resp.Data.Fail.Count, "fake rejected %s: %v", user, resp.Data.Fail.Errors)
+// userJSON is the user object the importer would send for rows of one user.
+func userJSON(mp *Mapper, rows ...*Row) string {
+	return string(AppendUser(nil, KeyedFields(mp.cfg.Mapping.Attributes), rows, mp.cfg.Insider.NotAppend))
 }
 
 type ruleAt struct{ Column, Rule string }
 
-func rulesOf(r *encode.Row) []ruleAt {
+func rulesOf(r *Row) []ruleAt {
 	var out []ruleAt
 	for _, p := range r.Problems {
 		out = append(out, ruleAt{p.Column, p.Rule})
@@ -188,24 +142,6 @@ mapping:
 	require.Empty(t, r.Problems, "null tokens are exact, after trimming: %v", r.Problems)
 	assert.Equal(t, `{"identifiers":{"uuid":"7"},"attributes":{"name":"null","custom":{"note":"N/A"}}}`, userJSON(mp, r))
 }
-
-const purchaseMapping = `
-events: {ttl: {default: 90d, purchase: 730d}, future_tolerance: 5m}
-mapping:
-  identifiers: {uuid: id}
-  events:
-    - name_column: event
-      timestamp: {column: at, layout: rfc3339, timezone: Europe/Berlin}
-      params:
-        event_group_id: order
-        currency: currency
-        unit_sale_price: {column: price, type: number}
-        quantity: qty
-        taxonomy: {column: cat, separator: ">"}
-        custom: {store_id: store, channel: {value: pos}}
-`
-
-var purchaseHeader = []string{"id", "event", "at", "order", "currency", "price", "qty", "cat", "store"}
 
 func TestMapRecordEvents(t *testing.T) {
 	mp := testMapper(t, purchaseMapping, purchaseHeader...)
@@ -319,37 +255,8 @@ func TestMapRecordProblemMessages(t *testing.T) {
 	assert.Equal(t, `column currency: event_params.required: currency parameter is required on purchase event`, r.Problems[2].String())
 }
 
-// TestMapRecordMergesAndRejectsPerRow: the rows of one user merge into one
-// user object; a bad row among them is left out, the others still go.
-func TestMapRecordMergesAndRejectsPerRow(t *testing.T) {
-	mp := testMapper(t, purchaseMapping, purchaseHeader...)
-	g := &grouper{cfg: mp.Config()}
-	var units []*unit
-	for i, cells := range [][]string{
-		{"1", "purchase", "2025-06-01T10:00:00Z", "O-1", "EUR", "1", "1", "", ""},
-		{"1", "purchase", "2025-06-01T10:00:00Z", "O-1", "EUR", "oops", "1", "", ""},
-		{"1", "purchase", "2025-06-01T10:00:00Z", "O-1", "EUR", "2", "1", "", ""},
-		{"2", "store_visit", "2025-06-02T10:00:00Z", "", "", "", "", "", ""},
-	} {
-		if u := g.add(mp.MapRecord(record(int64(i+1), cells...))); u != nil {
-			units = append(units, u)
-		}
-	}
-	units = append(units, g.flush())
-	require.Len(t, units, 2)
-	assert.Len(t, units[0].rows, 3)
-	require.Len(t, units[0].users, 2)
-	assert.Equal(t, int64(1), units[0].users[0].Src.Pos.Row())
-	assert.Equal(t, int64(3), units[0].users[1].Src.Pos.Row())
-	user := string(g.encode(nil, units[0].users))
-	assert.Contains(t, user, `"unit_sale_price":1,`)
-	assert.Contains(t, user, `"unit_sale_price":2,`)
-	assert.Equal(t, 2, strings.Count(user, `"event_name"`))
-	requireAccepted(t, user)
-}
-
 func TestNewMapperColumns(t *testing.T) {
-	cfg, err := ParseConfig("t.yaml", []byte(`source: {paths: [x.csv]}
+	cfg, err := parseConfig("t.yaml", []byte(`source: {paths: [x.csv]}
 mapping:
   identifiers:
     email: email
@@ -357,15 +264,15 @@ mapping:
     name: first_name
 `))
 	require.NoError(t, err)
-	_, err = encode.NewMapper(cfg, "x.csv", []string{"email", "email", "name"}, testRef)
-	var ce *ConfigError
+	_, err = NewMapper(cfg, "x.csv", []string{"email", "email", "name"}, testRef)
+	var ce *config.ConfigError
 	require.ErrorAs(t, err, &ce)
 	require.Len(t, ce.Problems, 2)
 	assert.Equal(t, `t.yaml:4:5: column "email" (for email) appears 2 times in the header of x.csv; which one is meant is not clear`, ce.Problems[0].String())
 	assert.Equal(t, `t.yaml:6:5: column "first_name" (for name) is not in the header of x.csv`, ce.Problems[1].String())
 
 	// Extra columns, such as reject_reason in a rejects CSV, are fine.
-	_, err = encode.NewMapper(cfg, "x.csv", []string{"reject_reason", "first_name", "email", "other"}, testRef)
+	_, err = NewMapper(cfg, "x.csv", []string{"reject_reason", "first_name", "email", "other"}, testRef)
 	assert.NoError(t, err)
 }
 
@@ -403,14 +310,14 @@ mapping:
         quantity: {column: qty, type: integer}
         custom: {store_id: store}
 `
-	cfg, err := ParseConfig("b.yaml", []byte(y))
+	cfg, err := parseConfig("b.yaml", []byte(y))
 	if err != nil {
 		b.Fatal(err)
 	}
 	header := []string{"customer_id", "customer_email", "phone", "first_name", "last_name", "dob", "optin", "country", "tier", "ltv", "interests", "order_id", "sku", "product_name", "category", "currency", "price", "sale_price", "qty", "store", "purchased_at"}
 	cells := []string{"10000000000000000001", "Jane.Doe@Example.com", "+447700900123", "Jane", "Doe", "1990-04-12", "yes", "GB", "gold", "1830.50", "running|outdoor", "POS-0042", "SKU-RUN-001", "Trail Running Shoe", "Footwear>Running", "GBP", "120.00", "99.00", "1", "LDN-03", "2025-06-01T14:32:10Z"}
 	ref := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
-	mp, err := encode.NewMapper(cfg, "x.csv", header, ref)
+	mp, err := NewMapper(cfg, "x.csv", header, ref)
 	if err != nil {
 		b.Fatal(err)
 	}
