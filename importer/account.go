@@ -1,6 +1,9 @@
 package importer
 
-import "github.com/insider-import/insider-import/importer/ledger"
+import (
+	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/ledger"
+)
 
 // outcome is what the API said about a batch.
 type outcome struct {
@@ -26,9 +29,9 @@ func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
 	// Which user holds a row matters only when Insider refused some: for
 	// a batch taken whole (the usual case) the counts come without a map
 	// from rows to users.
-	var userOf map[*row]int
+	var userOf map[*encode.Row]int
 	if len(o.failed) > 0 {
-		userOf = make(map[*row]int, len(b.userUnit))
+		userOf = make(map[*encode.Row]int, len(b.userUnit))
 		for i, u := range b.userUnit {
 			for _, r := range u.users {
 				userOf[r] = i
@@ -40,16 +43,16 @@ func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
 	for _, u := range b.units {
 		for _, r := range u.rows {
 			c.RowsRead++
-			c.EventsRead += int64(r.eventsRead)
-			if len(r.problems) > 0 {
+			c.EventsRead += int64(r.EventsRead)
+			if len(r.Problems) > 0 {
 				c.RowsRejected++
-				c.EventsRejected += int64(r.eventsRead)
-				rejects = append(rejects, ledger.Reject{Pos: r.src.Pos, Row: r, Problems: r.problems, Tallied: r.tallied})
+				c.EventsRejected += int64(r.EventsRead)
+				rejects = append(rejects, ledger.Reject{Pos: r.Src.Pos, Row: r, Problems: r.Problems, Tallied: r.Tallied})
 				continue
 			}
 			c.RowsMapped++
-			c.EventsExpired += int64(r.expired)
-			c.EventsFuture += int64(r.future)
+			c.EventsExpired += int64(r.Expired)
+			c.EventsFuture += int64(r.Future)
 			if userOf == nil {
 				continue // counted below
 			}
@@ -60,11 +63,11 @@ func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
 			}
 			if msgs, failed := o.failed[i]; failed {
 				c.RowsRejectedByAPI++
-				c.EventsRejected += int64(len(r.evs))
-				rejects = append(rejects, ledger.Reject{Pos: r.src.Pos, Row: r, API: msgs, Tallied: r.tallied})
+				c.EventsRejected += int64(len(r.Evs))
+				rejects = append(rejects, ledger.Reject{Pos: r.Src.Pos, Row: r, API: msgs, Tallied: r.Tallied})
 				continue
 			}
-			c.EventsSent += int64(len(r.evs))
+			c.EventsSent += int64(len(r.Evs))
 		}
 	}
 	if userOf == nil {
@@ -74,7 +77,7 @@ func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
 		for _, u := range b.userUnit {
 			for _, r := range u.users {
 				c.RowsNothingToSend--
-				c.EventsSent += int64(len(r.evs))
+				c.EventsSent += int64(len(r.Evs))
 			}
 		}
 	}

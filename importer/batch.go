@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -15,9 +16,9 @@ import (
 // came between them. Its rows form one contiguous range of the input.
 type unit struct {
 	first readers.Position
-	rows  []*row // in input order, rejected ones included
-	users []*row // rows whose content goes into the user object; nil when nothing is sent
-	few   [4]*row
+	rows  []*encode.Row // in input order, rejected ones included
+	users []*encode.Row // rows whose content goes into the user object; nil when nothing is sent
+	few   [4]*encode.Row
 }
 
 // maxUnitRows bounds how many consecutive rows of one user merge into one
@@ -27,8 +28,6 @@ const maxUnitRows = 500
 // grouper merges consecutive rows of the same user. It is deterministic:
 // the same rows always give the same units.
 type grouper struct {
-	cfg     *Config
-	attrs   []Field // the config's attributes, keyed (keyedFields)
 	pending *unit
 	key     []byte
 	units   []unit // a block of units to hand out (see newUnit)
@@ -52,18 +51,18 @@ func (g *grouper) newUnit(first readers.Position) *unit {
 }
 
 // add takes the next row and returns a finished unit, if the row closed one.
-func (g *grouper) add(r *row) *unit {
-	ok := len(r.problems) == 0
+func (g *grouper) add(r *encode.Row) *unit {
+	ok := len(r.Problems) == 0
 	var done *unit
-	if g.pending != nil && (len(g.pending.rows) >= maxUnitRows || ok && g.key != nil && !bytes.Equal(g.key, r.key)) {
+	if g.pending != nil && (len(g.pending.rows) >= maxUnitRows || ok && g.key != nil && !bytes.Equal(g.key, r.Key)) {
 		done = g.flush()
 	}
 	if g.pending == nil {
-		g.pending = g.newUnit(r.src.Pos)
+		g.pending = g.newUnit(r.Src.Pos)
 	}
 	g.pending.rows = append(g.pending.rows, r)
 	if ok && g.key == nil {
-		g.key = r.key
+		g.key = r.Key
 	}
 	return done
 }
@@ -76,7 +75,7 @@ func (g *grouper) flush() *unit {
 	if u == nil {
 		return nil
 	}
-	usable := func(r *row) bool { return len(r.problems) == 0 && (r.attrs != nil || len(r.evs) > 0) }
+	usable := func(r *encode.Row) bool { return len(r.Problems) == 0 && (r.Attrs != nil || len(r.Evs) > 0) }
 	n := 0
 	for _, r := range u.rows {
 		if usable(r) {
@@ -87,7 +86,7 @@ func (g *grouper) flush() *unit {
 	case n == len(u.rows):
 		u.users = u.rows // the usual unit: every row goes in
 	case n > 0:
-		u.users = make([]*row, 0, n)
+		u.users = make([]*encode.Row, 0, n)
 		for _, r := range u.rows {
 			if usable(r) {
 				u.users = append(u.users, r)
@@ -95,74 +94,6 @@ func (g *grouper) flush() *unit {
 		}
 	}
 	return u
-}
-
-// encode appends one user object from the rows of one user to b:
-// identifiers from the first row, each attribute from the last row that
-// has it, events in row order.
-func (g *grouper) encode(b []byte, rows []*row) []byte {
-	if g.attrs == nil {
-		g.attrs = keyedFields(g.cfg.Mapping.Attributes)
-	}
-	return encodeUser(b, g.cfg, g.attrs, rows)
-}
-
-// encodeUser encodes a user object of rows; attrs are the config's
-// attributes with their encoded keys (keyedFields).
-func encodeUser(b []byte, cfg *Config, attrs []Field, rows []*row) []byte {
-	b = append(b, `{"identifiers":`...)
-	b = append(b, rows[0].key...)
-	opened, first, custom := false, true, false
-	for i := range attrs {
-		var v []byte
-		for _, r := range rows {
-			if r.attrs != nil && r.attrs[i] != nil {
-				v = r.attrs[i]
-			}
-		}
-		if v == nil {
-			continue
-		}
-		if !opened {
-			b = append(b, `,"attributes":{`...)
-			opened = true
-		}
-		if attrs[i].Custom && !custom {
-			if !first {
-				b = append(b, ',')
-			}
-			b = append(b, `"custom":{`...)
-			first, custom = true, true
-		}
-		b = appendFieldKey(b, first, &attrs[i])
-		b = append(b, v...)
-		first = false
-	}
-	if custom {
-		b = append(b, '}')
-	}
-	if opened {
-		b = append(b, '}')
-	}
-	n := 0
-	for _, r := range rows {
-		for _, e := range r.evs {
-			if n == 0 {
-				b = append(b, `,"events":[`...)
-			} else {
-				b = append(b, ',')
-			}
-			b = append(b, e...)
-			n++
-		}
-	}
-	if n > 0 {
-		b = append(b, ']')
-	}
-	if cfg.Insider.NotAppend {
-		b = append(b, `,"not_append":true`...)
-	}
-	return append(b, '}')
 }
 
 // batchStage is the batch stage: rows in input order, file after file,
@@ -176,7 +107,7 @@ type batchStage struct {
 }
 
 func newBatchStage(cfg *Config, emit func(*batch) error) *batchStage {
-	return &batchStage{g: grouper{cfg: cfg}, bt: newBatcher(cfg), emit: emit}
+	return &batchStage{bt: newBatcher(cfg), emit: emit}
 }
 
 // beginFile says the rows that follow are those of file, the seq-th file
@@ -211,7 +142,7 @@ func (s *batchStage) close() error {
 }
 
 // add takes the next row.
-func (s *batchStage) add(rw *row) error {
+func (s *batchStage) add(rw *encode.Row) error {
 	if u := s.g.add(rw); u != nil {
 		return s.put(s.bt.add(u))
 	}
@@ -304,7 +235,7 @@ type batcher struct {
 	// bodies, if set, holds request bodies of answered batches for reuse.
 	bodies *sync.Pool
 
-	attrs []Field // the config's attributes, keyed (keyedFields)
+	attrs []encode.Field // the config's attributes, keyed (encode.KeyedFields)
 }
 
 func (bt *batcher) bodiesGet() ([]byte, bool) {
@@ -328,13 +259,8 @@ func freeBody(pool *sync.Pool, b *batch) {
 }
 
 func newBatcher(cfg *Config) *batcher {
-	suffix := []byte(`],"skip_hook":true`)
-	if cfg.Insider.ErrorCallbackURL != "" {
-		suffix = append(suffix, `,"error_callback_endpoint":`...)
-		suffix = appendString(suffix, cfg.Insider.ErrorCallbackURL)
-	}
-	suffix = append(suffix, '}')
-	return &batcher{cfg: cfg, attrs: keyedFields(cfg.Mapping.Attributes), prefix: []byte(`{"users":[`), suffix: suffix}
+	prefix, suffix := encode.BodyEnds(cfg.Insider.ErrorCallbackURL)
+	return &batcher{cfg: cfg, attrs: encode.KeyedFields(cfg.Mapping.Attributes), prefix: prefix, suffix: suffix}
 }
 
 // add puts a unit in the current batch, encoding its user object straight
@@ -367,9 +293,9 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		}
 		if u.users != nil && !bt.place(u) {
 			for _, r := range u.users {
-				r.problems = append(r.problems, Problem{Rule: "size", Msg: fmt.Sprintf(
+				r.Problems = append(r.Problems, encode.Problem{Rule: "size", Msg: fmt.Sprintf(
 					"the user object built from rows %d-%d is %d bytes, over delivery.batch_bytes (%d)",
-					u.first.Row(), u.rows[len(u.rows)-1].src.Pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
+					u.first.Row(), u.rows[len(u.rows)-1].Src.Pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
 			}
 			u.users = nil
 		}
@@ -390,19 +316,19 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 // would be over the row or byte limits: the batch must close first.
 func (bt *batcher) join(u *unit) (joined, clash bool) {
 	c := bt.cur
-	k, ok := c.byUser[userHash(u.users[0].key)]
+	k, ok := c.byUser[userHash(u.users[0].Key)]
 	if !ok {
 		return false, false
 	}
 	prev := c.userUnit[k]
-	if !bytes.Equal(prev.users[0].key, u.users[0].key) {
+	if !bytes.Equal(prev.users[0].Key, u.users[0].Key) {
 		return false, false // another user with the same hash: kept apart
 	}
 	if len(prev.users)+len(u.users) > maxUnitRows {
 		return false, true
 	}
 	merged := append(prev.users[:len(prev.users):len(prev.users)], u.users...)
-	bt.scratch = encodeUser(bt.scratch[:0], bt.cfg, bt.attrs, merged)
+	bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, merged, bt.cfg.Insider.NotAppend)
 	grow := len(bt.scratch) - c.userSize[k]
 	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		return false, true
@@ -429,13 +355,13 @@ func (bt *batcher) place(u *unit) bool {
 		c.body = append(c.body, ',')
 	}
 	start := len(c.body)
-	c.body = encodeUser(c.body, bt.cfg, bt.attrs, u.users)
+	c.body = encode.AppendUser(c.body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
 	if len(c.body)+c.extra+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		bt.tooBig = len(c.body) - start
 		c.body = c.body[:mark]
 		return false
 	}
-	h := userHash(u.users[0].key)
+	h := userHash(u.users[0].Key)
 	c.byUser[h] = len(c.userUnit)
 	c.userOff = append(c.userOff, start)
 	c.userUnit = append(c.userUnit, u)
@@ -473,7 +399,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 			}
 			c.userOff[i] = len(body)
 			if i < len(c.joined) && c.joined[i] {
-				body = encodeUser(body, bt.cfg, bt.attrs, u.users)
+				body = encode.AppendUser(body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
 			} else {
 				body = append(body, c.body[from:to]...)
 			}
@@ -494,13 +420,13 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	// the user, they are read again from the input by position (refiller).
 	// Rows that send nothing keep their cells for the rejects, not their
 	// identifiers: the space they were encoded in is used again
-	// (rowArena.recycle). (The units holding users are c.userUnit.)
+	// (encode.RowArena.Recycle). (The units holding users are c.userUnit.)
 	for _, u := range c.units {
 		for _, r := range u.rows {
-			r.key = nil
+			r.Key = nil
 		}
 		for _, r := range u.users {
-			r.release()
+			r.Release()
 		}
 	}
 	return c

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/encode"
 )
 
 // configProblems parses y and returns its problems as "line:col: message".
@@ -85,7 +87,7 @@ func TestMissingColumnFoundBeforeAnyRow(t *testing.T) {
 func TestMissingColumnListsTheHeader(t *testing.T) {
 	cfg, err := ParseConfig("t.yaml", []byte("source: {paths: [x.csv]}\nmapping:\n  identifiers: {email: email}\n  attributes: {name: name}\n"))
 	require.NoError(t, err)
-	_, err = newMapper(cfg, "x.csv", []string{"email;name;city"}, testRef)
+	_, err = encode.NewMapper(cfg, "x.csv", []string{"email;name;city"}, testRef)
 	var ce *ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, []string{
@@ -94,7 +96,7 @@ func TestMissingColumnListsTheHeader(t *testing.T) {
 	}, ce.Hints)
 	assert.Contains(t, err.Error(), "set source.csv.delimiter")
 
-	_, err = newMapper(cfg, "x.csv", []string{"mail", "name"}, testRef)
+	_, err = encode.NewMapper(cfg, "x.csv", []string{"mail", "name"}, testRef)
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, []string{`the header of x.csv has 2 column(s): "mail", "name"`}, ce.Hints)
 }

@@ -2,7 +2,7 @@ package importer
 
 import (
 	"github.com/insider-import/insider-import/importer/config"
-	"github.com/insider-import/insider-import/readers"
+	"github.com/insider-import/insider-import/importer/encode"
 )
 
 // The config's names the importer's files use throughout; the config is
@@ -29,13 +29,7 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 	return config.Parse(name, b, CheckValue)
 }
 
-// CheckValue is the importer's config.ValueCheck: it converts a field's
-// constant as a row's cell is converted, so that config.Load reports a
-// constant no row could send (value: maybe on a boolean) with its line.
-func CheckValue(f *config.Field, value string) error {
-	bf := Field{Field: *f}
-	if _, err := appendValue(nil, &bf, readers.StringValue(value)); err != nil && err != errNoItems {
-		return err
-	}
-	return nil
-}
+// CheckValue is encode.CheckValue, the importer's config.ValueCheck: a
+// constant (value:) is converted as a row's cell is, so that config.Load
+// reports a constant no row could send with its line.
+func CheckValue(f *config.Field, value string) error { return encode.CheckValue(f, value) }

@@ -8,31 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/encode"
 )
-
-// With source.columns_case: insensitive, a mapping in lower case binds to
-// Snowflake's upper-case header; without it, the hint says to set it.
-func TestColumnsCaseInsensitive(t *testing.T) {
-	y := "source: {paths: [x.csv]%s}\nmapping:\n  identifiers: {email: email}\n  attributes: {name: Name}\n"
-	cfg, err := ParseConfig("t.yaml", []byte(fmt.Sprintf(y, "")))
-	require.NoError(t, err)
-	_, err = newMapper(cfg, "x.csv", []string{"EMAIL", "NAME"}, testRef)
-	var ce *ConfigError
-	require.ErrorAs(t, err, &ce)
-	assert.Contains(t, ce.Hints, `column "email" is in the header in another case; set source.columns_case: insensitive`)
-
-	cfg, err = ParseConfig("t.yaml", []byte(fmt.Sprintf(y, ", columns_case: insensitive")))
-	require.NoError(t, err)
-	mp, err := newMapper(cfg, "x.csv", []string{"EMAIL", "NAME"}, testRef)
-	require.NoError(t, err)
-	assert.Equal(t, 0, mp.m.Identifiers[0].col)
-	assert.Equal(t, 1, mp.m.Attributes[0].col)
-
-	// Two columns that differ only in case are ambiguous.
-	_, err = newMapper(cfg, "x.csv", []string{"EMAIL", "email", "NAME"}, testRef)
-	require.ErrorAs(t, err, &ce)
-	assert.Contains(t, err.Error(), `column "email" (for email) appears 2 times in the header of x.csv`)
-}
 
 // A mapped column written in NFC that the header writes in NFD (or the
 // other way round) is named with the form of each and the name to write.
@@ -51,7 +29,7 @@ func TestColumnsNormalizationHint(t *testing.T) {
 			if cs != "" {
 				header[1] = strings.ToUpper(tc.header)
 			}
-			_, err = newMapper(cfg, "x.csv", header, testRef)
+			_, err = encode.NewMapper(cfg, "x.csv", header, testRef)
 			var ce *ConfigError
 			require.ErrorAs(t, err, &ce, cs)
 			if cs == "" {
@@ -68,7 +46,7 @@ func TestColumnsNormalizationHint(t *testing.T) {
 	// A column bound as written gets no hint.
 	cfg, err := ParseConfig("t.yaml", []byte("source: {paths: [x.csv]}\nmapping:\n  identifiers: {email: email}\n  attributes: {name: \""+nfd+"\", surname: nope}\n"))
 	require.NoError(t, err)
-	_, err = newMapper(cfg, "x.csv", []string{"email", nfd}, testRef)
+	_, err = encode.NewMapper(cfg, "x.csv", []string{"email", nfd}, testRef)
 	var ce *ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.NotContains(t, strings.Join(ce.Hints, "\n"), "normalization")

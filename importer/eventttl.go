@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -19,26 +17,6 @@ type EventTTL struct {
 	From string `json:"from"`
 }
 
-// maxEventNames bounds the names collected from name columns.
-const maxEventNames = 1000
-
-// eventNames collects the event names read from name columns, for the
-// report. Mappers on every core add to it; a name already seen costs a
-// lock-free lookup.
-type eventNames struct {
-	m sync.Map
-	n atomic.Int32
-}
-
-func (e *eventNames) saw(name string) {
-	if _, ok := e.m.Load(name); ok || e.n.Load() >= maxEventNames {
-		return
-	}
-	if _, loaded := e.m.LoadOrStore(name, struct{}{}); !loaded {
-		e.n.Add(1)
-	}
-}
-
 // eventTTLs lists the event names of the mapping (fixed ones) and those
 // read from name columns, each with the TTL in force, by name.
 func (r *run) eventTTLs() []EventTTL {
@@ -48,10 +26,7 @@ func (r *run) eventTTLs() []EventTTL {
 			names = append(names, e.Name)
 		}
 	}
-	r.eventNames.m.Range(func(k, _ any) bool {
-		names = append(names, k.(string))
-		return true
-	})
+	r.eventNames.Range(func(name string) { names = append(names, name) })
 	slices.Sort(names)
 	names = slices.Compact(names)
 	out := make([]EventTTL, 0, len(names))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -217,7 +218,7 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		id, cols, types := rd.Identity(), rd.Columns(), readers.ColumnTypes(rd)
 		rd.Close()
 		r.bytesTotal += r.partBytes(f, id.Size)
-		mp, err := newMapper(r.cfg, f, cols, time.Time{})
+		mp, err := encode.NewMapper(r.cfg, f, cols, time.Time{})
 		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {

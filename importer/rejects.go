@@ -4,7 +4,6 @@ import (
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
-	"github.com/insider-import/insider-import/readers"
 )
 
 // RejectReasonColumn is the column a rejects CSV adds after the source's
@@ -33,13 +32,6 @@ const DefaultRejectMinRows = ledger.DefaultRejectMinRows
 // ParseRejectLimit reads a limit as given on the command line: a number of
 // rows ("500") or a percentage of the rows read ("5%"). "" is no limit (nil).
 func ParseRejectLimit(s string) (*RejectLimit, error) { return ledger.ParseRejectLimit(s) }
-
-// The row's side of ledger.Row: its cells for the rejects files, given up
-// once encoded (release) and read again by position (refiller).
-
-func (r *row) Cells() []string           { return r.cells() }
-func (r *row) Released() bool            { return r.src.Len() == 0 }
-func (r *row) Refill(rec readers.Record) { r.src = rec }
 
 // setupRejects creates the rejects writer: JSON lines (Options.RejectsPath)
 // and/or CSV (Options.RejectsCSVPath). The CSV starts afresh unless the run

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
 	"github.com/insider-import/insider-import/readers"
@@ -50,7 +51,7 @@ type run struct {
 	// about inputs; reimported lists the files read again from row 1.
 	decided    FileDecisions
 	reimported map[string]bool
-	eventNames eventNames // read from name columns, for the report's TTLs
+	eventNames encode.EventNames // read from name columns, for the report's TTLs
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/encode"
 )
 
 // The tests here run the whole pipeline as 'insider-import validate' does
@@ -175,7 +177,7 @@ func TestBadRowRejectedAloneWithEveryReason(t *testing.T) {
 		File     string
 		Row      int
 		Line     int
-		Problems []Problem
+		Problems []encode.Problem
 		Cells    map[string]string
 	}
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &rej))

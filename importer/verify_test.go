@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
@@ -160,8 +161,8 @@ func TestCompareMergedUser(t *testing.T) {
 	cfg, err := ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}\nmapping: {identifiers: {email: e, uuid: u}, attributes: {name: n}}\n"))
 	require.NoError(t, err)
 	u := &sampledUser{key: `{"email":"a@example.com","uuid":"1"}`}
-	u.merge(&row{key: []byte(u.key), attrs: [][]byte{[]byte(`"Ann"`)}}, readers.Position{})
-	u.merge(&row{key: []byte(`{"email":"b@example.com","uuid":"1"}`), attrs: [][]byte{[]byte(`"Bea"`)}}, readers.Position{})
+	u.merge(&encode.Row{Key: []byte(u.key), Attrs: [][]byte{[]byte(`"Ann"`)}}, readers.Position{})
+	u.merge(&encode.Row{Key: []byte(`{"email":"b@example.com","uuid":"1"}`), Attrs: [][]byte{[]byte(`"Bea"`)}}, readers.Position{})
 	for _, c := range []struct{ got, status, text string }{
 		{`"Bea"`, "equal", `name = "Bea"`},
 		{`"Ann"`, "equal", `name = "Ann", as sent with {"email":"a@example.com","uuid":"1"} (rows under other identifiers of this user are sent in parallel)`},

@@ -1,10 +1,9 @@
 package rejects
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/internal/jsonstr"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -20,28 +19,8 @@ type Record struct {
 
 // Problem is one reason a row cannot be sent: the column and field it is
 // about (if any), the rule that failed, and a message. The importer's
-// mapper finds them (importer.Problem is this type).
-type Problem struct {
-	Column string `json:"column,omitempty"`
-	Field  string `json:"field,omitempty"`
-	Rule   string `json:"rule"`
-	Msg    string `json:"message"`
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	if p.Column != "" {
-		fmt.Fprintf(&b, "column %s", p.Column)
-		if p.Field != "" && p.Field != p.Column {
-			fmt.Fprintf(&b, " (%s)", p.Field)
-		}
-		b.WriteString(": ")
-	} else if p.Field != "" {
-		fmt.Fprintf(&b, "%s: ", p.Field)
-	}
-	fmt.Fprintf(&b, "%s: %s", p.Rule, p.Msg)
-	return b.String()
-}
+// encoder finds them (encode.Problem); the files write them as they are.
+type Problem = encode.Problem
 
 // appendJSONLines appends one JSON line a reject to b: file, row, line,
 // reason, problems, Insider's messages, and the cells by column (cols).
