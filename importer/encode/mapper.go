@@ -58,9 +58,6 @@ func NewMapper(cfg *config.Config, file string, columns []string, ref time.Time)
 	return mp, nil
 }
 
-// Config is the config m was built from.
-func (m *Mapper) Config() *config.Config { return m.cfg }
-
 // bindEvent returns a copy of event spec e bound to the input's columns.
 // An event of a fixed name gets what can be worked out once: its encoded
 // head, its required params and the timestamps the TTL filter keeps.

@@ -2,11 +2,13 @@ package encode
 
 import "github.com/insider-import/insider-import/readers"
 
-// Row is one record mapped to the parts of a user object. Encoded values
-// live in buf; attrs and events are spans of it.
+// Row is one record mapped to the parts of a user object: Key, Attrs and
+// Evs are encoded JSON for AppendUser (spans of one buffer, the RowArena's
+// under MapRecordIn); Src, Problems and the event counts are what the
+// importer counts and the ledger writes in the rejects.
 //
 // Rows stay until their batch is answered, a few batches' worth of them,
-// so the struct is kept small: the position is src's (kept on release),
+// so the struct is kept small: the position is Src's (kept on Release),
 // the counts are 32-bit.
 type Row struct {
 	Src   readers.Record // the record as read (its position stays), for rejects
@@ -15,7 +17,9 @@ type Row struct {
 	Attrs [][]byte       // by index of Mapping.Attributes; nil when absent
 	Evs   [][]byte       // encoded event objects, TTL filter passed
 
-	Problems                    []Problem
+	Problems []Problem // why the row is rejected; none when it is sent
+	// Events read, and dropped by the TTL filter as older than their TTL
+	// (Expired) or ahead of the clock by more than the tolerance (Future).
 	EventsRead, Expired, Future int32
 	Tallied                     bool // counted as rejected by the ledger.Tally (Observe)
 }
