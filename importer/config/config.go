@@ -230,7 +230,7 @@ var fieldTypes = []FieldType{TypeString, TypeNumber, TypeInteger, TypeBoolean, T
 // would be converted, and returns why no row could send it. Load and Parse
 // run it on every constant, so that such a constant is a config problem
 // with its line, not a reject on every row; the conversion belongs to the
-// package that encodes rows (importer.CheckValue), which imports this one.
+// package that encodes rows (encode.CheckValue), which imports this one.
 type ValueCheck func(f *Field, value string) error
 
 // Load reads and strictly decodes a YAML config, applies defaults and

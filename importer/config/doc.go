@@ -14,9 +14,9 @@
 //
 // A Config is data: the mapping's fields are what the YAML says, checked,
 // with the type Insider expects of each (Field.Wants). Binding fields to an
-// input's columns and encoding them is the importer's (importer.Field);
+// input's columns and encoding them is package importer/encode's (encode.Field);
 // the constants (value:) are converted by the ValueCheck the caller passes
-// (importer.CheckValue), so that a constant no row could send is a config
+// (encode.CheckValue), so that a constant no row could send is a config
 // problem too. The package imports only readers (formats, encodings, S3
 // options) and importer/upsert (Insider's names and types).
 package config
