@@ -3,45 +3,43 @@ package delivery
 import (
 	"context"
 	"math"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/insider-import/insider-import/internal/ctxsleep"
 )
 
-// pacer is the request rate shared by every worker. Its one idea: pace just
-// under what the server lets through in a second, as each 429 measures it.
-// A token bucket, a fixed and a sliding window asked for more than their
-// limit all pass their limit in a second, however much more was asked; so a
-// 429 takes what passed to be the successes of the second before it plus
-// its own slot (no more than the rate asked, no less than half of it: a
-// stalled second) and cuts the rate to 70% of that. Time without a 429
-// brings it back, doubling every second up to 95% of what passed, then
+// pacer is the request rate shared by every worker. Its one idea: pace
+// just under what the server let through in the second before its last
+// 429. Asked for more than their limit, a token bucket and a fixed or
+// sliding window all pass their limit in a second, so a 429 cuts the rate
+// to 70% of the successes of that second plus its own slot (at most the
+// rate asked, at least half of it or of the last measure: a stalled second,
+// or the overshoot of the slow start, when the rate starts at 10/s and
+// grows by half a success until the first 429). Time without a 429 brings
+// the rate back, doubling each second up to 95% of what passed, then
 // growing as the cube of the time spent there (+10% after 6 s, twice after
-// 13 s: CUBIC's, as in the AWS SDK's adaptive retry) to find a limit that
-// rose or that a short second hid. Until the first 429 the rate starts at
-// 10/s and grows by half a success (TCP's slow start); its overshoot
-// measures nothing, so what passed is then held above 5/s only.
+// 13 s: CUBIC, as in the AWS SDK's adaptive retry) to find a limit that
+// rose or that a short second hid.
 //
 // A 429 with no success since the last cut means the window is full: the
-// rate halves each time, so probes space out as a backoff would, and a
-// Retry-After above a second holds every start; the first success after it
-// reopens brings the rate straight back, as growth counts from the last
-// success or cut. Requests start 1/rate after the real start of the one
-// before: a worker woken late bunches none up.
+// rate halves each time, a backoff of probes, and a Retry-After above a
+// second holds every start. Growth counts from the last success or cut, so
+// the first success after the window reopens brings the rate back.
 type pacer struct {
 	max float64        // delivery.requests_per_second (per shard)
 	now func() float64 // seconds since the pacer was made
 
-	mu                 sync.Mutex
-	rate, seen, last   float64   // now; what passed at the last cut (+Inf: none yet); the last start
-	cut, grown, banded float64   // the last cut; the last success or cut; when the rate came back to the band
-	okAt               float64   // the last success
-	oks                []float64 // the successes of the last second
+	mu               sync.Mutex
+	rate, seen, last float64   // now; what passed at the last cut (10 at first); the last start
+	cut, grown       float64   // the last cut (-Inf: none yet); the last success or cut
+	ok, grew         float64   // the last success; when the rate came back to the band
+	oks              []float64 // the successes of the last second
 }
 
 func newPacer(rps float64, t0 time.Time) *pacer {
-	return &pacer{max: rps, rate: min(rps, 10), seen: math.Inf(1), cut: math.Inf(-1),
+	return &pacer{max: rps, rate: min(rps, 10), seen: 10, cut: math.Inf(-1),
 		now: func() float64 { return time.Since(t0).Seconds() }}
 }
 
@@ -62,7 +60,8 @@ func (p *pacer) wait(ctx context.Context) (float64, error) {
 }
 
 // reserve takes the next start if it is due at now, else returns the
-// seconds until it is.
+// seconds until it is. Each start is 1/rate after the real start of the
+// one before: a worker woken late bunches none up.
 func (p *pacer) reserve(now float64) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -78,18 +77,17 @@ func (p *pacer) success(start float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	p.okAt, p.oks = now, append(p.oks, now)
-	p.passed(now)
+	p.ok, p.oks = now, append(p.oks[sort.SearchFloat64s(p.oks, now-1):], now)
 	band := 0.95 * p.seen
 	switch {
 	case start <= p.cut: // its rate was judged by the cut
 		return
-	case math.IsInf(band, 1):
+	case math.IsInf(p.cut, -1):
 		p.rate *= 1.5
 	case p.rate < band:
-		p.rate, p.banded = min(band, p.rate*math.Exp2(now-p.grown)), now
+		p.rate, p.grew = min(band, p.rate*math.Exp2(now-p.grown)), now
 	default:
-		t := now - p.banded
+		t := now - p.grew
 		p.rate = band * (1 + 0.0005*t*t*t)
 	}
 	p.rate, p.grown = min(p.rate, p.max), now
@@ -107,11 +105,8 @@ func (p *pacer) throttled(start float64, after time.Duration) {
 	case full:
 		p.rate /= 2
 	default:
-		floor := p.rate / 2
-		if math.IsInf(p.seen, 1) {
-			floor = min(floor, 5)
-		}
-		p.seen = max(min(p.rate, float64(p.passed(now)+1)), floor)
+		passed := float64(len(p.oks) - sort.SearchFloat64s(p.oks, now-1) + 1) // and its own slot
+		p.seen = max(min(p.rate, passed), min(p.rate, p.seen)/2)
 		p.rate = 0.7 * p.seen
 	}
 	p.rate = max(1.0/30, p.rate) // a request every 30 s at the least
@@ -121,19 +116,11 @@ func (p *pacer) throttled(start float64, after time.Duration) {
 	}
 }
 
-// passed drops the successes older than a second and counts the rest.
-func (p *pacer) passed(now float64) int {
-	for len(p.oks) > 0 && now-p.oks[0] > 1 {
-		p.oks = p.oks[1:]
-	}
-	return len(p.oks)
-}
-
 // sinceOK is how long ago the last request succeeded (or the run started).
 func (p *pacer) sinceOK() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return time.Duration((p.now() - p.okAt) * 1e9)
+	return time.Duration((p.now() - p.ok) * 1e9)
 }
 
 // current is the rate now, for tests and progress.
