@@ -39,7 +39,7 @@ type pacer struct {
 }
 
 func newPacer(rps float64, t0 time.Time) *pacer {
-	return &pacer{max: rps, rate: min(rps, 10), seen: 10, cut: math.Inf(-1),
+	return &pacer{max: rps, rate: min(rps, 10), seen: 10, cut: math.Inf(-1), last: math.Inf(-1),
 		now: func() float64 { return time.Since(t0).Seconds() }}
 }
 
