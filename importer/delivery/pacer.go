@@ -28,8 +28,9 @@ import (
 // second holds every start. Growth counts from the last success or cut, so
 // the first success after the window reopens brings the rate back.
 type pacer struct {
-	max float64        // delivery.requests_per_second (per shard)
-	now func() float64 // seconds since the pacer was made
+	max  float64        // delivery.requests_per_second (per shard)
+	now  func() float64 // seconds since the pacer was made
+	turn chan struct{}  // held by the request waiting for its start: starts go in turn
 
 	mu               sync.Mutex
 	rate, seen, last float64   // now; what passed at the last cut (10 at first); the last start
@@ -40,12 +41,18 @@ type pacer struct {
 
 func newPacer(rps float64, t0 time.Time) *pacer {
 	return &pacer{max: rps, rate: min(rps, 10), seen: 10, cut: math.Inf(-1), last: math.Inf(-1),
-		now: func() float64 { return time.Since(t0).Seconds() }}
+		now: func() float64 { return time.Since(t0).Seconds() }, turn: make(chan struct{}, 1)}
 }
 
 // wait blocks until a request may start and returns its start, which the
 // answer is judged by.
 func (p *pacer) wait(ctx context.Context) (float64, error) {
+	select {
+	case p.turn <- struct{}{}:
+		defer func() { <-p.turn }()
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 	for {
 		now := p.now()
 		d := p.reserve(now)
