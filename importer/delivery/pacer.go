@@ -14,14 +14,15 @@ import (
 // just under what the server let through in the second before its last
 // 429. Asked for more than their limit, a token bucket and a fixed or
 // sliding window all pass their limit in a second, so a 429 cuts the rate
-// to 70% of the successes of that second plus its own slot (at most the
-// rate asked, at least half of it or of the last measure: a stalled second,
-// or the overshoot of the slow start, when the rate starts at 10/s and
-// grows by half a success until the first 429). Time without a 429 brings
-// the rate back, doubling each second up to 95% of what passed, then
-// growing as the cube of the time spent there (+10% after 6 s, twice after
-// 13 s: CUBIC, as in the AWS SDK's adaptive retry) to find a limit that
-// rose or that a short second hid.
+// to 70% of the successes per second since a second before it (or since
+// the last cut, if nearer) plus its own slot, at most the rate asked and
+// at least half of it or of the last measure (a stalled second, or the
+// overshoot of the slow start, when the rate starts at 10/s and grows by
+// half a success until the first 429). Time without a 429 brings the rate
+// back, doubling each second up to 95% of what passed, then growing as
+// the cube of the time spent there (+10% after 6 s, twice after 13 s:
+// CUBIC, as in the AWS SDK's adaptive retry) to find a limit that rose or
+// that a short second hid.
 //
 // A 429 with no success since the last cut means the window is full: the
 // rate halves each time, a backoff of probes, and a Retry-After above a
@@ -112,7 +113,10 @@ func (p *pacer) throttled(start float64, after time.Duration) {
 	case full:
 		p.rate /= 2
 	default:
-		passed := float64(len(p.oks) - sort.SearchFloat64s(p.oks, now-1) + 1) // and its own slot
+		// The successes of the last second (or since the last cut, if that is
+		// nearer: its dip measures nothing) and its own slot, per second.
+		since := max(now-1, p.cut)
+		passed := float64(len(p.oks)-sort.SearchFloat64s(p.oks, since)+1) / (now - since)
 		p.seen = max(min(p.rate, passed), min(p.rate, p.seen)/2)
 		p.rate = 0.7 * p.seen
 	}
