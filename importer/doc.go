@@ -35,4 +35,9 @@
 //
 // The run's context stops reading and starting requests; requests already
 // on the wire have the grace period (delivery.Client.SetWire).
+//
+// The verify command, reading a sample of the delivered users back from
+// Insider's profile API, is package importer/verify's; it shares the
+// run's input expansion and shard parts through package readers
+// (readers.Expand, readers.SharePart) and does not import this package.
 package importer

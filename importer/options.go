@@ -15,7 +15,7 @@ import (
 var (
 	// ErrIncomplete: the run finished, but some rows or users were rejected
 	// (see the rejects file).
-	ErrIncomplete = errors.New("finished, but some rows were rejected")
+	ErrIncomplete = ledger.ErrIncomplete
 	// ErrInterrupted: the run was stopped by its context (a signal); the
 	// checkpoint is saved and running again resumes.
 	ErrInterrupted = errors.New("interrupted: the checkpoint is saved, run the same command again to resume")

@@ -116,7 +116,7 @@ func (r *run) shard(ctx context.Context, files []string) ([]string, error) {
 			splits := readers.Splits(rd)
 			rd.Close()
 			if len(splits) > 2 { // two row groups or more
-				if p, ok := sharePart(splits, r.opts.ShardIndex, r.opts.ShardCount); ok {
+				if p, ok := readers.SharePart(splits, r.opts.ShardIndex, r.opts.ShardCount); ok {
 					if r.parts == nil {
 						r.parts = map[string]part{}
 					}
@@ -135,28 +135,14 @@ func (r *run) shard(ctx context.Context, files []string) ([]string, error) {
 	return out, nil
 }
 
-// part is the range of rows [from, to) of a file that this shard reads;
-// rows is the file's row count.
-type part struct {
-	from, to, rows int64
-}
-
-// sharePart returns shard i of n's part of a file with the given splits
-// (row indexes where reading can start cheaply, from 0 to the row count):
-// its share of the row groups, contiguous, so every row is in exactly one
-// shard's part. Writers cut row groups of equal size but the last, so equal
-// numbers of groups are about equal numbers of rows. ok is false when the
-// part is empty (fewer groups than shards).
-func sharePart(splits []int64, i, n int) (p part, ok bool) {
-	groups := len(splits) - 1
-	p = part{from: splits[i*groups/n], to: splits[(i+1)*groups/n], rows: splits[groups]}
-	return p, p.from < p.to
-}
+// part is the range of rows of a file that this shard reads (see
+// readers.SharePart).
+type part = readers.Part
 
 // partBytes is the share of a file's size that this shard reads.
 func (r *run) partBytes(file string, size int64) int64 {
-	if p, ok := r.parts[file]; ok && p.rows > 0 {
-		return size * (p.to - p.from) / p.rows
+	if p, ok := r.parts[file]; ok && p.Rows > 0 {
+		return size * (p.To - p.From) / p.Rows
 	}
 	return size
 }
@@ -420,11 +406,11 @@ func (r *run) partOptions(file string, start *readers.Position) (readers.Options
 	if !ok {
 		return r.scanOptions(start), from
 	}
-	from.Index = p.from
-	if start == nil || start.Index < p.from {
+	from.Index = p.From
+	if start == nil || start.Index < p.From {
 		start = &from
 	}
 	o := r.scanOptions(start)
-	o.Stop = &readers.Position{File: file, Index: p.to, Offset: -1}
+	o.Stop = &readers.Position{File: file, Index: p.To, Offset: -1}
 	return o, from
 }

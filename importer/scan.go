@@ -7,7 +7,6 @@ import (
 	"io"
 	"iter"
 	"runtime"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -325,15 +324,15 @@ func (r *run) readChunk(ctx context.Context, rd readers.Reader, last *int64) *ch
 			c.end = &p
 			break
 		}
-		if err != nil && !isRowError(err) {
-			c.err = readFailed(rd, err)
+		if err != nil && !readers.IsRowError(err) {
+			c.err = readers.ReadFailed(rd, err)
 			break
 		}
 		// Second guard: a reader that hands out the same record
 		// again (an error it cannot get past, reported as a row
 		// error) would fill the rejects file forever.
 		if rec.Pos.Index <= *last {
-			c.err = readFailed(rd, fmt.Errorf("the reader returned row %d again instead of moving on (%v)", rec.Pos.Row(), err))
+			c.err = readers.ReadFailed(rd, fmt.Errorf("the reader returned row %d again instead of moving on (%v)", rec.Pos.Row(), err))
 			break
 		}
 		*last = rec.Pos.Index
@@ -388,55 +387,6 @@ func readProblem(err error) encode.Problem {
 	return p
 }
 
-// ReadFailedError stops a run: an input could not be read on. What was
-// read before it stays: the file is left partial in the checkpoint.
-type ReadFailedError struct {
-	File string
-	At   readers.Position // the reader's position when it failed
-	Err  error
-}
-
-func (e *ReadFailedError) Error() string {
-	msg := e.Err.Error()
-	if !strings.Contains(msg, e.File) {
-		msg = fmt.Sprintf("%s at %s: %s", e.File, where(e.At), msg)
-	}
-	var ce *readers.ChangedError
-	switch {
-	case errors.As(e.Err, &ce) && ce.InPlace:
-		return "stopped reading " + msg + "; the file is not done and the rows before it are kept: once the file is complete again (the same rows in the same order, finished), run again to resume where it stopped; or run with --restart"
-	case errors.Is(e.Err, readers.ErrChanged):
-		return "stopped reading " + msg + "; the rows before it are kept: the next run decides by source.on_change (stop, reimport, skip), or run with --restart to import the new version from the start"
-	}
-	return "stopped reading " + msg + "; the rows before it are kept: fix the file (same rows, same order) and run again to resume, or run with --restart"
-}
-
-func (e *ReadFailedError) Unwrap() error { return e.Err }
-
-// where names a position for people: row and line with the byte offset
-// for CSV, row group and row for Parquet.
-func where(p readers.Position) string {
-	switch {
-	case p.Line > 0 && p.Offset >= 0:
-		return fmt.Sprintf("row %d (line %d, byte %d)", p.Row(), p.Line, p.Offset)
-	case p.Line > 0:
-		return fmt.Sprintf("row %d (line %d)", p.Row(), p.Line)
-	case p.RowGroup > 0 || p.GroupRow > 0:
-		return fmt.Sprintf("row %d (row group %d, row %d in it)", p.Row(), p.RowGroup, p.GroupRow+1)
-	}
-	return fmt.Sprintf("row %d", p.Row())
-}
-
-// readFailed wraps a fatal read error; a cancelled read stays as it is.
-func readFailed(rd readers.Reader, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	p := rd.Pos()
-	return &ReadFailedError{File: p.File, At: p, Err: err}
-}
-
-func isRowError(err error) bool {
-	var pe *readers.ParseError
-	return errors.As(err, &pe)
-}
+// ReadFailedError stops a run: an input could not be read on (see
+// readers.ReadFailedError).
+type ReadFailedError = readers.ReadFailedError

@@ -19,6 +19,24 @@ func Splits(r Reader) []int64 {
 	return nil
 }
 
+// Part is the range of rows [From, To) of a file that one shard of a job
+// reads; Rows is the file's row count.
+type Part struct {
+	From, To, Rows int64
+}
+
+// SharePart returns shard i of n's part of a file with the given splits
+// (see Splits: row indexes where reading can start cheaply, from 0 to the
+// row count): its share of the row groups, contiguous, so every row is in
+// exactly one shard's part. Writers cut row groups of equal size but the
+// last, so equal numbers of groups are about equal numbers of rows. ok is
+// false when the part is empty (fewer groups than shards).
+func SharePart(splits []int64, i, n int) (p Part, ok bool) {
+	groups := len(splits) - 1
+	p = Part{From: splits[i*groups/n], To: splits[(i+1)*groups/n], Rows: splits[groups]}
+	return p, p.From < p.To
+}
+
 func (p *parquetReader) splits() []int64 { return slices.Clone(p.starts) }
 
 // stopReader ends an input at a row index (Options.Stop): Next returns

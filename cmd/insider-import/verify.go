@@ -12,13 +12,13 @@ import (
 	"strings"
 
 	"github.com/insider-import/insider-import/checkpoint"
-	"github.com/insider-import/insider-import/importer"
 	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/verify"
 )
 
 // cmdVerify runs `insider-import verify`: it reads a sample of the users
 // the job delivered back from Insider's profile API and compares them with
-// what was sent (importer.Verify). Exit 0 all equal, 3 some differ or are
+// what was sent (verify.Run). Exit 0 all equal, 3 some differ or are
 // missing, 1 the API failed.
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("insider-import verify", flag.ContinueOnError)
@@ -112,7 +112,7 @@ func verifyJob(ctx context.Context, cfg *config.Config, store checkpoint.Store, 
 		return fmt.Errorf("verify: job %s has no checkpoint: run the import first (same config, --checkpoint, --profile and --shard-count)", strings.Join(jobs, ", "))
 	}
 	fmt.Fprintf(stdout, "verify: job %s, partner %s, profile API %s\n", strings.Join(jobs, ", "), cfg.Partner(), cfg.ProfileEndpoint())
-	_, err = importer.Verify(ctx, cfg, importer.VerifyOptions{
+	_, err = verify.Run(ctx, cfg, verify.Options{
 		N: n, Seed: seed, APIKey: key, Shards: states, RejectsPath: rejects, Out: stdout, Logger: log,
 	})
 	return err

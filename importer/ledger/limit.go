@@ -11,6 +11,12 @@ import (
 // systematically (a RejectLimit, or a SystematicRejectsError).
 var ErrTooManyRejects = errors.New("too many rejected rows")
 
+// ErrIncomplete: the run finished, but some rows or users were rejected
+// (see the rejects file). The importer returns it (importer.ErrIncomplete),
+// and importer/verify wraps it when Insider's profiles differ: both end
+// with the CLI's exit code 3.
+var ErrIncomplete = errors.New("finished, but some rows were rejected")
+
 // RejectLimit stops a run whose rows are rejected systematically (a wrong
 // layout, a column mapped to the wrong field), instead of rejecting a
 // million rows one by one. Set Rows, or Percent.

@@ -3,7 +3,6 @@ package ledger
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/insider-import/insider-import/readers"
@@ -36,7 +35,7 @@ func (f *refiller) fill(ctx context.Context, rows []*Reject) {
 	for i := 0; i < len(rows) && err == nil; {
 		var rec readers.Record
 		rec, err = f.rd.Next(ctx)
-		if err != nil && isRowError(err) {
+		if err != nil && readers.IsRowError(err) {
 			err = nil
 		}
 		if err != nil {
@@ -61,11 +60,4 @@ func (f *refiller) close() {
 		f.rd.Close()
 		f.rd = nil
 	}
-}
-
-// isRowError reports whether err is about one record only (the reader
-// goes on after it).
-func isRowError(err error) bool {
-	var pe *readers.ParseError
-	return errors.As(err, &pe)
 }

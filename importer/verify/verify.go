@@ -1,4 +1,4 @@
-package importer
+package verify
 
 import (
 	"bufio"
@@ -19,23 +19,17 @@ import (
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
 
-// Verify is Insider's "Integration Confirmation" done by the tool: it
-// picks a reproducible random sample of the users a job delivered (from the
-// checkpoint and the inputs, mapped again exactly as the run mapped them),
-// asks the Get User Profile API for exactly the attributes and events sent
-// to each, and prints, per user and field, whether Insider holds what was
-// sent. It never sends an upsert.
-
-// ErrVerifyDiffers is returned by Verify when some sampled user's data at
+// ErrDiffers is returned by Run when some sampled user's data at
 // Insider differs from what was sent or is missing (exit 3).
-var ErrVerifyDiffers = fmt.Errorf("verify: Insider's profiles differ from what was sent: %w", ErrIncomplete)
+var ErrDiffers = fmt.Errorf("verify: Insider's profiles differ from what was sent: %w", ledger.ErrIncomplete)
 
-// VerifyOptions are the run-time settings of Verify.
-type VerifyOptions struct {
+// Options are the run-time settings of Run.
+type Options struct {
 	N    int    // users to sample
 	Seed uint64 // same seed, same checkpoint and inputs: same sample
 	// APIKey is the profile API's key; it is never printed.
@@ -58,8 +52,8 @@ type VerifyOptions struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// VerifyReport counts what Verify found.
-type VerifyReport struct {
+// Report counts what Run found.
+type Report struct {
 	Seed          uint64
 	RowsDelivered int64 // delivered rows read again
 	Users         int   // sampled
@@ -90,17 +84,17 @@ type sampledUser struct {
 	others map[string][][]byte
 }
 
-// Verify samples, asks and compares. It returns ErrVerifyDiffers when some
+// Run samples, asks and compares. It returns ErrDiffers when some
 // field differs or is missing, or the error that stopped it (the API
 // failing, an input that cannot be read).
-func Verify(ctx context.Context, cfg *Config, opts VerifyOptions) (*VerifyReport, error) {
+func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.N < 1 {
 		opts.N = cfg.Verify.Sample
 	}
-	rep := &VerifyReport{Seed: opts.Seed}
+	rep := &Report{Seed: opts.Seed}
 	rejected, err := rejectedRows(opts.RejectsPath)
 	if err != nil {
 		return rep, err
@@ -150,7 +144,7 @@ func Verify(ctx context.Context, cfg *Config, opts VerifyOptions) (*VerifyReport
 		rep.Users, rep.Seed, rep.RowsDelivered, rep.UsersEqual, rep.UsersDiffer, rep.UsersNotFound,
 		rep.Equal, rep.Different, rep.Missing, rep.Requests, rep.QuotaUsed)
 	if rep.UsersDiffer > 0 {
-		return rep, ErrVerifyDiffers
+		return rep, ErrDiffers
 	}
 	return rep, nil
 }
@@ -204,7 +198,38 @@ func rejectedRows(path string) (map[string]map[int64]bool, error) {
 // merges users that share any identifier, so further passes collect, for
 // each user of the sample, every delivered row that shares an identifier
 // with it (until no new identifier turns up, at most three passes).
-func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected map[string]map[int64]bool, rep *VerifyReport) ([]*sampledUser, error) {
+func sampleUsers(ctx context.Context, cfg *config.Config, opts Options, rejected map[string]map[int64]bool, rep *Report) ([]*sampledUser, error) {
+	each, err := deliveredRows(ctx, cfg, opts, rejected)
+	if err != nil {
+		return nil, err
+	}
+	s := &sampler{n: opts.N, seed: opts.Seed, users: map[string]*sampledUser{}}
+	if err := each(func(r *encode.Row, _ readers.Position) {
+		rep.RowsDelivered++
+		s.choose(r.Key)
+	}); err != nil {
+		return nil, err
+	}
+	users := s.sorted()
+	for range 3 {
+		grew, err := mergePass(users, each)
+		if err != nil {
+			return nil, err
+		}
+		if !grew {
+			break
+		}
+	}
+	return users, nil
+}
+
+// eachRow walks every delivered row of a job, calling fn with each.
+type eachRow func(fn func(r *encode.Row, at readers.Position)) error
+
+// deliveredRows expands the job's inputs and returns the walk over the
+// rows its checkpoints (one per shard) count as delivered and not
+// rejected; the sampler's passes call it again.
+func deliveredRows(ctx context.Context, cfg *config.Config, opts Options, rejected map[string]map[int64]bool) (eachRow, error) {
 	files, err := readers.Expand(ctx, cfg.Source.Paths, cfg.Source.S3)
 	if err != nil {
 		return nil, err
@@ -217,8 +242,7 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 	for i := range shards {
 		known[i] = shards[i].Index() // Files and the archive
 	}
-	// each walks every delivered row; the sampler's passes call it again.
-	each := func(fn func(r *encode.Row, at readers.Position)) error {
+	return func(fn func(r *encode.Row, at readers.Position)) error {
 		for _, file := range files {
 			for i := range shards {
 				if fs := known[i][file]; fs != nil {
@@ -229,14 +253,12 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 			}
 		}
 		return nil
-	}
-	s := &sampler{n: opts.N, seed: opts.Seed, users: map[string]*sampledUser{}}
-	if err := each(func(r *encode.Row, _ readers.Position) {
-		rep.RowsDelivered++
-		s.choose(r.Key)
-	}); err != nil {
-		return nil, err
-	}
+	}, nil
+}
+
+// sorted returns the sample's users, each knowing its own identifiers, by
+// hash (and identifiers).
+func (s *sampler) sorted() []*sampledUser {
 	users := make([]*sampledUser, 0, len(s.users))
 	for _, u := range s.users {
 		u.ids = map[string]bool{}
@@ -254,42 +276,42 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 		}
 		return strings.Compare(a.key, b.key)
 	})
-	for range 3 {
-		byID := map[string][]*sampledUser{}
-		for _, u := range users {
-			u.attrs, u.events, u.rows, u.others = nil, nil, nil, nil
-			for id := range u.ids {
-				byID[id] = append(byID[id], u)
-			}
-		}
-		grew := false
-		if err := each(func(r *encode.Row, at readers.Position) {
-			ids := identifierKeys(string(r.Key))
-			var hit []*sampledUser
-			for _, id := range ids {
-				for _, u := range byID[id] {
-					if !slices.Contains(hit, u) {
-						hit = append(hit, u)
-					}
-				}
-			}
-			for _, u := range hit {
-				u.merge(r, at)
-				for _, id := range ids {
-					if !u.ids[id] {
-						u.ids[id], grew = true, true
-						byID[id] = append(byID[id], u)
-					}
-				}
-			}
-		}); err != nil {
-			return nil, err
-		}
-		if !grew {
-			break
+	return users
+}
+
+// mergePass collects anew, for each user, every delivered row that shares
+// an identifier with it, and takes in the identifiers of those rows. grew
+// reports whether some user gained an identifier (another pass may find
+// more rows).
+func mergePass(users []*sampledUser, each eachRow) (grew bool, err error) {
+	byID := map[string][]*sampledUser{}
+	for _, u := range users {
+		u.attrs, u.events, u.rows, u.others = nil, nil, nil, nil
+		for id := range u.ids {
+			byID[id] = append(byID[id], u)
 		}
 	}
-	return users, nil
+	err = each(func(r *encode.Row, at readers.Position) {
+		ids := identifierKeys(string(r.Key))
+		var hit []*sampledUser
+		for _, id := range ids {
+			for _, u := range byID[id] {
+				if !slices.Contains(hit, u) {
+					hit = append(hit, u)
+				}
+			}
+		}
+		for _, u := range hit {
+			u.merge(r, at)
+			for _, id := range ids {
+				if !u.ids[id] {
+					u.ids[id], grew = true, true
+					byID[id] = append(byID[id], u)
+				}
+			}
+		}
+	})
+	return grew, err
 }
 
 // identifierKeys lists the identifiers of an encoded identifiers object as
@@ -341,7 +363,7 @@ type shard struct{ i, n int }
 // and calls fn with those that were sent. For a shard of a job run in
 // several, a Parquet file of several row groups is its part of them, as
 // the run shared them out (sharePart).
-func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint.FileState, sh shard, rejected map[int64]bool, log *slog.Logger, fn func(*encode.Row, readers.Position)) error {
+func eachDelivered(ctx context.Context, cfg *config.Config, file string, fs *checkpoint.FileState, sh shard, rejected map[int64]bool, log *slog.Logger, fn func(*encode.Row, readers.Position)) error {
 	last := fs.Frontier.Index
 	for _, r := range fs.Done {
 		last = max(last, r.End.Index)
@@ -359,10 +381,10 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 	from := int64(0)
 	if sh.n > 1 && readers.FormatOf(file, src.Format) == readers.FormatParquet {
 		if splits := readers.Splits(rd); len(splits) > 2 {
-			p, _ := sharePart(splits, sh.i, sh.n)
+			p, _ := readers.SharePart(splits, sh.i, sh.n)
 			rd.Close()
-			from, last = p.from, min(last, p.to)
-			opts.Start, opts.Stop = &readers.Position{File: file, Index: p.from, Offset: -1}, &readers.Position{File: file, Index: p.to, Offset: -1}
+			from, last = p.From, min(last, p.To)
+			opts.Start, opts.Stop = &readers.Position{File: file, Index: p.From, Offset: -1}, &readers.Position{File: file, Index: p.To, Offset: -1}
 			if rd, err = readers.Open(ctx, file, opts); err != nil {
 				return err
 			}
@@ -383,10 +405,10 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 			return nil
 		}
 		if err != nil {
-			if isRowError(err) {
+			if readers.IsRowError(err) {
 				continue // rejected by the run as well
 			}
-			return readFailed(rd, err)
+			return readers.ReadFailed(rd, err)
 		}
 		idx := rec.Pos.Index
 		if idx >= last {
@@ -544,7 +566,7 @@ func paramName(p sentParam) string {
 // request is the profile request for u: its identifiers, every attribute
 // sent, and every event name sent with its params, between the first and
 // the last event's timestamps.
-func (u *sampledUser) request(cfg *Config) upsert.ProfileRequest {
+func (u *sampledUser) request(cfg *config.Config) upsert.ProfileRequest {
 	req := upsert.ProfileRequest{Quota: true}
 	_ = json.Unmarshal([]byte(u.key), &req.Identifiers)
 	for i, a := range u.attrs {
@@ -604,7 +626,7 @@ func (u *sampledUser) sentWith(i int, v []byte, appendMode bool) string {
 type line struct{ status, text string }
 
 // compareUser compares what was sent to u with Insider's answer.
-func compareUser(cfg *Config, u *sampledUser, got *profileAnswer) []line {
+func compareUser(cfg *config.Config, u *sampledUser, got *profileAnswer) []line {
 	var out []line
 	appendMode := !cfg.Insider.NotAppend
 	for i, a := range u.attrs {

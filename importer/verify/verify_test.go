@@ -1,4 +1,4 @@
-package importer
+package verify
 
 import (
 	"context"
@@ -135,8 +135,8 @@ func TestProfileClientPacesByQuota(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	cfg := &Config{Insider: config.InsiderConfig{Endpoint: ts.URL + upsert.Path, Partner: "acme"}, Delivery: config.DeliveryConfig{Timeout: 10 * time.Second}}
-	cl := newProfileClient(cfg, VerifyOptions{APIKey: "k", Now: clock,
+	cfg := &config.Config{Insider: config.InsiderConfig{Endpoint: ts.URL + upsert.Path, Partner: "acme"}, Delivery: config.DeliveryConfig{Timeout: 10 * time.Second}}
+	cl := newProfileClient(cfg, Options{APIKey: "k", Now: clock,
 		Sleep: func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil }})
 	q := upsert.ProfileRequest{Identifiers: map[string]any{"uuid": "u1"}, Attributes: []string{"name"},
 		Events: &upsert.ProfileEvents{StartDate: 1, EndDate: 2, Wanted: []upsert.WantedEvent{{EventName: "purchase"}}}, Quota: true}
@@ -158,7 +158,7 @@ func TestProfileClientPacesByQuota(t *testing.T) {
 // may hold the last value sent under any of them (those rows are sent in
 // parallel); a value never sent is different.
 func TestCompareMergedUser(t *testing.T) {
-	cfg, err := ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}\nmapping: {identifiers: {email: e, uuid: u}, attributes: {name: n}}\n"))
+	cfg, err := config.Parse("c.yaml", []byte("source: {paths: [a.csv]}\nmapping: {identifiers: {email: e, uuid: u}, attributes: {name: n}}\n"), encode.CheckValue)
 	require.NoError(t, err)
 	u := &sampledUser{key: `{"email":"a@example.com","uuid":"1"}`}
 	u.merge(&encode.Row{Key: []byte(u.key), Attrs: [][]byte{[]byte(`"Ann"`)}}, readers.Position{})

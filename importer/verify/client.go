@@ -1,4 +1,4 @@
-package importer
+package verify
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ type profileClient struct {
 	used              float64 // quota units reported
 }
 
-func newProfileClient(cfg *Config, opts VerifyOptions) *profileClient {
+func newProfileClient(cfg *config.Config, opts Options) *profileClient {
 	c := &profileClient{url: cfg.ProfileEndpoint(), partner: cfg.Partner(), key: opts.APIKey, client: opts.HTTPClient, timeout: cfg.Delivery.Timeout}
 	if c.client == nil {
 		c.client = &http.Client{}
