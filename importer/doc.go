@@ -16,8 +16,9 @@
 // own file, wired in run.go under one errgroup and one context:
 //
 //	plan.go     expand and shard the inputs, load and check the checkpoint,
-//	            open every input once (preflight; precheck.go holds the
-//	            mapping against Parquet schemas and the first CSV rows)
+//	            open every input once (preflight; the mapping is held
+//	            against Parquet schemas and the first CSV rows by
+//	            encode.SchemaProblems and SampleProblems)
 //	scan.go     one file's reader -> rows in input order (encode.Mapper);
 //	            cursor is where a resumed file stands against the recorded
 //	            ranges

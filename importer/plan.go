@@ -153,7 +153,8 @@ type fileTask struct {
 }
 
 // preflight opens every input before anything is sent: each must have the
-// mapped columns in types the mapping can read (see precheck.go), and match
+// mapped columns in types the mapping can read (encode.SchemaProblems and
+// SampleProblems), and match
 // its checkpoint. It returns the files to read. An input that differs from
 // the one the checkpoint recorded is decided by source.on_change; one
 // modified within source.min_age waits for a later run; a partly imported
@@ -166,7 +167,7 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		changed  []string
 		todo     []fileTask
 		// firstText is the first text input (CSV), whose first rows are
-		// checked against the mapping (sampleProblems).
+		// checked against the mapping (encode.SampleProblems).
 		firstText string
 	)
 	onChange := r.cfg.Source.OnChange
@@ -214,7 +215,7 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 			}
 			return nil, err
 		}
-		problems = append(problems, r.schemaProblems(ctx, f, mp, types)...)
+		problems = append(problems, encode.SchemaProblems(ctx, mp, types, r.readerOptions(nil))...)
 		if firstText == "" && readers.FormatOf(f, r.cfg.Source.Format) == readers.FormatCSV {
 			firstText = f
 		}
@@ -238,11 +239,13 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 	}
 	changed = append(changed, r.gone(st, all)...)
 	if len(problems) == 0 && firstText != "" {
-		ps, err := r.sampleProblems(ctx, firstText)
+		ps, err := encode.SampleProblems(ctx, r.cfg, firstText, r.readerOptions(nil), r.log)
 		if err != nil {
 			return nil, err
 		}
-		problems = ps
+		if r.opts.MaxRejects == nil { // else it says how many rejects the run may take
+			problems = ps
+		}
 	}
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems, Hints: hints}

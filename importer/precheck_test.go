@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/encode"
 )
 
 // A CSV whose layout matches none of its first rows stops before the first
@@ -30,12 +32,12 @@ func TestPrecheckCSVLayoutMatchesNoRow(t *testing.T) {
 	require.ErrorIs(t, err, ErrIncomplete, "--max-rejects says how many rejects the run may take")
 	assert.Empty(t, bodies)
 
-	// One good cell among them, or fewer than minSampleCells cells: the
+	// One good cell among them, or fewer than encode.MinSampleCells cells: the
 	// rows are rejected one by one, as data problems.
 	in = genDry(t, t.TempDir(), 50, func(i int) bool { return i != 49 })
 	_, err, _ = dryRun(t, dryRunConfig(t, []string{in}, ""), Options{})
 	require.ErrorIs(t, err, ErrIncomplete)
-	in = genDry(t, t.TempDir(), minSampleCells-1, func(int) bool { return true })
+	in = genDry(t, t.TempDir(), encode.MinSampleCells-1, func(int) bool { return true })
 	_, err, _ = dryRun(t, dryRunConfig(t, []string{in}, ""), Options{})
 	require.ErrorIs(t, err, ErrIncomplete)
 }

@@ -9,8 +9,9 @@
 // (celltext.go); rows take their memory from a RowArena (rowarena.go).
 // AppendUser merges the rows of one user into one user object and
 // BodyEnds gives the request body around them (user.go). CheckValue checks
-// a config's constants as cells are, CheckedFields the mapping against an
-// input's schema or first rows (the importer's precheck).
+// a config's constants as cells are; before the first request
+// SchemaProblems and SampleProblems (precheck.go, over CheckedFields) hold
+// the mapping against a Parquet schema and the first rows of a CSV file.
 //
 // Batching, ordering and delivery are the importer's. The package imports
 // only importer/config, importer/upsert, readers and internal/jsonstr;

@@ -206,7 +206,7 @@ type streak struct {
 
 // streakRows is how many of a file's first rows one rule must fail on,
 // on one column, to stop the run: as many as the importer's precheck
-// samples (sampleRows).
+// samples (encode.SampleRows).
 const streakRows = 1000
 
 // step follows the row read at pos, with problems. It returns a

@@ -1,15 +1,15 @@
-package importer
+package encode
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/insider-import/insider-import/importer/config"
-	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -19,24 +19,26 @@ import (
 // the column can never give), and the first rows of the first CSV file (a
 // column whose every sampled cell fails its type or layout). Each is a
 // config problem (exit 2) naming the field, the column, a sample value and
-// the fix.
+// the fix. The importer opens the inputs and decides what a problem stops;
+// the checks are the mapping's.
 
-// sampleRows is how many rows of the first CSV file are checked before the
-// first request, and how many first rows of each file one rule failing on
-// one column on every row stops the run (see streak).
-const sampleRows = 1000
+// SampleRows is how many rows of the first CSV file are checked before the
+// first request (and how many first rows of each file one rule failing on
+// one column on every row stops the run: the ledger's streak).
+const SampleRows = 1000
 
-// minSampleCells is how many non-empty cells of a column the sample must
+// MinSampleCells is how many non-empty cells of a column the sample must
 // have, all refused, for the column to stop the run: fewer say too little
 // (a rejects file fixed by hand, a column nearly always empty).
-const minSampleCells = 10
+const MinSampleCells = 10
 
-// schemaProblems checks the fields of mp against the column types of a
-// typed input (Parquet): a column whose every cell the field's type or
+// SchemaProblems checks the fields of mp against the column types of its
+// input, a typed one (Parquet), which opts opens: a column whose every cell the field's type or
 // layout refuses, whatever the value (a TIMESTAMP not adjusted to UTC in a
 // field without timezone, a BOOLEAN read as a datetime, a list read as
 // text), is a config problem. Text columns are left to the sample.
-func (r *run) schemaProblems(ctx context.Context, file string, mp *encode.Mapper, types []readers.ColumnType) []config.ConfigProblem {
+func SchemaProblems(ctx context.Context, mp *Mapper, types []readers.ColumnType, opts readers.Options) []config.ConfigProblem {
+	file := mp.file
 	var out []config.ConfigProblem
 	for _, c := range mp.CheckedFields() {
 		if c.F.ColumnIndex() >= len(types) {
@@ -51,8 +53,8 @@ func (r *run) schemaProblems(ctx context.Context, file string, mp *encode.Mapper
 		if err == nil {
 			continue
 		}
-		sample := fmt.Sprintf("no value in its first %d rows to show; any is refused", sampleRows)
-		if pos, real, ok := r.firstValue(ctx, file, c.F.Column); ok {
+		sample := fmt.Sprintf("no value in its first %d rows to show; any is refused", SampleRows)
+		if pos, real, ok := firstValue(ctx, file, c.F.Column, opts); ok {
 			rerr := c.ConvertErr(&real)
 			if rerr == nil {
 				continue // typicalValue was not typical: the rows will tell
@@ -61,13 +63,13 @@ func (r *run) schemaProblems(ctx context.Context, file string, mp *encode.Mapper
 		}
 		p := c.Problem("column %q of %s is a Parquet %s, which type %s cannot read: every row would be rejected (%s: %v)%s",
 			c.F.Column, file, ct.Physical, c.F.Type, sample, err, typeFix(ct, c.F))
-		p.File = r.cfg.File
+		p.File = mp.cfg.File
 		out = append(out, p)
 	}
 	return out
 }
 
-// typicalValue is a cell of type ct for schemaProblems: one that every
+// typicalValue is a cell of type ct for SchemaProblems: one that every
 // type able to read such a column reads. Text has none (any text may
 // fail or pass).
 func typicalValue(ct readers.ColumnType) (readers.Value, bool) {
@@ -96,7 +98,7 @@ func typicalValue(ct readers.ColumnType) (readers.Value, bool) {
 
 // typeFix says how to read a column of type ct that f's type cannot, when
 // the error itself does not.
-func typeFix(ct readers.ColumnType, f *encode.Field) string {
+func typeFix(ct readers.ColumnType, f *Field) string {
 	switch {
 	case ct.Kind == readers.KindTime && ct.Wall && f.Timezone == nil:
 		return "" // the error says to set timezone
@@ -111,16 +113,15 @@ func typeFix(ct readers.ColumnType, f *encode.Field) string {
 }
 
 // firstValue returns the first non-null cell of column col in file's
-// first sampleRows rows, for messages.
-func (r *run) firstValue(ctx context.Context, file, col string) (readers.Position, readers.Value, bool) {
-	o := r.readerOptions(nil)
+// first SampleRows rows (opened with o), for messages.
+func firstValue(ctx context.Context, file, col string, o readers.Options) (readers.Position, readers.Value, bool) {
 	o.Columns = []string{col}
 	rd, err := readers.Open(ctx, file, o)
 	if err != nil {
 		return readers.Position{}, readers.Value{}, false
 	}
 	defer rd.Close()
-	for range sampleRows {
+	for range SampleRows {
 		rec, err := rd.Next(ctx)
 		if err != nil {
 			break
@@ -142,20 +143,20 @@ type fieldSample struct {
 	float         string // the first of them, with where it was
 }
 
-// sampleProblems maps the first sampleRows rows of file, a text input
-// (CSV), and reports each field whose every non-empty sampled cell (at
-// least minSampleCells) its type or layout refuses; not when --max-rejects
-// is set, which says how many rejects the run may take. An identifier
-// column without type: integer most of whose non-empty sampled cells look like
-// floats (1000001.0, as pandas and polars write an integer column that
-// held a null) is warned about once.
-func (r *run) sampleProblems(ctx context.Context, file string) ([]config.ConfigProblem, error) {
-	rd, err := readers.Open(ctx, file, r.readerOptions(nil))
+// SampleProblems maps the first SampleRows rows of file, a text input
+// (CSV) that opts opens, with cfg's mapping, and reports each field whose
+// every non-empty sampled cell (at least MinSampleCells) its type or
+// layout refuses. An identifier column without type: integer most of
+// whose non-empty sampled cells look like floats (1000001.0, as pandas
+// and polars write an integer column that held a null) is warned about
+// once, on log.
+func SampleProblems(ctx context.Context, cfg *config.Config, file string, opts readers.Options, log *slog.Logger) ([]config.ConfigProblem, error) {
+	rd, err := readers.Open(ctx, file, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
-	mp, err := encode.NewMapper(r.cfg, file, rd.Columns(), time.Time{})
+	mp, err := NewMapper(cfg, file, rd.Columns(), time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +164,7 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]config.ConfigP
 	seen := make([]fieldSample, len(fields))
 	rows := 0
 	buf := make([]byte, 0, 256)
-	for tried := 0; tried < sampleRows; tried++ {
+	for tried := 0; tried < SampleRows; tried++ {
 		rec, err := rd.Next(ctx)
 		if err == io.EOF {
 			break
@@ -184,16 +185,16 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]config.ConfigP
 			}
 			s := &seen[i]
 			s.cells++
-			if c.Identifier && c.F.Type != TypeInteger && looksFloatID(encode.TextOf(v)) {
+			if c.Identifier && c.F.Type != config.TypeInteger && looksFloatID(TextOf(v)) {
 				s.floats++
 				if s.float == "" {
-					s.float = fmt.Sprintf("%q in %s", encode.TextOf(v), rec.Pos)
+					s.float = fmt.Sprintf("%q in %s", TextOf(v), rec.Pos)
 				}
 			}
 			if err := c.ConvertInto(buf[:0], v); err != nil {
 				s.failed++
 				if s.first == "" {
-					s.first = fmt.Sprintf("%s: %q: %s", rec.Pos, encode.TextOf(v), encode.CellError(err, v))
+					s.first = fmt.Sprintf("%s: %q: %s", rec.Pos, TextOf(v), CellError(err, v))
 				}
 			}
 		}
@@ -201,17 +202,14 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]config.ConfigP
 	var out []config.ConfigProblem
 	for i, c := range fields {
 		if s := seen[i]; s.floats > 0 && s.floats*2 > s.cells {
-			r.log.Warn(fmt.Sprintf("%s: column %q holds ids written as floats (e.g. %s); they are sent as written, so the same id written as an integer "+
+			log.Warn(fmt.Sprintf("%s: column %q holds ids written as floats (e.g. %s); they are sent as written, so the same id written as an integer "+
 				"(by another tool, or in Parquet) would be another user: declare type: integer on the identifier to send the whole number", c.Where, c.F.Column, s.float),
 				"field", c.Where, "column", c.F.Column)
 		}
-		if r.opts.MaxRejects != nil {
-			continue
-		}
-		if s := seen[i]; s.cells >= minSampleCells && s.failed == s.cells {
+		if s := seen[i]; s.cells >= MinSampleCells && s.failed == s.cells {
 			p := c.Problem("column %q: every one of its %d non-empty cells in the first %d rows of %s is refused, so every row would be rejected; fix the field (e.g. %s)",
 				c.F.Column, s.cells, rows, file, s.first)
-			p.File = r.cfg.File
+			p.File = cfg.File
 			out = append(out, p)
 		}
 	}
