@@ -154,106 +154,162 @@ type fileTask struct {
 
 // preflight opens every input before anything is sent: each must have the
 // mapped columns in types the mapping can read (encode.SchemaProblems and
-// SampleProblems), and match
-// its checkpoint. It returns the files to read. An input that differs from
-// the one the checkpoint recorded is decided by source.on_change; one
-// modified within source.min_age waits for a later run; a partly imported
-// input that is gone (all lists every input of the job, in any shard)
-// stops the run unless on_change is skip.
+// SampleProblems), and match its checkpoint. It returns the files to read.
+// An input that differs from the one the checkpoint recorded is decided by
+// source.on_change; one modified within source.min_age waits for a later
+// run; a partly imported input that is gone (all lists every input of the
+// job, in any shard) stops the run unless on_change is skip.
 func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.State) ([]fileTask, error) {
-	var (
-		problems []config.ConfigProblem
-		hints    []string
-		changed  []string
-		todo     []fileTask
-		// firstText is the first text input (CSV), whose first rows are
-		// checked against the mapping (encode.SampleProblems).
-		firstText string
-	)
-	onChange := r.cfg.Source.OnChange
+	c := &inputChecks{r: r, st: st}
 	known := st.Index() // Files and the archive
 	for _, f := range files {
-		fs := known[f]
-		var id readers.Identity
-		if fs != nil && fs.Finished {
-			// A finished file is never read again: its identity is enough.
-			var err error
-			if id, err = readers.Stat(ctx, f, r.readerOptions(nil)); err != nil {
-				return nil, err
-			}
-			if fs.Identity.Equal(id) {
-				r.listFile(FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
-				continue
-			}
-			switch onChange {
-			case config.OnChangeSkip:
-				r.skipChanged(f, fs, id)
-				continue
-			case config.OnChangeStop:
-				changed = append(changed, changedLine(f, fs, id))
-				continue
-			}
-			fs = r.reimport(st, f) // and read it like a new one, below
-		}
-		if r.waiting(ctx, f, id) {
-			continue
-		}
-		rd, err := readers.Open(ctx, f, r.readerOptions(nil))
-		if err != nil {
+		if err := c.input(ctx, f, known[f]); err != nil {
 			return nil, err
 		}
-		id, cols, types := rd.Identity(), rd.Columns(), readers.ColumnTypes(rd)
-		rd.Close()
-		r.bytesTotal += r.partBytes(f, id.Size)
-		mp, err := encode.NewMapper(r.cfg, f, cols, time.Time{})
-		if err != nil {
-			var ce *ConfigError
-			if errors.As(err, &ce) {
-				problems = append(problems, ce.Problems...)
-				hints = append(hints, ce.Hints...)
-				continue
-			}
-			return nil, err
-		}
-		problems = append(problems, encode.SchemaProblems(ctx, mp, types, r.readerOptions(nil))...)
-		if firstText == "" && readers.FormatOf(f, r.cfg.Source.Format) == readers.FormatCSV {
-			firstText = f
-		}
-		switch {
-		case fs == nil:
-			todo = append(todo, fileTask{file: f})
-		case fs.Unreadable != "" && !fs.Identity.Equal(id):
-			r.log.Info("input changed since reading it stopped on an error; resuming at the same row of the new version",
-				"file", f, "row", fs.Frontier.Row(), "error", fs.Unreadable)
-			todo = append(todo, fileTask{file: f, resume: fs})
-		case !fs.Identity.Equal(id) && onChange == config.OnChangeSkip:
-			r.skipChanged(f, fs, id)
-		case !fs.Identity.Equal(id) && onChange == config.OnChangeReimport:
-			r.reimport(st, f)
-			todo = append(todo, fileTask{file: f})
-		case !fs.Identity.Equal(id):
-			changed = append(changed, changedLine(f, fs, id))
-		default:
-			todo = append(todo, fileTask{file: f, resume: fs})
-		}
 	}
-	changed = append(changed, r.gone(st, all)...)
-	if len(problems) == 0 && firstText != "" {
-		ps, err := encode.SampleProblems(ctx, r.cfg, firstText, r.readerOptions(nil), r.log)
-		if err != nil {
-			return nil, err
+	c.changed = append(c.changed, r.gone(st, all)...)
+	if err := c.sample(ctx); err != nil {
+		return nil, err
+	}
+	if len(c.problems) > 0 {
+		return nil, &ConfigError{Problems: c.problems, Hints: c.hints}
+	}
+	if len(c.changed) > 0 {
+		return nil, changedInputs(c.changed)
+	}
+	return c.todo, nil
+}
+
+// inputChecks is what preflight gathers over the inputs.
+type inputChecks struct {
+	r        *run
+	st       checkpoint.State
+	problems []config.ConfigProblem // the mapping against the inputs
+	hints    []string
+	changed  []string // inputs that differ from the checkpoint, one a line
+	todo     []fileTask
+	// firstText is the first text input (CSV), whose first rows are
+	// checked against the mapping (encode.SampleProblems).
+	firstText string
+}
+
+// input checks input f, whose checkpoint state is fs (nil: new): a
+// finished one by its identity alone, else, unless it waits for
+// source.min_age, by opening it; then decides how it is read.
+func (c *inputChecks) input(ctx context.Context, f string, fs *checkpoint.FileState) error {
+	var id readers.Identity
+	if fs != nil && fs.Finished {
+		var again bool
+		var err error
+		if id, again, err = c.finished(ctx, f, fs); err != nil || !again {
+			return err
 		}
-		if r.opts.MaxRejects == nil { // else it says how many rejects the run may take
-			problems = ps
+		fs = nil // reimported: read like a new one, below
+	}
+	if c.r.waiting(ctx, f, id) {
+		return nil
+	}
+	id, mapped, err := c.columns(ctx, f)
+	if err != nil || !mapped {
+		return err
+	}
+	c.schedule(f, fs, id)
+	return nil
+}
+
+// finished checks a finished input, which is never read again: its
+// identity (id) is enough. Unchanged, it is listed as skipped; changed,
+// source.on_change skips it, stops the run or imports it again (again).
+func (c *inputChecks) finished(ctx context.Context, f string, fs *checkpoint.FileState) (id readers.Identity, again bool, err error) {
+	if id, err = readers.Stat(ctx, f, c.r.readerOptions(nil)); err != nil {
+		return id, false, err
+	}
+	if fs.Identity.Equal(id) {
+		c.r.listFile(FileReport{File: f, State: "skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected, Note: "finished by an earlier run"})
+		return id, false, nil
+	}
+	switch c.r.cfg.Source.OnChange {
+	case config.OnChangeSkip:
+		c.r.skipChanged(f, fs, id)
+		return id, false, nil
+	case config.OnChangeStop:
+		c.changed = append(c.changed, changedLine(f, fs, id))
+		return id, false, nil
+	}
+	c.r.reimport(c.st, f)
+	return id, true, nil
+}
+
+// columns opens input f once: its identity (id), counted in the bytes to
+// read, and its columns and their types held against the mapping. mapped
+// is false when the mapping's columns are not all there.
+func (c *inputChecks) columns(ctx context.Context, f string) (id readers.Identity, mapped bool, err error) {
+	r := c.r
+	rd, err := readers.Open(ctx, f, r.readerOptions(nil))
+	if err != nil {
+		return id, false, err
+	}
+	id, cols, types := rd.Identity(), rd.Columns(), readers.ColumnTypes(rd)
+	rd.Close()
+	r.bytesTotal += r.partBytes(f, id.Size)
+	mp, err := encode.NewMapper(r.cfg, f, cols, time.Time{})
+	if err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			c.problems = append(c.problems, ce.Problems...)
+			c.hints = append(c.hints, ce.Hints...)
+			return id, false, nil
 		}
+		return id, false, err
 	}
-	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems, Hints: hints}
+	c.problems = append(c.problems, encode.SchemaProblems(ctx, mp, types, r.readerOptions(nil))...)
+	if c.firstText == "" && readers.FormatOf(f, r.cfg.Source.Format) == readers.FormatCSV {
+		c.firstText = f
 	}
-	if len(changed) > 0 {
-		return nil, changedInputs(changed)
+	return id, true, nil
+}
+
+// schedule decides how input f, now of identity id, is read against its
+// checkpoint state fs: new, from the start; the same, or changed after
+// reading it stopped on an error, from where it stopped; otherwise
+// changed, as source.on_change says.
+func (c *inputChecks) schedule(f string, fs *checkpoint.FileState, id readers.Identity) {
+	r := c.r
+	onChange := r.cfg.Source.OnChange
+	switch {
+	case fs == nil:
+		c.todo = append(c.todo, fileTask{file: f})
+	case fs.Unreadable != "" && !fs.Identity.Equal(id):
+		r.log.Info("input changed since reading it stopped on an error; resuming at the same row of the new version",
+			"file", f, "row", fs.Frontier.Row(), "error", fs.Unreadable)
+		c.todo = append(c.todo, fileTask{file: f, resume: fs})
+	case !fs.Identity.Equal(id) && onChange == config.OnChangeSkip:
+		r.skipChanged(f, fs, id)
+	case !fs.Identity.Equal(id) && onChange == config.OnChangeReimport:
+		r.reimport(c.st, f)
+		c.todo = append(c.todo, fileTask{file: f})
+	case !fs.Identity.Equal(id):
+		c.changed = append(c.changed, changedLine(f, fs, id))
+	default:
+		c.todo = append(c.todo, fileTask{file: f, resume: fs})
 	}
-	return todo, nil
+}
+
+// sample holds the mapping against the first rows of the first text
+// input, when the inputs' columns and types raised no problem; not when
+// --max-rejects is set, which says how many rejects the run may take.
+func (c *inputChecks) sample(ctx context.Context) error {
+	if len(c.problems) > 0 || c.firstText == "" {
+		return nil
+	}
+	ps, err := encode.SampleProblems(ctx, c.r.cfg, c.firstText, c.r.readerOptions(nil), c.r.log)
+	if err != nil {
+		return err
+	}
+	if c.r.opts.MaxRejects == nil {
+		c.problems = ps
+	}
+	return nil
 }
 
 // changedInputs stops a run (source.on_change: stop) before anything is
