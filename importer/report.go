@@ -10,12 +10,17 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 )
 
 // Counts are the report's counters (see ledger.Counts: the ledger counts
 // them as batches finish).
 type Counts = ledger.Counts
+
+// EventTTL is the TTL in force for one event name, and where it comes from
+// (see encode.EventTTLs).
+type EventTTL = encode.EventTTL
 
 // Report is what a run did.
 type Report struct {
@@ -47,7 +52,7 @@ type Report struct {
 	// row with several problems counts under each.
 	RejectReasons []RejectReason `json:"rejected_by_reason,omitempty"`
 	// EventTTLs is the TTL in force for each event name the run mapped
-	// (see eventTTLs).
+	// (see encode.EventTTLs).
 	EventTTLs []EventTTL `json:"event_ttls,omitempty"`
 }
 
@@ -153,6 +158,13 @@ func (r *Report) WriteText(w io.Writer) {
 	io.WriteString(w, b.String())
 }
 
+func writeEventTTLs(b *strings.Builder, ttls []EventTTL) {
+	b.WriteString("  event TTLs (older events are dropped as expired):\n")
+	for _, t := range ttls {
+		fmt.Fprintf(b, "    %-20s %6s  (%s)\n", t.Name, t.TTL, t.From)
+	}
+}
+
 // report fills rep with what the run got to, and returns err, or
 // ErrIncomplete for a run that finished with rejects.
 func (r *run) report(rep *Report, start time.Time, err error) error {
@@ -173,7 +185,7 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 	r.reportRejects(rep)
 	rep.Files, rep.FilesNotListed = r.files, r.filesNotListed
 	rep.FileDecisions = r.decided
-	rep.EventTTLs = r.eventTTLs()
+	rep.EventTTLs = encode.EventTTLs(r.cfg, &r.eventNames)
 	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
 		err = ErrIncomplete
 	}

@@ -12,6 +12,8 @@
 // a config's constants as cells are; before the first request
 // SchemaProblems and SampleProblems (precheck.go, over CheckedFields) hold
 // the mapping against a Parquet schema and the first rows of a CSV file.
+// EventTTLs lists the TTL in force for each event name a run mapped, for
+// its report (eventttl.go).
 //
 // Batching, ordering and delivery are the importer's. The package imports
 // only importer/config, importer/upsert, readers and internal/jsonstr;

@@ -1,10 +1,11 @@
-package importer
+package encode
 
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/insider-import/insider-import/importer/config"
 )
 
 // EventTTL is the TTL the filter applies to one event name, and where it
@@ -17,21 +18,21 @@ type EventTTL struct {
 	From string `json:"from"`
 }
 
-// eventTTLs lists the event names of the mapping (fixed ones) and those
-// read from name columns, each with the TTL in force, by name.
-func (r *run) eventTTLs() []EventTTL {
+// EventTTLs lists the event names of cfg's mapping (fixed ones) and those
+// read from name columns (read), each with the TTL in force, by name.
+func EventTTLs(cfg *config.Config, read *EventNames) []EventTTL {
 	var names []string
-	for _, e := range r.cfg.Mapping.Events {
+	for _, e := range cfg.Mapping.Events {
 		if e.Name != "" {
 			names = append(names, e.Name)
 		}
 	}
-	r.eventNames.Range(func(name string) { names = append(names, name) })
+	read.Range(func(name string) { names = append(names, name) })
 	slices.Sort(names)
 	names = slices.Compact(names)
 	out := make([]EventTTL, 0, len(names))
 	for _, n := range names {
-		d, from := r.cfg.Events.TTLFrom(n)
+		d, from := cfg.Events.TTLFrom(n)
 		out = append(out, EventTTL{Name: n, TTL: ttlText(d), From: from})
 	}
 	return out
@@ -43,11 +44,4 @@ func ttlText(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
 	return d.String()
-}
-
-func writeEventTTLs(b *strings.Builder, ttls []EventTTL) {
-	b.WriteString("  event TTLs (older events are dropped as expired):\n")
-	for _, t := range ttls {
-		fmt.Fprintf(b, "    %-20s %6s  (%s)\n", t.Name, t.TTL, t.From)
-	}
 }
