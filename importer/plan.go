@@ -440,10 +440,12 @@ func identVersion(id readers.Identity) string {
 	return "modified " + id.ModTime.Format(time.RFC3339)
 }
 
+// readerOptions are the source's reader options from start (nil: the
+// beginning), with the run's S3 client.
 func (r *run) readerOptions(start *readers.Position) readers.Options {
-	src := &r.cfg.Source
-	return readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding, MaxRecordBytes: src.MaxRecordBytes, Start: start, S3: r.s3,
-		Quote: src.Quote, Escape: src.Escape, NoHeader: src.NoHeader, Names: src.Columns, TextNullMarker: src.TextNullMarker}
+	o := r.cfg.Source.ReaderOptions()
+	o.Start, o.S3 = start, r.s3
+	return o
 }
 
 // scanOptions are readerOptions for reading rows: a columnar input

@@ -81,6 +81,36 @@ func TestE2EVerifyReportsDifferences(t *testing.T) {
 	assert.NotContains(t, res.Stderr, testKey)
 }
 
+// TestE2EVerifyHeaderlessCSV: verify reads the inputs with the import's
+// text dialect: a CSV without a header row (source.csv.header: false and
+// its columns) and with ' as its quote is read back row for row, every
+// field equal, not refused for a header it lacks.
+func TestE2EVerifyHeaderlessCSV(t *testing.T) {
+	f := startFake(t, "--partner", "e2eshop", "--token", testKey)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "users.csv", "u1,a@example.com,'gold, plus'\nu2,b@example.com,silver\nu3,c@example.com,'bronze, old'\n")
+	cfg := writeFile(t, dir, "import.yaml", fmt.Sprintf(`source:
+  paths: [%q]
+  csv: {header: false, columns: [id, email, tier], quote: "'"}
+insider:
+  endpoint: %s/api/user/v1/upsert
+  partner: e2eshop
+mapping:
+  identifiers: {uuid: id, email: email}
+  attributes: {custom: {tier: tier}}
+`, in, f.URL))
+	ck := filepath.Join(dir, "checkpoints")
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	res := runImport(t, env, "run", "-c", cfg, "--checkpoint", ck, "--progress", "none")
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+
+	res = runImport(t, env, "verify", "-c", cfg, "--checkpoint", ck, "--n", "3")
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	assert.Contains(t, res.Stdout, ": 3 equal, 0 differ (0 not found)")
+	assert.Contains(t, res.Stdout, `equal      c_tier = "gold, plus"`)
+	assert.Contains(t, res.Stdout, `"uuid":"u3"} (`+in+` row 3 (line 3))`, "rows are numbered from the first line: no header")
+}
+
 // TestE2EVerifyAPIFails: a profile API that answers what it should not
 // (here a path that takes no POST) is exit 1, with what it answered.
 func TestE2EVerifyAPIFails(t *testing.T) {

@@ -17,6 +17,8 @@
 // input's columns and encoding them is package importer/encode's (encode.Field);
 // the constants (value:) are converted by the ValueCheck the caller passes
 // (encode.CheckValue), so that a constant no row could send is a config
-// problem too. The package imports only readers (formats, encodings, S3
-// options) and importer/upsert (Insider's names and types).
+// problem too. SourceConfig.ReaderOptions gives the reader options the
+// import and verify both open the inputs with. The package imports only
+// readers (formats, encodings, S3 options) and importer/upsert (Insider's
+// names and types).
 package config

@@ -372,8 +372,8 @@ func eachDelivered(ctx context.Context, cfg *config.Config, file string, fs *che
 		return nil
 	}
 	src := &cfg.Source
-	opts := readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding,
-		MaxRecordBytes: src.MaxRecordBytes, S3: src.S3, Columns: cfg.Mapping.Columns()}
+	opts := src.ReaderOptions() // as the import read it: a CSV without header, its quote, its null marker
+	opts.Columns = cfg.Mapping.Columns()
 	rd, err := readers.Open(ctx, file, opts)
 	if err != nil {
 		return err
