@@ -453,9 +453,7 @@ func (r *run) readerOptions(start *readers.Position) readers.Options {
 // column, so that a missing one is reported with the header found.
 func (r *run) scanOptions(start *readers.Position) readers.Options {
 	o := r.readerOptions(start)
-	if !r.cfg.Source.ColumnsInsensitive { // else every column: the file's may be spelled otherwise
-		o.Columns = r.cfg.Mapping.Columns()
-	}
+	o.Columns = r.cfg.ReadColumns()
 	return o
 }
 

@@ -111,6 +111,31 @@ mapping:
 	assert.Contains(t, res.Stdout, `"uuid":"u3"} (`+in+` row 3 (line 3))`, "rows are numbered from the first line: no header")
 }
 
+// TestE2EVerifyColumnsCase: with source.columns_case: insensitive, verify
+// reads a Parquet file whose columns the mapping spells otherwise, as the
+// import did.
+func TestE2EVerifyColumnsCase(t *testing.T) {
+	f := startFake(t, "--partner", "e2eshop", "--token", testKey)
+	dir := t.TempDir()
+	in, err := filepath.Abs("../../testdata/interop/duckdb_default.parquet")
+	require.NoError(t, err)
+	cfg := writeFile(t, dir, "import.yaml", fmt.Sprintf(`source: {paths: [%q], columns_case: insensitive}
+insider: {endpoint: %s/api/user/v1/upsert, partner: e2eshop}
+mapping:
+  identifiers: {uuid: ID}
+  attributes: {custom: {tier: TIER}}
+`, in, f.URL))
+	ck := filepath.Join(dir, "checkpoints")
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	res := runImport(t, env, "run", "-c", cfg, "--checkpoint", ck, "--progress", "none")
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+
+	res = runImport(t, env, "verify", "-c", cfg, "--checkpoint", ck, "--n", "4")
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	assert.Contains(t, res.Stdout, ": 4 equal, 0 differ (0 not found)")
+	assert.Regexp(t, `equal +c_tier = "`, res.Stdout)
+}
+
 // TestE2EVerifyAPIFails: a profile API that answers what it should not
 // (here a path that takes no POST) is exit 1, with what it answered.
 func TestE2EVerifyAPIFails(t *testing.T) {

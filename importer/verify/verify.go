@@ -373,7 +373,7 @@ func eachDelivered(ctx context.Context, cfg *config.Config, file string, fs *che
 	}
 	src := &cfg.Source
 	opts := src.ReaderOptions() // as the import read it: a CSV without header, its quote, its null marker
-	opts.Columns = cfg.Mapping.Columns()
+	opts.Columns = cfg.ReadColumns()
 	rd, err := readers.Open(ctx, file, opts)
 	if err != nil {
 		return err
