@@ -81,6 +81,19 @@ func TestE2EVerifyReportsDifferences(t *testing.T) {
 	assert.NotContains(t, res.Stderr, testKey)
 }
 
+// importThenVerify imports the job of config file cfg (exit 0), then
+// verifies n of its users, all equal (exit 0), and returns what verify said.
+func importThenVerify(t *testing.T, cfg, n string) result {
+	t.Helper()
+	ck := filepath.Join(filepath.Dir(cfg), "checkpoints")
+	env := []string{"INSIDER_API_KEY=" + testKey}
+	res := runImport(t, env, "run", "-c", cfg, "--checkpoint", ck, "--progress", "none")
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	res = runImport(t, env, "verify", "-c", cfg, "--checkpoint", ck, "--n", n)
+	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	return res
+}
+
 // TestE2EVerifyHeaderlessCSV: verify reads the inputs with the import's
 // text dialect: a CSV without a header row (source.csv.header: false and
 // its columns) and with ' as its quote is read back row for row, every
@@ -99,13 +112,7 @@ mapping:
   identifiers: {uuid: id, email: email}
   attributes: {custom: {tier: tier}}
 `, in, f.URL))
-	ck := filepath.Join(dir, "checkpoints")
-	env := []string{"INSIDER_API_KEY=" + testKey}
-	res := runImport(t, env, "run", "-c", cfg, "--checkpoint", ck, "--progress", "none")
-	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
-
-	res = runImport(t, env, "verify", "-c", cfg, "--checkpoint", ck, "--n", "3")
-	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	res := importThenVerify(t, cfg, "3")
 	assert.Contains(t, res.Stdout, ": 3 equal, 0 differ (0 not found)")
 	assert.Contains(t, res.Stdout, `equal      c_tier = "gold, plus"`)
 	assert.Contains(t, res.Stdout, `"uuid":"u3"} (`+in+` row 3 (line 3))`, "rows are numbered from the first line: no header")
@@ -125,13 +132,7 @@ mapping:
   identifiers: {uuid: ID}
   attributes: {custom: {tier: TIER}}
 `, in, f.URL))
-	ck := filepath.Join(dir, "checkpoints")
-	env := []string{"INSIDER_API_KEY=" + testKey}
-	res := runImport(t, env, "run", "-c", cfg, "--checkpoint", ck, "--progress", "none")
-	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
-
-	res = runImport(t, env, "verify", "-c", cfg, "--checkpoint", ck, "--n", "4")
-	require.Equal(t, 0, res.Code, "stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
+	res := importThenVerify(t, cfg, "4")
 	assert.Contains(t, res.Stdout, ": 4 equal, 0 differ (0 not found)")
 	assert.Regexp(t, `equal +c_tier = "`, res.Stdout)
 }
