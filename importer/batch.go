@@ -288,17 +288,17 @@ type batcher struct {
 	prefix []byte
 	suffix []byte
 	cur    *batch
+	// users indexes the open batch's users by hash; hashed is the unit
+	// whose hash was worked out last (hashOf).
+	users  userIndex
+	hashed *unit
+	hash   uint64
 	// lastSize is the body size of the last batch, to size the next.
 	lastSize int
 	tooBig   int    // size of the user object place last found over the limit
 	scratch  []byte // for sizing merged user objects
 	// bodies, if set, holds request bodies of answered batches for reuse.
 	bodies *sync.Pool
-	// users indexes the open batch's users by hash; hashed is the unit
-	// whose hash was worked out last (hashOf).
-	users  userIndex
-	hashed *unit
-	hash   uint64
 }
 
 // hashOf returns userHash of u's identifiers, worked out once for join
