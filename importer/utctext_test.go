@@ -24,7 +24,8 @@ func TestUTCTextSameAsAppendTime(t *testing.T) {
 	copied := 0
 	for _, layout := range []string{"", layoutRFC3339, "2006-01-02T15:04:05Z"} {
 		for _, typ := range []FieldType{TypeDateTime, TypeDate} {
-			f := &Field{Column: "ts", Type: typ, Layout: layout, Timezone: time.FixedZone("X", 3600)}
+			f := &Field{}
+			f.Column, f.Type, f.Layout, f.Timezone = "ts", typ, layout, time.FixedZone("X", 3600)
 			for _, s := range texts {
 				v := &readers.Value{Kind: readers.KindString, Str: s}
 				ts, err := timeOf(f, v)
