@@ -7,13 +7,15 @@ RACE    := $(shell $(GO) env CGO_ENABLED | grep -q 1 && echo -race)
 FUZZTIME ?= 3s
 # go test -fuzz takes one package and one target per invocation: each entry
 # is PACKAGE:TARGET.
-# importer: mapping, config, number and time fast paths against their references;
+# importer: the mapping end to end (bodies the stand-in accepts) and the config;
+# importer/encode: number, time and identifier fast paths against their references;
 # internal/jsonstr: the JSON string appender against its reference;
 # readers: the CSV splitter against encoding/csv, its one-line fast path against
 # the general one, the text dialects against records written as PostgreSQL and
 # MariaDB write them.
-FUZZ_TARGETS := $(addprefix ./importer/:,FuzzMapRow FuzzParseConfig FuzzNumberText \
-  FuzzIdentifierChecks FuzzRFC3339Same FuzzPlainNumbers FuzzWholeText) \
+FUZZ_TARGETS := $(addprefix ./importer/:,FuzzMapRow FuzzParseConfig) \
+  $(addprefix ./importer/encode/:,FuzzNumberText FuzzIdentifierChecks FuzzRFC3339Same \
+  FuzzPlainNumbers FuzzWholeText) \
   ./internal/jsonstr/:FuzzAppendStringSame \
   $(addprefix ./readers/:,FuzzCSVSplitter FuzzCSVSplitLine FuzzCSVDialectRoundTrip)
 BENCH_ROWS ?= 100000

@@ -18,16 +18,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/upsert"
 )
 
 // Every request body says exactly what its source rows say, also once the
-// rows' encoding space is used again for later chunks (rowArena.recycle):
+// rows' encoding space is used again for later chunks (encode.RowArena.Recycle):
 // 30,000 rows of changing widths over many chunks and small batches, each
 // user in three rows 30 apart (so rows join user objects encoded chunks
 // before), some rows rejected, every user object and event checked field by
 // field against the rows it came from. Recycled space is overwritten at
-// once (poisonRecycled), so a row read after its recycling shows.
+// once (encode.PoisonRecycled), so a row read after its recycling shows.
 func TestBodiesMatchTheirRowsWhenArenasAreReused(t *testing.T) {
 	const n = 30_000
 	now := time.Now().UTC().Truncate(time.Second)
@@ -60,8 +61,8 @@ func TestBodiesMatchTheirRowsWhenArenasAreReused(t *testing.T) {
 	defer srv.Close()
 	cfg := testConfig(t, srv.URL+upsert.Path, []string{file}, "")
 	cfg.Delivery.BatchUsers = 40
-	poisonRecycled = true
-	defer func() { poisonRecycled = false }()
+	encode.PoisonRecycled = true
+	defer func() { encode.PoisonRecycled = false }()
 	rep, err := Run(context.Background(), cfg, Options{APIKey: testKey, Store: checkpoint.NewMemoryStore(),
 		RejectsPath: filepath.Join(dir, "rejects.jsonl")})
 	require.ErrorIs(t, err, ErrIncomplete)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -14,9 +16,9 @@ import (
 // came between them. Its rows form one contiguous range of the input.
 type unit struct {
 	first readers.Position
-	rows  []*row // in input order, rejected ones included
-	users []*row // rows whose content goes into the user object; nil when nothing is sent
-	few   [4]*row
+	rows  []*encode.Row // in input order, rejected ones included
+	users []*encode.Row // rows whose content goes into the user object; nil when nothing is sent
+	few   [4]*encode.Row
 }
 
 // maxUnitRows bounds how many consecutive rows of one user merge into one
@@ -26,7 +28,6 @@ const maxUnitRows = 500
 // grouper merges consecutive rows of the same user. It is deterministic:
 // the same rows always give the same units.
 type grouper struct {
-	cfg     *Config
 	pending *unit
 	key     []byte
 	units   []unit // a block of units to hand out (see newUnit)
@@ -50,18 +51,18 @@ func (g *grouper) newUnit(first readers.Position) *unit {
 }
 
 // add takes the next row and returns a finished unit, if the row closed one.
-func (g *grouper) add(r *row) *unit {
-	ok := len(r.problems) == 0
+func (g *grouper) add(r *encode.Row) *unit {
+	ok := len(r.Problems) == 0
 	var done *unit
-	if g.pending != nil && (len(g.pending.rows) >= maxUnitRows || ok && g.key != nil && !bytes.Equal(g.key, r.key)) {
+	if g.pending != nil && (len(g.pending.rows) >= maxUnitRows || ok && g.key != nil && !bytes.Equal(g.key, r.Key)) {
 		done = g.flush()
 	}
 	if g.pending == nil {
-		g.pending = g.newUnit(r.src.Pos)
+		g.pending = g.newUnit(r.Src.Pos)
 	}
 	g.pending.rows = append(g.pending.rows, r)
 	if ok && g.key == nil {
-		g.key = r.key
+		g.key = r.Key
 	}
 	return done
 }
@@ -74,7 +75,7 @@ func (g *grouper) flush() *unit {
 	if u == nil {
 		return nil
 	}
-	usable := func(r *row) bool { return len(r.problems) == 0 && (r.attrs != nil || len(r.evs) > 0) }
+	usable := func(r *encode.Row) bool { return len(r.Problems) == 0 && (r.Attrs != nil || len(r.Evs) > 0) }
 	n := 0
 	for _, r := range u.rows {
 		if usable(r) {
@@ -85,7 +86,7 @@ func (g *grouper) flush() *unit {
 	case n == len(u.rows):
 		u.users = u.rows // the usual unit: every row goes in
 	case n > 0:
-		u.users = make([]*row, 0, n)
+		u.users = make([]*encode.Row, 0, n)
 		for _, r := range u.rows {
 			if usable(r) {
 				u.users = append(u.users, r)
@@ -93,68 +94,6 @@ func (g *grouper) flush() *unit {
 		}
 	}
 	return u
-}
-
-// encode appends one user object from the rows of one user to b:
-// identifiers from the first row, each attribute from the last row that
-// has it, events in row order.
-func (g *grouper) encode(b []byte, rows []*row) []byte { return encodeUser(b, g.cfg, rows) }
-
-func encodeUser(b []byte, cfg *Config, rows []*row) []byte {
-	b = append(b, `{"identifiers":`...)
-	b = append(b, rows[0].key...)
-	attrs := cfg.Mapping.Attributes
-	opened, first, custom := false, true, false
-	for i := range attrs {
-		var v []byte
-		for _, r := range rows {
-			if r.attrs != nil && r.attrs[i] != nil {
-				v = r.attrs[i]
-			}
-		}
-		if v == nil {
-			continue
-		}
-		if !opened {
-			b = append(b, `,"attributes":{`...)
-			opened = true
-		}
-		if attrs[i].Custom && !custom {
-			if !first {
-				b = append(b, ',')
-			}
-			b = append(b, `"custom":{`...)
-			first, custom = true, true
-		}
-		b = appendFieldKey(b, first, &attrs[i])
-		b = append(b, v...)
-		first = false
-	}
-	if custom {
-		b = append(b, '}')
-	}
-	if opened {
-		b = append(b, '}')
-	}
-	n := 0
-	for _, r := range rows {
-		for _, e := range r.evs {
-			if n == 0 {
-				b = append(b, `,"events":[`...)
-			} else {
-				b = append(b, ',')
-			}
-			b = append(b, e...)
-			n++
-		}
-	}
-	if n > 0 {
-		b = append(b, ']')
-	}
-	if cfg.Insider.NotAppend {
-		b = append(b, `,"not_append":true`...)
-	}
-	return append(b, '}')
 }
 
 // batchStage is the batch stage: rows in input order, file after file,
@@ -168,7 +107,7 @@ type batchStage struct {
 }
 
 func newBatchStage(cfg *Config, emit func(*batch) error) *batchStage {
-	return &batchStage{g: grouper{cfg: cfg}, bt: newBatcher(cfg), emit: emit}
+	return &batchStage{bt: newBatcher(cfg), emit: emit}
 }
 
 // beginFile says the rows that follow are those of file, the seq-th file
@@ -203,7 +142,7 @@ func (s *batchStage) close() error {
 }
 
 // add takes the next row.
-func (s *batchStage) add(rw *row) error {
+func (s *batchStage) add(rw *encode.Row) error {
 	if u := s.g.add(rw); u != nil {
 		return s.put(s.bt.add(u))
 	}
@@ -253,8 +192,8 @@ type batch struct {
 	// userAttrs holds, for user k, the hash of each attribute's value at
 	// k*nAttrs+i (0: not set by this batch), for userOrder.
 	userAttrs []uint64
-	rows      int64 // rows in the range
-	gen       int64 // dispatch generation: sent only once a checkpoint covers it
+	rows      int64        // rows in the range
+	lr        ledger.Range // the batch as the ledger records it (rangeOf)
 
 	// While the batch is open (its users by hash are in batcher.users):
 	// the sizes of their objects, what merging rows into earlier users
@@ -299,13 +238,15 @@ type batcher struct {
 	scratch  []byte // for sizing merged user objects
 	// bodies, if set, holds request bodies of answered batches for reuse.
 	bodies *sync.Pool
+
+	attrs []encode.Field // the config's attributes, keyed (encode.KeyedFields)
 }
 
 // hashOf returns userHash of u's identifiers, worked out once for join
 // and place.
 func (bt *batcher) hashOf(u *unit) uint64 {
 	if bt.hashed != u {
-		bt.hashed, bt.hash = u, userHash(u.users[0].key)
+		bt.hashed, bt.hash = u, userHash(u.users[0].Key)
 	}
 	return bt.hash
 }
@@ -384,13 +325,8 @@ func freeBody(pool *sync.Pool, b *batch) {
 }
 
 func newBatcher(cfg *Config) *batcher {
-	suffix := []byte(`],"skip_hook":true`)
-	if cfg.Insider.ErrorCallbackURL != "" {
-		suffix = append(suffix, `,"error_callback_endpoint":`...)
-		suffix = appendString(suffix, cfg.Insider.ErrorCallbackURL)
-	}
-	suffix = append(suffix, '}')
-	return &batcher{cfg: cfg, prefix: []byte(`{"users":[`), suffix: suffix}
+	prefix, suffix := encode.BodyEnds(cfg.Insider.ErrorCallbackURL)
+	return &batcher{cfg: cfg, attrs: encode.KeyedFields(cfg.Mapping.Attributes), prefix: prefix, suffix: suffix}
 }
 
 // add puts a unit in the current batch, encoding its user object straight
@@ -425,9 +361,9 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		}
 		if u.users != nil && !bt.place(u) {
 			for _, r := range u.users {
-				r.problems = append(r.problems, Problem{Rule: "size", Msg: fmt.Sprintf(
+				r.Problems = append(r.Problems, encode.Problem{Rule: "size", Msg: fmt.Sprintf(
 					"the user object built from rows %d-%d is %d bytes, over delivery.batch_bytes (%d)",
-					u.first.Row(), u.rows[len(u.rows)-1].src.Pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
+					u.first.Row(), u.rows[len(u.rows)-1].Src.Pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
 			}
 			u.users = nil
 		}
@@ -453,14 +389,14 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 		return false, false
 	}
 	prev := c.userUnit[k]
-	if !bytes.Equal(prev.users[0].key, u.users[0].key) {
+	if !bytes.Equal(prev.users[0].Key, u.users[0].Key) {
 		return false, false // another user with the same hash: kept apart
 	}
 	if len(prev.users)+len(u.users) > maxUnitRows {
 		return false, true
 	}
 	merged := append(prev.users[:len(prev.users):len(prev.users)], u.users...)
-	bt.scratch = encodeUser(bt.scratch[:0], bt.cfg, merged)
+	bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, merged, bt.cfg.Insider.NotAppend)
 	grow := len(bt.scratch) - c.userSize[k]
 	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		return false, true
@@ -487,7 +423,7 @@ func (bt *batcher) place(u *unit) bool {
 		c.body = append(c.body, ',')
 	}
 	start := len(c.body)
-	c.body = encodeUser(c.body, bt.cfg, u.users)
+	c.body = encode.AppendUser(c.body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
 	if len(c.body)+c.extra+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
 		bt.tooBig = len(c.body) - start
 		c.body = c.body[:mark]
@@ -531,7 +467,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 			}
 			c.userOff[i] = len(body)
 			if i < len(c.joined) && c.joined[i] {
-				body = encodeUser(body, bt.cfg, u.users)
+				body = encode.AppendUser(body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
 			} else {
 				body = append(body, c.body[from:to]...)
 			}
@@ -552,13 +488,13 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	// the user, they are read again from the input by position (refiller).
 	// Rows that send nothing keep their cells for the rejects, not their
 	// identifiers: the space they were encoded in is used again
-	// (rowArena.recycle). (The units holding users are c.userUnit.)
+	// (encode.RowArena.Recycle). (The units holding users are c.userUnit.)
 	for _, u := range c.units {
 		for _, r := range u.rows {
-			r.key = nil
+			r.Key = nil
 		}
 		for _, r := range u.users {
-			r.release()
+			r.Release()
 		}
 	}
 	return c

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/encode/encodetest"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 )
@@ -57,16 +58,7 @@ func wireRun(t *testing.T, cfg *Config, opts Options) (*Report, error, map[strin
 
 func parseTestConfig(t *testing.T, files []string, mapping string) *Config {
 	t.Helper()
-	paths, err := json.Marshal(files)
-	require.NoError(t, err)
-	cfg, err := ParseConfig("cells.yaml", []byte(fmt.Sprintf(`
-source: {paths: %s}
-insider: {endpoint: "http://127.0.0.1:1/unused", partner: acme, array_attributes: overwrite}
-delivery: {batch_users: 2, workers: 2, requests_per_second: 1000, max_attempts: 3}
-events: {ttl: {default: 3650d, purchase: 3650d}}
-%s`, paths, mapping)))
-	require.NoError(t, err)
-	return cfg
+	return encodetest.CellsConfig(t, files, mapping, CheckValue)
 }
 
 const csvCellsMapping = `

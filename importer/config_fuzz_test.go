@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -45,7 +47,7 @@ func FuzzParseConfig(f *testing.F) {
 		_ = cfg.JobID(0, 1)
 		var header []string
 		seen := map[string]bool{}
-		addCol := func(fs ...Field) {
+		addCol := func(fs ...config.Field) {
 			for _, f := range fs {
 				if f.Column != "" && !seen[f.Column] {
 					seen[f.Column] = true
@@ -62,7 +64,7 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			addCol(e.Params...)
 		}
-		mp, err := newMapper(cfg, filepath.Join("in", "x.csv"), header, time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC))
+		mp, err := encode.NewMapper(cfg, filepath.Join("in", "x.csv"), header, time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC))
 		if err != nil {
 			t.Fatalf("a header of every mapped column is refused: %v", err)
 		}
@@ -70,7 +72,7 @@ func FuzzParseConfig(f *testing.F) {
 		for i := range rec.Values {
 			rec.Values[i] = readers.StringValue("1")
 		}
-		mp.mapRecord(rec)
-		mp.mapRecord(readers.Record{Values: make([]readers.Value, len(header))})
+		mp.MapRecord(rec)
+		mp.MapRecord(readers.Record{Values: make([]readers.Value, len(header))})
 	})
 }

@@ -60,7 +60,7 @@ func (r *run) work(ctx context.Context, in <-chan *batch) error {
 // stops gets the grace period (delivery.Client.SetWire).
 func (r *run) deliver(ctx context.Context, b *batch) error {
 	if b.nUsers() == 0 {
-		r.commit.Complete(b, outcome{})
+		r.commit.Complete(&b.lr, account(b, outcome{}))
 		return nil
 	}
 	if r.opts.OnBatch != nil {
@@ -68,14 +68,14 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	}
 	if r.opts.DryRun {
 		r.order.answered(b)
-		r.commit.Complete(b, outcome{dryRun: true})
+		r.commit.Complete(&b.lr, account(b, outcome{dryRun: true}))
 		freeBody(&r.bodies, b)
 		return nil
 	}
 	if err := waitAfter(ctx, b); err != nil {
 		return nil // stopping: not sent, it stays in flight
 	}
-	if err := r.commit.WaitDurable(ctx, b); err != nil {
+	if err := r.commit.WaitDurable(ctx, &b.lr); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopping: not sent, it stays in flight
 		}
@@ -89,7 +89,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 		return err
 	}
 	r.order.answered(b)
-	r.commit.Complete(b, o)
+	r.commit.Complete(&b.lr, account(b, o))
 	freeBody(&r.bodies, b)
 	return nil
 }

@@ -1,27 +1,37 @@
-// Package importer owns everything Insider: the YAML config, the mapping of
-// records to user objects and their validation, the event TTL filter, the
-// JSON payloads, batching, the committer that records checkpoints, the
-// rejects file and the report. It reads inputs through package readers,
-// sends through package importer/delivery (the HTTP client with its shared
-// rate limit, retries and the classification of answers) and persists
-// progress through package checkpoint; none of them imports it.
+// Package importer runs an import: it plans the inputs, reads them,
+// batches the mapped rows into requests, delivers them and reports. The
+// YAML config is package importer/config's (Config, ConfigError and
+// FieldType here are aliases of its names; ParseConfig adds
+// encode.CheckValue, the check of constants). Records become rows and user
+// objects through package importer/encode (the mapper: fields bound to an
+// input's columns, validation, the event TTL filter, the JSON); requests go
+// through package importer/delivery (the HTTP client with its shared rate
+// limit, retries and the classification of answers) and the books are kept
+// by package importer/ledger (the committer that records checkpoints
+// through package checkpoint, the rejects files, the counts and the reject
+// limit); none of them imports it.
 //
 // Run is the entry point; cmd/insider-import wires flags, signals, logging and
 // the progress bar around it. A run is a pipeline of stages, each in its
 // own file, wired in run.go under one errgroup and one context:
 //
 //	plan.go     expand and shard the inputs, load and check the checkpoint,
-//	            open every input once (preflight)
-//	scan.go     one file's reader -> mapped rows in input order; cursor is
-//	            where a resumed file stands against the recorded ranges
-//	batch.go    rows -> user objects -> request bodies (order.go: a user's
-//	            changed values wait for its unanswered batches)
+//	            open every input once (preflight; precheck.go holds the
+//	            mapping against Parquet schemas and the first CSV rows)
+//	scan.go     one file's reader -> rows in input order (encode.Mapper);
+//	            cursor is where a resumed file stands against the recorded
+//	            ranges
+//	batch.go    rows -> units of one user -> request bodies (the JSON is
+//	            encode.AppendUser's; order.go: a user's changed values wait
+//	            for its unanswered batches)
 //	deliver.go  one batch -> one classified outcome, split or bisected;
 //	            the requests go through delivery.Client (importer/delivery:
 //	            client.go, classify.go, pacer.go, redact.go)
-//	commit.go   the only owner of the checkpoint: ranges in flight, done
-//	            and rejected (ledger.go), the write-ahead rule, the saves,
-//	            the rejects files (rejects.go)
+//	account.go  one batch's outcome -> a ledger.Outcome (counts, rejects by
+//	            file) for the ledger.Committer (importer/ledger: the only
+//	            owner of the checkpoint: ranges in flight, done and
+//	            rejected, the write-ahead rule, the saves, the rejects
+//	            files, the tally of rejects and the reject limit)
 //
 // The run's context stops reading and starting requests; requests already
 // on the wire have the grace period (delivery.Client.SetWire).

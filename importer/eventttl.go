@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -19,26 +17,6 @@ type EventTTL struct {
 	From string `json:"from"`
 }
 
-// maxEventNames bounds the names collected from name columns.
-const maxEventNames = 1000
-
-// eventNames collects the event names read from name columns, for the
-// report. Mappers on every core add to it; a name already seen costs a
-// lock-free lookup.
-type eventNames struct {
-	m sync.Map
-	n atomic.Int32
-}
-
-func (e *eventNames) saw(name string) {
-	if _, ok := e.m.Load(name); ok || e.n.Load() >= maxEventNames {
-		return
-	}
-	if _, loaded := e.m.LoadOrStore(name, struct{}{}); !loaded {
-		e.n.Add(1)
-	}
-}
-
 // eventTTLs lists the event names of the mapping (fixed ones) and those
 // read from name columns, each with the TTL in force, by name.
 func (r *run) eventTTLs() []EventTTL {
@@ -48,30 +26,13 @@ func (r *run) eventTTLs() []EventTTL {
 			names = append(names, e.Name)
 		}
 	}
-	r.eventNames.m.Range(func(k, _ any) bool {
-		names = append(names, k.(string))
-		return true
-	})
+	r.eventNames.Range(func(name string) { names = append(names, name) })
 	slices.Sort(names)
 	names = slices.Compact(names)
-	ev := r.cfg.Events
 	out := make([]EventTTL, 0, len(names))
 	for _, n := range names {
-		key := n
-		if _, ok := ev.TTL[n]; !ok {
-			key = "default"
-		}
-		from := "events.ttl." + key
-		switch {
-		case ev.builtin[key] && key == "default":
-			from = "built-in default"
-		case ev.builtin[key]:
-			from = "built-in for " + key
-			if !ev.builtin["default"] {
-				from += "; events.ttl.default does not cover it, set events.ttl." + key
-			}
-		}
-		out = append(out, EventTTL{Name: n, TTL: ttlText(ev.TTL[key]), From: from})
+		d, from := r.cfg.Events.TTLFrom(n)
+		out = append(out, EventTTL{Name: n, TTL: ttlText(d), From: from})
 	}
 	return out
 }

@@ -17,6 +17,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -35,7 +37,7 @@ type InitOptions struct {
 	SampleRows int      // rows read (default 1000)
 	S3         readers.S3Options
 	Partner    string // INSIDER_PARTNER_NAME, "" when unset
-	Endpoint   string // insider.endpoint, "" for DefaultEndpoint (the stand-in's URL to try it locally)
+	Endpoint   string // insider.endpoint, "" for config.DefaultEndpoint (the stand-in's URL to try it locally)
 }
 
 // initCol is one column of the input and where it goes.
@@ -280,7 +282,7 @@ func headerLooksLikeData(cols []string) bool {
 		if _, err := strconv.ParseFloat(c, 64); err == nil || upsert.ValidEmail(c) {
 			return true
 		}
-		if _, _, ok := parseRFC3339(c, true); ok {
+		if _, _, ok := encode.ParseRFC3339(c, true); ok {
 			return true
 		}
 	}
@@ -371,7 +373,7 @@ func share(vals []readers.Value, ok func(string) bool) float64 {
 	}
 	n := 0
 	for _, v := range vals {
-		if ok(textOf(&v)) {
+		if ok(encode.TextOf(&v)) {
 			n++
 		}
 	}
@@ -795,9 +797,9 @@ func inferSpecs(vals []readers.Value) []fieldSpec {
 	}
 	if all(func(s string) bool { _, err := time.Parse(time.DateOnly, s); return err == nil }) {
 		add(fieldSpec{typ: TypeDate})
-	} else if all(func(s string) bool { _, _, ok := parseRFC3339(s, false); return ok }) {
-		s := fieldSpec{typ: TypeDateTime, layout: layoutRFC3339}
-		if !all(func(s string) bool { _, w, _ := parseRFC3339(s, false); return !w }) {
+	} else if all(func(s string) bool { _, _, ok := encode.ParseRFC3339(s, false); return ok }) {
+		s := fieldSpec{typ: TypeDateTime, layout: config.LayoutRFC3339}
+		if !all(func(s string) bool { _, w, _ := encode.ParseRFC3339(s, false); return !w }) {
 			s.timezone = "UTC"
 		}
 		add(s)
@@ -821,10 +823,10 @@ func inferSpecs(vals []readers.Value) []fieldSpec {
 	}
 	switch {
 	case all(func(s string) bool { return strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") }):
-		add(fieldSpec{typ: TypeArray, format: arrayJSON})
-		add(fieldSpec{typ: TypeArray, format: arrayBrackets})
+		add(fieldSpec{typ: TypeArray, format: config.ArrayJSON})
+		add(fieldSpec{typ: TypeArray, format: config.ArrayBrackets})
 	case all(func(s string) bool { return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") }):
-		add(fieldSpec{typ: TypeArray, format: arrayPostgres})
+		add(fieldSpec{typ: TypeArray, format: config.ArrayPostgres})
 	case share(vals, func(s string) bool { return strings.Contains(s, "|") }) >= 0.3:
 		add(fieldSpec{typ: TypeArray, sep: "|"})
 	}
@@ -852,17 +854,17 @@ func (p *initPlan) settle() error {
 		if err != nil {
 			return &InitProblemsError{Problems: err.Error()}
 		}
-		mp, err := newMapper(cfg, p.files[0], cols, time.Now())
+		mp, err := encode.NewMapper(cfg, p.files[0], cols, time.Now())
 		if err != nil {
 			return &InitProblemsError{Problems: err.Error()}
 		}
 		fails, first := map[string]int{}, map[string]string{}
 		var events, expired, future int32
 		for _, rec := range p.records {
-			r := mp.mapRecord(rec)
-			events, expired, future = events+r.eventsRead, expired+r.expired, future+r.future
-			for _, pr := range r.problems {
-				if pr.Column == "" || pr.Rule == ruleIdentifierRequired {
+			r := mp.MapRecord(rec)
+			events, expired, future = events+r.EventsRead, expired+r.Expired, future+r.Future
+			for _, pr := range r.Problems {
+				if pr.Column == "" || pr.Rule == encode.RuleIdentifierRequired {
 					continue
 				}
 				fails[pr.Column]++
@@ -945,7 +947,7 @@ func (s fieldSpec) yaml(column string, fixed bool) string {
 func (c *initCol) sampleText() string {
 	var seen []string
 	for _, v := range c.vals {
-		s := textOf(&v)
+		s := encode.TextOf(&v)
 		if v.Kind != readers.KindString {
 			s = v.String()
 		}
@@ -1022,7 +1024,7 @@ func (p *initPlan) yaml() []byte {
 	if s3 := p.opts.S3; s3.Region != "" || s3.Endpoint != "" || s3.PathStyle {
 		fmt.Fprintf(&b, "  s3: {region: %s, endpoint: %s, path_style: %v}\n", strconv.Quote(s3.Region), strconv.Quote(s3.Endpoint), s3.PathStyle)
 	}
-	endpoint := DefaultEndpoint
+	endpoint := config.DefaultEndpoint
 	if p.opts.Endpoint != "" {
 		endpoint = p.opts.Endpoint
 	}

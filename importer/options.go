@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/ledger"
 )
 
 // Errors Run returns besides config and I/O errors.
@@ -23,7 +24,7 @@ var (
 	ErrChangedInput = errors.New("an input changed since the checkpoint was written")
 	// ErrTooManyRejects: the run stopped early because rows were rejected
 	// systematically (Options.MaxRejects).
-	ErrTooManyRejects = errors.New("too many rejected rows")
+	ErrTooManyRejects = ledger.ErrTooManyRejects
 )
 
 // Options are the run-time settings that do not belong in the config file.

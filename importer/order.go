@@ -23,7 +23,7 @@ func attrHashes(users []*unit, nAttrs int) []uint64 {
 	out := make([]uint64, len(users)*nAttrs)
 	for k, u := range users {
 		for _, r := range u.users {
-			for i, v := range r.attrs {
+			for i, v := range r.Attrs {
 				if v != nil {
 					out[k*nAttrs+i] = maphash.Bytes(userSeed, v) | 1
 				}

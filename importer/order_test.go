@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
@@ -149,9 +150,9 @@ func TestBatcherJoinsUserInOpenBatch(t *testing.T) {
 	cfg := testConfig(t, "http://127.0.0.1:1"+upsert.Path, []string{"x"}, "")
 	cfg.Delivery.BatchUsers = 10
 	mk := func(i int, email, tier string) *unit {
-		r := &row{src: readers.Record{Pos: posAt(i)}, key: []byte(`{"email":"` + email + `"}`),
-			attrs: [][]byte{nil, []byte(`"` + tier + `"`)}, evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
-		return &unit{first: r.src.Pos, rows: []*row{r}, users: []*row{r}}
+		r := &encode.Row{Src: readers.Record{Pos: posAt(i)}, Key: []byte(`{"email":"` + email + `"}`),
+			Attrs: [][]byte{nil, []byte(`"` + tier + `"`)}, Evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
+		return &unit{first: r.Src.Pos, rows: []*encode.Row{r}, users: []*encode.Row{r}}
 	}
 	bt := newBatcher(cfg)
 	for i, u := range []*unit{mk(0, "a", "v1"), mk(1, "b", "v1"), mk(2, "a", "v2"), mk(3, "a", "v3")} {
@@ -188,9 +189,9 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 	cfg := testConfig(t, "http://127.0.0.1:1"+upsert.Path, []string{"x"}, "")
 	cfg.Delivery.BatchUsers = 10
 	mk := func(i int, email string) *unit {
-		r := &row{src: readers.Record{Pos: posAt(i)}, key: []byte(`{"email":"` + email + `"}`),
-			attrs: [][]byte{nil, []byte(fmt.Sprintf(`"t%d"`, i))}, evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
-		return &unit{first: r.src.Pos, rows: []*row{r}, users: []*row{r}}
+		r := &encode.Row{Src: readers.Record{Pos: posAt(i)}, Key: []byte(`{"email":"` + email + `"}`),
+			Attrs: [][]byte{nil, []byte(fmt.Sprintf(`"t%d"`, i))}, Evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
+		return &unit{first: r.Src.Pos, rows: []*encode.Row{r}, users: []*encode.Row{r}}
 	}
 	bt := newBatcher(cfg)
 	for i, email := range []string{"a", "b", "c", "b", "d", "e", "d"} {
@@ -202,7 +203,7 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 		if k > 0 {
 			want = append(want, ',')
 		}
-		want = encodeUser(want, cfg, u.users)
+		want = encode.AppendUser(want, bt.attrs, u.users, cfg.Insider.NotAppend)
 	}
 	want = append(want, bt.suffix...)
 	b := bt.cut(posAt(7))

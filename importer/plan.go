@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -87,7 +89,7 @@ func (r *run) loadCheckpoint(ctx context.Context) (checkpoint.State, error) {
 	case err != nil:
 		return st, fmt.Errorf("checkpoint: %w", err)
 	case loaded.ConfigHash != st.ConfigHash:
-		return st, &ConfigError{Problems: []ConfigProblem{{File: r.cfg.File, Msg: fmt.Sprintf(
+		return st, &ConfigError{Problems: []config.ConfigProblem{{File: r.cfg.File, Msg: fmt.Sprintf(
 			"the mapping changed since the checkpoint of job %s was written (%s); payloads would differ from what was sent. Run with --restart to import from the start, or restore the old config to resume",
 			r.job, loaded.Updated.Format(time.RFC3339))}}}
 	}
@@ -173,7 +175,7 @@ type fileTask struct {
 // stops the run unless on_change is skip.
 func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.State) ([]fileTask, error) {
 	var (
-		problems []ConfigProblem
+		problems []config.ConfigProblem
 		hints    []string
 		changed  []string
 		todo     []fileTask
@@ -197,10 +199,10 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 				continue
 			}
 			switch onChange {
-			case OnChangeSkip:
+			case config.OnChangeSkip:
 				r.skipChanged(f, fs, id)
 				continue
-			case OnChangeStop:
+			case config.OnChangeStop:
 				changed = append(changed, changedLine(f, fs, id))
 				continue
 			}
@@ -216,7 +218,7 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 		id, cols, types := rd.Identity(), rd.Columns(), readers.ColumnTypes(rd)
 		rd.Close()
 		r.bytesTotal += r.partBytes(f, id.Size)
-		mp, err := newMapper(r.cfg, f, cols, time.Time{})
+		mp, err := encode.NewMapper(r.cfg, f, cols, time.Time{})
 		if err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
@@ -237,9 +239,9 @@ func (r *run) preflight(ctx context.Context, files, all []string, st checkpoint.
 			r.log.Info("input changed since reading it stopped on an error; resuming at the same row of the new version",
 				"file", f, "row", fs.Frontier.Row(), "error", fs.Unreadable)
 			todo = append(todo, fileTask{file: f, resume: fs})
-		case !fs.Identity.Equal(id) && onChange == OnChangeSkip:
+		case !fs.Identity.Equal(id) && onChange == config.OnChangeSkip:
 			r.skipChanged(f, fs, id)
-		case !fs.Identity.Equal(id) && onChange == OnChangeReimport:
+		case !fs.Identity.Equal(id) && onChange == config.OnChangeReimport:
 			r.reimport(st, f)
 			todo = append(todo, fileTask{file: f})
 		case !fs.Identity.Equal(id):
@@ -361,7 +363,7 @@ func (r *run) gone(st checkpoint.State, all []string) []string {
 			how += " of ~" + readers.Thousands(total)
 		}
 		how += " rows acknowledged"
-		if r.cfg.Source.OnChange == OnChangeSkip {
+		if r.cfg.Source.OnChange == config.OnChangeSkip {
 			r.log.Warn("a partly imported input is gone; leaving its rest (source.on_change: skip)", "file", f, "rows_acked", fs.RowsAcked)
 			r.decided.SkippedChanged++
 			r.listFile(FileReport{File: f, State: "gone, skipped", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected,
@@ -405,31 +407,9 @@ func (r *run) readerOptions(start *readers.Position) readers.Options {
 func (r *run) scanOptions(start *readers.Position) readers.Options {
 	o := r.readerOptions(start)
 	if !r.cfg.Source.ColumnsInsensitive { // else every column: the file's may be spelled otherwise
-		o.Columns = mappedColumns(&r.cfg.Mapping)
+		o.Columns = r.cfg.Mapping.Columns()
 	}
 	return o
-}
-
-// mappedColumns lists the columns the mapping reads, each once.
-func mappedColumns(m *Mapping) []string {
-	cols := []string{}
-	add := func(fs ...Field) {
-		for _, f := range fs {
-			if f.Column != "" && !slices.Contains(cols, f.Column) {
-				cols = append(cols, f.Column)
-			}
-		}
-	}
-	add(m.Identifiers...)
-	add(m.Attributes...)
-	for _, e := range m.Events {
-		add(e.Timestamp)
-		if e.NameColumn != nil {
-			add(*e.NameColumn)
-		}
-		add(e.Params...)
-	}
-	return cols
 }
 
 // partOptions are the scan options for this shard's part of file from

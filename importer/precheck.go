@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -29,98 +31,36 @@ const sampleRows = 1000
 // (a rejects file fixed by hand, a column nearly always empty).
 const minSampleCells = 10
 
-// checkedField is a bound field and where the config declares it.
-type checkedField struct {
-	where      string
-	f          *Field
-	identifier bool
-}
-
-// checkedFields lists the mapper's fields that read a column, with their
-// config paths. Event names are text and are not listed.
-func (m *mapper) checkedFields() []checkedField {
-	var out []checkedField
-	add := func(section string, fs []Field, id bool) {
-		for i := range fs {
-			if f := &fs[i]; f.col >= 0 {
-				out = append(out, checkedField{fieldPath(section, f), f, id})
-			}
-		}
-	}
-	add("mapping.identifiers", m.m.Identifiers, true)
-	add("mapping.attributes", m.m.Attributes, false)
-	for i := range m.m.Events {
-		e := &m.m.Events[i]
-		if e.Timestamp.col >= 0 {
-			out = append(out, checkedField{fmt.Sprintf("mapping.events[%d].timestamp", i), &e.Timestamp, false})
-		}
-		add(fmt.Sprintf("mapping.events[%d].params", i), e.Params, false)
-	}
-	return out
-}
-
-// convertErr is the error the mapping gives cell v of field c, or nil: a
-// type or layout that does not read it. Checks of the value itself (an
-// email's form, a country code) are not made: they are the data's, not
-// the config's.
-func (c checkedField) convertErr(v *readers.Value) error {
-	var scratch [64]byte
-	return c.convertInto(scratch[:0], v)
-}
-
-// convertInto is convertErr encoding into buf, whose space it may reuse.
-func (c checkedField) convertInto(buf []byte, v *readers.Value) error {
-	if c.identifier {
-		if v.Kind == readers.KindList {
-			return errors.New("an identifier must be a single value, not a list")
-		}
-		if c.f.Type == TypeInteger {
-			_, err := fieldIDInteger(c.f, v)
-			return err
-		}
-		return nil
-	}
-	_, err := appendCell(buf, c.f, v)
-	if err == errNoItems {
-		return nil
-	}
-	return err
-}
-
-func (c checkedField) problem(msg string, args ...any) ConfigProblem {
-	return ConfigProblem{Line: c.f.at.Line, Column: c.f.at.Column, Msg: c.where + ": " + fmt.Sprintf(msg, args...)}
-}
-
 // schemaProblems checks the fields of mp against the column types of a
 // typed input (Parquet): a column whose every cell the field's type or
 // layout refuses, whatever the value (a TIMESTAMP not adjusted to UTC in a
 // field without timezone, a BOOLEAN read as a datetime, a list read as
 // text), is a config problem. Text columns are left to the sample.
-func (r *run) schemaProblems(ctx context.Context, file string, mp *mapper, types []readers.ColumnType) []ConfigProblem {
-	var out []ConfigProblem
-	for _, c := range mp.checkedFields() {
-		if c.f.col >= len(types) {
+func (r *run) schemaProblems(ctx context.Context, file string, mp *encode.Mapper, types []readers.ColumnType) []config.ConfigProblem {
+	var out []config.ConfigProblem
+	for _, c := range mp.CheckedFields() {
+		if c.F.ColumnIndex() >= len(types) {
 			continue
 		}
-		ct := types[c.f.col]
+		ct := types[c.F.ColumnIndex()]
 		v, ok := typicalValue(ct)
 		if !ok {
 			continue
 		}
-		err := c.convertErr(&v)
+		err := c.ConvertErr(&v)
 		if err == nil {
 			continue
 		}
 		sample := fmt.Sprintf("no value in its first %d rows to show; any is refused", sampleRows)
-		if pos, real, ok := r.firstValue(ctx, file, c.f.Column); ok {
-			rerr := c.convertErr(&real)
+		if pos, real, ok := r.firstValue(ctx, file, c.F.Column); ok {
+			rerr := c.ConvertErr(&real)
 			if rerr == nil {
 				continue // typicalValue was not typical: the rows will tell
 			}
 			sample, err = fmt.Sprintf("e.g. row %d", pos.Row()), rerr
 		}
-		p := c.problem("column %q of %s is a Parquet %s, which type %s cannot read: every row would be rejected (%s: %v)%s",
-			c.f.Column, file, ct.Physical, c.f.Type, sample, err, typeFix(ct, c.f))
+		p := c.Problem("column %q of %s is a Parquet %s, which type %s cannot read: every row would be rejected (%s: %v)%s",
+			c.F.Column, file, ct.Physical, c.F.Type, sample, err, typeFix(ct, c.F))
 		p.File = r.cfg.File
 		out = append(out, p)
 	}
@@ -156,7 +96,7 @@ func typicalValue(ct readers.ColumnType) (readers.Value, bool) {
 
 // typeFix says how to read a column of type ct that f's type cannot, when
 // the error itself does not.
-func typeFix(ct readers.ColumnType, f *Field) string {
+func typeFix(ct readers.ColumnType, f *encode.Field) string {
 	switch {
 	case ct.Kind == readers.KindTime && ct.Wall && f.Timezone == nil:
 		return "" // the error says to set timezone
@@ -209,17 +149,17 @@ type fieldSample struct {
 // column without type: integer most of whose non-empty sampled cells look like
 // floats (1000001.0, as pandas and polars write an integer column that
 // held a null) is warned about once.
-func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem, error) {
+func (r *run) sampleProblems(ctx context.Context, file string) ([]config.ConfigProblem, error) {
 	rd, err := readers.Open(ctx, file, r.readerOptions(nil))
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
-	mp, err := newMapper(r.cfg, file, rd.Columns(), time.Time{})
+	mp, err := encode.NewMapper(r.cfg, file, rd.Columns(), time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	fields := mp.checkedFields()
+	fields := mp.CheckedFields()
 	seen := make([]fieldSample, len(fields))
 	rows := 0
 	buf := make([]byte, 0, 256)
@@ -238,39 +178,39 @@ func (r *run) sampleProblems(ctx context.Context, file string) ([]ConfigProblem,
 		rows++
 		tmp := readers.Value{Kind: readers.KindString}
 		for i, c := range fields {
-			v := mp.cell(c.f, &rec, &tmp)
+			v := mp.Cell(c.F, &rec, &tmp)
 			if v == nil {
 				continue
 			}
 			s := &seen[i]
 			s.cells++
-			if c.identifier && c.f.Type != TypeInteger && looksFloatID(textOf(v)) {
+			if c.Identifier && c.F.Type != TypeInteger && looksFloatID(encode.TextOf(v)) {
 				s.floats++
 				if s.float == "" {
-					s.float = fmt.Sprintf("%q in %s", textOf(v), rec.Pos)
+					s.float = fmt.Sprintf("%q in %s", encode.TextOf(v), rec.Pos)
 				}
 			}
-			if err := c.convertInto(buf[:0], v); err != nil {
+			if err := c.ConvertInto(buf[:0], v); err != nil {
 				s.failed++
 				if s.first == "" {
-					s.first = fmt.Sprintf("%s: %q: %s", rec.Pos, textOf(v), cellError(err, v))
+					s.first = fmt.Sprintf("%s: %q: %s", rec.Pos, encode.TextOf(v), encode.CellError(err, v))
 				}
 			}
 		}
 	}
-	var out []ConfigProblem
+	var out []config.ConfigProblem
 	for i, c := range fields {
 		if s := seen[i]; s.floats > 0 && s.floats*2 > s.cells {
 			r.log.Warn(fmt.Sprintf("%s: column %q holds ids written as floats (e.g. %s); they are sent as written, so the same id written as an integer "+
-				"(by another tool, or in Parquet) would be another user: declare type: integer on the identifier to send the whole number", c.where, c.f.Column, s.float),
-				"field", c.where, "column", c.f.Column)
+				"(by another tool, or in Parquet) would be another user: declare type: integer on the identifier to send the whole number", c.Where, c.F.Column, s.float),
+				"field", c.Where, "column", c.F.Column)
 		}
 		if r.opts.MaxRejects != nil {
 			continue
 		}
 		if s := seen[i]; s.cells >= minSampleCells && s.failed == s.cells {
-			p := c.problem("column %q: every one of its %d non-empty cells in the first %d rows of %s is refused, so every row would be rejected; fix the field (e.g. %s)",
-				c.f.Column, s.cells, rows, file, s.first)
+			p := c.Problem("column %q: every one of its %d non-empty cells in the first %d rows of %s is refused, so every row would be rejected; fix the field (e.g. %s)",
+				c.F.Column, s.cells, rows, file, s.first)
 			p.File = r.cfg.File
 			out = append(out, p)
 		}

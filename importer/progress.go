@@ -26,7 +26,7 @@ func (r *run) progress(start time.Time) {
 	if r.opts.Progress == nil {
 		return
 	}
-	c := r.ledger.totals()
+	c := r.commit.Totals()
 	p := Progress{
 		RowsRead: r.rowsRead.Load(), RowsDone: c.RowsRead, RowsRejected: c.RowsRejected + c.RowsRejectedByAPI,
 		EventsSent: c.EventsSent, BytesRead: r.bytesDone.Load() + r.bytesCur.Load(), BytesTotal: r.bytesTotal,

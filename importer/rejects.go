@@ -1,9 +1,8 @@
 package importer
 
 import (
-	"fmt"
-
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
 )
 
@@ -12,46 +11,27 @@ import (
 // column it does not name), so the fixed file imports with the same config.
 const RejectReasonColumn = rejects.ReasonColumn
 
-// rejectRecord is a rejected row as the ledger and the tally see it; the
-// rejects files get it as a rejects.Record (toRejects).
-type rejectRecord struct {
-	row      *row
-	problems []Problem
-	api      []string
-	user     int
-}
+// The reject limit and the rejects by reason are the ledger's (package
+// importer/ledger counts them); these names keep the importer's API.
+type (
+	// RejectLimit stops a run whose rows are rejected systematically.
+	RejectLimit = ledger.RejectLimit
+	// TooManyRejectsError stops a run at its RejectLimit.
+	TooManyRejectsError = ledger.TooManyRejectsError
+	// SystematicRejectsError stops a run without a RejectLimit in which one
+	// rule failed on one column on every one of a file's first rows.
+	SystematicRejectsError = ledger.SystematicRejectsError
+	// RejectReason counts the rejected rows that share a reason.
+	RejectReason = ledger.RejectReason
+)
 
-func (rr rejectRecord) reason() string {
-	if len(rr.api) > 0 {
-		return "rejected by Insider: " + rr.api[0]
-	}
-	if len(rr.problems) == 1 {
-		return rr.problems[0].String()
-	}
-	s := fmt.Sprintf("%d problems: ", len(rr.problems))
-	for i, p := range rr.problems {
-		if i > 0 {
-			s += "; "
-		}
-		s += p.String()
-	}
-	return s
-}
+// DefaultRejectMinRows is how many rows are read before a percentage limit
+// is checked.
+const DefaultRejectMinRows = ledger.DefaultRejectMinRows
 
-// toRejects converts recs for the rejects files. It runs when they are
-// written, after the refiller has read again the cells of rows Insider
-// rejected.
-func toRejects(recs []rejectRecord) []rejects.Record {
-	out := make([]rejects.Record, len(recs))
-	for i, rr := range recs {
-		ps := make([]rejects.Problem, len(rr.problems))
-		for j, p := range rr.problems {
-			ps[j] = rejects.Problem(p)
-		}
-		out[i] = rejects.Record{Pos: rr.row.src.Pos, Cells: rr.row.cells(), Reason: rr.reason(), Problems: ps, Messages: rr.api}
-	}
-	return out
-}
+// ParseRejectLimit reads a limit as given on the command line: a number of
+// rows ("500") or a percentage of the rows read ("5%"). "" is no limit (nil).
+func ParseRejectLimit(s string) (*RejectLimit, error) { return ledger.ParseRejectLimit(s) }
 
 // setupRejects creates the rejects writer: JSON lines (Options.RejectsPath)
 // and/or CSV (Options.RejectsCSVPath). The CSV starts afresh unless the run
@@ -76,7 +56,7 @@ func (r *run) setupRejects(st checkpoint.State) error {
 // reportRejects adds the rejects by reason and the CSV files written.
 func (r *run) reportRejects(rep *Report) {
 	if r.tally != nil {
-		rep.RejectReasons = r.tally.reasons()
+		rep.RejectReasons = r.tally.Reasons()
 	}
 	if r.rejects != nil {
 		rep.RejectsCSV = r.rejects.CSVPaths()

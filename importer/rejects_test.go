@@ -9,7 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
+	"github.com/insider-import/insider-import/internal/jsonstr"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -21,18 +24,19 @@ func TestRejectsLinesEncodeCellsAsThePayload(t *testing.T) {
 	w := rejects.New(path, nil)
 	_, err := w.Resume(nil)
 	require.NoError(t, err)
-	rr := rejectRecord{row: toRow(record(1, cells...)), problems: []Problem{{Column: "c\"1", Rule: "x", Msg: "bad\x01"}}}
-	require.NoError(t, w.Write("in.csv", toRejects([]rejectRecord{rr})))
+	rec := record(1, cells...)
+	rr := ledger.Reject{Pos: rec.Pos, Row: toRow(rec), Problems: []encode.Problem{{Column: "c\"1", Rule: "x", Msg: "bad\x01"}}}
+	require.NoError(t, w.Write("in.csv", []rejects.Record{rr.Record()}))
 	require.NoError(t, w.Close())
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	line := string(b)
 	for i, c := range cells {
-		want := string(appendKey(nil, i == 0, "column_"+string(rune('1'+i)))) + string(appendString(nil, c))
+		want := string(jsonstr.AppendKey(nil, i == 0, "column_"+string(rune('1'+i)))) + string(jsonstr.AppendString(nil, c))
 		assert.True(t, strings.Contains(line, want), "cell %q: want %s in %s", c, want, line)
 	}
-	assert.Contains(t, line, `"reason":`+string(appendString(nil, rr.reason())))
-	assert.Contains(t, line, `"problems":[{"column":`+string(appendString(nil, "c\"1"))+`,"rule":"x","message":`+string(appendString(nil, "bad\x01"))+`}]`)
+	assert.Contains(t, line, `"reason":`+string(jsonstr.AppendString(nil, rr.Reason())))
+	assert.Contains(t, line, `"problems":[{"column":`+string(jsonstr.AppendString(nil, "c\"1"))+`,"rule":"x","message":`+string(jsonstr.AppendString(nil, "bad\x01"))+`}]`)
 }
 
-func toRow(rec readers.Record) *row { return &row{src: rec} }
+func toRow(rec readers.Record) *encode.Row { return &encode.Row{Src: rec} }

@@ -10,48 +10,12 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/ledger"
 )
 
-// Counts are the report's counters. When a run finishes they add up:
-//
-//	RowsRead   = RowsMapped + RowsRejected
-//	EventsRead = EventsSent + EventsExpired + EventsFuture + EventsRejected
-//	UsersSent  = UsersAccepted + UsersRejected
-type Counts struct {
-	RowsRead          int64 `json:"rows_read"`
-	RowsMapped        int64 `json:"rows_mapped"`
-	RowsRejected      int64 `json:"rows_rejected"`
-	RowsRejectedByAPI int64 `json:"rows_rejected_by_api"`
-	RowsNothingToSend int64 `json:"rows_nothing_to_send"`
-
-	EventsRead     int64 `json:"events_read"`
-	EventsSent     int64 `json:"events_sent"`
-	EventsExpired  int64 `json:"events_dropped_expired"`
-	EventsFuture   int64 `json:"events_dropped_future"`
-	EventsRejected int64 `json:"events_rejected"`
-
-	UsersSent     int64 `json:"users_sent"`
-	UsersAccepted int64 `json:"users_accepted"`
-	UsersRejected int64 `json:"users_rejected"`
-	UsersValid    int64 `json:"users_valid,omitempty"` // dry run: users that would be sent
-}
-
-func (c *Counts) add(o Counts) {
-	c.RowsRead += o.RowsRead
-	c.RowsMapped += o.RowsMapped
-	c.RowsRejected += o.RowsRejected
-	c.RowsRejectedByAPI += o.RowsRejectedByAPI
-	c.RowsNothingToSend += o.RowsNothingToSend
-	c.EventsRead += o.EventsRead
-	c.EventsSent += o.EventsSent
-	c.EventsExpired += o.EventsExpired
-	c.EventsFuture += o.EventsFuture
-	c.EventsRejected += o.EventsRejected
-	c.UsersSent += o.UsersSent
-	c.UsersAccepted += o.UsersAccepted
-	c.UsersRejected += o.UsersRejected
-	c.UsersValid += o.UsersValid
-}
+// Counts are the report's counters (see ledger.Counts: the ledger counts
+// them as batches finish).
+type Counts = ledger.Counts
 
 // Report is what a run did.
 type Report struct {
@@ -193,8 +157,8 @@ func (r *Report) WriteText(w io.Writer) {
 // ErrIncomplete for a run that finished with rejects.
 func (r *run) report(rep *Report, start time.Time, err error) error {
 	rep.Duration = r.opts.Now().Sub(start).Seconds()
-	if r.ledger != nil {
-		rep.Counts = r.ledger.totals()
+	if r.commit != nil {
+		rep.Counts = r.commit.Totals()
 	}
 	if r.sender != nil {
 		rep.Requests, rep.Retries = r.sender.requests.Load(), r.sender.retries.Load()
@@ -271,7 +235,7 @@ func (r *run) fileDone(file string, fs *checkpoint.FileState) {
 func (r *run) fileReports(todo []fileTask) {
 	begun := int(r.begun.Load())
 	partial := map[string]FileReport{}
-	r.ledger.unfinished(func(f string, fs *checkpoint.FileState) {
+	r.commit.Unfinished(func(f string, fs *checkpoint.FileState) {
 		fr := FileReport{File: f, State: "partial", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
 		if fs.Unreadable != "" {
 			fr.Note = "reading stopped: " + fs.Unreadable

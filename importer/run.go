@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -22,9 +24,8 @@ type run struct {
 	log     *slog.Logger
 	job     string
 	s3      readers.S3Options // the config's, with one client for the run
-	ledger  *ledger           // the commit stage's; read here for the report
-	tally   *rejectTally      // rejects by reason; applies Options.MaxRejects
-	commit  *commit
+	tally   *ledger.Tally     // rejects by reason; applies Options.MaxRejects
+	commit  *ledger.Committer
 	order   *userOrder
 	sender  *sender
 	rejects *rejects.Writer
@@ -50,7 +51,7 @@ type run struct {
 	// about inputs; reimported lists the files read again from row 1.
 	decided    FileDecisions
 	reimported map[string]bool
-	eventNames eventNames // read from name columns, for the report's TTLs
+	eventNames encode.EventNames // read from name columns, for the report's TTLs
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or
@@ -78,21 +79,22 @@ func (r *run) run(ctx context.Context) error {
 	// store keeps it, and the ledger hands it only the files it archives
 	// from now on (checkpoint.State.Archived).
 	p.state.Archived = nil
-	r.ledger = newLedger(p.state, r.rejects, r.opts.Now)
-	r.ledger.done = r.fileDone
-	r.tally = newRejectTally(r.opts.MaxRejects)
-	r.commit, r.order = newCommit(r.ledger, r.tally), newUserOrder()
+	var store checkpoint.Store
 	if !r.opts.DryRun {
-		r.commit.store, r.commit.where = r.opts.Store, cmp.Or(r.opts.StoreName, "the checkpoint store")
+		store = r.opts.Store
 	}
-	r.ledger.forgetFinished = r.commit.store == nil // nothing saves them
-	r.commit.job, r.commit.rejects, r.commit.interval = r.job, r.rejects, r.opts.SaveInterval
+	r.tally = ledger.NewTally(r.opts.MaxRejects)
 	start := time.Now()
-	r.commit.progress = func() { r.progress(start) }
-	r.commit.log = func(msg string, args ...any) { r.log.Warn(msg, args...) }
-	r.commit.open = func(ctx context.Context, file string, at readers.Position) (readers.Reader, error) {
-		return readers.Open(ctx, file, r.scanOptions(&at))
-	}
+	r.commit = ledger.NewCommitter(p.state, store, r.rejects, ledger.Options{
+		Job: r.job, Where: cmp.Or(r.opts.StoreName, "the checkpoint store"), Interval: r.opts.SaveInterval,
+		Workers: r.workers(), Tally: r.tally, Now: r.opts.Now, FileDone: r.fileDone,
+		Progress: func() { r.progress(start) },
+		Log:      func(msg string, args ...any) { r.log.Warn(msg, args...) },
+		Open: func(ctx context.Context, file string, at readers.Position) (readers.Reader, error) {
+			return readers.Open(ctx, file, r.scanOptions(&at))
+		},
+	})
+	r.order = newUserOrder()
 	rps := r.cfg.Delivery.RequestsPerSecond / float64(r.opts.ShardCount)
 	r.sender = newSender(r.cfg, r.opts.APIKey, r.opts.HTTPClient, rps, func(msg string, args ...any) { r.log.Warn(msg, args...) })
 
@@ -109,6 +111,14 @@ func (r *run) run(ctx context.Context) error {
 		r.log.Error("saving the checkpoint failed", "error", cerr.Error())
 	}
 	return err
+}
+
+// workers is how many deliver batches at once: one in a dry run.
+func (r *run) workers() int {
+	if r.opts.DryRun {
+		return 1
+	}
+	return r.cfg.Delivery.Workers
 }
 
 // pipeline runs the stages: one producer reads the files in order (scan,
@@ -140,11 +150,7 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 		})
 	}
 
-	workers := r.cfg.Delivery.Workers
-	if r.opts.DryRun {
-		workers = 1
-	}
-	r.commit.workers = workers
+	workers := r.workers()
 	// Two batches wait ready for the workers, listed in flight when queued:
 	// one checkpoint write covers them and those the workers wait to send.
 	// More would only hold more bodies in memory.

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
@@ -378,7 +379,7 @@ func TestScheduledRunsImportNewFilesOnly(t *testing.T) {
 	}
 	assert.EqualValues(t, 16, srv.Stats().Events, "nothing sent")
 
-	cfg.Source.OnChange = OnChangeSkip
+	cfg.Source.OnChange = config.OnChangeSkip
 	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
 	require.NoError(t, err)
 	assert.Zero(t, rep.RowsRead)
@@ -391,7 +392,7 @@ func TestScheduledRunsImportNewFilesOnly(t *testing.T) {
 		}
 	}
 
-	cfg.Source.OnChange = OnChangeReimport
+	cfg.Source.OnChange = config.OnChangeReimport
 	rep, err = Run(context.Background(), cfg, Options{APIKey: testKey, Store: store})
 	require.NoError(t, err)
 	assert.EqualValues(t, 12, rep.RowsRead, "the new version from row 1")
@@ -401,7 +402,7 @@ func TestScheduledRunsImportNewFilesOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, rep.RowsRead, "imported once: finished again")
 	assert.Zero(t, rep.Reimported)
-	cfg.Source.OnChange = OnChangeStop
+	cfg.Source.OnChange = config.OnChangeStop
 
 	// A partly imported file that changed is refused, naming the file.
 	st, err := store.Load(context.Background(), cfg.JobID(0, 1))

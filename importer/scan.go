@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -64,7 +66,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, bs *batchStage, held 
 			return err
 		}
 		if n := len(c.rows); n > 0 {
-			*held = append(*held, heldArena{c.arena, seq, c.rows[n-1].src.Pos.Index})
+			*held = append(*held, heldArena{c.arena, seq, c.rows[n-1].Src.Pos.Index})
 		}
 		if c.err != nil {
 			// A broken file is marked so that a run after it is fixed
@@ -72,7 +74,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, bs *batchStage, held 
 			// any other (the next run refuses it without --restart).
 			var rf *ReadFailedError
 			if errors.As(c.err, &rf) && !errors.Is(c.err, readers.ErrChanged) {
-				r.ledger.unreadable(t.file, rf.Err.Error())
+				r.commit.Unreadable(t.file, rf.Err.Error())
 			}
 			return c.err
 		}
@@ -99,7 +101,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, bs *batchStage, held 
 type arenas []heldArena
 
 type heldArena struct {
-	a    *rowArena
+	a    *encode.RowArena
 	seq  int
 	last int64
 }
@@ -111,7 +113,7 @@ type heldArena struct {
 func (h *arenas) recycle(last segment, spare *sync.Pool) {
 	n := 0
 	for n < len(*h) && ((*h)[n].seq < last.seq || (*h)[n].seq == last.seq && (*h)[n].last < last.end.Index) {
-		(*h)[n].a.recycle(spare)
+		(*h)[n].a.Recycle(spare)
 		n++
 	}
 	*h = append((*h)[:0], (*h)[n:]...)
@@ -119,7 +121,7 @@ func (h *arenas) recycle(last segment, spare *sync.Pool) {
 
 // openFile opens t where it resumes, and returns its mapper and the resume
 // cursor over the ranges an earlier run recorded.
-func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *mapper, *cursor, error) {
+func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *encode.Mapper, *cursor, error) {
 	var start *readers.Position
 	if t.resume != nil && t.resume.Frontier.Index > 0 {
 		p := t.resume.Frontier
@@ -135,12 +137,12 @@ func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *mapper
 		ref = t.resume.RefTime
 	}
 	fs, earlier := r.commit.Begin(t.file, rd.Identity(), ref, from)
-	mp, err := newMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
+	mp, err := encode.NewMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
 	if err != nil {
 		rd.Close()
 		return nil, nil, nil, err
 	}
-	mp.names = &r.eventNames
+	mp.Names = &r.eventNames
 	if r.rejects != nil {
 		r.rejects.SetColumns(t.file, rd.Columns())
 	}
@@ -151,11 +153,11 @@ func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *mapper
 // scanRows hands rows to the batch stage, as the resume cursor says:
 // closing the open batch at a recorded boundary, skipping rows an earlier
 // run finished.
-func (r *run) scanRows(rows []*row, cur *cursor, bs *batchStage) error {
+func (r *run) scanRows(rows []*encode.Row, cur *cursor, bs *batchStage) error {
 	for _, rw := range rows {
-		cut, skip := cur.step(rw.src.Pos.Index)
+		cut, skip := cur.step(rw.Src.Pos.Index)
 		if cut {
-			if err := bs.cut(rw.src.Pos); err != nil {
+			if err := bs.cut(rw.Src.Pos); err != nil {
 				return err
 			}
 		}
@@ -163,9 +165,10 @@ func (r *run) scanRows(rows []*row, cur *cursor, bs *batchStage) error {
 			continue
 		}
 		r.rowsRead.Add(1)
-		if err := r.tally.observe(rw); err != nil {
+		if err := r.tally.Observe(rw.Src.Pos, rw.Problems); err != nil {
 			return err
 		}
+		rw.Tallied = len(rw.Problems) > 0
 		if err := bs.add(rw); err != nil {
 			return err
 		}
@@ -178,7 +181,7 @@ func (r *run) scanRows(rows []*row, cur *cursor, bs *batchStage) error {
 // are rebuilt exactly, so a re-sent batch is byte for byte the one that
 // may have arrived.
 type cursor struct {
-	earlier []entry
+	earlier []ledger.Recorded
 	i       int
 }
 
@@ -186,17 +189,17 @@ type cursor struct {
 // before it (a recorded range starts or ended) and whether an earlier run
 // finished it.
 func (c *cursor) step(idx int64) (cut, skip bool) {
-	for c.i < len(c.earlier) && idx >= c.earlier[c.i].r.End.Index {
-		cut = cut || !c.earlier[c.i].done
+	for c.i < len(c.earlier) && idx >= c.earlier[c.i].End.Index {
+		cut = cut || !c.earlier[c.i].Done
 		c.i++
 	}
-	if c.i < len(c.earlier) && idx >= c.earlier[c.i].r.Start.Index {
-		if c.earlier[c.i].done {
+	if c.i < len(c.earlier) && idx >= c.earlier[c.i].Start.Index {
+		if c.earlier[c.i].Done {
 			return cut, true
 		}
 		// A range that continues a batch from the previous file is
 		// rebuilt by keeping that batch open.
-		cut = cut || idx == c.earlier[c.i].r.Start.Index && !c.earlier[c.i].r.Cont
+		cut = cut || idx == c.earlier[c.i].Start.Index && !c.earlier[c.i].Cont
 	}
 	return cut, false
 }
@@ -205,7 +208,7 @@ func (c *cursor) step(idx int64) (cut, skip bool) {
 // userOrder notes whom it follows) and queues it for the workers.
 func (r *run) emitter(ctx context.Context, out chan<- *batch) func(*batch) error {
 	return func(b *batch) error {
-		r.commit.Dispatch(b)
+		r.commit.Dispatch(b.rangeOf())
 		r.order.dispatch(b)
 		select {
 		case out <- b:
@@ -220,7 +223,7 @@ func (r *run) emitter(ctx context.Context, out chan<- *batch) func(*batch) error
 // returns the chunks in input order (each ready once its done is closed);
 // stop ends both. A small file is read and mapped as it is iterated. Grouping and batching take them in order, which keeps
 // batches deterministic.
-func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (iter.Seq[*chunk], func()) {
+func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *encode.Mapper) (iter.Seq[*chunk], func()) {
 	if size := rd.Identity().Size; size > 0 && size <= inlineBytes {
 		return r.mapInline(ctx, rd, mp), func() {}
 	}
@@ -254,7 +257,7 @@ func (r *run) mapChunks(ctx context.Context, rd readers.Reader, mp *mapper) (ite
 const inlineBytes = 64 << 10
 
 // mapInline reads rd in chunks and maps each in the calling goroutine.
-func (r *run) mapInline(ctx context.Context, rd readers.Reader, mp *mapper) iter.Seq[*chunk] {
+func (r *run) mapInline(ctx context.Context, rd readers.Reader, mp *encode.Mapper) iter.Seq[*chunk] {
 	return func(yield func(*chunk) bool) {
 		last := rd.Pos().Index - 1
 		for {
@@ -272,8 +275,8 @@ type chunk struct {
 	recs  []readers.Record
 	errs  []error // per record: nil, or the *readers.ParseError it came with
 	buf   *chunkBuf
-	rows  []*row
-	arena *rowArena         // the rows' memory (see arenas)
+	rows  []*encode.Row
+	arena *encode.RowArena  // the rows' memory (see arenas)
 	end   *readers.Position // on the last chunk: the input's end
 	err   error             // a read error that ends the file
 	done  chan struct{}     // closed once rows is filled
@@ -352,16 +355,16 @@ type chunkBuf struct {
 
 // mapRows maps the chunk's records; mappers run it concurrently on
 // different chunks. The record slices go back to spare for the next chunk.
-func (c *chunk) mapRows(mp *mapper, spare, arenaBufs *sync.Pool) {
-	c.rows = make([]*row, len(c.recs))
-	arena := mp.newRowArena(len(c.recs), arenaBufs)
+func (c *chunk) mapRows(mp *encode.Mapper, spare, arenaBufs *sync.Pool) {
+	c.rows = make([]*encode.Row, len(c.recs))
+	arena := mp.NewRowArena(len(c.recs), arenaBufs)
 	c.arena = arena
 	for i, rec := range c.recs {
 		if err := c.errs[i]; err != nil {
-			c.rows[i] = &row{src: rec, problems: []Problem{readProblem(err)}}
+			c.rows[i] = &encode.Row{Src: rec, Problems: []encode.Problem{readProblem(err)}}
 			continue
 		}
-		c.rows[i] = mp.mapRecordIn(arena, rec)
+		c.rows[i] = mp.MapRecordIn(arena, rec)
 	}
 	clear(c.recs)
 	clear(c.errs)
@@ -373,12 +376,12 @@ func (c *chunk) mapRows(mp *mapper, spare, arenaBufs *sync.Pool) {
 
 // readProblem is the reject reason for a record the reader could not read.
 // The reject already says file, row and line, so the message does not.
-func readProblem(err error) Problem {
+func readProblem(err error) encode.Problem {
 	var pe *readers.ParseError
 	if !errors.As(err, &pe) {
-		return Problem{Rule: "read", Msg: err.Error()}
+		return encode.Problem{Rule: "read", Msg: err.Error()}
 	}
-	p := Problem{Rule: pe.Rule, Column: pe.Column, Msg: pe.Err.Error()}
+	p := encode.Problem{Rule: pe.Rule, Column: pe.Column, Msg: pe.Err.Error()}
 	if p.Rule == "" {
 		p.Rule = "read"
 	}

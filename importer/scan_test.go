@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
@@ -171,7 +172,7 @@ func TestRunWrongEncoding(t *testing.T) {
 	require.Len(t, lines, 5)
 	var first struct {
 		Row      int64
-		Problems []Problem
+		Problems []encode.Problem
 	}
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
 	assert.Equal(t, int64(1), first.Row)
@@ -223,7 +224,7 @@ func TestRunCSVRejectRules(t *testing.T) {
 	require.Len(t, lines, 2)
 	var rules []string
 	for _, l := range lines {
-		var rj struct{ Problems []Problem }
+		var rj struct{ Problems []encode.Problem }
 		require.NoError(t, json.Unmarshal([]byte(l), &rj))
 		require.Len(t, rj.Problems, 1)
 		rules = append(rules, rj.Problems[0].Rule)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/fakeapi"
+	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/upsert"
 )
 
@@ -147,7 +148,7 @@ func TestManySmallFiles(t *testing.T) {
 		}
 	}
 	assert.Equal(t, n, finished, "every file finished in the checkpoint")
-	assert.Less(t, len(st.Files), archiveAfter+1, "finished files are archived: a save writes at most about archiveAfter")
+	assert.Less(t, len(st.Files), ledger.ArchiveAfter+1, "finished files are archived: a save writes at most about archiveAfter")
 	assert.NotEmpty(t, st.Archived)
 
 	// Resumed: every file is finished, nothing is read or sent.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/encode"
 )
 
 // The tests here run the whole pipeline as 'insider-import validate' does
@@ -176,7 +177,7 @@ func TestBadRowRejectedAloneWithEveryReason(t *testing.T) {
 		File     string
 		Row      int
 		Line     int
-		Problems []Problem
+		Problems []encode.Problem
 		Cells    map[string]string
 	}
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &rej))
@@ -189,34 +190,6 @@ func TestBadRowRejectedAloneWithEveryReason(t *testing.T) {
 	}
 	assert.Equal(t, []string{"dob type(date)", "optin type(boolean)", "cur format(iso4217)", "qty type(integer)", "price type(number)"}, got)
 	assert.Equal(t, "EURO", rej.Cells["cur"])
-}
-
-func TestParseRejectLimit(t *testing.T) {
-	tests := []struct {
-		in   string
-		want *RejectLimit
-		err  bool
-	}{
-		{in: "", want: nil},
-		{in: "0", want: &RejectLimit{Rows: 0}},
-		{in: "250", want: &RejectLimit{Rows: 250}},
-		{in: "5%", want: &RejectLimit{Percent: 5, MinRows: 1000}},
-		{in: " 0.5 % ", want: &RejectLimit{Percent: 0.5, MinRows: 1000}},
-		{in: "-1", err: true},
-		{in: "100%", err: true},
-		{in: "x%", err: true},
-		{in: "ten", err: true},
-		{in: "1.5", err: true},
-	}
-	for _, tt := range tests {
-		got, err := ParseRejectLimit(tt.in)
-		if tt.err {
-			assert.Error(t, err, tt.in)
-			continue
-		}
-		require.NoError(t, err, tt.in)
-		assert.Equal(t, tt.want, got, tt.in)
-	}
 }
 
 // genDry writes n rows of distinct users; bad(i) rows get a dob that does
@@ -392,10 +365,4 @@ func TestRejectsCSVPerHeader(t *testing.T) {
 	raw, err = os.ReadFile(second)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(raw), "extra;id;email;"), string(raw))
-}
-
-func TestTooManyRejectsErrorIs(t *testing.T) {
-	err := error(&TooManyRejectsError{Limit: RejectLimit{Rows: 1}, Rejected: 2, Read: 2})
-	assert.True(t, errors.Is(err, ErrTooManyRejects))
-	assert.Equal(t, "too many rejected rows: 2 of the first 2 rows were rejected (limit: 1 rows), so the run stopped", err.Error())
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -216,7 +218,7 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 		known[i] = shards[i].Index() // Files and the archive
 	}
 	// each walks every delivered row; the sampler's passes call it again.
-	each := func(fn func(r *row, at readers.Position)) error {
+	each := func(fn func(r *encode.Row, at readers.Position)) error {
 		for _, file := range files {
 			for i := range shards {
 				if fs := known[i][file]; fs != nil {
@@ -229,9 +231,9 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 		return nil
 	}
 	s := &sampler{n: opts.N, seed: opts.Seed, users: map[string]*sampledUser{}}
-	if err := each(func(r *row, _ readers.Position) {
+	if err := each(func(r *encode.Row, _ readers.Position) {
 		rep.RowsDelivered++
-		s.choose(r.key)
+		s.choose(r.Key)
 	}); err != nil {
 		return nil, err
 	}
@@ -261,8 +263,8 @@ func sampleUsers(ctx context.Context, cfg *Config, opts VerifyOptions, rejected 
 			}
 		}
 		grew := false
-		if err := each(func(r *row, at readers.Position) {
-			ids := identifierKeys(string(r.key))
+		if err := each(func(r *encode.Row, at readers.Position) {
+			ids := identifierKeys(string(r.Key))
 			var hit []*sampledUser
 			for _, id := range ids {
 				for _, u := range byID[id] {
@@ -339,7 +341,7 @@ type shard struct{ i, n int }
 // and calls fn with those that were sent. For a shard of a job run in
 // several, a Parquet file of several row groups is its part of them, as
 // the run shared them out (sharePart).
-func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint.FileState, sh shard, rejected map[int64]bool, log *slog.Logger, fn func(*row, readers.Position)) error {
+func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint.FileState, sh shard, rejected map[int64]bool, log *slog.Logger, fn func(*encode.Row, readers.Position)) error {
 	last := fs.Frontier.Index
 	for _, r := range fs.Done {
 		last = max(last, r.End.Index)
@@ -349,7 +351,7 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 	}
 	src := &cfg.Source
 	opts := readers.Options{Format: src.Format, Delimiter: src.Delimiter, Encoding: src.Encoding,
-		MaxRecordBytes: src.MaxRecordBytes, S3: src.S3, Columns: mappedColumns(&cfg.Mapping)}
+		MaxRecordBytes: src.MaxRecordBytes, S3: src.S3, Columns: cfg.Mapping.Columns()}
 	rd, err := readers.Open(ctx, file, opts)
 	if err != nil {
 		return err
@@ -371,7 +373,7 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 		log.Warn("verify: input changed since it was imported; its rows are not sampled", "file", file)
 		return nil
 	}
-	mp, err := newMapper(cfg, file, rd.Columns(), fs.RefTime)
+	mp, err := encode.NewMapper(cfg, file, rd.Columns(), fs.RefTime)
 	if err != nil {
 		return err
 	}
@@ -393,8 +395,8 @@ func eachDelivered(ctx context.Context, cfg *Config, file string, fs *checkpoint
 		if idx < from || !delivered(fs, idx) || rejected[idx] {
 			continue
 		}
-		r := mp.mapRecord(rec)
-		if len(r.problems) > 0 || (r.attrs == nil && len(r.evs) == 0) {
+		r := mp.MapRecord(rec)
+		if len(r.Problems) > 0 || (r.Attrs == nil && len(r.Evs) == 0) {
 			continue
 		}
 		fn(r, rec.Pos)
@@ -422,27 +424,27 @@ func (s *sampler) choose(k []byte) {
 
 // merge adds a row sent to u: its attributes replace earlier values, its
 // events add to them.
-func (u *sampledUser) merge(r *row, at readers.Position) {
+func (u *sampledUser) merge(r *encode.Row, at readers.Position) {
 	if len(u.rows) < 1000 {
 		u.rows = append(u.rows, at)
 	}
-	k := string(r.key)
-	for i, a := range r.attrs {
+	k := string(r.Key)
+	for i, a := range r.Attrs {
 		if a != nil {
 			if u.attrs == nil {
-				u.attrs = make([][]byte, len(r.attrs))
+				u.attrs = make([][]byte, len(r.Attrs))
 			}
 			u.attrs[i] = slices.Clone(a)
 			if u.others == nil {
 				u.others = map[string][][]byte{}
 			}
 			if u.others[k] == nil {
-				u.others[k] = make([][]byte, len(r.attrs))
+				u.others[k] = make([][]byte, len(r.Attrs))
 			}
 			u.others[k][i] = u.attrs[i]
 		}
 	}
-	for _, e := range r.evs {
+	for _, e := range r.Evs {
 		if e != nil {
 			u.events = append(u.events, slices.Clone(e))
 		}
@@ -525,7 +527,7 @@ func decodeSentEvent(b []byte) (sentEvent, error) {
 
 // attrName is how the profile API names attribute f: custom ones with
 // the c_ prefix.
-func attrName(f *Field) string {
+func attrName(f *config.Field) string {
 	if f.Custom {
 		return upsert.CustomPrefix + f.Name
 	}

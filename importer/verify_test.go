@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
@@ -133,7 +135,7 @@ func TestProfileClientPacesByQuota(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	cfg := &Config{Insider: InsiderConfig{Endpoint: ts.URL + upsert.Path, Partner: "acme"}, Delivery: DeliveryConfig{Timeout: 10 * time.Second}}
+	cfg := &Config{Insider: config.InsiderConfig{Endpoint: ts.URL + upsert.Path, Partner: "acme"}, Delivery: config.DeliveryConfig{Timeout: 10 * time.Second}}
 	cl := newProfileClient(cfg, VerifyOptions{APIKey: "k", Now: clock,
 		Sleep: func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil }})
 	q := upsert.ProfileRequest{Identifiers: map[string]any{"uuid": "u1"}, Attributes: []string{"name"},
@@ -159,8 +161,8 @@ func TestCompareMergedUser(t *testing.T) {
 	cfg, err := ParseConfig("c.yaml", []byte("source: {paths: [a.csv]}\nmapping: {identifiers: {email: e, uuid: u}, attributes: {name: n}}\n"))
 	require.NoError(t, err)
 	u := &sampledUser{key: `{"email":"a@example.com","uuid":"1"}`}
-	u.merge(&row{key: []byte(u.key), attrs: [][]byte{[]byte(`"Ann"`)}}, readers.Position{})
-	u.merge(&row{key: []byte(`{"email":"b@example.com","uuid":"1"}`), attrs: [][]byte{[]byte(`"Bea"`)}}, readers.Position{})
+	u.merge(&encode.Row{Key: []byte(u.key), Attrs: [][]byte{[]byte(`"Ann"`)}}, readers.Position{})
+	u.merge(&encode.Row{Key: []byte(`{"email":"b@example.com","uuid":"1"}`), Attrs: [][]byte{[]byte(`"Bea"`)}}, readers.Position{})
 	for _, c := range []struct{ got, status, text string }{
 		{`"Bea"`, "equal", `name = "Bea"`},
 		{`"Ann"`, "equal", `name = "Ann", as sent with {"email":"a@example.com","uuid":"1"} (rows under other identifiers of this user are sent in parallel)`},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/delivery"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/internal/ctxsleep"
@@ -23,7 +24,7 @@ type profileAnswer struct {
 
 // attribute looks attribute f up: a custom one by its c_ name, or under
 // "custom", or by its plain name.
-func (a *profileAnswer) attribute(f *Field) (json.RawMessage, bool) {
+func (a *profileAnswer) attribute(f *config.Field) (json.RawMessage, bool) {
 	if f.Custom {
 		if v, ok := a.Attributes[upsert.CustomPrefix+f.Name]; ok {
 			return v, true

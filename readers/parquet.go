@@ -696,50 +696,9 @@ func pqConverter(t pq.Type) (func(pq.Value) (Value, error), error) {
 	case pq.Boolean:
 		return func(v pq.Value) (Value, error) { return BoolValue(v.Boolean()), nil }, nil
 	case pq.Int32:
-		switch lt := lt.(type) {
-		case *format.DecimalType:
-			return func(v pq.Value) (Value, error) {
-				return Value{Kind: KindDecimal, Str: decimalText(strconv.FormatInt(int64(v.Int32()), 10), lt.Scale)}, nil
-			}, nil
-		case *format.DateType:
-			return func(v pq.Value) (Value, error) { return Value{Kind: KindDate, Int: int64(v.Int32())}, nil }, nil
-		case *format.TimeType:
-			unit := lt.Unit.Value.Duration()
-			return func(v pq.Value) (Value, error) { return timeOfDay(time.Duration(v.Int32()) * unit), nil }, nil
-		case *format.IntType:
-			if !lt.IsSigned {
-				return func(v pq.Value) (Value, error) { return Value{Kind: KindInt, Int: int64(v.Uint32())}, nil }, nil
-			}
-		}
-		return func(v pq.Value) (Value, error) { return Value{Kind: KindInt, Int: int64(v.Int32())}, nil }, nil
+		return pqInt32Converter(lt), nil
 	case pq.Int64:
-		switch lt := lt.(type) {
-		case *format.DecimalType:
-			return func(v pq.Value) (Value, error) {
-				return Value{Kind: KindDecimal, Str: decimalText(strconv.FormatInt(v.Int64(), 10), lt.Scale)}, nil
-			}, nil
-		case *format.TimestampType:
-			// A timestamp not adjusted to UTC is a wall-clock time: its
-			// fields, held as UTC, for the field's timezone to place.
-			unit := lt.Unit.Value.Duration()
-			if !lt.IsAdjustedToUTC {
-				return func(v pq.Value) (Value, error) { return WallTimeValue(unixTime(v.Int64(), unit)), nil }, nil
-			}
-			return func(v pq.Value) (Value, error) { return TimeValue(unixTime(v.Int64(), unit)), nil }, nil
-		case *format.TimeType:
-			unit := lt.Unit.Value.Duration()
-			return func(v pq.Value) (Value, error) { return timeOfDay(time.Duration(v.Int64()) * unit), nil }, nil
-		case *format.IntType:
-			if !lt.IsSigned {
-				return func(v pq.Value) (Value, error) {
-					if u := v.Uint64(); u > math.MaxInt64 { // beyond int64: keep it exact
-						return Value{Kind: KindDecimal, Str: strconv.FormatUint(u, 10)}, nil
-					}
-					return Value{Kind: KindInt, Int: v.Int64()}, nil
-				}, nil
-			}
-		}
-		return func(v pq.Value) (Value, error) { return Value{Kind: KindInt, Int: v.Int64()}, nil }, nil
+		return pqInt64Converter(lt), nil
 	case pq.Int96:
 		return func(v pq.Value) (Value, error) {
 			i := v.Int96()
@@ -752,23 +711,85 @@ func pqConverter(t pq.Type) (func(pq.Value) (Value, error), error) {
 	case pq.Double:
 		return func(v pq.Value) (Value, error) { return Value{Kind: KindFloat, Float: v.Double()}, nil }, nil
 	case pq.ByteArray, pq.FixedLenByteArray:
-		switch lt := lt.(type) {
-		case *format.DecimalType:
-			return func(v pq.Value) (Value, error) {
-				return Value{Kind: KindDecimal, Str: decimalText(twosText(v.ByteArray()), lt.Scale)}, nil
-			}, nil
-		case *format.UUIDType:
-			return func(v pq.Value) (Value, error) {
-				b := v.ByteArray()
-				if len(b) != 16 {
-					return Value{}, fmt.Errorf("corrupt value: a %d-byte UUID", len(b))
-				}
-				return Value{Kind: KindString, Str: formatUUID(b)}, nil
-			}, nil
-		}
-		return func(v pq.Value) (Value, error) { return StringValue(string(v.ByteArray())), nil }, nil
+		return pqBytesConverter(lt), nil
 	}
 	return nil, fmt.Errorf("unsupported type %s", t)
+}
+
+// pqInt32Converter is pqConverter for an INT32 leaf of logical type lt (nil
+// if none): a decimal, a date, a time of day, or an integer, signed unless
+// lt says otherwise.
+func pqInt32Converter(lt format.LogicalTypeValue) func(pq.Value) (Value, error) {
+	switch lt := lt.(type) {
+	case *format.DecimalType:
+		return func(v pq.Value) (Value, error) {
+			return Value{Kind: KindDecimal, Str: decimalText(strconv.FormatInt(int64(v.Int32()), 10), lt.Scale)}, nil
+		}
+	case *format.DateType:
+		return func(v pq.Value) (Value, error) { return Value{Kind: KindDate, Int: int64(v.Int32())}, nil }
+	case *format.TimeType:
+		unit := lt.Unit.Value.Duration()
+		return func(v pq.Value) (Value, error) { return timeOfDay(time.Duration(v.Int32()) * unit), nil }
+	case *format.IntType:
+		if !lt.IsSigned {
+			return func(v pq.Value) (Value, error) { return Value{Kind: KindInt, Int: int64(v.Uint32())}, nil }
+		}
+	}
+	return func(v pq.Value) (Value, error) { return Value{Kind: KindInt, Int: int64(v.Int32())}, nil }
+}
+
+// pqInt64Converter is pqConverter for an INT64 leaf of logical type lt (nil
+// if none): a decimal, a timestamp, a time of day, or an integer, signed
+// unless lt says otherwise.
+func pqInt64Converter(lt format.LogicalTypeValue) func(pq.Value) (Value, error) {
+	switch lt := lt.(type) {
+	case *format.DecimalType:
+		return func(v pq.Value) (Value, error) {
+			return Value{Kind: KindDecimal, Str: decimalText(strconv.FormatInt(v.Int64(), 10), lt.Scale)}, nil
+		}
+	case *format.TimestampType:
+		// A timestamp not adjusted to UTC is a wall-clock time: its
+		// fields, held as UTC, for the field's timezone to place.
+		unit := lt.Unit.Value.Duration()
+		if !lt.IsAdjustedToUTC {
+			return func(v pq.Value) (Value, error) { return WallTimeValue(unixTime(v.Int64(), unit)), nil }
+		}
+		return func(v pq.Value) (Value, error) { return TimeValue(unixTime(v.Int64(), unit)), nil }
+	case *format.TimeType:
+		unit := lt.Unit.Value.Duration()
+		return func(v pq.Value) (Value, error) { return timeOfDay(time.Duration(v.Int64()) * unit), nil }
+	case *format.IntType:
+		if !lt.IsSigned {
+			return func(v pq.Value) (Value, error) {
+				if u := v.Uint64(); u > math.MaxInt64 { // beyond int64: keep it exact
+					return Value{Kind: KindDecimal, Str: strconv.FormatUint(u, 10)}, nil
+				}
+				return Value{Kind: KindInt, Int: v.Int64()}, nil
+			}
+		}
+	}
+	return func(v pq.Value) (Value, error) { return Value{Kind: KindInt, Int: v.Int64()}, nil }
+}
+
+// pqBytesConverter is pqConverter for a BYTE_ARRAY or FIXED_LEN_BYTE_ARRAY
+// leaf of logical type lt (nil if none): a decimal in two's complement, a
+// UUID, or else a string.
+func pqBytesConverter(lt format.LogicalTypeValue) func(pq.Value) (Value, error) {
+	switch lt := lt.(type) {
+	case *format.DecimalType:
+		return func(v pq.Value) (Value, error) {
+			return Value{Kind: KindDecimal, Str: decimalText(twosText(v.ByteArray()), lt.Scale)}, nil
+		}
+	case *format.UUIDType:
+		return func(v pq.Value) (Value, error) {
+			b := v.ByteArray()
+			if len(b) != 16 {
+				return Value{}, fmt.Errorf("corrupt value: a %d-byte UUID", len(b))
+			}
+			return Value{Kind: KindString, Str: formatUUID(b)}, nil
+		}
+	}
+	return func(v pq.Value) (Value, error) { return StringValue(string(v.ByteArray())), nil }
 }
 
 // unixTime converts a count of units since the epoch to a UTC time.

@@ -6,12 +6,8 @@ package checkpointtest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/readers"
@@ -54,95 +50,41 @@ var storeCases = []struct {
 // stores over a new, empty backing each time it is called; RunLease closes
 // them.
 func RunLease(t *testing.T, newPair func(t *testing.T) (a, b checkpoint.Store)) {
-	open := func(t *testing.T) (a, b checkpoint.Store) {
-		t.Helper()
-		a, b = newPair(t)
-		t.Cleanup(func() {
-			_ = a.Close(context.Background())
-			_ = b.Close(context.Background())
+	for _, c := range leaseCases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := openPair(t, newPair)
+			c.run(t, a, b)
 		})
-		return a, b
 	}
-
-	t.Run("SecondStoreRefused", func(t *testing.T) {
-		a, b := open(t)
-		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
-
-		_, err := b.Load(t.Context(), "job1")
-		assert.ErrorIs(t, err, checkpoint.ErrLeaseHeld, "Load")
-		assert.ErrorIs(t, b.Save(t.Context(), "job1", checkpoint.State{ConfigHash: "b"}), checkpoint.ErrLeaseHeld, "Save")
-		assert.ErrorIs(t, b.Delete(t.Context(), "job1"), checkpoint.ErrLeaseHeld, "Delete")
-
-		// The holder goes on; other jobs are not affected.
-		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
-		got, err := a.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Equal(t, Normalize(SampleState("job1")), Normalize(got))
-		require.NoError(t, b.Save(t.Context(), "job2", SampleState("job2")))
-		assert.ErrorIs(t, a.Save(t.Context(), "job2", SampleState("job2")), checkpoint.ErrLeaseHeld)
-	})
-
-	t.Run("LoadTakesLease", func(t *testing.T) {
-		a, b := open(t)
-		_, err := a.Load(t.Context(), "job1")
-		require.ErrorIs(t, err, checkpoint.ErrNotFound)
-		assert.ErrorIs(t, b.Save(t.Context(), "job1", SampleState("job1")), checkpoint.ErrLeaseHeld)
-		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
-	})
-
-	t.Run("DeleteKeepsLease", func(t *testing.T) {
-		a, b := open(t)
-		require.NoError(t, a.Save(t.Context(), "job1", SampleState("job1")))
-		require.NoError(t, a.Delete(t.Context(), "job1"))
-		assert.ErrorIs(t, b.Save(t.Context(), "job1", SampleState("job1")), checkpoint.ErrLeaseHeld)
-		require.NoError(t, a.Close(context.Background()))
-		_, err := b.Load(t.Context(), "job1")
-		require.ErrorIs(t, err, checkpoint.ErrNotFound)
-	})
-
-	t.Run("CloseReleasesAndKeepsState", func(t *testing.T) {
-		a, b := open(t)
-		want := SampleState("job1")
-		require.NoError(t, a.Save(t.Context(), "job1", want))
-		require.NoError(t, a.Close(context.Background()))
-
-		got, err := b.Load(t.Context(), "job1")
-		require.NoError(t, err)
-		assert.Equal(t, Normalize(want), Normalize(got))
-		require.NoError(t, b.Save(t.Context(), "job1", checkpoint.State{ConfigHash: "b"}))
-	})
-
 	t.Run("RaceExactlyOneWins", func(t *testing.T) {
 		for round := range 5 {
-			a, b := open(t)
-			stores := []checkpoint.Store{a, b}
-			errs := make([]error, len(stores))
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i, s := range stores {
-				wg.Go(func() {
-					<-start
-					st := checkpoint.State{ConfigHash: fmt.Sprint("store", i)}
-					errs[i] = s.Save(t.Context(), "job1", st)
-				})
-			}
-			close(start)
-			wg.Wait()
-
-			winners := 0
-			for i, err := range errs {
-				if err == nil {
-					winners++
-					got, lerr := stores[i].Load(t.Context(), "job1")
-					require.NoError(t, lerr)
-					assert.Equal(t, fmt.Sprint("store", i), got.ConfigHash, "round %d: the winner's State is saved", round)
-				} else {
-					assert.ErrorIs(t, err, checkpoint.ErrLeaseHeld, "round %d: the loser is told the lease is held", round)
-				}
-			}
-			require.Equal(t, 1, winners, "round %d: exactly one store takes the lease; errors %v", round, errs)
+			a, b := openPair(t, newPair)
+			checkRaceExactlyOneWins(t, round, a, b)
 		}
 	})
+}
+
+// leaseCases are RunLease's cases, each given a pair of stores of its own
+// over a new, empty backing, closed when the case ends.
+var leaseCases = []struct {
+	name string
+	run  func(t *testing.T, a, b checkpoint.Store)
+}{
+	{"SecondStoreRefused", checkSecondStoreRefused},
+	{"LoadTakesLease", checkLoadTakesLease},
+	{"DeleteKeepsLease", checkDeleteKeepsLease},
+	{"CloseReleasesAndKeepsState", checkCloseReleasesAndKeepsState},
+}
+
+// openPair returns a new pair of stores from newPair, closed when t ends.
+func openPair(t *testing.T, newPair func(t *testing.T) (a, b checkpoint.Store)) (a, b checkpoint.Store) {
+	t.Helper()
+	a, b = newPair(t)
+	t.Cleanup(func() {
+		_ = a.Close(context.Background())
+		_ = b.Close(context.Background())
+	})
+	return a, b
 }
 
 // SampleState returns a State for job with two files, done and in-flight

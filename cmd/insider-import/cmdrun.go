@@ -19,6 +19,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/internal/safefile"
 )
 
@@ -82,7 +83,7 @@ func parseRunFlags(name string, args []string, stderr io.Writer, validate bool) 
 		return nil, usageError{"-c FILE is required: the import config"}
 	}
 	if f.pushgateway != "" {
-		if err := importer.CheckPushgateway(f.pushgateway); err != nil {
+		if err := config.CheckPushgateway(f.pushgateway); err != nil {
 			return nil, usageError{fmt.Sprintf("--pushgateway: %v", err)}
 		}
 	}
@@ -130,7 +131,7 @@ func newLogger(format string, stderr io.Writer, tty bool) *slog.Logger {
 
 // apiKey reads the key from the file or environment variable the config
 // names. It is never printed.
-func apiKey(cfg *importer.Config) (string, error) {
+func apiKey(cfg *config.Config) (string, error) {
 	return readKey(cfg.Insider.APIKeyFile, cfg.Insider.APIKeyEnv, "insider")
 }
 
@@ -182,58 +183,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 		url, every := cmp.Or(f.pushgateway, cfg.Metrics.Pushgateway), cmp.Or(f.pushInterval, cfg.Metrics.PushInterval)
 		ps = newPusher(url, cfg.Metrics.Job, f.shardIndex, every, log)
 		defer func() { ps.finish(rep, processExitCode(err), time.Now()) }()
-	}
-	if cfg.Partner() == "" && !opts.DryRun {
-		return usageError{"no partner name: set insider.partner in the config or INSIDER_PARTNER_NAME"}
-	}
-	if !opts.DryRun {
-		if opts.APIKey, err = apiKey(cfg); err != nil {
-			return err
-		}
-		store, dir, err := openStore(ctx, f.checkpoint, f.config, cfg)
+
+		store, err := f.wireDelivery(ctx, cfg, &opts)
 		if err != nil {
 			return err
 		}
 		defer store.Close(context.WithoutCancel(ctx))
-		opts.Store, opts.StoreName = store, cmp.Or(dir, f.checkpoint)
-		if f.rejects == "" && dir != "" {
-			f.rejects = filepath.Join(dir, "insider-import-rejects.jsonl")
-		}
-	}
-	if f.rejects == "" && !opts.DryRun {
-		f.rejects = "insider-import-rejects.jsonl"
 	}
 	opts.RejectsPath = f.rejects
 	f.rejectFlags.apply(&opts)
 	if validate {
-		left := f.sample
-		opts.OnBatch = func(body []byte) {
-			if left > 0 {
-				left--
-				fmt.Fprintf(stdout, "%s\n", body)
-			}
-		}
+		opts.OnBatch = printFirst(stdout, f.sample)
 	}
 	stopProgress := wireProgress(&opts, f.progress, stderr, tty, log)
 	ps.start(&opts)
 	rep, err = importer.Run(ctx, cfg, opts)
 	stopProgress()
-	if rc := cfg.Delivery.RejectsExitCode; rc != nil && *rc == exitOK && errors.Is(err, importer.ErrIncomplete) {
-		// delivery.rejects_exit_code: 0: the rejects are in the report, the
-		// rejects file and insider_import_rows_rejected; the run succeeded.
-		err = nil
-	}
+	err = acceptRejects(cfg, err)
 	if rep != nil {
-		rep.WriteText(stdout)
-		if f.report != "" {
-			if werr := writeJSON(f.report, rep); werr != nil {
-				if err != nil {
-					fmt.Fprintf(stderr, "insider-import: %v\n", werr) // the run's own error is returned
-				} else {
-					err = werr
-				}
-			}
-		}
+		err = f.writeReport(rep, err, stdout, stderr)
 	}
 	if f.verify > 0 && !opts.DryRun && (err == nil || errors.Is(err, importer.ErrIncomplete)) {
 		if verr := verifyJob(ctx, cfg, opts.Store, 1, f.verify, jobSeed(cfg.JobID(0, 1)), f.rejects, stdout, log); verr != nil {
@@ -241,6 +209,75 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, valida
 		}
 	}
 	return err
+}
+
+// wireDelivery readies a run that sends (not a dry run): it checks the
+// partner name, reads the API key and opens the checkpoint store into opts,
+// and defaults f.rejects to insider-import-rejects.jsonl beside the
+// checkpoints (in the working directory for S3 checkpoints). The caller
+// closes the store.
+func (f *runFlags) wireDelivery(ctx context.Context, cfg *config.Config, opts *importer.Options) (checkpoint.Store, error) {
+	if cfg.Partner() == "" {
+		return nil, usageError{"no partner name: set insider.partner in the config or INSIDER_PARTNER_NAME"}
+	}
+	key, err := apiKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.APIKey = key
+	store, dir, err := openStore(ctx, f.checkpoint, f.config, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.Store, opts.StoreName = store, cmp.Or(dir, f.checkpoint)
+	if f.rejects == "" && dir != "" {
+		f.rejects = filepath.Join(dir, "insider-import-rejects.jsonl")
+	}
+	if f.rejects == "" {
+		f.rejects = "insider-import-rejects.jsonl"
+	}
+	return store, nil
+}
+
+// printFirst returns an Options.OnBatch that prints the first n request
+// bodies to w, one a line (validate --sample).
+func printFirst(w io.Writer, n int) func(body []byte) {
+	return func(body []byte) {
+		if n > 0 {
+			n--
+			fmt.Fprintf(w, "%s\n", body)
+		}
+	}
+}
+
+// acceptRejects applies delivery.rejects_exit_code: 0: a run that ended
+// with rejects (importer.ErrIncomplete) succeeded, the rejects being in the
+// report, the rejects file and insider_import_rows_rejected. Other errors
+// are returned as they are.
+func acceptRejects(cfg *config.Config, err error) error {
+	if rc := cfg.Delivery.RejectsExitCode; rc != nil && *rc == exitOK && errors.Is(err, importer.ErrIncomplete) {
+		return nil
+	}
+	return err
+}
+
+// writeReport prints rep to stdout and writes it as JSON to --report if
+// given. It returns the run's error runErr; if that is nil, a failure to
+// write the report, else that failure goes to stderr.
+func (f *runFlags) writeReport(rep *importer.Report, runErr error, stdout, stderr io.Writer) error {
+	rep.WriteText(stdout)
+	if f.report == "" {
+		return runErr
+	}
+	werr := writeJSON(f.report, rep)
+	switch {
+	case werr == nil:
+		return runErr
+	case runErr != nil:
+		fmt.Fprintf(stderr, "insider-import: %v\n", werr) // the run's own error is returned
+		return runErr
+	}
+	return werr
 }
 
 // wireProgress connects importer progress to a bar on a terminal or a JSON
@@ -292,10 +329,10 @@ func wireProgress(opts *importer.Options, mode string, stderr io.Writer, tty boo
 }
 
 // loadConfig loads the config at path (every problem reported at once, as
-// *importer.ConfigError) and applies the insider.profiles account profile
+// *config.ConfigError) and applies the insider.profiles account profile
 // (optional with several profiles when validate: a dry run needs none).
-func loadConfig(path, profile string, validate bool) (*importer.Config, error) {
-	cfg, err := importer.LoadConfig(path)
+func loadConfig(path, profile string, validate bool) (*config.Config, error) {
+	cfg, err := config.Load(path, importer.CheckValue)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +346,7 @@ func loadConfig(path, profile string, validate bool) (*importer.Config, error) {
 // (checkpoint.Open): a local directory (default .insider-import beside the
 // config) or an s3:// prefix, reached as the config's source.s3 says. dir
 // is the local directory, "" for S3.
-func openStore(ctx context.Context, uri, configPath string, cfg *importer.Config) (checkpoint.Store, string, error) {
+func openStore(ctx context.Context, uri, configPath string, cfg *config.Config) (checkpoint.Store, string, error) {
 	if uri == "" {
 		uri = filepath.Join(filepath.Dir(configPath), ".insider-import")
 	}

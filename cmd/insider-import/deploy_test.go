@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 )
 
 // TestKubernetesConfigAndArgs checks the Kubernetes manifests (deploy/
@@ -23,7 +24,7 @@ func TestKubernetesConfigAndArgs(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, configs, 2, "base/ (the CronJob's) and indexed-job/")
 	for _, p := range configs {
-		cfg, err := importer.LoadConfig(p)
+		cfg, err := config.Load(p, importer.CheckValue)
 		require.NoError(t, err)
 		assert.Equal(t, "/var/run/secrets/insider/key", cfg.Insider.APIKeyFile, p)
 		assert.NotEmpty(t, cfg.Metrics.Pushgateway, p)

@@ -27,14 +27,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +39,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/config"
 )
 
 // docExample is one fenced block marked as an example.
@@ -221,60 +219,37 @@ func docsRun(dir string, env []string, name string, args ...string) (string, err
 	return string(out), err
 }
 
-// TestDocsConfigKeys holds docs/ to every key the config parser knows: each
-// list of known keys the parser checks a section against (the calls
-// w.mapping(node, "section", []string{...}, ...) in importer/) must have
-// each key documented as "key:" or "section.key" in docs/config.md,
-// formats.md or operations.md, so a new key cannot go undocumented.
+// TestDocsConfigKeys holds docs/config.md's reference to the config's
+// spec tables (config.Reference): between its markers, the table lists
+// exactly the keys the decoder knows, each with its default, so a key
+// cannot go undocumented or keep a stale default. UPDATE_DOCS=1 rewrites
+// the table from the specs.
 func TestDocsConfigKeys(t *testing.T) {
-	root := filepath.Join("..", "..")
-	var docs strings.Builder
-	for _, f := range []string{"config.md", "formats.md", "operations.md"} {
-		b, err := os.ReadFile(filepath.Join(root, "docs", f))
-		require.NoError(t, err)
-		docs.Write(b)
-	}
-	srcs, err := filepath.Glob(filepath.Join(root, "importer", "*.go"))
+	const begin, end = "<!-- config reference: begin -->\n", "<!-- config reference: end -->\n"
+	path := filepath.Join("..", "..", "docs", "config.md")
+	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	fset := token.NewFileSet()
-	checked := 0
-	for _, src := range srcs {
-		if strings.HasSuffix(src, "_test.go") {
-			continue
+	doc := string(b)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	require.True(t, i >= 0 && j > i, "docs/config.md has no reference between %q and %q", begin, end)
+	var table strings.Builder
+	table.WriteString("| key | default | |\n|---|---|---|\n")
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	keys := config.Reference()
+	for _, k := range keys {
+		def := ""
+		if k.Default != "" {
+			def = "`" + cell(k.Default) + "`"
 		}
-		file, err := parser.ParseFile(fset, src, nil, 0)
-		require.NoError(t, err)
-		ast.Inspect(file, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) < 3 {
-				return true
-			}
-			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "mapping" {
-				return true
-			}
-			section := "" // a section named by a variable: the key alone
-			if lit, ok := call.Args[1].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				section, _ = strconv.Unquote(lit.Value)
-			}
-			keys, ok := call.Args[2].(*ast.CompositeLit)
-			if !ok {
-				return true
-			}
-			for _, e := range keys.Elts {
-				lit, ok := e.(*ast.BasicLit)
-				if !ok {
-					continue
-				}
-				key, _ := strconv.Unquote(lit.Value)
-				checked++
-				found := strings.Contains(docs.String(), key+":") ||
-					section != "" && section != "config" && strings.Contains(docs.String(), section+"."+key)
-				assert.True(t, found, "%s: config key %s.%s is not in docs/config.md, formats.md or operations.md", fset.Position(lit.Pos()), section, key)
-			}
-			return true
-		})
+		fmt.Fprintf(&table, "| `%s` | %s | %s |\n", cell(k.Key), def, cell(k.Doc))
 	}
-	assert.Greater(t, checked, 50, "config keys found in importer/")
+	want := doc[:i+len(begin)] + table.String() + doc[j:]
+	if os.Getenv("UPDATE_DOCS") != "" {
+		require.NoError(t, os.WriteFile(path, []byte(want), 0o644))
+		return
+	}
+	assert.Equal(t, strings.Split(want, "\n"), strings.Split(doc, "\n"), "docs/config.md's reference is not the config's specs (UPDATE_DOCS=1 go test -run TestDocsConfigKeys ./cmd/insider-import/ rewrites it)")
+	assert.Greater(t, len(keys), 70, "config keys in the reference")
 }
 
 // TestDocsLinks checks every relative link of README.md and docs/*.md: the

@@ -23,95 +23,24 @@ import (
 // cancelled, flag.ErrHelp for -h, a usageError for bad flag values, and an
 // error for a failed listen or stats file.
 func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("insider-import fake", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: insider-import fake [flags]\n\n"+
-			"Serves a local stand-in for Insider's Upsert User Data API (POST /api/user/v1/upsert)\n"+
-			"that validates requests like Insider, its Get User Profile API (POST /api/user/v1/profile) answered from what it stored, and GET /stats, GET /events and GET /request-times for inspection.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	addr := fs.String("addr", "127.0.0.1:8080", "loopback `host:port` to listen on (port 0 picks a free one)")
-	partner := fs.String("partner", "", "expected X-PARTNER-NAME (default: any non-empty lowercase name)")
-	token := fs.String("token", "", "expected X-REQUEST-TOKEN (default: $INSIDER_API_KEY if set, else any non-empty token)")
-	throttle := fs.Float64("throttle", 0, "answer 429 above this many `requests/s` across all clients (0 = off)")
-	rateLimit := fs.Float64("rate-limit", 0, "let at most this many `requests/s` through in any one second, 429 above (0 = off)")
-	retryAfterFlag := fs.Bool("retry-after", false, "with --rate-limit: send Retry-After with each 429")
-	maintenance := fs.Bool("maintenance", false, "answer every upsert 200 {\"message\":\"service under maintenance\"} (not Insider's answer)")
-	redirectTo := fs.String("redirect-to", "", "answer every upsert with a redirect to `URL`")
-	redirectStatus := fs.Int("redirect-status", 302, "the status of --redirect-to (301, 302, 303, 307, 308)")
-	badUser := fs.String("bad-user", "", "answer 400 to any request holding a user with this `value` (say an email)")
-	failRate := fs.Float64("fail-rate", 0, "`fraction` (0..1) of requests answered with 500")
-	seed := fs.Uint64("seed", 1, "seed for --fail-rate, so a run fails the same requests again")
-	delay := fs.Duration("delay", 0, "hold every upsert answer back this long (e.g. 200ms)")
-	hold := fs.Bool("hold", false, "hold every upsert answer back until POST /release")
-	maxBytes := fs.Int("max-bytes", 0, "request size limit in bytes (default: Insider's 5,000,000)")
-	statsFile := fs.String("stats-file", "", "write the final stats as JSON to `FILE` on shutdown")
-	profileDrop := fs.String("profile-drop", "", "profile API: answer as if attribute `NAME` (c_tier or tier) had never been stored")
-	profileChange := fs.String("profile-change", "", "profile API: answer attribute `NAME` with an altered value")
-	profileQuota := fs.Float64("profile-quota", 0, "profile API: quota `units` a minute (default Insider's 1000)")
-	verbose := fs.Bool("v", false, "log every request, not only rejected ones")
-	if err := fs.Parse(args); err != nil {
+	f, err := parseFakeFlags(args, stderr)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("fake: unexpected arguments: %s", strings.Join(fs.Args(), " "))}
-	}
-	tokenSource := "flag"
-	if *token == "" {
-		*token = os.Getenv("INSIDER_API_KEY")
-		tokenSource = "INSIDER_API_KEY"
-	}
-	if err := fakeValidateFlags(*addr, *throttle, *failRate, *maxBytes); err != nil {
-		return usageError{"fake: " + err.Error()}
-	}
-	if *rateLimit < 0 {
-		return usageError{fmt.Sprintf("fake: --rate-limit must be 0 or more, got %g", *rateLimit)}
-	}
-	if *redirectStatus < 300 || *redirectStatus > 399 {
-		return usageError{fmt.Sprintf("fake: --redirect-status must be a 3xx status, got %d", *redirectStatus)}
-	}
-
 	level := slog.LevelInfo
-	if *verbose {
+	if f.verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv := fakeapi.New(fakeapi.Options{
-		Partner:        *partner,
-		Token:          *token,
-		Throttle:       *throttle,
-		RateLimit:      *rateLimit,
-		RetryAfter:     *retryAfterFlag,
-		Maintenance:    *maintenance,
-		RedirectTo:     *redirectTo,
-		RedirectStatus: *redirectStatus,
-		BadUser:        *badUser,
-		FailRate:       *failRate,
-		Seed:           *seed,
-		Delay:          *delay,
-		Hold:           *hold,
-		MaxBytes:       *maxBytes,
-		Logger:         logger,
-		Profile:        fakeapi.ProfileOptions{Quota: *profileQuota, Drop: *profileDrop, Change: *profileChange},
-	})
+	f.opts.Logger = logger
+	srv := fakeapi.New(f.opts)
 
 	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", *addr)
+	l, err := lc.Listen(ctx, "tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("fake: listen: %w", err)
 	}
-	tokenDesc := "any non-empty token"
-	if *token != "" {
-		tokenDesc = "fixed (from " + tokenSource + ")"
-	}
-	partnerDesc := *partner
-	if partnerDesc == "" {
-		partnerDesc = "any lowercase name"
-	}
-	logger.Info("fake Insider API starting", "addr", l.Addr().String(), "partner", partnerDesc, "token", tokenDesc,
-		"throttle_rps", *throttle, "rate_limit_rps", *rateLimit, "retry_after", *retryAfterFlag,
-		"maintenance", *maintenance, "redirect_to", *redirectTo, "fail_rate", *failRate, "seed", *seed, "delay", *delay)
+	f.logStart(logger, l.Addr())
 	fmt.Fprintf(stdout, "fake Insider API listening on http://%s\n", l.Addr())
 
 	serveErr := srv.Serve(ctx, l)
@@ -120,10 +49,92 @@ func runFake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"users_accepted", st.UsersAccepted, "users_rejected", st.UsersRejected,
 		"events", st.Events, "distinct_events", st.DistinctEvents)
 	var statsErr error
-	if *statsFile != "" {
-		statsErr = fakeWriteStats(*statsFile, st)
+	if f.statsFile != "" {
+		statsErr = fakeWriteStats(f.statsFile, st)
 	}
 	return errors.Join(serveErr, statsErr)
+}
+
+// fakeFlags are runFake's flags: the stand-in's options and how to run it.
+type fakeFlags struct {
+	opts        fakeapi.Options
+	addr        string
+	statsFile   string
+	verbose     bool
+	tokenSource string // where opts.Token came from: "flag" or "INSIDER_API_KEY"
+}
+
+// parseFakeFlags parses and checks runFake's flags. An empty --token is
+// taken from $INSIDER_API_KEY.
+func parseFakeFlags(args []string, stderr io.Writer) (*fakeFlags, error) {
+	f := &fakeFlags{}
+	o := &f.opts
+	fs := flag.NewFlagSet("insider-import fake", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: insider-import fake [flags]\n\n"+
+			"Serves a local stand-in for Insider's Upsert User Data API (POST /api/user/v1/upsert)\n"+
+			"that validates requests like Insider, its Get User Profile API (POST /api/user/v1/profile) answered from what it stored, and GET /stats, GET /events and GET /request-times for inspection.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "loopback `host:port` to listen on (port 0 picks a free one)")
+	fs.StringVar(&o.Partner, "partner", "", "expected X-PARTNER-NAME (default: any non-empty lowercase name)")
+	fs.StringVar(&o.Token, "token", "", "expected X-REQUEST-TOKEN (default: $INSIDER_API_KEY if set, else any non-empty token)")
+	fs.Float64Var(&o.Throttle, "throttle", 0, "answer 429 above this many `requests/s` across all clients (0 = off)")
+	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "let at most this many `requests/s` through in any one second, 429 above (0 = off)")
+	fs.BoolVar(&o.RetryAfter, "retry-after", false, "with --rate-limit: send Retry-After with each 429")
+	fs.BoolVar(&o.Maintenance, "maintenance", false, "answer every upsert 200 {\"message\":\"service under maintenance\"} (not Insider's answer)")
+	fs.StringVar(&o.RedirectTo, "redirect-to", "", "answer every upsert with a redirect to `URL`")
+	fs.IntVar(&o.RedirectStatus, "redirect-status", 302, "the status of --redirect-to (301, 302, 303, 307, 308)")
+	fs.StringVar(&o.BadUser, "bad-user", "", "answer 400 to any request holding a user with this `value` (say an email)")
+	fs.Float64Var(&o.FailRate, "fail-rate", 0, "`fraction` (0..1) of requests answered with 500")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed for --fail-rate, so a run fails the same requests again")
+	fs.DurationVar(&o.Delay, "delay", 0, "hold every upsert answer back this long (e.g. 200ms)")
+	fs.BoolVar(&o.Hold, "hold", false, "hold every upsert answer back until POST /release")
+	fs.IntVar(&o.MaxBytes, "max-bytes", 0, "request size limit in bytes (default: Insider's 5,000,000)")
+	fs.StringVar(&f.statsFile, "stats-file", "", "write the final stats as JSON to `FILE` on shutdown")
+	fs.StringVar(&o.Profile.Drop, "profile-drop", "", "profile API: answer as if attribute `NAME` (c_tier or tier) had never been stored")
+	fs.StringVar(&o.Profile.Change, "profile-change", "", "profile API: answer attribute `NAME` with an altered value")
+	fs.Float64Var(&o.Profile.Quota, "profile-quota", 0, "profile API: quota `units` a minute (default Insider's 1000)")
+	fs.BoolVar(&f.verbose, "v", false, "log every request, not only rejected ones")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Sprintf("fake: unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	f.tokenSource = "flag"
+	if o.Token == "" {
+		o.Token = os.Getenv("INSIDER_API_KEY")
+		f.tokenSource = "INSIDER_API_KEY"
+	}
+	if err := fakeValidateFlags(f.addr, o.Throttle, o.FailRate, o.MaxBytes); err != nil {
+		return nil, usageError{"fake: " + err.Error()}
+	}
+	if o.RateLimit < 0 {
+		return nil, usageError{fmt.Sprintf("fake: --rate-limit must be 0 or more, got %g", o.RateLimit)}
+	}
+	if o.RedirectStatus < 300 || o.RedirectStatus > 399 {
+		return nil, usageError{fmt.Sprintf("fake: --redirect-status must be a 3xx status, got %d", o.RedirectStatus)}
+	}
+	return f, nil
+}
+
+// logStart logs the stand-in's settings once it listens on addr. The token
+// itself is never logged, only whether it is fixed and where it came from.
+func (f *fakeFlags) logStart(logger *slog.Logger, addr net.Addr) {
+	o := &f.opts
+	tokenDesc := "any non-empty token"
+	if o.Token != "" {
+		tokenDesc = "fixed (from " + f.tokenSource + ")"
+	}
+	partnerDesc := o.Partner
+	if partnerDesc == "" {
+		partnerDesc = "any lowercase name"
+	}
+	logger.Info("fake Insider API starting", "addr", addr.String(), "partner", partnerDesc, "token", tokenDesc,
+		"throttle_rps", o.Throttle, "rate_limit_rps", o.RateLimit, "retry_after", o.RetryAfter,
+		"maintenance", o.Maintenance, "redirect_to", o.RedirectTo, "fail_rate", o.FailRate, "seed", o.Seed, "delay", o.Delay)
 }
 
 // fakeValidateFlags checks the flags of runFake, all problems at once.

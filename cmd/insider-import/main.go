@@ -37,6 +37,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -129,7 +130,7 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func exitCode(err error) int {
-	var ce *importer.ConfigError
+	var ce *config.ConfigError
 	var ue usageError
 	var ie *readers.InputError
 	switch {

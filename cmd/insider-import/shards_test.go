@@ -18,6 +18,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 )
 
 // e2eParquetRow is a row of the end-to-end data as Parquet: the same
@@ -122,12 +123,12 @@ func TestIndexedJobShards(t *testing.T) {
 	t.Logf("input: 5 CSV files of %d rows, %s with %d rows; %d valid events", csvRows, filepath.Base(big), len(d.rows)-5*csvRows, len(d.expected))
 
 	fa := startFake(t, "--token", testKey)
-	config := func(port string) string {
+	configFor := func(port string) string {
 		c := e2eConfig(in, port, 20, 2, rps)
 		c = strings.Replace(c, "  format: csv\n", "  format: auto\n  s3: {endpoint: \""+ep.URL+"\", path_style: true, region: us-east-1}\n", 1)
 		return c
 	}
-	cfgPath := writeFile(t, dir, "import.yaml", config(fa.Port))
+	cfgPath := writeFile(t, dir, "import.yaml", configFor(fa.Port))
 	env := func(shard int) []string {
 		return []string{"INSIDER_API_KEY=" + testKey, "JOB_COMPLETION_INDEX=" + fmt.Sprint(shard),
 			"AWS_ACCESS_KEY_ID=" + ep.AccessKey, "AWS_SECRET_ACCESS_KEY=" + ep.SecretKey, "AWS_REGION=" + ep.Region}
@@ -175,7 +176,7 @@ func TestIndexedJobShards(t *testing.T) {
 		perShard, sum, len(d.expected), len(times), span.Seconds(), overall, worst, rps, 3*rps)
 
 	// The checkpoints: one object per shard under the prefix.
-	cfg, err := importer.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath, importer.CheckValue)
 	require.NoError(t, err)
 	keyOf := func(shard int) string { return "backfill/" + cfg.JobID(shard, shards) + ".json" }
 	etags := func() map[int]string {
@@ -194,7 +195,7 @@ func TestIndexedJobShards(t *testing.T) {
 	// other shards' finished checkpoints.
 	const victim = 3
 	fb := startFake(t, "--token", testKey, "--delay", "100ms")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(config(fb.Port)), 0o600))
+	require.NoError(t, os.WriteFile(cfgPath, []byte(configFor(fb.Port)), 0o600))
 	restarted := time.Now()
 	p := startImport(t, env(victim), args(victim, "--restart")...)
 	store, err := checkpoint.NewS3Store(ctx, client, "jobs", "backfill/", checkpoint.S3StoreOptions{Holder: "test"})

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/insider-import/insider-import/checkpoint"
-	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -53,11 +53,23 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	known := st.Index() // Files and the archive
-	// A path that matches nothing (and names no file the checkpoint knows)
-	// is listed as missing rather than failing the whole listing. Each path
-	// is listed once; the files are their union, in order.
-	knownNames := slices.Collect(maps.Keys(known))
-	var files, missing []string
+	files, missing, err := statusInputs(ctx, cfg, slices.Collect(maps.Keys(known)))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "job %s", job)
+	if !st.Updated.IsZero() {
+		fmt.Fprintf(stdout, ", checkpoint saved %s", st.Updated.Format(time.RFC3339))
+	}
+	fmt.Fprintln(stdout)
+	return writeStatusTable(ctx, stdout, cfg, known, files, missing)
+}
+
+// statusInputs expands each path of cfg's source.paths, letting it match
+// knownNames (the files the checkpoint knows) too. A path that matches
+// nothing is returned in missing rather than failing the whole listing.
+// Each path is listed once; files are their union, in order.
+func statusInputs(ctx context.Context, cfg *config.Config, knownNames []string) (files, missing []string, err error) {
 	seen := map[string]bool{}
 	for _, p := range cfg.Source.Paths {
 		matched, err := readers.ExpandKnown(ctx, []string{p}, cfg.Source.S3, knownNames)
@@ -66,7 +78,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			missing = append(missing, p)
 			continue
 		case err != nil:
-			return err
+			return nil, nil, err
 		}
 		for _, f := range matched {
 			if !seen[f] {
@@ -75,12 +87,14 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "job %s", job)
-	if !st.Updated.IsZero() {
-		fmt.Fprintf(stdout, ", checkpoint saved %s", st.Updated.Format(time.RFC3339))
-	}
-	fmt.Fprintln(stdout)
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	return files, missing, nil
+}
+
+// writeStatusTable writes status's table to w: a row for each of files,
+// then for each input the checkpoint knows (known) that is gone, in name
+// order, then for each missing path.
+func writeStatusTable(ctx context.Context, w io.Writer, cfg *config.Config, known map[string]*checkpoint.FileState, files, missing []string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSTATE\tROWS ACKED\tROWS REJECTED\tLAST RUN")
 	present := map[string]bool{}
 	for _, f := range files {
@@ -94,43 +108,62 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	for _, f := range files {
-		state, acked, rejected, last := "new", int64(0), int64(0), "-"
+		acked, rejected, last := int64(0), int64(0), "-"
 		fst := known[f]
-		var id readers.Identity
-		idErr := errors.New("gone")
-		if present[f] {
-			id, idErr = identity(ctx, f, cfg)
-		}
 		if fst != nil {
 			acked, rejected = fst.RowsAcked, fst.RowsRejected
 			last = fst.LastRun.Format(time.RFC3339)
-			state = "partial"
-			switch {
-			case fst.Total > 0:
-				state = fmt.Sprintf("partial %.0f%%", 100*float64(fst.Frontier.Index)/float64(fst.Total))
-			case fst.Frontier.Offset > 0 && fst.Identity.Size > 0: // plain CSV not yet read to the end
-				state = fmt.Sprintf("partial %.0f%%", 100*float64(fst.Frontier.Offset)/float64(fst.Identity.Size))
-			}
-			if fst.Finished {
-				state = "done"
-			}
-			switch {
-			case !present[f]:
-				state += " (gone)"
-			case idErr == nil && !id.Equal(fst.Identity):
-				state = "changed"
-			}
 		}
-		// Modified within source.min_age: the next run leaves it too.
-		if (fst == nil || !fst.Finished) && cfg.Source.MinAge > 0 && idErr == nil && !id.ModTime.IsZero() && time.Since(id.ModTime) < cfg.Source.MinAge {
-			state = "waiting"
-		}
+		state := fileStatus(ctx, cfg, f, fst, present[f])
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f, state, acked, rejected, last)
 	}
 	for _, p := range missing {
 		fmt.Fprintf(tw, "%s\tmissing\t-\t-\t-\n", p)
 	}
 	return tw.Flush()
+}
+
+// fileStatus is the STATE status shows for file, whose checkpoint entry is
+// fst (nil if none) and which the source lists if present: new, partial
+// (with a percentage when known), done, either one "(gone)", changed, or
+// waiting.
+func fileStatus(ctx context.Context, cfg *config.Config, file string, fst *checkpoint.FileState, present bool) string {
+	var id readers.Identity
+	idErr := errors.New("gone")
+	if present {
+		id, idErr = identity(ctx, file, cfg)
+	}
+	state := "new"
+	if fst != nil {
+		state = progressStatus(fst)
+		switch {
+		case !present:
+			state += " (gone)"
+		case idErr == nil && !id.Equal(fst.Identity):
+			state = "changed"
+		}
+	}
+	// Modified within source.min_age: the next run leaves it too.
+	if (fst == nil || !fst.Finished) && cfg.Source.MinAge > 0 && idErr == nil && !id.ModTime.IsZero() && time.Since(id.ModTime) < cfg.Source.MinAge {
+		state = "waiting"
+	}
+	return state
+}
+
+// progressStatus says how far the checkpoint got with a file: done, or
+// partial with the share of its rows (or, for a plain CSV not yet read to
+// the end, of its bytes) when that is known.
+func progressStatus(fst *checkpoint.FileState) string {
+	if fst.Finished {
+		return "done"
+	}
+	switch {
+	case fst.Total > 0:
+		return fmt.Sprintf("partial %.0f%%", 100*float64(fst.Frontier.Index)/float64(fst.Total))
+	case fst.Frontier.Offset > 0 && fst.Identity.Size > 0: // plain CSV not yet read to the end
+		return fmt.Sprintf("partial %.0f%%", 100*float64(fst.Frontier.Offset)/float64(fst.Identity.Size))
+	}
+	return "partial"
 }
 
 // peekState reads job's State without taking its lock where the store
@@ -142,6 +175,6 @@ func peekState(ctx context.Context, store checkpoint.Store, job string) (checkpo
 	return store.Load(ctx, job)
 }
 
-func identity(ctx context.Context, file string, cfg *importer.Config) (readers.Identity, error) {
+func identity(ctx context.Context, file string, cfg *config.Config) (readers.Identity, error) {
 	return readers.Stat(ctx, file, readers.Options{Format: cfg.Source.Format, S3: cfg.Source.S3})
 }

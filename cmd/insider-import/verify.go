@@ -13,6 +13,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/config"
 )
 
 // cmdVerify runs `insider-import verify`: it reads a sample of the users
@@ -86,7 +87,7 @@ func jobSeed(job string) uint64 {
 
 // verifyJob reads the checkpoints of the job's shards (1 when it ran
 // whole) and verifies a sample of n users.
-func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store, shards, n int, seed uint64, rejects string, stdout io.Writer, log *slog.Logger) error {
+func verifyJob(ctx context.Context, cfg *config.Config, store checkpoint.Store, shards, n int, seed uint64, rejects string, stdout io.Writer, log *slog.Logger) error {
 	key, err := verifyKey(cfg)
 	if err != nil {
 		return err
@@ -119,7 +120,7 @@ func verifyJob(ctx context.Context, cfg *importer.Config, store checkpoint.Store
 
 // verifyKey is the profile API's key: from verify.api_key_file or
 // verify.api_key_env when set, else the upsert's (apiKey).
-func verifyKey(cfg *importer.Config) (string, error) {
+func verifyKey(cfg *config.Config) (string, error) {
 	if v := cfg.Verify; v.APIKeyFile != "" || v.APIKeyEnv != "" {
 		return readKey(v.APIKeyFile, v.APIKeyEnv, "verify")
 	}

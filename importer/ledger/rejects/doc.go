@@ -6,6 +6,7 @@
 // grow by whole records only (appender), and survive a crash: State gives
 // the lengths a checkpoint records, and Resume cuts the files back to them.
 //
-// It imports only readers (positions), checkpoint (RejectsState) and
-// internal/safefile; the importer converts its rows to Records.
+// It imports only readers (positions), checkpoint (RejectsState),
+// importer/encode (Problem, what the encoder found) and internal/safefile;
+// the ledger converts its rejects to Records.
 package rejects

@@ -3,6 +3,7 @@ package rejects
 import (
 	"strconv"
 
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/internal/jsonstr"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -16,11 +17,10 @@ type Record struct {
 	Messages []string         // Insider's messages, if Insider rejected it
 }
 
-// Problem is one reason found in a row: the importer's Problem, converted
-// field for field.
-type Problem struct {
-	Column, Field, Rule, Msg string
-}
+// Problem is one reason a row cannot be sent: the column and field it is
+// about (if any), the rule that failed, and a message. The importer's
+// encoder finds them (encode.Problem); the files write them as they are.
+type Problem = encode.Problem
 
 // appendJSONLines appends one JSON line a reject to b: file, row, line,
 // reason, problems, Insider's messages, and the cells by column (cols).

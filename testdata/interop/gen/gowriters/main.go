@@ -299,32 +299,7 @@ func xitongsysLegacyLists(path string) error {
 		}
 	}
 	for i := range rows {
-		row := map[string]any{"id": i, "tuple_group": map[string]any{"tuple_group_tuple": []any{}}, "bare": []int{}}
-		if i%5 != 0 {
-			var el []string
-			for k := 0; k < i%3; k++ {
-				el = append(el, fmt.Sprintf("e%d-%d", i, k))
-			}
-			row["two_level"] = map[string]any{"element": el}
-		}
-		if i%4 != 0 {
-			var arr []map[string]any
-			for k := 0; k < i%4; k++ {
-				arr = append(arr, map[string]any{"str": fmt.Sprintf("s%d", i*10+k)})
-			}
-			row["array_group"] = map[string]any{"array": arr}
-		}
-		var tup []map[string]any
-		for k := 0; k < i%3; k++ {
-			tup = append(tup, map[string]any{"num": i - k})
-		}
-		row["tuple_group"] = map[string]any{"tuple_group_tuple": tup}
-		var bare []int64
-		for k := 0; k < i%2+1; k++ {
-			bare = append(bare, int64(i)<<k)
-		}
-		row["bare"] = bare
-		b, err := json.Marshal(row)
+		b, err := json.Marshal(legacyRowAt(i))
 		if err != nil {
 			return err
 		}
@@ -335,18 +310,59 @@ func xitongsysLegacyLists(path string) error {
 	if err := errors.Join(pw.WriteStop(), f.Close()); err != nil {
 		return err
 	}
-	fr, err := local.NewLocalFileReader(path + ".parquet")
+	out, err := readLegacyLists(path + ".parquet")
 	if err != nil {
 		return err
+	}
+	return writeLines(path, out)
+}
+
+// legacyRowAt is row i of the legacy lists file, as xitongsys' JSON writer
+// takes it: lists absent, empty and of one to three elements.
+func legacyRowAt(i int) map[string]any {
+	row := map[string]any{"id": i, "tuple_group": map[string]any{"tuple_group_tuple": []any{}}, "bare": []int{}}
+	if i%5 != 0 {
+		var el []string
+		for k := 0; k < i%3; k++ {
+			el = append(el, fmt.Sprintf("e%d-%d", i, k))
+		}
+		row["two_level"] = map[string]any{"element": el}
+	}
+	if i%4 != 0 {
+		var arr []map[string]any
+		for k := 0; k < i%4; k++ {
+			arr = append(arr, map[string]any{"str": fmt.Sprintf("s%d", i*10+k)})
+		}
+		row["array_group"] = map[string]any{"array": arr}
+	}
+	var tup []map[string]any
+	for k := 0; k < i%3; k++ {
+		tup = append(tup, map[string]any{"num": i - k})
+	}
+	row["tuple_group"] = map[string]any{"tuple_group_tuple": tup}
+	var bare []int64
+	for k := 0; k < i%2+1; k++ {
+		bare = append(bare, int64(i)<<k)
+	}
+	row["bare"] = bare
+	return row
+}
+
+// readLegacyLists reads the legacy lists file at file back with
+// xitongsys' own reader, each row with its lists flattened for writeLines.
+func readLegacyLists(file string) ([]map[string]any, error) {
+	fr, err := local.NewLocalFileReader(file)
+	if err != nil {
+		return nil, err
 	}
 	defer fr.Close()
 	pr, err := reader.NewParquetReader(fr, new(legacyRow), 1)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	back := make([]legacyRow, pr.GetNumRows())
 	if err := pr.Read(&back); err != nil {
-		return err
+		return nil, err
 	}
 	pr.ReadStop()
 	var out []map[string]any
@@ -370,7 +386,7 @@ func xitongsysLegacyLists(path string) error {
 		}
 		out = append(out, m)
 	}
-	return writeLines(path, out)
+	return out, nil
 }
 
 // --- parquet-go/parquet-go ---

@@ -1,0 +1,134 @@
+package importer
+
+import (
+	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/ledger"
+)
+
+// outcome is what the API said about a batch.
+type outcome struct {
+	failed map[int][]string // by user index: Insider's messages
+	dryRun bool
+}
+
+// account works out what b's outcome means for each of its rows, for the
+// ledger: the counts, and by file the rows acknowledged and the rejects to
+// write (rows refused before sending, with their problems; users Insider
+// refused, with its messages).
+func account(b *batch, o outcome) ledger.Outcome {
+	c, recs := countRows(b, o)
+	c = userCounts(c, b, o)
+	if len(b.segs) > 1 {
+		return ledger.Outcome{Counts: c, Segs: splitSegs(b, recs)}
+	}
+	return ledger.Outcome{Counts: c, Segs: []ledger.SegmentOutcome{{Acked: c.RowsMapped - c.RowsRejectedByAPI, Rejects: recs}}}
+}
+
+// countRows counts b's rows and lists its rejects, in input order.
+func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
+	// Which user holds a row matters only when Insider refused some: for
+	// a batch taken whole (the usual case) the counts come without a map
+	// from rows to users.
+	var userOf map[*encode.Row]int
+	if len(o.failed) > 0 {
+		userOf = make(map[*encode.Row]int, len(b.userUnit))
+		for i, u := range b.userUnit {
+			for _, r := range u.users {
+				userOf[r] = i
+			}
+		}
+	}
+	var c Counts
+	var rejects []ledger.Reject
+	for _, u := range b.units {
+		for _, r := range u.rows {
+			c.RowsRead++
+			c.EventsRead += int64(r.EventsRead)
+			if len(r.Problems) > 0 {
+				c.RowsRejected++
+				c.EventsRejected += int64(r.EventsRead)
+				rejects = append(rejects, ledger.Reject{Pos: r.Src.Pos, Row: r, Problems: r.Problems, Tallied: r.Tallied})
+				continue
+			}
+			c.RowsMapped++
+			c.EventsExpired += int64(r.Expired)
+			c.EventsFuture += int64(r.Future)
+			if userOf == nil {
+				continue // counted below
+			}
+			i, inUser := userOf[r]
+			if !inUser {
+				c.RowsNothingToSend++
+				continue
+			}
+			if msgs, failed := o.failed[i]; failed {
+				c.RowsRejectedByAPI++
+				c.EventsRejected += int64(len(r.Evs))
+				rejects = append(rejects, ledger.Reject{Pos: r.Src.Pos, Row: r, API: msgs, Tallied: r.Tallied})
+				continue
+			}
+			c.EventsSent += int64(len(r.Evs))
+		}
+	}
+	if userOf == nil {
+		// Rows in user objects have no problems: the mapped rows in none
+		// are the rest.
+		c.RowsNothingToSend = c.RowsMapped
+		for _, u := range b.userUnit {
+			for _, r := range u.users {
+				c.RowsNothingToSend--
+				c.EventsSent += int64(len(r.Evs))
+			}
+		}
+	}
+	return c, rejects
+}
+
+// userCounts adds the user counts of b's outcome to c.
+func userCounts(c Counts, b *batch, o outcome) Counts {
+	users := int64(b.nUsers())
+	c.UsersRejected = int64(len(o.failed))
+	c.UsersSent = users
+	c.UsersAccepted = users - c.UsersRejected
+	if o.dryRun {
+		c.UsersSent, c.UsersAccepted = 0, 0
+		c.UsersValid = users
+	}
+	return c
+}
+
+// splitSegs divides the rows of b, a batch over several files, by file
+// (b.segs): the rows acknowledged in each, and its rejects (rejects is in
+// input order, as countRows makes it).
+func splitSegs(b *batch, rejects []ledger.Reject) []ledger.SegmentOutcome {
+	out := make([]ledger.SegmentOutcome, len(b.segs))
+	j := 0
+	for k, sg := range b.segs {
+		to := len(b.units)
+		if k+1 < len(b.segs) {
+			to = b.segs[k+1].unit
+		}
+		from := j
+		for _, u := range b.units[sg.unit:to] {
+			for _, r := range u.rows {
+				if j < len(rejects) && rejects[j].Row == ledger.Row(r) {
+					j++
+				} else {
+					out[k].Acked++
+				}
+			}
+		}
+		out[k].Rejects = rejects[from:j]
+	}
+	return out
+}
+
+// rangeOf is b as the ledger records it, from b.segs (set when it is
+// dispatched).
+func (b *batch) rangeOf() *ledger.Range {
+	b.lr.Segs = make([]ledger.Segment, len(b.segs))
+	for i, sg := range b.segs {
+		b.lr.Segs[i] = ledger.Segment{File: sg.file, Start: sg.start, End: sg.end}
+	}
+	return &b.lr
+}
