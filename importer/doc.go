@@ -31,4 +31,8 @@
 //
 // The run's context stops reading and starting requests; requests already
 // on the wire have the grace period (delivery.Client.SetWire).
+//
+// The `init` command's config writer is package importer/initconfig: it
+// maps its sample through importer/config and importer/encode, not
+// through this package.
 package importer

@@ -1,4 +1,4 @@
-package importer
+package initconfig
 
 import (
 	"bufio"
@@ -23,16 +23,8 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
-// InitConfig writes a first import config from the inputs themselves (the
-// `init` command): it detects the format and CSV dialect, reads a sample
-// of rows, places each column as an identifier, a default or custom
-// attribute, an event timestamp or param, and checks every placement by
-// mapping the sample with the importer's own code, demoting a column whose
-// values do not fit (a typed attribute to text, a default attribute to a
-// custom one) and listing, commented out, a column it could not place.
-
-// InitOptions are the inputs of InitConfig.
-type InitOptions struct {
+// Options are the inputs of Generate.
+type Options struct {
 	Inputs     []string // as given: paths, directories, globs, s3:// URIs
 	SampleRows int      // rows read (default 1000)
 	S3         readers.S3Options
@@ -62,7 +54,7 @@ type placement struct {
 }
 
 type fieldSpec struct {
-	typ      FieldType
+	typ      config.FieldType
 	layout   string
 	timezone string
 	format   string
@@ -71,7 +63,7 @@ type fieldSpec struct {
 }
 
 type initPlan struct {
-	opts     InitOptions
+	opts     Options
 	files    []string
 	format   readers.Format
 	delim    rune
@@ -95,8 +87,8 @@ type initEvent struct {
 	notes   []string
 }
 
-// InitConfig returns the YAML of a config for the inputs.
-func InitConfig(ctx context.Context, o InitOptions) ([]byte, error) {
+// Generate returns the YAML of a config for the inputs.
+func Generate(ctx context.Context, o Options) ([]byte, error) {
 	if o.SampleRows <= 0 {
 		o.SampleRows = 1000
 	}
@@ -210,7 +202,7 @@ func rawHead(path string) ([]byte, bool, error) {
 
 // initNullMarkers are the NULL markers init puts in source.null_values when
 // the sample holds them: only those no export writes as a real value
-// (nullMarkers, for hints, also lists NA, None...).
+// (encode's nullMarkers, for hints, also lists NA, None...).
 var initNullMarkers = []string{"NULL", "null"} // an unquoted \N is null already
 
 // readSample reads the sample rows of the first input.
@@ -419,7 +411,7 @@ func (p *initPlan) place() {
 		}
 	}
 	ident := func(c *initCol, key string, note string) {
-		c.places = []placement{{section: "identifiers", key: key, spec: fieldSpec{typ: TypeString}, tolerate: 0.1}}
+		c.places = []placement{{section: "identifiers", key: key, spec: fieldSpec{typ: config.TypeString}, tolerate: 0.1}}
 		if note != "" {
 			c.notes = append(c.notes, note)
 		}
@@ -512,7 +504,7 @@ func (p *initPlan) place() {
 		custom := n
 		if rePhone.MatchString(n) {
 			// Phone numbers are text, whatever their digits look like.
-			c.places = append(c.places, placement{section: "attributes", key: custom, custom: true, spec: fieldSpec{typ: TypeString}})
+			c.places = append(c.places, placement{section: "attributes", key: custom, custom: true, spec: fieldSpec{typ: config.TypeString}})
 			continue
 		}
 		if custom == "" || !upsert.ValidCustomName(custom) {
@@ -588,22 +580,22 @@ func defaultPlacement(key string, c *initCol) []placement {
 	switch key {
 	case "birthday":
 		for _, s := range inferSpecs(c.vals) {
-			if s.typ == TypeDate || s.typ == TypeDateTime {
-				s.typ = TypeDate // Insider wants the day, at midnight UTC
+			if s.typ == config.TypeDate || s.typ == config.TypeDateTime {
+				s.typ = config.TypeDate // Insider wants the day, at midnight UTC
 				return pl(s)
 			}
 		}
 		return nil
 	case "age":
-		return pl(fieldSpec{typ: TypeNumber})
+		return pl(fieldSpec{typ: config.TypeNumber})
 	case "email_optin", "sms_optin", "whatsapp_optin", "gdpr_optin":
-		return pl(fieldSpec{typ: TypeBoolean})
+		return pl(fieldSpec{typ: config.TypeBoolean})
 	case "country":
 		if share(c.vals, func(s string) bool { return upsert.ValidCountry(strings.ToUpper(s)) }) < 1 {
 			return nil
 		}
 	}
-	return pl(fieldSpec{typ: TypeString})
+	return pl(fieldSpec{typ: config.TypeString})
 }
 
 // placeEvent finds the event: a purchase when an order id, a price and a
@@ -618,10 +610,10 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 					continue
 				}
 				for _, s := range inferSpecs(c.vals) {
-					if s.typ == TypeDateTime {
+					if s.typ == config.TypeDateTime {
 						return c, s
 					}
-					if s.typ == TypeDate && first == nil {
+					if s.typ == config.TypeDate && first == nil {
 						first, firstSpec = c, s
 					}
 				}
@@ -653,8 +645,8 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 		ev.name, ev.ts = "purchase", ts
 		ts.places = []placement{{section: "timestamp", key: "timestamp", spec: spec, tolerate: 0.1}}
 		taken[ts] = true
-		param(order, "event_group_id", fieldSpec{typ: TypeString}, 0.1)
-		param(cur, "currency", fieldSpec{typ: TypeString}, 0.1)
+		param(order, "event_group_id", fieldSpec{typ: config.TypeString}, 0.1)
+		param(cur, "currency", fieldSpec{typ: config.TypeString}, 0.1)
 		param(sale, "unit_sale_price", numberSpec(sale.vals), 0.1)
 		ev.params = append(ev.params, order, cur, sale)
 		if price != nil && share(price.vals, isDecimalText) >= 0.9 {
@@ -662,7 +654,7 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 			ev.params = append(ev.params, price)
 		}
 		if q := p.col(reQuantity, taken); q != nil {
-			param(q, "quantity", fieldSpec{typ: TypeInteger}, 0.1)
+			param(q, "quantity", fieldSpec{typ: config.TypeInteger}, 0.1)
 			ev.params = append(ev.params, q)
 		} else {
 			ev.notes = append(ev.notes, "no quantity column: each row is taken as one item (quantity 1)")
@@ -671,7 +663,7 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 			re  *regexp.Regexp
 			key string
 			s   fieldSpec
-		}{{reProduct, "product_id", fieldSpec{typ: TypeString}}, {reProdName, "name", fieldSpec{typ: TypeString}}} {
+		}{{reProduct, "product_id", fieldSpec{typ: config.TypeString}}, {reProdName, "name", fieldSpec{typ: config.TypeString}}} {
 			if c := p.col(x.re, taken); c != nil {
 				param(c, x.key, x.s, 0)
 				ev.params = append(ev.params, c)
@@ -690,7 +682,7 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 			return
 		}
 		ev.nameCol, ev.ts = nc, ts
-		nc.places = []placement{{section: "name_column", key: "event_name", spec: fieldSpec{typ: TypeString}, tolerate: 0.1}}
+		nc.places = []placement{{section: "name_column", key: "event_name", spec: fieldSpec{typ: config.TypeString}, tolerate: 0.1}}
 		ts.places = []placement{{section: "timestamp", key: "timestamp", spec: spec, tolerate: 0.1}}
 		taken[nc], taken[ts] = true, true
 		ev.notes = append(ev.notes, fmt.Sprintf("event names from the column %q: each name must exist in your Insider account (custom events are created in InOne first)", nc.name))
@@ -703,10 +695,10 @@ func (p *initPlan) placeEvent(taken map[*initCol]bool) {
 func taxonomySpec(vals []readers.Value) fieldSpec {
 	for _, sep := range []string{">", "/", "|"} {
 		if share(vals, func(s string) bool { return strings.Contains(s, sep) }) >= 0.3 {
-			return fieldSpec{typ: TypeArray, sep: sep}
+			return fieldSpec{typ: config.TypeArray, sep: sep}
 		}
 	}
-	return fieldSpec{typ: TypeArray, sep: "|"}
+	return fieldSpec{typ: config.TypeArray, sep: "|"}
 }
 
 var (
@@ -727,12 +719,12 @@ func isDecimalText(s string) bool {
 // use one.
 func numberSpec(vals []readers.Value) fieldSpec {
 	for _, s := range inferSpecs(vals) {
-		if s.typ == TypeNumber || s.typ == TypeInteger {
-			s.typ = TypeNumber
+		if s.typ == config.TypeNumber || s.typ == config.TypeInteger {
+			s.typ = config.TypeNumber
 			return s
 		}
 	}
-	return fieldSpec{typ: TypeNumber}
+	return fieldSpec{typ: config.TypeNumber}
 }
 
 // Layouts tried for dates and times that are not ISO 8601.
@@ -758,24 +750,24 @@ func inferSpecs(vals []readers.Value) []fieldSpec {
 	if len(kinds) == 1 && !kinds[readers.KindString] {
 		switch {
 		case kinds[readers.KindInt]:
-			add(fieldSpec{typ: TypeInteger})
+			add(fieldSpec{typ: config.TypeInteger})
 		case kinds[readers.KindFloat], kinds[readers.KindDecimal]:
-			add(fieldSpec{typ: TypeNumber})
+			add(fieldSpec{typ: config.TypeNumber})
 		case kinds[readers.KindBool]:
-			add(fieldSpec{typ: TypeBoolean})
+			add(fieldSpec{typ: config.TypeBoolean})
 		case kinds[readers.KindTime]:
-			s := fieldSpec{typ: TypeDateTime}
+			s := fieldSpec{typ: config.TypeDateTime}
 			if wall {
 				s.timezone = "UTC"
 			}
 			add(s)
 		case kinds[readers.KindDate]:
-			add(fieldSpec{typ: TypeDate})
+			add(fieldSpec{typ: config.TypeDate})
 		case kinds[readers.KindList]:
-			add(fieldSpec{typ: TypeArray})
+			add(fieldSpec{typ: config.TypeArray})
 			return out
 		}
-		return append(out, fieldSpec{typ: TypeString})
+		return append(out, fieldSpec{typ: config.TypeString})
 	}
 	all := func(ok func(string) bool) bool { return share(vals, ok) == 1 }
 	lower := func(f func(string) bool) func(string) bool {
@@ -783,22 +775,22 @@ func inferSpecs(vals []readers.Value) []fieldSpec {
 	}
 	if all(lower(func(s string) bool { return slices.Contains(boolWords, s) })) &&
 		!all(func(s string) bool { s = strings.TrimSpace(s); return s == "0" || s == "1" }) {
-		add(fieldSpec{typ: TypeBoolean})
+		add(fieldSpec{typ: config.TypeBoolean})
 	}
 	if all(func(s string) bool { return reInteger.MatchString(strings.TrimSpace(s)) }) {
-		add(fieldSpec{typ: TypeInteger})
+		add(fieldSpec{typ: config.TypeInteger})
 	}
 	if all(isNumberText) {
-		add(fieldSpec{typ: TypeNumber})
+		add(fieldSpec{typ: config.TypeNumber})
 	} else if all(func(s string) bool {
 		return reCommaNo.MatchString(strings.TrimSpace(s)) || reInteger.MatchString(strings.TrimSpace(s))
 	}) {
-		add(fieldSpec{typ: TypeNumber, decimal: ","})
+		add(fieldSpec{typ: config.TypeNumber, decimal: ","})
 	}
 	if all(func(s string) bool { _, err := time.Parse(time.DateOnly, s); return err == nil }) {
-		add(fieldSpec{typ: TypeDate})
+		add(fieldSpec{typ: config.TypeDate})
 	} else if all(func(s string) bool { _, _, ok := encode.ParseRFC3339(s, false); return ok }) {
-		s := fieldSpec{typ: TypeDateTime, layout: config.LayoutRFC3339}
+		s := fieldSpec{typ: config.TypeDateTime, layout: config.LayoutRFC3339}
 		if !all(func(s string) bool { _, w, _ := encode.ParseRFC3339(s, false); return !w }) {
 			s.timezone = "UTC"
 		}
@@ -806,7 +798,7 @@ func inferSpecs(vals []readers.Value) []fieldSpec {
 	} else {
 		for _, l := range initLayouts {
 			if all(func(s string) bool { _, err := time.Parse(l, s); return err == nil }) {
-				s := fieldSpec{typ: TypeDateTime, layout: l}
+				s := fieldSpec{typ: config.TypeDateTime, layout: l}
 				if !strings.ContainsAny(l, "Z-") && !strings.Contains(l, "MST") {
 					s.timezone = "UTC"
 				}
@@ -816,29 +808,29 @@ func inferSpecs(vals []readers.Value) []fieldSpec {
 		}
 		for _, l := range initDateLayouts {
 			if all(func(s string) bool { _, err := time.Parse(l, s); return err == nil }) {
-				add(fieldSpec{typ: TypeDate, layout: l})
+				add(fieldSpec{typ: config.TypeDate, layout: l})
 				break
 			}
 		}
 	}
 	switch {
 	case all(func(s string) bool { return strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") }):
-		add(fieldSpec{typ: TypeArray, format: config.ArrayJSON})
-		add(fieldSpec{typ: TypeArray, format: config.ArrayBrackets})
+		add(fieldSpec{typ: config.TypeArray, format: config.ArrayJSON})
+		add(fieldSpec{typ: config.TypeArray, format: config.ArrayBrackets})
 	case all(func(s string) bool { return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") }):
-		add(fieldSpec{typ: TypeArray, format: config.ArrayPostgres})
+		add(fieldSpec{typ: config.TypeArray, format: config.ArrayPostgres})
 	case share(vals, func(s string) bool { return strings.Contains(s, "|") }) >= 0.3:
-		add(fieldSpec{typ: TypeArray, sep: "|"})
+		add(fieldSpec{typ: config.TypeArray, sep: "|"})
 	}
-	return append(out, fieldSpec{typ: TypeString})
+	return append(out, fieldSpec{typ: config.TypeString})
 }
 
-// InitProblemsError is returned with a config that validate will not yet
+// ProblemsError is returned with a config that validate will not yet
 // accept (no identifier found, say): the config is written all the same,
 // with the problems, for a person to finish.
-type InitProblemsError struct{ Problems string }
+type ProblemsError struct{ Problems string }
 
-func (e *InitProblemsError) Error() string {
+func (e *ProblemsError) Error() string {
 	return "the config needs edits before validate accepts it:\n" + e.Problems
 }
 
@@ -850,13 +842,13 @@ func (p *initPlan) settle() error {
 		cols[i] = c.name
 	}
 	for range 16 {
-		cfg, err := ParseConfig("init", p.yaml())
+		cfg, err := config.Parse("init", p.yaml(), encode.CheckValue)
 		if err != nil {
-			return &InitProblemsError{Problems: err.Error()}
+			return &ProblemsError{Problems: err.Error()}
 		}
 		mp, err := encode.NewMapper(cfg, p.files[0], cols, time.Now())
 		if err != nil {
-			return &InitProblemsError{Problems: err.Error()}
+			return &ProblemsError{Problems: err.Error()}
 		}
 		fails, first := map[string]int{}, map[string]string{}
 		var events, expired, future int32
@@ -911,18 +903,18 @@ func (pl placement) describe() string {
 	case "identifiers":
 		where = "the identifier " + pl.key
 	}
-	if pl.spec.typ != TypeString {
+	if pl.spec.typ != config.TypeString {
 		where += " of type " + string(pl.spec.typ)
 	}
 	return where
 }
 
 func (s fieldSpec) yaml(column string, fixed bool) string {
-	if s.typ == TypeString && s.layout == "" && !fixed {
+	if s.typ == config.TypeString && s.layout == "" && !fixed {
 		return strconv.Quote(column)
 	}
 	parts := []string{"column: " + strconv.Quote(column)}
-	if s.typ != TypeString && s.typ != "" && !(fixed && s.typ == TypeDateTime) {
+	if s.typ != config.TypeString && s.typ != "" && !(fixed && s.typ == config.TypeDateTime) {
 		parts = append(parts, "type: "+string(s.typ))
 	}
 	if s.layout != "" {
