@@ -397,9 +397,28 @@ func (p *initPlan) col(re *regexp.Regexp, taken map[*initCol]bool) *initCol {
 	return best
 }
 
-// place decides each column's placements.
+// place decides each column's placements: the identifiers first, then
+// the event, then the attributes; taken marks the columns placed (or
+// listed as not placeable).
 func (p *initPlan) place() {
 	taken := map[*initCol]bool{}
+	p.skipDuplicates(taken)
+	p.placeEmail(taken)
+	p.placePhone(taken)
+	p.placeCustomerID(taken)
+	p.placeEvent(taken)
+	for _, c := range p.columns {
+		if !taken[c] {
+			taken[c] = true
+			placeAttribute(c)
+		}
+	}
+	p.noteAmbiguousDates()
+}
+
+// skipDuplicates takes out the columns the header names twice (or not at
+// all): a run refuses to map them.
+func (p *initPlan) skipDuplicates(taken map[*initCol]bool) {
 	seen := map[string]int{}
 	for _, c := range p.columns {
 		seen[c.name]++
@@ -410,14 +429,21 @@ func (p *initPlan) place() {
 			c.skipWhy, taken[c] = "the header has this column name more than once (or none): rename it in the export", true
 		}
 	}
-	ident := func(c *initCol, key string, note string) {
-		c.places = []placement{{section: "identifiers", key: key, spec: fieldSpec{typ: config.TypeString}, tolerate: 0.1}}
-		if note != "" {
-			c.notes = append(c.notes, note)
-		}
-		taken[c] = true
+}
+
+// ident places c as the identifier key, with a note if there is one.
+func ident(taken map[*initCol]bool, c *initCol, key string, note string) {
+	c.places = []placement{{section: "identifiers", key: key, spec: fieldSpec{typ: config.TypeString}, tolerate: 0.1}}
+	if note != "" {
+		c.notes = append(c.notes, note)
 	}
-	// Email: by name and values; else by values alone.
+	taken[c] = true
+}
+
+// placeEmail finds the email identifier: by name and values; else by
+// values alone; else a column named for email whose values are mostly
+// addresses.
+func (p *initPlan) placeEmail(taken map[*initCol]bool) {
 	var emails []*initCol
 	for _, c := range p.columns {
 		if len(c.vals) > 0 && share(c.vals, upsert.ValidEmail) >= 0.9 {
@@ -432,26 +458,30 @@ func (p *initPlan) place() {
 		if len(emails) > 1 {
 			note = fmt.Sprintf("email: %q, also holding addresses: %s", emails[0].name, quoteNames(emails[1:]))
 		}
-		ident(emails[0], "email", note)
-	} else {
-		// A column named for email whose values are mostly addresses: the
-		// rows with a bad one are rejected, each with its reason.
-		for _, c := range p.columns {
-			sh := share(c.vals, upsert.ValidEmail)
-			if len(c.vals) > 0 && reEmail.MatchString(normName(c.name)) && sh >= 0.5 {
-				ident(c, "email", fmt.Sprintf("%.0f%% of the sample's values of %q are not email addresses: those rows will be rejected, with the reason", 100*(1-sh), c.name))
-				c.places[0].tolerate = 0.5
-				break
-			}
+		ident(taken, emails[0], "email", note)
+		return
+	}
+	// A column named for email whose values are mostly addresses: the
+	// rows with a bad one are rejected, each with its reason.
+	for _, c := range p.columns {
+		sh := share(c.vals, upsert.ValidEmail)
+		if len(c.vals) > 0 && reEmail.MatchString(normName(c.name)) && sh >= 0.5 {
+			ident(taken, c, "email", fmt.Sprintf("%.0f%% of the sample's values of %q are not email addresses: those rows will be rejected, with the reason", 100*(1-sh), c.name))
+			c.places[0].tolerate = 0.5
+			break
 		}
 	}
-	// Phone: E.164 values; digits that need a country prefix are noted.
+}
+
+// placePhone finds the phone identifier: E.164 values; digits that need
+// a country prefix are listed with how to add it.
+func (p *initPlan) placePhone(taken map[*initCol]bool) {
 	for _, c := range p.columns {
 		if taken[c] || len(c.vals) == 0 || !rePhone.MatchString(normName(c.name)) {
 			continue
 		}
 		if share(c.vals, upsert.ValidPhone) >= 0.7 {
-			ident(c, "phone_number", "")
+			ident(taken, c, "phone_number", "")
 			c.places[0].tolerate = 0.3 // rows with a bad number are rejected, with the reason
 			break
 		}
@@ -461,7 +491,11 @@ func (p *initPlan) place() {
 			break
 		}
 	}
-	// Customer id.
+}
+
+// placeCustomerID finds the uuid identifier by name (reUUID, in order);
+// the other id columns become custom attributes, and a comment says so.
+func (p *initPlan) placeCustomerID(taken map[*initCol]bool) {
 	var ids []*initCol
 	for _, name := range reUUID {
 		for _, c := range p.columns {
@@ -470,52 +504,49 @@ func (p *initPlan) place() {
 			}
 		}
 	}
-	if len(ids) > 0 {
-		note := ""
-		if normName(ids[0].name) == "id" {
-			note = fmt.Sprintf("uuid: the column %q: check that it is your customer id (Insider merges users that share it)", ids[0].name)
-		}
-		if len(ids) > 1 {
-			note = strings.TrimPrefix(note+fmt.Sprintf("; other id columns, mapped as custom attributes: %s", quoteNames(ids[1:])), "; ")
-		}
-		ident(ids[0], "uuid", note)
+	if len(ids) == 0 {
+		return
 	}
-	p.placeEvent(taken)
-	defer p.noteAmbiguousDates()
-	// Default attributes by name, then custom ones.
-	for _, c := range p.columns {
-		if taken[c] {
-			continue
-		}
-		taken[c] = true
-		n := normName(c.name)
-		if len(c.vals) == 0 {
-			c.skipWhy = "no value in the sample"
-			continue
-		}
-		for key, names := range defaultAttrs {
-			if slices.Contains(names, n) {
-				c.places = append(c.places, defaultPlacement(key, c)...)
-				if kind, optin := strings.CutSuffix(key, "_optin"); optin && !strings.Contains(n, kind) {
-					c.notes = append(c.notes, fmt.Sprintf("%q taken as %s: check that it is", c.name, key))
-				}
+	note := ""
+	if normName(ids[0].name) == "id" {
+		note = fmt.Sprintf("uuid: the column %q: check that it is your customer id (Insider merges users that share it)", ids[0].name)
+	}
+	if len(ids) > 1 {
+		note = strings.TrimPrefix(note+fmt.Sprintf("; other id columns, mapped as custom attributes: %s", quoteNames(ids[1:])), "; ")
+	}
+	ident(taken, ids[0], "uuid", note)
+}
+
+// placeAttribute places a column left over as a default attribute by
+// name, then as a custom one of each type its values support.
+func placeAttribute(c *initCol) {
+	n := normName(c.name)
+	if len(c.vals) == 0 {
+		c.skipWhy = "no value in the sample"
+		return
+	}
+	for key, names := range defaultAttrs {
+		if slices.Contains(names, n) {
+			c.places = append(c.places, defaultPlacement(key, c)...)
+			if kind, optin := strings.CutSuffix(key, "_optin"); optin && !strings.Contains(n, kind) {
+				c.notes = append(c.notes, fmt.Sprintf("%q taken as %s: check that it is", c.name, key))
 			}
 		}
-		custom := n
-		if rePhone.MatchString(n) {
-			// Phone numbers are text, whatever their digits look like.
-			c.places = append(c.places, placement{section: "attributes", key: custom, custom: true, spec: fieldSpec{typ: config.TypeString}})
-			continue
+	}
+	custom := n
+	if rePhone.MatchString(n) {
+		// Phone numbers are text, whatever their digits look like.
+		c.places = append(c.places, placement{section: "attributes", key: custom, custom: true, spec: fieldSpec{typ: config.TypeString}})
+		return
+	}
+	if custom == "" || !upsert.ValidCustomName(custom) {
+		if len(c.places) == 0 {
+			c.skipWhy = "its name cannot be a custom attribute name (lowercase letters, digits and _): map it under a name of your choice"
 		}
-		if custom == "" || !upsert.ValidCustomName(custom) {
-			if len(c.places) == 0 {
-				c.skipWhy = "its name cannot be a custom attribute name (lowercase letters, digits and _): map it under a name of your choice"
-			}
-			continue
-		}
-		for _, s := range inferSpecs(c.vals) {
-			c.places = append(c.places, placement{section: "attributes", key: custom, custom: true, spec: s})
-		}
+		return
+	}
+	for _, s := range inferSpecs(c.vals) {
+		c.places = append(c.places, placement{section: "attributes", key: custom, custom: true, spec: s})
 	}
 }
 
