@@ -632,93 +632,112 @@ func defaultPlacement(key string, c *initCol) []placement {
 // placeEvent finds the event: a purchase when an order id, a price and a
 // currency are there, else an event-name column; its timestamp column.
 func (p *initPlan) placeEvent(taken map[*initCol]bool) {
-	tsCol := func() (*initCol, fieldSpec) {
-		var first *initCol
-		var firstSpec fieldSpec
-		for _, byName := range []bool{true, false} {
-			for _, c := range p.columns {
-				if taken[c] || len(c.vals) == 0 || byName && !reEventTS.MatchString(normName(c.name)) {
-					continue
-				}
-				for _, s := range inferSpecs(c.vals) {
-					if s.typ == config.TypeDateTime {
-						return c, s
-					}
-					if s.typ == config.TypeDate && first == nil {
-						first, firstSpec = c, s
-					}
-				}
-			}
-			if first != nil {
-				return first, firstSpec
-			}
-		}
-		return nil, fieldSpec{}
-	}
-	param := func(c *initCol, key string, s fieldSpec, tol float64) {
-		c.places = []placement{{section: "param", key: key, spec: s, tolerate: tol}}
-		taken[c] = true
-	}
 	order, cur := p.col(reOrder, taken), p.col(reCurrency, taken)
 	sale := p.col(reSale, taken)
 	price := p.col(rePrice, taken)
 	if sale == nil {
 		sale, price = price, nil
 	}
-	ev := &initEvent{}
 	if order != nil && cur != nil && sale != nil && share(cur.vals, func(s string) bool { return upsert.ValidCurrency(strings.ToUpper(s)) }) >= 0.9 &&
 		share(sale.vals, isDecimalText) >= 0.9 {
-		ts, spec := tsCol()
-		if ts == nil {
-			p.notes = append(p.notes, "Order columns found, but no column of purchase times: no purchase event.")
-			return
-		}
-		ev.name, ev.ts = "purchase", ts
-		ts.places = []placement{{section: "timestamp", key: "timestamp", spec: spec, tolerate: 0.1}}
-		taken[ts] = true
-		param(order, "event_group_id", fieldSpec{typ: config.TypeString}, 0.1)
-		param(cur, "currency", fieldSpec{typ: config.TypeString}, 0.1)
-		param(sale, "unit_sale_price", numberSpec(sale.vals), 0.1)
-		ev.params = append(ev.params, order, cur, sale)
-		if price != nil && share(price.vals, isDecimalText) >= 0.9 {
-			param(price, "unit_price", numberSpec(price.vals), 0)
-			ev.params = append(ev.params, price)
-		}
-		if q := p.col(reQuantity, taken); q != nil {
-			param(q, "quantity", fieldSpec{typ: config.TypeInteger}, 0.1)
-			ev.params = append(ev.params, q)
-		} else {
-			ev.notes = append(ev.notes, "no quantity column: each row is taken as one item (quantity 1)")
-		}
-		for _, x := range []struct {
-			re  *regexp.Regexp
-			key string
-			s   fieldSpec
-		}{{reProduct, "product_id", fieldSpec{typ: config.TypeString}}, {reProdName, "name", fieldSpec{typ: config.TypeString}}} {
-			if c := p.col(x.re, taken); c != nil {
-				param(c, x.key, x.s, 0)
-				ev.params = append(ev.params, c)
-			}
-		}
-		if c := p.col(reTaxonomy, taken); c != nil {
-			param(c, "taxonomy", taxonomySpec(c.vals), 0)
-			ev.params = append(ev.params, c)
-		}
-		p.event = ev
+		p.placePurchase(taken, order, cur, sale, price)
 		return
 	}
-	if nc := p.col(reEventCol, taken); nc != nil && share(nc.vals, upsert.ValidEventName) >= 0.9 {
-		ts, spec := tsCol()
-		if ts == nil {
-			return
+	p.placeNamedEvent(taken)
+}
+
+// timestampCol is the event's time: the first column not taken with date
+// and time values, those named like one first; else the first with dates.
+func (p *initPlan) timestampCol(taken map[*initCol]bool) (*initCol, fieldSpec) {
+	var first *initCol
+	var firstSpec fieldSpec
+	for _, byName := range []bool{true, false} {
+		for _, c := range p.columns {
+			if taken[c] || len(c.vals) == 0 || byName && !reEventTS.MatchString(normName(c.name)) {
+				continue
+			}
+			for _, s := range inferSpecs(c.vals) {
+				if s.typ == config.TypeDateTime {
+					return c, s
+				}
+				if s.typ == config.TypeDate && first == nil {
+					first, firstSpec = c, s
+				}
+			}
 		}
-		ev.nameCol, ev.ts = nc, ts
-		nc.places = []placement{{section: "name_column", key: "event_name", spec: fieldSpec{typ: config.TypeString}, tolerate: 0.1}}
-		ts.places = []placement{{section: "timestamp", key: "timestamp", spec: spec, tolerate: 0.1}}
-		taken[nc], taken[ts] = true, true
-		ev.notes = append(ev.notes, fmt.Sprintf("event names from the column %q: each name must exist in your Insider account (custom events are created in InOne first)", nc.name))
-		p.event = ev
+		if first != nil {
+			return first, firstSpec
+		}
 	}
+	return nil, fieldSpec{}
+}
+
+// placeTimestamp places ts as the event's timestamp.
+func placeTimestamp(taken map[*initCol]bool, ts *initCol, spec fieldSpec) {
+	ts.places = []placement{{section: "timestamp", key: "timestamp", spec: spec, tolerate: 0.1}}
+	taken[ts] = true
+}
+
+// param places c as the event's param key and adds it to ev's params.
+func (ev *initEvent) param(taken map[*initCol]bool, c *initCol, key string, s fieldSpec, tol float64) {
+	c.places = []placement{{section: "param", key: key, spec: s, tolerate: tol}}
+	taken[c] = true
+	ev.params = append(ev.params, c)
+}
+
+// placePurchase places the purchase event: its timestamp, Insider's
+// required params (order, currency, sale price) and those found besides.
+func (p *initPlan) placePurchase(taken map[*initCol]bool, order, cur, sale, price *initCol) {
+	ts, spec := p.timestampCol(taken)
+	if ts == nil {
+		p.notes = append(p.notes, "Order columns found, but no column of purchase times: no purchase event.")
+		return
+	}
+	ev := &initEvent{name: "purchase", ts: ts}
+	placeTimestamp(taken, ts, spec)
+	ev.param(taken, order, "event_group_id", fieldSpec{typ: config.TypeString}, 0.1)
+	ev.param(taken, cur, "currency", fieldSpec{typ: config.TypeString}, 0.1)
+	ev.param(taken, sale, "unit_sale_price", numberSpec(sale.vals), 0.1)
+	if price != nil && share(price.vals, isDecimalText) >= 0.9 {
+		ev.param(taken, price, "unit_price", numberSpec(price.vals), 0)
+	}
+	if q := p.col(reQuantity, taken); q != nil {
+		ev.param(taken, q, "quantity", fieldSpec{typ: config.TypeInteger}, 0.1)
+	} else {
+		ev.notes = append(ev.notes, "no quantity column: each row is taken as one item (quantity 1)")
+	}
+	for _, x := range []struct {
+		re  *regexp.Regexp
+		key string
+		s   fieldSpec
+	}{{reProduct, "product_id", fieldSpec{typ: config.TypeString}}, {reProdName, "name", fieldSpec{typ: config.TypeString}}} {
+		if c := p.col(x.re, taken); c != nil {
+			ev.param(taken, c, x.key, x.s, 0)
+		}
+	}
+	if c := p.col(reTaxonomy, taken); c != nil {
+		ev.param(taken, c, "taxonomy", taxonomySpec(c.vals), 0)
+	}
+	p.event = ev
+}
+
+// placeNamedEvent places events named by a column of valid event names,
+// with their timestamp column.
+func (p *initPlan) placeNamedEvent(taken map[*initCol]bool) {
+	nc := p.col(reEventCol, taken)
+	if nc == nil || share(nc.vals, upsert.ValidEventName) < 0.9 {
+		return
+	}
+	ts, spec := p.timestampCol(taken)
+	if ts == nil {
+		return
+	}
+	ev := &initEvent{nameCol: nc, ts: ts}
+	nc.places = []placement{{section: "name_column", key: "event_name", spec: fieldSpec{typ: config.TypeString}, tolerate: 0.1}}
+	taken[nc] = true
+	placeTimestamp(taken, ts, spec)
+	ev.notes = append(ev.notes, fmt.Sprintf("event names from the column %q: each name must exist in your Insider account (custom events are created in InOne first)", nc.name))
+	p.event = ev
 }
 
 // taxonomySpec: categories as an array, split at ">" or "/" when the
