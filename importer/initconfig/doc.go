@@ -9,6 +9,16 @@
 // attribute to a custom one) and listing, commented out, a column it could
 // not place. The YAML it returns is commented for a person to check.
 //
+//	initconfig.go  Generate, the plan and its columns; settle, the check
+//	               by mapping the sample
+//	sample.go      the dialect (encoding, byte order mark, gzip,
+//	               delimiter), the sample rows, NULL markers, the other
+//	               inputs' headers
+//	place.go       identifiers, the event (purchase or named) and the
+//	               attributes, by column name and values
+//	infer.go       the types, layouts and array formats the values support
+//	yaml.go        the commented config, one section after the other
+//
 // It imports importer/config, importer/encode, importer/upsert and
 // readers; never the root importer.
 package initconfig
