@@ -195,11 +195,10 @@ type batch struct {
 	rows      int64        // rows in the range
 	lr        ledger.Range // the batch as the ledger records it (rangeOf)
 
-	// While the batch is open: its users by hash, the sizes of their
-	// objects, what merging rows into earlier users added, and which users
-	// that was (joined[k]; nil when none): their objects are encoded again
-	// at cut.
-	byUser   map[uint64]int
+	// While the batch is open (its users by hash are in batcher.users):
+	// the sizes of their objects, what merging rows into earlier users
+	// added, and which users that was (joined[k]; nil when none): their
+	// objects are encoded again at cut.
 	userSize []int
 	extra    int
 	joined   []bool
@@ -228,6 +227,11 @@ type batcher struct {
 	prefix []byte
 	suffix []byte
 	cur    *batch
+	// users indexes the open batch's users by hash; hashed is the unit
+	// whose hash was worked out last (hashOf).
+	users  userIndex
+	hashed *unit
+	hash   uint64
 	// lastSize is the body size of the last batch, to size the next.
 	lastSize int
 	tooBig   int    // size of the user object place last found over the limit
@@ -236,6 +240,68 @@ type batcher struct {
 	bodies *sync.Pool
 
 	attrs []encode.Field // the config's attributes, keyed (encode.KeyedFields)
+}
+
+// hashOf returns userHash of u's identifiers, worked out once for join
+// and place.
+func (bt *batcher) hashOf(u *unit) uint64 {
+	if bt.hashed != u {
+		bt.hashed, bt.hash = u, userHash(u.users[0].Key)
+	}
+	return bt.hash
+}
+
+// userIndex maps the users of the open batch, by hash, to their index in
+// it. It is an open-addressing table that the batcher uses again for
+// every batch: a map per batch cost an allocation about as large as the
+// batch's other slices together, and its lookups more.
+type userIndex struct {
+	slots []userSlot
+	gen   uint32 // the open batch's: a slot of another one is empty
+}
+
+type userSlot struct {
+	h   uint64
+	k   int32
+	gen uint32
+}
+
+// reset empties the index for a batch of up to n users.
+func (x *userIndex) reset(n int) {
+	size := 64
+	for size < 2*n {
+		size *= 2
+	}
+	x.gen++
+	if len(x.slots) < size || x.gen == 0 {
+		x.slots, x.gen = make([]userSlot, max(size, len(x.slots))), 1
+	}
+}
+
+// get returns the index of the user of hash h, if the batch holds one.
+func (x *userIndex) get(h uint64) (int, bool) {
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sl := &x.slots[i]
+		if sl.gen != x.gen {
+			return 0, false
+		}
+		if sl.h == h {
+			return int(sl.k), true
+		}
+	}
+}
+
+// put records that the user of hash h is the k-th, in place of any user
+// of that hash before it.
+func (x *userIndex) put(h uint64, k int) {
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if sl := &x.slots[i]; sl.gen != x.gen || sl.h == h {
+			*sl = userSlot{h: h, k: int32(k), gen: x.gen}
+			return
+		}
+	}
 }
 
 func (bt *batcher) bodiesGet() ([]byte, bool) {
@@ -278,12 +344,14 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		}
 	}
 	if bt.cur == nil {
-		// The per-user slices and the map are sized for a full batch:
-		// growing them by doubling cost a dozen allocations a batch.
+		// The per-user slices are sized for a full batch (the index of
+		// its users too): growing them by doubling cost a dozen
+		// allocations a batch.
 		n := bt.cfg.Delivery.BatchUsers
+		bt.users.reset(n)
 		bt.cur = &batch{file: bt.file, start: u.first, segs: []segment{{file: bt.file, seq: bt.seq, start: u.first}},
-			byUser: make(map[uint64]int, n), answered: make(chan struct{}),
-			userOff: make([]int, 0, n+1), userUnit: make([]*unit, 0, n), userHash: make([]uint64, 0, n), userSize: make([]int, 0, n)}
+			answered: make(chan struct{}), userOff: make([]int, 0, n+1),
+			userUnit: make([]*unit, 0, n), userHash: make([]uint64, 0, n), userSize: make([]int, 0, n)}
 		// Start at the size the last batch reached: one allocation instead
 		// of doubling up to a megabyte.
 		if p, ok := bt.bodiesGet(); ok {
@@ -316,7 +384,7 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 // would be over the row or byte limits: the batch must close first.
 func (bt *batcher) join(u *unit) (joined, clash bool) {
 	c := bt.cur
-	k, ok := c.byUser[userHash(u.users[0].Key)]
+	k, ok := bt.users.get(bt.hashOf(u))
 	if !ok {
 		return false, false
 	}
@@ -361,8 +429,8 @@ func (bt *batcher) place(u *unit) bool {
 		c.body = c.body[:mark]
 		return false
 	}
-	h := userHash(u.users[0].Key)
-	c.byUser[h] = len(c.userUnit)
+	h := bt.hashOf(u)
+	bt.users.put(h, len(c.userUnit))
 	c.userOff = append(c.userOff, start)
 	c.userUnit = append(c.userUnit, u)
 	c.userHash = append(c.userHash, h)
@@ -412,7 +480,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	c.userOff = append(c.userOff, len(c.body))
 	c.body = append(c.body, bt.suffix...)
 	bt.lastSize = len(c.body)
-	c.byUser, c.userSize, c.joined = nil, nil, nil
+	c.userSize, c.joined = nil, nil
 	c.userAttrs = attrHashes(c.userUnit, len(bt.cfg.Mapping.Attributes))
 	// The encoded parts now live in the body; until the batch is answered
 	// a row keeps only what counts need. Event slots stay (their number is

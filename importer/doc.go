@@ -41,4 +41,7 @@
 // Insider's profile API, is package importer/verify's; it shares the
 // run's input expansion and shard parts through package readers
 // (readers.Expand, readers.SharePart) and does not import this package.
+// The `init` command's config writer is package importer/initconfig: it
+// maps its sample through importer/config and importer/encode, not
+// through this package.
 package importer

@@ -280,3 +280,30 @@ func TestUserOrderWaitsOnlyForChangedValues(t *testing.T) {
 	o.dispatch(b6)
 	assert.Empty(t, b6.after)
 }
+
+// A batch answered while others are in flight is not followed by a batch
+// dispatched after it, though answered only lists it (userOrder.drop),
+// and the map keeps nothing of it then.
+func TestUserOrderDropsAnsweredBeforeDispatch(t *testing.T) {
+	o := newUserOrder()
+	mk := func(h uint64, val uint64) *batch {
+		return &batch{userHash: []uint64{h}, userAttrs: []uint64{val}, answered: make(chan struct{})}
+	}
+	b1, other := mk(42, 1), mk(7, 1)
+	o.dispatch(b1)
+	o.dispatch(other) // keeps a batch in flight
+	o.answered(b1)
+	b2 := mk(42, 2) // another value for b1's user
+	o.dispatch(b2)
+	assert.Empty(t, b2.after, "b1 was answered")
+	_, held := o.users[42]
+	assert.True(t, held, "b2 holds user 42")
+	b3 := mk(42, 3)
+	o.dispatch(b3)
+	assert.Equal(t, []*batch{b2}, b3.after)
+	for _, b := range []*batch{other, b2, b3} {
+		o.answered(b)
+	}
+	assert.Empty(t, o.users)
+	assert.Empty(t, o.done)
+}

@@ -327,35 +327,46 @@ func (s *csvSplitter) slabText(p []byte) string {
 func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 	c := s.comma[0]
 	// While cutting, starts holds where each field begins in line; ends,
-	// where it ends.
+	// where it ends. The general path starts again from empty slices
+	// (kept for their capacity): on a false return they go back empty.
 	ends, starts := s.ends[:0], s.starts[:0]
-	// The general path starts again from empty slices (kept for their
-	// capacity).
-	defer func() { s.ends, s.starts = ends[:len(s.rec.fields)], starts[:len(s.rec.fields)] }()
 	q := bytes.IndexByte(line, '"') // the next quote at or after pos
 	if q < 0 {
 		q = len(line)
 	}
+	limit := s.maxFields // the general path counts the fields it drops
+	if limit == 0 {
+		limit = -1
+	}
+	// Each field is stored at its index n in the room the slices have
+	// (kept from the lines before), which grows only when a line has more
+	// fields than any before.
+	ends, starts = ends[:cap(ends)], starts[:cap(starts)]
+	n := 0
 	pos := 0
 	marker := false // an unquoted field may be \N
-	for {
-		if s.maxFields > 0 && len(ends) == s.maxFields {
-			return false // the general path counts the fields it drops
+	ok := false
+	for n != limit {
+		if n >= len(ends) || n >= len(starts) {
+			ends, starts = append(ends[:n], 0), append(starts[:n], 0)
+			ends, starts = ends[:cap(ends)], starts[:cap(starts)]
 		}
 		if pos == q && pos < len(line) {
 			// A quoted field: it must close on this line, before the
 			// delimiter or the line's end.
 			j := bytes.IndexByte(line[pos+1:], '"')
 			if j < 0 {
-				return false
+				break
 			}
 			end := pos + 1 + j
-			starts, ends = append(starts, int64(pos+1)), append(ends, end)
+			starts[n], ends[n] = int64(pos+1), end
+			n++
 			if end+1 == len(line) {
+				ok = true
 				break
 			}
 			if line[end+1] != c {
-				return false // "" or a quote error
+				break // "" or a quote error
 			}
 			pos = end + 2
 			if q = bytes.IndexByte(line[pos:], '"'); q < 0 {
@@ -367,19 +378,28 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		}
 		end := indexFrom(line, pos, c)
 		if q < end {
-			return false // a bare quote
+			break // a bare quote
 		}
-		starts, ends = append(starts, int64(pos)), append(ends, end)
+		starts[n], ends[n] = int64(pos), end
+		n++
 		if end-pos == 2 && line[pos] == '\\' {
 			marker = true
 		}
 		if end == len(line) {
+			ok = true
 			break
 		}
 		pos = end + 1
 	}
+	if !ok {
+		s.ends, s.starts = ends[:0], starts[:0]
+		return false
+	}
+	ends, starts = ends[:n], starts[:n]
+	s.ends, s.starts = ends, starts
 	text := s.slabText(line)
 	fields := s.slabFields(len(ends))
+	fields, starts = fields[:len(ends)], starts[:len(ends)]
 	for i, end := range ends {
 		fields[i] = text[starts[i]:end]
 		starts[i] += at

@@ -8,13 +8,13 @@ import (
 	"io"
 	"os"
 
-	"github.com/insider-import/insider-import/importer"
+	"github.com/insider-import/insider-import/importer/initconfig"
 	"github.com/insider-import/insider-import/internal/safefile"
 	"github.com/insider-import/insider-import/readers"
 )
 
 // cmdInit runs `insider-import init [--out import.yaml] INPUT...`: it
-// writes a first config from the inputs (importer.InitConfig). A config
+// writes a first config from the inputs (initconfig.Generate). A config
 // that still needs an edit (no identifier found) is written all the same,
 // and the command exits 2 saying what to edit.
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,8 +48,8 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usageError{fmt.Sprintf("init: %s exists; choose another --out or add --force", *out)}
 		}
 	}
-	y, err := importer.InitConfig(ctx, importer.InitOptions{Inputs: fs.Args(), SampleRows: *sample, S3: s3, Partner: os.Getenv("INSIDER_PARTNER_NAME"), Endpoint: *endpoint})
-	var pe *importer.InitProblemsError
+	y, err := initconfig.Generate(ctx, initconfig.Options{Inputs: fs.Args(), SampleRows: *sample, S3: s3, Partner: os.Getenv("INSIDER_PARTNER_NAME"), Endpoint: *endpoint})
+	var pe *initconfig.ProblemsError
 	if err != nil && !errors.As(err, &pe) {
 		return err
 	}
@@ -68,7 +68,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-func usageErrorOf(pe *importer.InitProblemsError) error {
+func usageErrorOf(pe *initconfig.ProblemsError) error {
 	if pe == nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -25,7 +26,7 @@ func (m *Mapper) mapEvent(r *Row, e *EventSpec, rec *readers.Record, buf []byte)
 	}
 
 	start := len(buf)
-	buf = appendEventHead(buf, e, name, ts)
+	buf = appendEventHead(buf, e, name, ts, utcText(&e.Timestamp, tv, err))
 	buf, present := m.appendParams(r, e, rec, buf)
 	buf = append(buf, '}')
 	required, oldest, newest := e.required, e.oldest, e.newest
@@ -72,8 +73,9 @@ func (m *Mapper) eventName(r *Row, e *EventSpec, rec *readers.Record) string {
 }
 
 // appendEventHead opens an event object: its name and timestamp, from the
-// head encoded once when the name is fixed.
-func appendEventHead(buf []byte, e *EventSpec, name string, ts time.Time) []byte {
+// head encoded once when the name is fixed. text, when not "", is the
+// timestamp's cell, already written as appendTime writes ts (utcText).
+func appendEventHead(buf []byte, e *EventSpec, name string, ts time.Time, text string) []byte {
 	if e.NameColumn == nil && e.head != "" {
 		buf = append(buf, e.head...)
 	} else {
@@ -81,7 +83,29 @@ func appendEventHead(buf []byte, e *EventSpec, name string, ts time.Time) []byte
 		buf = appendString(buf, name)
 		buf = append(buf, `,"timestamp":`...)
 	}
+	if text != "" {
+		buf = append(buf, '"')
+		buf = append(buf, text...)
+		return append(buf, '"')
+	}
 	return appendTime(buf, ts)
+}
+
+// utcText returns the text of timestamp cell v when it is what appendTime
+// makes of the time it was read as (err nil): RFC 3339 in UTC without a
+// fraction, "2024-01-01T00:06:33Z", as most exports write it; else "". The
+// RFC 3339 reader has checked its digits, ranges and date, and reads the
+// "Z" as UTC, so the text needs no formatting again (a third of what the
+// timestamp cost).
+func utcText(f *Field, v *readers.Value, err error) string {
+	if err != nil || v.Kind != readers.KindString || f.Type == config.TypeDate || (f.Layout != "" && f.Layout != layoutRFC3339) {
+		return ""
+	}
+	s := v.Str
+	if len(s) != 20 || s[10] != 'T' || s[19] != 'Z' {
+		return ""
+	}
+	return s
 }
 
 // appendParams appends the "event_params" object of the event of spec e,

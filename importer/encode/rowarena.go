@@ -9,8 +9,8 @@ import (
 // rows of a chunk are consecutive and live about as long as each other.
 // Once every row of the chunk is encoded into a request (which drops key
 // and attrs and clears evs), nothing points into buf or attrs any more and
-// they are freed, as the rows' own buffers were: rows stay until their
-// batch is answered, their encoded bytes do not.
+// they are used again by a later chunk (Recycle), or freed: rows stay
+// until their batch is answered, their encoded bytes do not.
 type RowArena struct {
 	rows  []Row
 	buf   []byte   // encoding space; each row takes what it used
@@ -19,46 +19,67 @@ type RowArena struct {
 }
 
 // NewRowArena returns an arena for n rows of mapper m. Its encoding
-// space comes from spare (see recycle) when one there is large enough.
+// space and attribute slots come from spare (see Recycle) when those
+// there are large enough.
 func (m *Mapper) NewRowArena(n int, spare *sync.Pool) *RowArena {
 	a := &RowArena{
-		rows:  make([]Row, n),
-		attrs: make([][]byte, 0, n*len(m.m.Attributes)),
-		evs:   make([][]byte, 0, n*len(m.m.Events)),
+		rows: make([]Row, n),
+		evs:  make([][]byte, 0, n*len(m.m.Events)),
 	}
-	want := n * int(m.hint.Load())
+	want, nattrs := n*int(m.hint.Load()), n*len(m.m.Attributes)
 	if spare != nil {
-		if p, ok := spare.Get().(*[]byte); ok && cap(*p) >= want {
-			a.buf = (*p)[:0]
+		if sp, ok := spare.Get().(*arenaSpace); ok {
+			if cap(sp.buf) >= want {
+				a.buf = sp.buf[:0]
+			}
+			if cap(sp.attrs) >= nattrs {
+				clear(sp.attrs[:cap(sp.attrs)]) // a row's absent attributes are nil
+				a.attrs = sp.attrs[:0]
+			}
 		}
 	}
 	if a.buf == nil {
 		a.buf = make([]byte, 0, want)
 	}
+	if a.attrs == nil {
+		a.attrs = make([][]byte, 0, nattrs)
+	}
 	return a
+}
+
+// arenaSpace is what a recycled arena leaves for a later one: its encoding
+// space and its attribute slots (a slab of them as large as a third of
+// the encoding space, with pointers the collector scans).
+type arenaSpace struct {
+	buf   []byte
+	attrs [][]byte
 }
 
 // PoisonRecycled, set by tests, overwrites recycled space at once, so that
 // a row still read after its arena was recycled shows in the output.
 var PoisonRecycled bool
 
-// Recycle hands the arena's encoding space to spare for a later chunk. It
-// is for when every row of the arena is encoded into a request body whose
-// batch is cut: nothing reads a row's encoded parts after that (the
-// batcher cleared them, see batcher.cut).
+// Recycle hands the arena's encoding space and attribute slots to spare
+// for a later chunk. It is for when every row of the arena is encoded into
+// a request body whose batch is cut: nothing reads a row's encoded parts
+// after that (the batcher cleared them, see batcher.cut).
 func (a *RowArena) Recycle(spare *sync.Pool) {
 	if a == nil || a.buf == nil {
 		return
 	}
-	buf := a.buf[:0]
-	a.buf = nil
+	sp := &arenaSpace{buf: a.buf[:0], attrs: a.attrs[:0]}
+	a.buf, a.attrs = nil, nil
 	if PoisonRecycled {
-		full := buf[:cap(buf)]
+		full := sp.buf[:cap(sp.buf)]
 		for i := range full {
 			full[i] = '~'
 		}
+		slots := sp.attrs[:cap(sp.attrs)]
+		for i := range slots {
+			slots[i] = []byte(`"~recycled~"`)
+		}
 	}
-	spare.Put(&buf)
+	spare.Put(sp)
 }
 
 // next returns a zeroed row, from the arena when it has one.

@@ -1,4 +1,4 @@
-package importer
+package initconfig
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding/charmap"
@@ -19,9 +21,9 @@ func initYAML(t *testing.T, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	require.NoError(t, os.WriteFile(path, data, 0o600))
-	y, err := InitConfig(context.Background(), InitOptions{Inputs: []string{path}})
+	y, err := Generate(context.Background(), Options{Inputs: []string{path}})
 	require.NoError(t, err, "%s", y)
-	_, err = ParseConfig(name, y)
+	_, err = config.Parse(name, y, encode.CheckValue)
 	require.NoError(t, err, "validate loads the config:\n%s", y)
 	return string(y)
 }
@@ -127,7 +129,7 @@ func TestInitSeveralInputs(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.csv"), []byte("email,tier\na@example.com,gold\n"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.csv"), []byte("email\nb@example.com\n"), 0o600))
-	y, err := InitConfig(context.Background(), InitOptions{Inputs: []string{dir}})
+	y, err := Generate(context.Background(), Options{Inputs: []string{dir}})
 	require.NoError(t, err)
 	assert.Contains(t, string(y), `paths: ["`+dir+`"]`)
 	assert.Contains(t, string(y), `# `+filepath.Join(dir, "b.csv")+` has no column "tier"`)
@@ -138,8 +140,8 @@ func TestInitSeveralInputs(t *testing.T) {
 func TestInitWithoutIdentifier(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "noid.csv")
 	require.NoError(t, os.WriteFile(path, []byte("color,size\nred,3\nblue,4\n"), 0o600))
-	y, err := InitConfig(context.Background(), InitOptions{Inputs: []string{path}})
-	var pe *InitProblemsError
+	y, err := Generate(context.Background(), Options{Inputs: []string{path}})
+	var pe *ProblemsError
 	require.ErrorAs(t, err, &pe)
 	assert.Contains(t, pe.Error(), "map at least one identifier")
 	assert.Contains(t, string(y), "# no identifier column found: map email, phone_number (E.164) or uuid")
