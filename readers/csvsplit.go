@@ -139,40 +139,15 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		// A '\r' that ended the previous piece of a long line is data
-		// unless this piece starts the "\n" of a "\r\n".
-		if s.pendingCR {
-			s.pendingCR = false
-			// Data, unless a "\n" follows (a "\r\n") or nothing does (a
-			// final \r is dropped, as encoding/csv does).
-			if len(seg) > 0 && seg[0] != '\n' {
-				if s.rec.off < 0 {
-					s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
-				}
-				s.feed([]byte{'\r'}, segOff-1)
+		if s.carriedCR(seg) {
+			if s.rec.off < 0 {
+				s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
 			}
+			s.feed([]byte{'\r'}, segOff-1)
 		}
-		content, nl := seg, false
-		switch {
-		case full:
-			if n := len(content); n > 0 && content[n-1] == '\r' {
-				content = content[:n-1]
-				s.pendingCR = true
-			}
-		case eof:
-			if n := len(content); n > 0 && content[n-1] == '\r' {
-				content = content[:n-1] // as encoding/csv: a final \r is dropped
-			}
-		default:
-			nl = true
-			content = content[:len(content)-1]
-			if n := len(content); n > 0 && content[n-1] == '\r' {
-				content = content[:n-1]
-			}
-		}
+		content, nl := s.lineContent(seg, full, eof, 0)
 		if s.rec.off < 0 {
-			if nl && len(content) == 0 {
-				s.line++ // a blank line between records
+			if s.blank(content, nl) {
 				continue
 			}
 			if eof && len(content) == 0 {
@@ -199,27 +174,71 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if nl {
 			s.line++
 		}
-		// The line ended (or the input did).
-		if s.state == stQuoted {
-			if !eof {
-				s.add([]byte{'\n'})
-				s.lineOff = s.off
-				continue // the quoted field goes on on the next line
-			}
-			s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+		if s.lineEnded(eof) {
+			return s.cut(), nil
 		}
-		switch s.state {
-		case stFieldStart:
-			s.startField(s.off)
-			s.endField()
-		case stUnquoted:
-			s.endUnquoted()
-		case stQuoteSeen:
-			s.endField()
-		}
-		break
 	}
-	return s.cut(), nil
+}
+
+// carriedCR reports whether a '\r' that ended the last piece of a long
+// line is data: it is, unless this piece starts the "\n" of a "\r\n" or
+// nothing follows (a final '\r' is dropped, as encoding/csv does).
+func (s *csvSplitter) carriedCR(seg []byte) bool {
+	cr := s.pendingCR && len(seg) > 0 && seg[0] != '\n'
+	s.pendingCR = false
+	return cr
+}
+
+// lineContent is seg, a line or a piece of one, without its line end: the
+// "\n" or "\r\n" of a whole line (nl), a final '\r' of the input (dropped,
+// as encoding/csv does), or a '\r' ending a piece of a long line, held in
+// pendingCR until the next piece says whether a '\n' follows. A '\r' after
+// esc (when not 0) is data, not a line end.
+func (s *csvSplitter) lineContent(seg []byte, full, eof bool, esc byte) (content []byte, nl bool) {
+	content = seg
+	if !full && !eof {
+		nl = true
+		content = content[:len(content)-1]
+	}
+	if n := len(content); n > 0 && content[n-1] == '\r' && (esc == 0 || n < 2 || content[n-2] != esc) {
+		content = content[:n-1]
+		s.pendingCR = full
+	}
+	return content, nl
+}
+
+// blank reports whether content, read before a record starts, is a blank
+// line between records, and counts it.
+func (s *csvSplitter) blank(content []byte, nl bool) bool {
+	if nl && len(content) == 0 {
+		s.line++
+		return true
+	}
+	return false
+}
+
+// lineEnded ends a line (or the input) that the general path has fed: a
+// quoted field goes on on the next line (false); otherwise the record's
+// last field ends and the record is whole (true).
+func (s *csvSplitter) lineEnded(eof bool) bool {
+	if s.state == stQuoted {
+		if !eof {
+			s.add([]byte{'\n'})
+			s.lineOff = s.off
+			return false
+		}
+		s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+	}
+	switch s.state {
+	case stFieldStart:
+		s.startField(s.off)
+		s.endField()
+	case stUnquoted:
+		s.endUnquoted()
+	case stQuoteSeen:
+		s.endField()
+	}
+	return true
 }
 
 // overMax marks the record as over max bytes once it is, dropping what
