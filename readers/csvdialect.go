@@ -39,27 +39,13 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		if s.pendingCR {
-			// A '\r' ended the last piece of a long line: data, unless the
-			// "\n" of a "\r\n" follows.
-			s.pendingCR = false
-			if len(seg) > 0 && seg[0] != '\n' {
-				s.feedDialect([]byte{'\r'}, segOff-1)
-			}
-		}
-		content, nl := seg, false
-		if !full && !eof {
-			nl = true
-			content = content[:len(content)-1]
+		if s.carriedCR(seg) {
+			s.feedDialect([]byte{'\r'}, segOff-1)
 		}
 		// A line's "\r\n" end is its end; an escaped '\r' is data.
-		if n := len(content); n > 0 && content[n-1] == '\r' && (n < 2 || content[n-2] != s.dialect.escape || s.dialect.escape == 0) {
-			content = content[:n-1]
-			s.pendingCR = full
-		}
+		content, nl := s.lineContent(seg, full, eof, s.dialect.escape)
 		if s.rec.off < 0 {
-			if nl && len(content) == 0 {
-				s.line++
+			if s.blank(content, nl) {
 				continue
 			}
 			if eof && len(content) == 0 {
@@ -80,39 +66,48 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if nl {
 			s.line++
 		}
-		if s.esc && !eof {
-			// A backslash and a raw line end: the line end is data.
-			s.esc = false
-			s.add([]byte{'\n'})
-			s.lineOff = s.off
-			continue
+		if s.dialectLineEnded(eof) {
+			break
 		}
-		if s.state == stQuoted {
-			if !eof {
-				s.add([]byte{'\n'})
-				s.lineOff = s.off
-				continue
-			}
-			s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
-		}
-		if s.esc { // a backslash ends the input: itself
-			s.add([]byte{'\\'})
-		}
-		switch s.state {
-		case stFieldStart:
-			s.startField(s.off)
-			s.fieldAt, s.fieldQuoted, s.fieldNull = len(s.buf), false, false
-			s.endDialectField()
-		case stUnquoted, stQuoteSeen:
-			s.endDialectField()
-		}
-		break
 	}
 	rec := s.cut()
 	if plain {
 		s.text = "" // checkText: nothing to look for
 	}
 	return rec, nil
+}
+
+// dialectLineEnded is lineEnded for a csvDialect: a line end after a
+// backslash, or inside a quoted field, is data and the record goes on
+// (false); otherwise its last field ends (true).
+func (s *csvSplitter) dialectLineEnded(eof bool) bool {
+	if s.esc && !eof {
+		// A backslash and a raw line end: the line end is data.
+		s.esc = false
+		s.add([]byte{'\n'})
+		s.lineOff = s.off
+		return false
+	}
+	if s.state == stQuoted {
+		if !eof {
+			s.add([]byte{'\n'})
+			s.lineOff = s.off
+			return false
+		}
+		s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+	}
+	if s.esc { // a backslash ends the input: itself
+		s.add([]byte{'\\'})
+	}
+	switch s.state {
+	case stFieldStart:
+		s.startField(s.off)
+		s.fieldAt, s.fieldQuoted, s.fieldNull = len(s.buf), false, false
+		s.endDialectField()
+	case stUnquoted, stQuoteSeen:
+		s.endDialectField()
+	}
+	return true
 }
 
 // feedDialect is feed for a csvDialect: content is one line (or a piece
