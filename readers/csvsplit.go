@@ -344,11 +344,39 @@ func (s *csvSplitter) slabText(p []byte) string {
 // general path reads, for any other line, and for a line with a quote
 // error, which that path reports.
 func (s *csvSplitter) splitLine(line []byte, at int64) bool {
+	ends, starts, marker, ok := s.fieldBounds(line)
+	if !ok {
+		s.ends, s.starts = ends[:0], starts[:0]
+		return false
+	}
+	s.ends, s.starts = ends, starts
+	text := s.slabText(line)
+	fields := s.slabFields(len(ends))
+	fields, starts = fields[:len(ends)], starts[:len(ends)]
+	for i, end := range ends {
+		fields[i] = text[starts[i]:end]
+		starts[i] += at
+	}
+	if marker && !s.textN {
+		s.nullMarkers(line, at, fields, starts)
+	}
+	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == s.comma[0] {
+		// An empty last field after a delimiter starts, for feed, where
+		// the next line does.
+		starts[n-1] = s.off
+	}
+	s.text = text
+	s.rec.fields, s.rec.nfields = fields, len(fields)
+	return true
+}
+
+// fieldBounds finds, for splitLine, where each field of line begins
+// (starts, an index in line) and ends (ends), and whether an unquoted one
+// may be \N (marker). ok is false for a line splitLine leaves to the
+// general path; the slices are s.ends and s.starts, kept for their
+// capacity, grown only when a line has more fields than any before.
+func (s *csvSplitter) fieldBounds(line []byte) (ends []int, starts []int64, marker, ok bool) {
 	c := s.comma[0]
-	// While cutting, starts holds where each field begins in line; ends,
-	// where it ends. The general path starts again from empty slices
-	// (kept for their capacity): on a false return they go back empty.
-	ends, starts := s.ends[:0], s.starts[:0]
 	q := bytes.IndexByte(line, '"') // the next quote at or after pos
 	if q < 0 {
 		q = len(line)
@@ -357,14 +385,10 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 	if limit == 0 {
 		limit = -1
 	}
-	// Each field is stored at its index n in the room the slices have
-	// (kept from the lines before), which grows only when a line has more
-	// fields than any before.
-	ends, starts = ends[:cap(ends)], starts[:cap(starts)]
+	// Each field is stored at its index n in the room the slices have.
+	ends, starts = s.ends[:cap(s.ends)], s.starts[:cap(s.starts)]
 	n := 0
 	pos := 0
-	marker := false // an unquoted field may be \N
-	ok := false
 	for n != limit {
 		if n >= len(ends) || n >= len(starts) {
 			ends, starts = append(ends[:n], 0), append(starts[:n], 0)
@@ -410,30 +434,7 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		}
 		pos = end + 1
 	}
-	if !ok {
-		s.ends, s.starts = ends[:0], starts[:0]
-		return false
-	}
-	ends, starts = ends[:n], starts[:n]
-	s.ends, s.starts = ends, starts
-	text := s.slabText(line)
-	fields := s.slabFields(len(ends))
-	fields, starts = fields[:len(ends)], starts[:len(ends)]
-	for i, end := range ends {
-		fields[i] = text[starts[i]:end]
-		starts[i] += at
-	}
-	if marker && !s.textN {
-		s.nullMarkers(line, at, fields, starts)
-	}
-	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == c {
-		// An empty last field after a delimiter starts, for feed, where
-		// the next line does.
-		starts[n-1] = s.off
-	}
-	s.text = text
-	s.rec.fields, s.rec.nfields = fields, len(fields)
-	return true
+	return ends[:n], starts[:n], marker, ok
 }
 
 // nullMarkers empties the unquoted fields of a line cut by splitLine that
