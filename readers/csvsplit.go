@@ -492,11 +492,11 @@ func (s *csvSplitter) add(p []byte) {
 // feed parses content, the bytes of one line (or a piece of a long one)
 // without its line end, which starts at offset at. It works on local
 // copies of the record's slices, stored back once: appending through s on
-// every field costs a GC write barrier each.
+// every field costs a GC write barrier each. Its steps are inlined
+// helpers that take and return those copies.
 func (s *csvSplitter) feed(content []byte, at int64) {
 	buf, ends, starts, state := s.buf, s.ends, s.starts, s.state
 	keep := !s.over
-	room := func() bool { return keep && (s.maxFields == 0 || len(ends) < s.maxFields) }
 	// Most lines hold no quote at all: one look for it over the line
 	// instead of one in every unquoted field.
 	quotes := bytes.IndexByte(content, '"') >= 0
@@ -508,9 +508,7 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if quoted {
 				content, at = content[1:], at+1
 			}
-			if room() {
-				starts = append(starts, at)
-			}
+			starts = s.keepStart(starts, at, len(ends), keep)
 			s.fieldAt = len(buf)
 			state = stUnquoted
 			if quoted {
@@ -527,58 +525,40 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if i >= 0 {
 				field = content[:i]
 			}
-			j := -1
-			if quotes {
-				j = bytes.IndexByte(field, '"')
-			}
-			if j >= 0 {
+			if j := bareQuote(field, quotes); j >= 0 {
 				s.state = state
 				s.fail("csv.quote", int(at-s.lineOff)+j+1, csv.ErrBareQuote)
 				return
 			}
-			if keep {
-				buf = append(buf, field...)
-			}
+			buf = keepBytes(buf, field, keep)
 			if i < 0 {
 				s.state = state
 				return
 			}
-			if keep && !s.textN && len(buf)-s.fieldAt == 2 && string(buf[s.fieldAt:]) == nullMarker {
-				buf = buf[:s.fieldAt]
+			if keep && !s.textN {
+				buf = trimNull(buf, s.fieldAt)
 			}
-			s.rec.nfields++
-			if room() {
-				ends = append(ends, len(buf))
-			}
+			ends = s.keepEnd(ends, len(buf), keep)
 			content, at = content[i+len(s.comma):], at+int64(i+len(s.comma))
 			state = stFieldStart
 		case stQuoted:
 			i := bytes.IndexByte(content, '"')
 			if i < 0 {
-				if keep {
-					buf = append(buf, content...)
-				}
+				buf = keepBytes(buf, content, keep)
 				s.state = state
 				return
 			}
-			if keep {
-				buf = append(buf, content[:i]...)
-			}
+			buf = keepBytes(buf, content[:i], keep)
 			content, at = content[i+1:], at+int64(i+1)
 			state = stQuoteSeen
 		case stQuoteSeen:
 			switch {
 			case content[0] == '"':
-				if keep {
-					buf = append(buf, '"')
-				}
+				buf = keepBytes(buf, content[:1], keep)
 				content, at = content[1:], at+1
 				state = stQuoted
 			case bytes.HasPrefix(content, s.comma):
-				s.rec.nfields++
-				if room() {
-					ends = append(ends, len(buf))
-				}
+				ends = s.keepEnd(ends, len(buf), keep)
 				content, at = content[len(s.comma):], at+int64(len(s.comma))
 				state = stFieldStart
 			default:
@@ -592,6 +572,51 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 		}
 	}
 	s.state = state
+}
+
+// keepStart appends at, a field's start, to starts (feed's copy) when the
+// record is kept and has room for the field: ends holds n fields.
+func (s *csvSplitter) keepStart(starts []int64, at int64, n int, keep bool) []int64 {
+	if keep && (s.maxFields == 0 || n < s.maxFields) {
+		starts = append(starts, at)
+	}
+	return starts
+}
+
+// keepEnd counts a field that ends at end in buf and appends end to ends
+// (feed's copy) when the record is kept and has room for it.
+func (s *csvSplitter) keepEnd(ends []int, end int, keep bool) []int {
+	s.rec.nfields++
+	if keep && (s.maxFields == 0 || len(ends) < s.maxFields) {
+		ends = append(ends, end)
+	}
+	return ends
+}
+
+// keepBytes appends p to buf when the record is kept.
+func keepBytes(buf, p []byte, keep bool) []byte {
+	if keep {
+		buf = append(buf, p...)
+	}
+	return buf
+}
+
+// bareQuote returns the index of a quote in field, an unquoted field, or
+// -1; it looks only when the line holds quotes.
+func bareQuote(field []byte, quotes bool) int {
+	if !quotes {
+		return -1
+	}
+	return bytes.IndexByte(field, '"')
+}
+
+// trimNull empties the field that starts at fieldAt in buf when it is
+// exactly \N, null.
+func trimNull(buf []byte, fieldAt int) []byte {
+	if len(buf)-fieldAt == 2 && string(buf[fieldAt:]) == nullMarker {
+		return buf[:fieldAt]
+	}
+	return buf
 }
 
 // checkText finds the first field of rec holding invalid UTF-8 or a NUL
