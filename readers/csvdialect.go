@@ -117,36 +117,7 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 	comma := s.comma
 	for i := 0; i < len(content); {
 		if s.esc {
-			s.esc = false
-			b := content[i]
-			i++
-			switch b {
-			case 'N':
-				s.fieldNull = !s.fieldQuoted && !s.textN && len(s.buf) == s.fieldAt
-			case 't':
-				b = '\t'
-			case 'n':
-				b = '\n'
-			case 'r':
-				b = '\r'
-			case '0':
-				b = 0
-			case 'b':
-				b = '\b'
-			case 'f':
-				b = '\f'
-			case 'v':
-				b = '\v'
-			case 'Z':
-				b = 0x1a
-			default:
-				if len(comma) > 1 && bytes.HasPrefix(content[i-1:], comma) {
-					s.add(comma)
-					i += len(comma) - 1
-					continue
-				}
-			}
-			s.add([]byte{b})
+			i = s.unescape(content, i)
 			continue
 		}
 		switch s.state {
@@ -203,6 +174,43 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 			return
 		}
 	}
+}
+
+// unescape adds what the backslash before content[i] and the character
+// at i stand for (a delimiter of more than one byte stands for itself
+// whole), marks an escaped \N as null, and returns where the text after
+// them starts.
+func (s *csvSplitter) unescape(content []byte, i int) int {
+	s.esc = false
+	b := content[i]
+	i++
+	switch b {
+	case 'N':
+		s.fieldNull = !s.fieldQuoted && !s.textN && len(s.buf) == s.fieldAt
+	case 't':
+		b = '\t'
+	case 'n':
+		b = '\n'
+	case 'r':
+		b = '\r'
+	case '0':
+		b = 0
+	case 'b':
+		b = '\b'
+	case 'f':
+		b = '\f'
+	case 'v':
+		b = '\v'
+	case 'Z':
+		b = 0x1a
+	default:
+		if comma := s.comma; len(comma) > 1 && bytes.HasPrefix(content[i-1:], comma) {
+			s.add(comma)
+			return i + len(comma) - 1
+		}
+	}
+	s.add([]byte{b})
+	return i
 }
 
 // addRun adds the text of content from i up to the first stop byte or
