@@ -84,17 +84,11 @@ func (s *csvSplitter) dialectLineEnded(eof bool) bool {
 	if s.esc && !eof {
 		// A backslash and a raw line end: the line end is data.
 		s.esc = false
-		s.add([]byte{'\n'})
-		s.lineOff = s.off
+		s.lineGoesOn()
 		return false
 	}
-	if s.state == stQuoted {
-		if !eof {
-			s.add([]byte{'\n'})
-			s.lineOff = s.off
-			return false
-		}
-		s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+	if s.quotedGoesOn(eof) {
+		return false
 	}
 	if s.esc { // a backslash ends the input: itself
 		s.add([]byte{'\\'})

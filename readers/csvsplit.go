@@ -221,13 +221,8 @@ func (s *csvSplitter) blank(content []byte, nl bool) bool {
 // quoted field goes on on the next line (false); otherwise the record's
 // last field ends and the record is whole (true).
 func (s *csvSplitter) lineEnded(eof bool) bool {
-	if s.state == stQuoted {
-		if !eof {
-			s.add([]byte{'\n'})
-			s.lineOff = s.off
-			return false
-		}
-		s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+	if s.quotedGoesOn(eof) {
+		return false
 	}
 	switch s.state {
 	case stFieldStart:
@@ -239,6 +234,27 @@ func (s *csvSplitter) lineEnded(eof bool) bool {
 		s.endField()
 	}
 	return true
+}
+
+// quotedGoesOn reports whether a line ended inside a quoted field that
+// goes on on the next line, its line end read as '\n'; at the input's end
+// the field is left open, a quote error.
+func (s *csvSplitter) quotedGoesOn(eof bool) bool {
+	if s.state != stQuoted {
+		return false
+	}
+	if !eof {
+		s.lineGoesOn()
+		return true
+	}
+	s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+	return false
+}
+
+// lineGoesOn reads a line end inside a field as the '\n' it stands for.
+func (s *csvSplitter) lineGoesOn() {
+	s.add([]byte{'\n'})
+	s.lineOff = s.off
 }
 
 // overMax marks the record as over max bytes once it is, dropping what
