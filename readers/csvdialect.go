@@ -66,42 +66,33 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if nl {
 			s.line++
 		}
-		if s.dialectLineEnded(eof) {
-			break
+		if s.esc && !eof {
+			// A backslash and a raw line end: the line end is data.
+			s.esc = false
+			s.lineGoesOn()
+			continue
 		}
+		if s.quotedGoesOn(eof) {
+			continue
+		}
+		if s.esc { // a backslash ends the input: itself
+			s.add([]byte{'\\'})
+		}
+		switch s.state {
+		case stFieldStart:
+			s.startField(s.off)
+			s.fieldAt, s.fieldQuoted, s.fieldNull = len(s.buf), false, false
+			s.endDialectField()
+		case stUnquoted, stQuoteSeen:
+			s.endDialectField()
+		}
+		break
 	}
 	rec := s.cut()
 	if plain {
 		s.text = "" // checkText: nothing to look for
 	}
 	return rec, nil
-}
-
-// dialectLineEnded is lineEnded for a csvDialect: a line end after a
-// backslash, or inside a quoted field, is data and the record goes on
-// (false); otherwise its last field ends (true).
-func (s *csvSplitter) dialectLineEnded(eof bool) bool {
-	if s.esc && !eof {
-		// A backslash and a raw line end: the line end is data.
-		s.esc = false
-		s.lineGoesOn()
-		return false
-	}
-	if s.quotedGoesOn(eof) {
-		return false
-	}
-	if s.esc { // a backslash ends the input: itself
-		s.add([]byte{'\\'})
-	}
-	switch s.state {
-	case stFieldStart:
-		s.startField(s.off)
-		s.fieldAt, s.fieldQuoted, s.fieldNull = len(s.buf), false, false
-		s.endDialectField()
-	case stUnquoted, stQuoteSeen:
-		s.endDialectField()
-	}
-	return true
 }
 
 // feedDialect is feed for a csvDialect: content is one line (or a piece

@@ -174,9 +174,20 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if nl {
 			s.line++
 		}
-		if s.lineEnded(eof) {
-			return s.cut(), nil
+		// The line ended (or the input did).
+		if s.quotedGoesOn(eof) {
+			continue
 		}
+		switch s.state {
+		case stFieldStart:
+			s.startField(s.off)
+			s.endField()
+		case stUnquoted:
+			s.endUnquoted()
+		case stQuoteSeen:
+			s.endField()
+		}
+		return s.cut(), nil
 	}
 }
 
@@ -184,9 +195,11 @@ func (s *csvSplitter) next() (csvRecord, error) {
 // line is data: it is, unless this piece starts the "\n" of a "\r\n" or
 // nothing follows (a final '\r' is dropped, as encoding/csv does).
 func (s *csvSplitter) carriedCR(seg []byte) bool {
-	cr := s.pendingCR && len(seg) > 0 && seg[0] != '\n'
+	if !s.pendingCR {
+		return false
+	}
 	s.pendingCR = false
-	return cr
+	return len(seg) > 0 && seg[0] != '\n'
 }
 
 // lineContent is seg, a line or a piece of one, without its line end: the
@@ -215,25 +228,6 @@ func (s *csvSplitter) blank(content []byte, nl bool) bool {
 		return true
 	}
 	return false
-}
-
-// lineEnded ends a line (or the input) that the general path has fed: a
-// quoted field goes on on the next line (false); otherwise the record's
-// last field ends and the record is whole (true).
-func (s *csvSplitter) lineEnded(eof bool) bool {
-	if s.quotedGoesOn(eof) {
-		return false
-	}
-	switch s.state {
-	case stFieldStart:
-		s.startField(s.off)
-		s.endField()
-	case stUnquoted:
-		s.endUnquoted()
-	case stQuoteSeen:
-		s.endField()
-	}
-	return true
 }
 
 // quotedGoesOn reports whether a line ended inside a quoted field that
