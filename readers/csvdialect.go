@@ -39,27 +39,13 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		if s.pendingCR {
-			// A '\r' ended the last piece of a long line: data, unless the
-			// "\n" of a "\r\n" follows.
-			s.pendingCR = false
-			if len(seg) > 0 && seg[0] != '\n' {
-				s.feedDialect([]byte{'\r'}, segOff-1)
-			}
-		}
-		content, nl := seg, false
-		if !full && !eof {
-			nl = true
-			content = content[:len(content)-1]
+		if s.carriedCR(seg) {
+			s.feedDialect([]byte{'\r'}, segOff-1)
 		}
 		// A line's "\r\n" end is its end; an escaped '\r' is data.
-		if n := len(content); n > 0 && content[n-1] == '\r' && (n < 2 || content[n-2] != s.dialect.escape || s.dialect.escape == 0) {
-			content = content[:n-1]
-			s.pendingCR = full
-		}
+		content, nl := s.lineContent(seg, full, eof, s.dialect.escape)
 		if s.rec.off < 0 {
-			if nl && len(content) == 0 {
-				s.line++
+			if s.blank(content, nl) {
 				continue
 			}
 			if eof && len(content) == 0 {
@@ -83,17 +69,11 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if s.esc && !eof {
 			// A backslash and a raw line end: the line end is data.
 			s.esc = false
-			s.add([]byte{'\n'})
-			s.lineOff = s.off
+			s.lineGoesOn()
 			continue
 		}
-		if s.state == stQuoted {
-			if !eof {
-				s.add([]byte{'\n'})
-				s.lineOff = s.off
-				continue
-			}
-			s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+		if s.quotedGoesOn(eof) {
+			continue
 		}
 		if s.esc { // a backslash ends the input: itself
 			s.add([]byte{'\\'})
@@ -122,36 +102,7 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 	comma := s.comma
 	for i := 0; i < len(content); {
 		if s.esc {
-			s.esc = false
-			b := content[i]
-			i++
-			switch b {
-			case 'N':
-				s.fieldNull = !s.fieldQuoted && !s.textN && len(s.buf) == s.fieldAt
-			case 't':
-				b = '\t'
-			case 'n':
-				b = '\n'
-			case 'r':
-				b = '\r'
-			case '0':
-				b = 0
-			case 'b':
-				b = '\b'
-			case 'f':
-				b = '\f'
-			case 'v':
-				b = '\v'
-			case 'Z':
-				b = 0x1a
-			default:
-				if len(comma) > 1 && bytes.HasPrefix(content[i-1:], comma) {
-					s.add(comma)
-					i += len(comma) - 1
-					continue
-				}
-			}
-			s.add([]byte{b})
+			i = s.unescape(content, i)
 			continue
 		}
 		switch s.state {
@@ -208,6 +159,43 @@ func (s *csvSplitter) feedDialect(content []byte, at int64) {
 			return
 		}
 	}
+}
+
+// unescape adds what the backslash before content[i] and the character
+// at i stand for (a delimiter of more than one byte stands for itself
+// whole), marks an escaped \N as null, and returns where the text after
+// them starts.
+func (s *csvSplitter) unescape(content []byte, i int) int {
+	s.esc = false
+	b := content[i]
+	i++
+	switch b {
+	case 'N':
+		s.fieldNull = !s.fieldQuoted && !s.textN && len(s.buf) == s.fieldAt
+	case 't':
+		b = '\t'
+	case 'n':
+		b = '\n'
+	case 'r':
+		b = '\r'
+	case '0':
+		b = 0
+	case 'b':
+		b = '\b'
+	case 'f':
+		b = '\f'
+	case 'v':
+		b = '\v'
+	case 'Z':
+		b = 0x1a
+	default:
+		if comma := s.comma; len(comma) > 1 && bytes.HasPrefix(content[i-1:], comma) {
+			s.add(comma)
+			return i + len(comma) - 1
+		}
+	}
+	s.add([]byte{b})
+	return i
 }
 
 // addRun adds the text of content from i up to the first stop byte or

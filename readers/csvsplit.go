@@ -139,40 +139,15 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		// A '\r' that ended the previous piece of a long line is data
-		// unless this piece starts the "\n" of a "\r\n".
-		if s.pendingCR {
-			s.pendingCR = false
-			// Data, unless a "\n" follows (a "\r\n") or nothing does (a
-			// final \r is dropped, as encoding/csv does).
-			if len(seg) > 0 && seg[0] != '\n' {
-				if s.rec.off < 0 {
-					s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
-				}
-				s.feed([]byte{'\r'}, segOff-1)
+		if s.carriedCR(seg) {
+			if s.rec.off < 0 {
+				s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
 			}
+			s.feed([]byte{'\r'}, segOff-1)
 		}
-		content, nl := seg, false
-		switch {
-		case full:
-			if n := len(content); n > 0 && content[n-1] == '\r' {
-				content = content[:n-1]
-				s.pendingCR = true
-			}
-		case eof:
-			if n := len(content); n > 0 && content[n-1] == '\r' {
-				content = content[:n-1] // as encoding/csv: a final \r is dropped
-			}
-		default:
-			nl = true
-			content = content[:len(content)-1]
-			if n := len(content); n > 0 && content[n-1] == '\r' {
-				content = content[:n-1]
-			}
-		}
+		content, nl := s.lineContent(seg, full, eof, 0)
 		if s.rec.off < 0 {
-			if nl && len(content) == 0 {
-				s.line++ // a blank line between records
+			if s.blank(content, nl) {
 				continue
 			}
 			if eof && len(content) == 0 {
@@ -200,13 +175,8 @@ func (s *csvSplitter) next() (csvRecord, error) {
 			s.line++
 		}
 		// The line ended (or the input did).
-		if s.state == stQuoted {
-			if !eof {
-				s.add([]byte{'\n'})
-				s.lineOff = s.off
-				continue // the quoted field goes on on the next line
-			}
-			s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+		if s.quotedGoesOn(eof) {
+			continue
 		}
 		switch s.state {
 		case stFieldStart:
@@ -217,9 +187,68 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		case stQuoteSeen:
 			s.endField()
 		}
-		break
+		return s.cut(), nil
 	}
-	return s.cut(), nil
+}
+
+// carriedCR reports whether a '\r' that ended the last piece of a long
+// line is data: it is, unless this piece starts the "\n" of a "\r\n" or
+// nothing follows (a final '\r' is dropped, as encoding/csv does).
+func (s *csvSplitter) carriedCR(seg []byte) bool {
+	if !s.pendingCR {
+		return false
+	}
+	s.pendingCR = false
+	return len(seg) > 0 && seg[0] != '\n'
+}
+
+// lineContent is seg, a line or a piece of one, without its line end: the
+// "\n" or "\r\n" of a whole line (nl), a final '\r' of the input (dropped,
+// as encoding/csv does), or a '\r' ending a piece of a long line, held in
+// pendingCR until the next piece says whether a '\n' follows. A '\r' after
+// esc (when not 0) is data, not a line end.
+func (s *csvSplitter) lineContent(seg []byte, full, eof bool, esc byte) (content []byte, nl bool) {
+	content = seg
+	if !full && !eof {
+		nl = true
+		content = content[:len(content)-1]
+	}
+	if n := len(content); n > 0 && content[n-1] == '\r' && (esc == 0 || n < 2 || content[n-2] != esc) {
+		content = content[:n-1]
+		s.pendingCR = full
+	}
+	return content, nl
+}
+
+// blank reports whether content, read before a record starts, is a blank
+// line between records, and counts it.
+func (s *csvSplitter) blank(content []byte, nl bool) bool {
+	if nl && len(content) == 0 {
+		s.line++
+		return true
+	}
+	return false
+}
+
+// quotedGoesOn reports whether a line ended inside a quoted field that
+// goes on on the next line, its line end read as '\n'; at the input's end
+// the field is left open, a quote error.
+func (s *csvSplitter) quotedGoesOn(eof bool) bool {
+	if s.state != stQuoted {
+		return false
+	}
+	if !eof {
+		s.lineGoesOn()
+		return true
+	}
+	s.fail("csv.quote", int(s.off-s.lineOff)+1, csv.ErrQuote)
+	return false
+}
+
+// lineGoesOn reads a line end inside a field as the '\n' it stands for.
+func (s *csvSplitter) lineGoesOn() {
+	s.add([]byte{'\n'})
+	s.lineOff = s.off
 }
 
 // overMax marks the record as over max bytes once it is, dropping what
@@ -325,11 +354,39 @@ func (s *csvSplitter) slabText(p []byte) string {
 // general path reads, for any other line, and for a line with a quote
 // error, which that path reports.
 func (s *csvSplitter) splitLine(line []byte, at int64) bool {
+	ends, starts, marker, ok := s.fieldBounds(line)
+	if !ok {
+		s.ends, s.starts = ends[:0], starts[:0]
+		return false
+	}
+	s.ends, s.starts = ends, starts
+	text := s.slabText(line)
+	fields := s.slabFields(len(ends))
+	fields, starts = fields[:len(ends)], starts[:len(ends)]
+	for i, end := range ends {
+		fields[i] = text[starts[i]:end]
+		starts[i] += at
+	}
+	if marker && !s.textN {
+		s.nullMarkers(line, at, fields, starts)
+	}
+	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == s.comma[0] {
+		// An empty last field after a delimiter starts, for feed, where
+		// the next line does.
+		starts[n-1] = s.off
+	}
+	s.text = text
+	s.rec.fields, s.rec.nfields = fields, len(fields)
+	return true
+}
+
+// fieldBounds finds, for splitLine, where each field of line begins
+// (starts, an index in line) and ends (ends), and whether an unquoted one
+// may be \N (marker). ok is false for a line splitLine leaves to the
+// general path; the slices are s.ends and s.starts, kept for their
+// capacity, grown only when a line has more fields than any before.
+func (s *csvSplitter) fieldBounds(line []byte) (ends []int, starts []int64, marker, ok bool) {
 	c := s.comma[0]
-	// While cutting, starts holds where each field begins in line; ends,
-	// where it ends. The general path starts again from empty slices
-	// (kept for their capacity): on a false return they go back empty.
-	ends, starts := s.ends[:0], s.starts[:0]
 	q := bytes.IndexByte(line, '"') // the next quote at or after pos
 	if q < 0 {
 		q = len(line)
@@ -338,14 +395,10 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 	if limit == 0 {
 		limit = -1
 	}
-	// Each field is stored at its index n in the room the slices have
-	// (kept from the lines before), which grows only when a line has more
-	// fields than any before.
-	ends, starts = ends[:cap(ends)], starts[:cap(starts)]
+	// Each field is stored at its index n in the room the slices have.
+	ends, starts = s.ends[:cap(s.ends)], s.starts[:cap(s.starts)]
 	n := 0
 	pos := 0
-	marker := false // an unquoted field may be \N
-	ok := false
 	for n != limit {
 		if n >= len(ends) || n >= len(starts) {
 			ends, starts = append(ends[:n], 0), append(starts[:n], 0)
@@ -391,30 +444,7 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 		}
 		pos = end + 1
 	}
-	if !ok {
-		s.ends, s.starts = ends[:0], starts[:0]
-		return false
-	}
-	ends, starts = ends[:n], starts[:n]
-	s.ends, s.starts = ends, starts
-	text := s.slabText(line)
-	fields := s.slabFields(len(ends))
-	fields, starts = fields[:len(ends)], starts[:len(ends)]
-	for i, end := range ends {
-		fields[i] = text[starts[i]:end]
-		starts[i] += at
-	}
-	if marker && !s.textN {
-		s.nullMarkers(line, at, fields, starts)
-	}
-	if n := len(ends); n > 1 && ends[n-1] == len(line) && line[len(line)-1] == c {
-		// An empty last field after a delimiter starts, for feed, where
-		// the next line does.
-		starts[n-1] = s.off
-	}
-	s.text = text
-	s.rec.fields, s.rec.nfields = fields, len(fields)
-	return true
+	return ends[:n], starts[:n], marker, ok
 }
 
 // nullMarkers empties the unquoted fields of a line cut by splitLine that
@@ -472,11 +502,11 @@ func (s *csvSplitter) add(p []byte) {
 // feed parses content, the bytes of one line (or a piece of a long one)
 // without its line end, which starts at offset at. It works on local
 // copies of the record's slices, stored back once: appending through s on
-// every field costs a GC write barrier each.
+// every field costs a GC write barrier each. Its steps are inlined
+// helpers that take and return those copies.
 func (s *csvSplitter) feed(content []byte, at int64) {
 	buf, ends, starts, state := s.buf, s.ends, s.starts, s.state
 	keep := !s.over
-	room := func() bool { return keep && (s.maxFields == 0 || len(ends) < s.maxFields) }
 	// Most lines hold no quote at all: one look for it over the line
 	// instead of one in every unquoted field.
 	quotes := bytes.IndexByte(content, '"') >= 0
@@ -488,9 +518,7 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if quoted {
 				content, at = content[1:], at+1
 			}
-			if room() {
-				starts = append(starts, at)
-			}
+			starts = s.keepStart(starts, at, len(ends), keep)
 			s.fieldAt = len(buf)
 			state = stUnquoted
 			if quoted {
@@ -507,58 +535,40 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 			if i >= 0 {
 				field = content[:i]
 			}
-			j := -1
-			if quotes {
-				j = bytes.IndexByte(field, '"')
-			}
-			if j >= 0 {
+			if j := bareQuote(field, quotes); j >= 0 {
 				s.state = state
 				s.fail("csv.quote", int(at-s.lineOff)+j+1, csv.ErrBareQuote)
 				return
 			}
-			if keep {
-				buf = append(buf, field...)
-			}
+			buf = keepBytes(buf, field, keep)
 			if i < 0 {
 				s.state = state
 				return
 			}
-			if keep && !s.textN && len(buf)-s.fieldAt == 2 && string(buf[s.fieldAt:]) == nullMarker {
-				buf = buf[:s.fieldAt]
+			if keep && !s.textN {
+				buf = trimNull(buf, s.fieldAt)
 			}
-			s.rec.nfields++
-			if room() {
-				ends = append(ends, len(buf))
-			}
+			ends = s.keepEnd(ends, len(buf), keep)
 			content, at = content[i+len(s.comma):], at+int64(i+len(s.comma))
 			state = stFieldStart
 		case stQuoted:
 			i := bytes.IndexByte(content, '"')
 			if i < 0 {
-				if keep {
-					buf = append(buf, content...)
-				}
+				buf = keepBytes(buf, content, keep)
 				s.state = state
 				return
 			}
-			if keep {
-				buf = append(buf, content[:i]...)
-			}
+			buf = keepBytes(buf, content[:i], keep)
 			content, at = content[i+1:], at+int64(i+1)
 			state = stQuoteSeen
 		case stQuoteSeen:
 			switch {
 			case content[0] == '"':
-				if keep {
-					buf = append(buf, '"')
-				}
+				buf = keepBytes(buf, content[:1], keep)
 				content, at = content[1:], at+1
 				state = stQuoted
 			case bytes.HasPrefix(content, s.comma):
-				s.rec.nfields++
-				if room() {
-					ends = append(ends, len(buf))
-				}
+				ends = s.keepEnd(ends, len(buf), keep)
 				content, at = content[len(s.comma):], at+int64(len(s.comma))
 				state = stFieldStart
 			default:
@@ -572,6 +582,51 @@ func (s *csvSplitter) feed(content []byte, at int64) {
 		}
 	}
 	s.state = state
+}
+
+// keepStart appends at, a field's start, to starts (feed's copy) when the
+// record is kept and has room for the field: ends holds n fields.
+func (s *csvSplitter) keepStart(starts []int64, at int64, n int, keep bool) []int64 {
+	if keep && (s.maxFields == 0 || n < s.maxFields) {
+		starts = append(starts, at)
+	}
+	return starts
+}
+
+// keepEnd counts a field that ends at end in buf and appends end to ends
+// (feed's copy) when the record is kept and has room for it.
+func (s *csvSplitter) keepEnd(ends []int, end int, keep bool) []int {
+	s.rec.nfields++
+	if keep && (s.maxFields == 0 || len(ends) < s.maxFields) {
+		ends = append(ends, end)
+	}
+	return ends
+}
+
+// keepBytes appends p to buf when the record is kept.
+func keepBytes(buf, p []byte, keep bool) []byte {
+	if keep {
+		buf = append(buf, p...)
+	}
+	return buf
+}
+
+// bareQuote returns the index of a quote in field, an unquoted field, or
+// -1; it looks only when the line holds quotes.
+func bareQuote(field []byte, quotes bool) int {
+	if !quotes {
+		return -1
+	}
+	return bytes.IndexByte(field, '"')
+}
+
+// trimNull empties the field that starts at fieldAt in buf when it is
+// exactly \N, null.
+func trimNull(buf []byte, fieldAt int) []byte {
+	if len(buf)-fieldAt == 2 && string(buf[fieldAt:]) == nullMarker {
+		return buf[:fieldAt]
+	}
+	return buf
 }
 
 // checkText finds the first field of rec holding invalid UTF-8 or a NUL
