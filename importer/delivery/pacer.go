@@ -12,22 +12,20 @@ import (
 
 // pacer is the request rate shared by every worker. Its one idea: pace
 // just under what the server let through in the second before its last
-// 429. Asked for more than their limit, a token bucket and a fixed or
-// sliding window all pass their limit in a second, so a 429 cuts the rate
-// to 70% of the successes per second since a second before it (or since
-// the last cut, if nearer) plus its own slot, at most the rate asked and
-// at least half of it or of the last measure (a stalled second, or the
-// overshoot of the slow start, when the rate starts at 10/s and grows by
-// half a success until the first 429). Time without a 429 brings the rate
-// back, doubling each second up to 95% of what passed, then growing as
-// the cube of the time spent there (+10% after 6 s, twice after 13 s:
-// CUBIC, as in the AWS SDK's adaptive retry) to find a limit that rose or
-// that a short second hid.
+// 429. Asked for more than their limit, token buckets and fixed or sliding
+// windows all pass about their limit in a second, so a 429 cuts the rate to
+// 70% of the successes per second since a second before it (or since the
+// last cut, if nearer) plus its own slot, at most the rate asked and at
+// least half of it or of the last measure (a stalled second counts little).
+// Time without a 429 brings the rate back, doubling each second up to 95%
+// of what passed, then growing as the cube of the time spent there (CUBIC,
+// as in the AWS SDK's adaptive retry: +10% after 6 s) to find a limit that
+// rose. Before the first 429 the rate starts at 10/s and grows by half a
+// success (slow start).
 //
 // A 429 with no success since the last cut means the window is full: the
 // rate halves each time, a backoff of probes, and a Retry-After above a
-// second holds every start. Growth counts from the last success or cut, so
-// the first success after the window reopens brings the rate back.
+// second holds every start.
 type pacer struct {
 	max  float64        // delivery.requests_per_second (per shard)
 	now  func() float64 // seconds since the pacer was made
@@ -132,11 +130,4 @@ func (p *pacer) sinceOK() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return time.Duration((p.now() - p.ok) * 1e9)
-}
-
-// current is the rate now, for tests and progress.
-func (p *pacer) current() float64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rate
 }

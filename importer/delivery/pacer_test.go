@@ -95,3 +95,10 @@ func fixedWindow(n int, per float64) func() func(float64) bool {
 		}
 	}
 }
+
+// current is the rate now.
+func (p *pacer) current() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rate
+}
