@@ -176,5 +176,5 @@ func peekState(ctx context.Context, store checkpoint.Store, job string) (checkpo
 }
 
 func identity(ctx context.Context, file string, cfg *config.Config) (readers.Identity, error) {
-	return readers.Stat(ctx, file, readers.Options{Format: cfg.Source.Format, S3: cfg.Source.S3})
+	return readers.Stat(ctx, file, cfg.Source.ReaderOptions())
 }

@@ -163,55 +163,40 @@ func (w *walker) str(n ast.Node, where string, dst *string) {
 }
 
 func (w *walker) boolean(n ast.Node, where string, dst *bool) {
-	s, ok := w.scalar(n, where)
-	if !ok {
-		return
-	}
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		w.addf(n, "%s must be true or false, not %q", where, s)
-		return
-	}
-	*dst = b
+	parsed(w, n, where, dst, strconv.ParseBool, "%s must be true or false, not %q")
 }
 
 func (w *walker) integer(n ast.Node, where string, dst *int) {
-	s, ok := w.scalar(n, where)
-	if !ok {
-		return
-	}
-	i, err := strconv.Atoi(strings.ReplaceAll(s, "_", ""))
-	if err != nil {
-		w.addf(n, "%s must be a whole number, not %q", where, s)
-		return
-	}
-	*dst = i
+	parsed(w, n, where, dst, func(s string) (int, error) { return strconv.Atoi(strings.ReplaceAll(s, "_", "")) },
+		"%s must be a whole number, not %q")
 }
 
 func (w *walker) float(n ast.Node, where string, dst *float64) {
-	s, ok := w.scalar(n, where)
-	if !ok {
-		return
-	}
-	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
-	if err != nil {
-		w.addf(n, "%s must be a number, not %q", where, s)
-		return
-	}
-	*dst = f
+	parsed(w, n, where, dst, func(s string) (float64, error) { return strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64) },
+		"%s must be a number, not %q")
 }
 
 func (w *walker) duration(n ast.Node, where string, dst *time.Duration) {
+	parsed(w, n, where, dst, ParseDuration, "")
+}
+
+// parsed sets dst to the scalar n read by parse. Text parse refuses is a
+// problem: bad with where and the text, or where and parse's error when bad
+// is "".
+func parsed[T any](w *walker, n ast.Node, where string, dst *T, parse func(string) (T, error), bad string) {
 	s, ok := w.scalar(n, where)
 	if !ok {
 		return
 	}
-	d, err := ParseDuration(s)
-	if err != nil {
+	v, err := parse(s)
+	switch {
+	case err == nil:
+		*dst = v
+	case bad == "":
 		w.addf(n, "%s: %v", where, err)
-		return
+	default:
+		w.addf(n, bad, where, s)
 	}
-	*dst = d
 }
 
 func (w *walker) strings(n ast.Node, where string, dst *[]string) {

@@ -10,5 +10,6 @@
 // The importer hands it a batch as a Range (its rows, one Segment per file)
 // and an Outcome (Counts, and per file the rows acknowledged and the
 // Rejects, whose cells come through the Row interface). It imports only
-// checkpoint, readers and rejects, never the importer.
+// checkpoint, readers, importer/encode (the precheck's sample size) and
+// rejects, never the importer.
 package ledger

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -41,7 +42,7 @@ type Tally struct {
 	stop     *TooManyRejectsError // set once the limit is broken
 
 	// streak, without a limit: one rule failing on one column on every
-	// one of a file's first streakRows rows stops the run (Observe only).
+	// one of a file's first encode.SampleRows rows stops the run (Observe only).
 	streak *streak
 }
 
@@ -192,10 +193,10 @@ func (t *Tally) sortedLocked() []RejectReason {
 }
 
 // streak follows the rules that failed on every row of a file so far, over
-// its first streakRows rows: a rule failing on one column on all of them is
-// a mistake in the mapping, which would reject every row of the file one by
-// one (DSBulk's maxErrors stops so too). It is the producer's: Observe
-// alone uses it.
+// its first encode.SampleRows rows (as many as the precheck samples): a
+// rule failing on one column on all of them is a mistake in the mapping,
+// which would reject every row of the file one by one (DSBulk's maxErrors
+// stops so too). It is the producer's: Observe alone uses it.
 type streak struct {
 	file   string
 	rows   int
@@ -204,14 +205,9 @@ type streak struct {
 	active bool        // within the file's first rows, with keys left
 }
 
-// streakRows is how many of a file's first rows one rule must fail on,
-// on one column, to stop the run: as many as the importer's precheck
-// samples (encode.SampleRows).
-const streakRows = 1000
-
 // step follows the row read at pos, with problems. It returns a
 // *SystematicRejectsError when a rule has failed on one column on every one
-// of the file's first streakRows rows.
+// of the file's first encode.SampleRows rows.
 func (s *streak) step(pos readers.Position, problems []rejects.Problem) error {
 	if f := pos.File; f != s.file {
 		s.file, s.rows, s.keys, s.first, s.active = f, 1, s.keys[:0], s.first[:0], true
@@ -237,7 +233,7 @@ func (s *streak) step(pos readers.Position, problems []rejects.Problem) error {
 		s.active = false
 		return nil
 	}
-	if s.rows < streakRows {
+	if s.rows < encode.SampleRows {
 		return nil
 	}
 	s.active = false
