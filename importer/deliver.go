@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync/atomic"
 
+	"github.com/insider-import/insider-import/importer/batch"
 	"github.com/insider-import/insider-import/importer/delivery"
 )
 
@@ -43,7 +44,7 @@ func newSender(cfg *Config, key string, client *http.Client, rps float64, log fu
 // work delivers batches until the channel closes. Once ctx is done (a
 // signal, a failure elsewhere, credentials refused) it starts nothing new:
 // the batches left stay in flight and a resume sends them.
-func (r *run) work(ctx context.Context, in <-chan *batch) error {
+func (r *run) work(ctx context.Context, in <-chan *batch.Batch) error {
 	for b := range in {
 		if ctx.Err() != nil {
 			continue
@@ -58,24 +59,24 @@ func (r *run) work(ctx context.Context, in <-chan *batch) error {
 // deliver sends one batch, once a saved checkpoint lists it in flight, and
 // hands its outcome to the commit stage. A request on the wire when the run
 // stops gets the grace period (delivery.Client.SetWire).
-func (r *run) deliver(ctx context.Context, b *batch) error {
-	if b.nUsers() == 0 {
-		r.commit.Complete(&b.lr, account(b, outcome{}))
+func (r *run) deliver(ctx context.Context, b *batch.Batch) error {
+	if b.NUsers() == 0 {
+		r.commit.Complete(b.Range(), batch.Account(b, batch.Outcome{}))
 		return nil
 	}
 	if r.opts.OnBatch != nil {
-		r.opts.OnBatch(b.body)
+		r.opts.OnBatch(b.Body())
 	}
 	if r.opts.DryRun {
-		r.order.answered(b)
-		r.commit.Complete(&b.lr, account(b, outcome{dryRun: true}))
-		freeBody(&r.bodies, b)
+		r.order.Answered(b)
+		r.commit.Complete(b.Range(), batch.Account(b, batch.Outcome{DryRun: true}))
+		b.FreeBody(&r.bodies)
 		return nil
 	}
-	if err := waitAfter(ctx, b); err != nil {
+	if err := batch.WaitAfter(ctx, b); err != nil {
 		return nil // stopping: not sent, it stays in flight
 	}
-	if err := r.commit.WaitDurable(ctx, &b.lr); err != nil {
+	if err := r.commit.WaitDurable(ctx, b.Range()); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopping: not sent, it stays in flight
 		}
@@ -88,9 +89,9 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 		}
 		return err
 	}
-	r.order.answered(b)
-	r.commit.Complete(&b.lr, account(b, o))
-	freeBody(&r.bodies, b)
+	r.order.Answered(b)
+	r.commit.Complete(b.Range(), batch.Account(b, o))
+	b.FreeBody(&r.bodies)
 	return nil
 }
 
@@ -110,10 +111,10 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 // least: the mapping or the account is wrong, not a few rows), and a 413 to
 // a single user, twice, before any user was delivered (the endpoint refuses
 // every request, however small).
-func (r *run) sendUsers(ctx context.Context, b *batch) (outcome, error) {
-	d := &bisection{r: r, b: b, bt: newBatcher(r.cfg), o: outcome{failed: map[int][]string{}}}
-	if err := d.send(ctx, 0, b.nUsers(), b.body); err != nil {
-		return outcome{}, fmt.Errorf("%s: %w", d.what(0, b.nUsers()), err)
+func (r *run) sendUsers(ctx context.Context, b *batch.Batch) (batch.Outcome, error) {
+	d := &bisection{r: r, b: b, o: batch.Outcome{Failed: map[int][]string{}}}
+	if err := d.send(ctx, 0, b.NUsers(), b.Body()); err != nil {
+		return batch.Outcome{}, fmt.Errorf("%s: %w", b.What(0, b.NUsers()), err)
 	}
 	return d.o, nil
 }
@@ -128,29 +129,17 @@ func bisectBound(bad int64, workers, n int) int64 {
 // bisection is the delivery of one batch, split and bisected as its answers
 // require.
 type bisection struct {
-	r  *run
-	b  *batch
-	bt *batcher
-	o  outcome
-}
-
-func (d *bisection) what(i, j int) string {
-	s := fmt.Sprintf("%s rows %d-%d", d.b.file, d.b.start.Row(), d.b.end.Index)
-	if last := d.b.segs[len(d.b.segs)-1]; len(d.b.segs) > 1 {
-		s = fmt.Sprintf("%s row %d to %s row %d (%d files)", d.b.file, d.b.start.Row(), last.file, last.end.Index, len(d.b.segs))
-	}
-	if n := d.b.nUsers(); j-i < n {
-		s += fmt.Sprintf(" (users %d-%d of %d)", i+1, j, n)
-	}
-	return s
+	r *run
+	b *batch.Batch
+	o batch.Outcome
 }
 
 func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 	if body == nil {
-		body = d.bt.subBody(d.b, i, j)
+		body = d.b.SubBody(i, j)
 	}
 	s := d.r.sender
-	v, err := s.Send(ctx, body, j-i, d.what(i, j))
+	v, err := s.Send(ctx, body, j-i, d.b.What(i, j))
 	if err != nil {
 		return err
 	}
@@ -158,7 +147,7 @@ func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 	case delivery.OK:
 		s.usersOK.Add(int64(j - i - len(v.Failed)))
 		for k, msgs := range v.Failed {
-			d.o.failed[i+k] = msgs
+			d.o.Failed[i+k] = msgs
 		}
 		return nil
 	case delivery.RejectUsers:
@@ -168,15 +157,15 @@ func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 				return fmt.Errorf("%w: %d users refused one by one with a 400 and %d delivered: the mapping or the account is wrong, not a few rows (check the mapping and insider.partner); nothing was marked rejected, fix and run again: %s",
 					ErrRefused, bad, ok, msg)
 			}
-		} else if s.bisected.Load()+2 <= bisectBound(s.usersBad.Load(), d.r.cfg.Delivery.Workers, max(d.r.cfg.Delivery.BatchUsers, d.b.nUsers())) {
+		} else if s.bisected.Load()+2 <= bisectBound(s.usersBad.Load(), d.r.cfg.Delivery.Workers, max(d.r.cfg.Delivery.BatchUsers, d.b.NUsers())) {
 			s.bisected.Add(2)
 			break
 		} else {
 			msg += " (not bisected further: the 400s of this run did not come down to single users within 2·⌈log2 n⌉ requests a bad user)"
 		}
-		d.r.log.Warn("Insider refused users; they are rejected", "rows", d.what(i, j), "error", msg)
+		d.r.log.Warn("Insider refused users; they are rejected", "rows", d.b.What(i, j), "error", msg)
 		for k := i; k < j; k++ {
-			d.o.failed[k] = []string{msg}
+			d.o.Failed[k] = []string{msg}
 		}
 		return nil
 	case delivery.Split:
@@ -185,8 +174,8 @@ func (d *bisection) send(ctx context.Context, i, j int, body []byte) error {
 				return fmt.Errorf("%w: the endpoint answers 413 (too large) to a request of a single user, again, and no user was delivered: it refuses every request, however small (check insider.endpoint, and the body size limit of any proxy before it): %v", ErrRefused, v.Err)
 			}
 			msg := "too large: " + v.Err.Error()
-			d.r.log.Warn("Insider refused a user as too large; it is rejected", "rows", d.what(i, j), "error", msg)
-			d.o.failed[i] = []string{msg}
+			d.r.log.Warn("Insider refused a user as too large; it is rejected", "rows", d.b.What(i, j), "error", msg)
+			d.o.Failed[i] = []string{msg}
 			return nil
 		}
 	}

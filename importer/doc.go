@@ -4,8 +4,9 @@
 // FieldType here are aliases of its names; ParseConfig adds
 // encode.CheckValue, the check of constants). Records become rows and user
 // objects through package importer/encode (the mapper: fields bound to an
-// input's columns, validation, the event TTL filter, the JSON); requests go
-// through package importer/delivery (the HTTP client with its shared rate
+// input's columns, validation, the event TTL filter, the JSON), and
+// batches of users through package importer/batch; requests go through
+// package importer/delivery (the HTTP client with its shared rate
 // limit, retries and the classification of answers) and the books are kept
 // by package importer/ledger (the committer that records checkpoints
 // through package checkpoint, the rejects files, the counts and the reject
@@ -21,14 +22,13 @@
 //	            encode.SchemaProblems and SampleProblems)
 //	scan.go     one file's reader -> rows in input order (encode.Mapper);
 //	            cursor is where a resumed file stands against the recorded
-//	            ranges
-//	batch.go    rows -> units of one user -> request bodies (the JSON is
-//	            encode.AppendUser's; order.go: a user's changed values wait
-//	            for its unanswered batches)
+//	            ranges; the rows go to batch.Stage (importer/batch: rows ->
+//	            units of one user -> request bodies; batch.Order: a user's
+//	            changed values wait for its unanswered batches)
 //	deliver.go  one batch -> one classified outcome, split or bisected;
 //	            the requests go through delivery.Client (importer/delivery:
-//	            client.go, classify.go, pacer.go, redact.go)
-//	account.go  one batch's outcome -> a ledger.Outcome (counts, rejects by
+//	            client.go, classify.go, pacer.go, redact.go); batch.Account
+//	            makes the outcome a ledger.Outcome (counts, rejects by
 //	            file) for the ledger.Committer (importer/ledger: the only
 //	            owner of the checkpoint: ranges in flight, done and
 //	            rejected, the write-ahead rule, the saves, the rejects

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insider-import/insider-import/importer/batch"
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/readers"
 )
@@ -110,17 +111,12 @@ func FuzzMapRow(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		g := &grouper{}
-		bt := newBatcher(cfg)
-		var batches []*batch
-		add := func(u *unit) {
-			if u == nil {
-				return
-			}
-			if b := bt.add(u); b != nil {
-				batches = append(batches, b)
-			}
-		}
+		var batches []*batch.Batch
+		bs := batch.NewStage(batch.SettingsOf(cfg), nil, func(b *batch.Batch) error {
+			batches = append(batches, b)
+			return nil
+		})
+		attrs := encode.KeyedFields(cfg.Mapping.Attributes)
 		for _, rec := range fuzzRecords(data) {
 			r := mp.MapRecord(rec)
 			if len(r.Problems) > 0 {
@@ -147,27 +143,33 @@ func FuzzMapRow(f *testing.F) {
 					}
 				}
 				if r.Attrs != nil || len(r.Evs) > 0 {
-					if u := encode.AppendUser(nil, bt.attrs, []*encode.Row{r}, cfg.Insider.NotAppend); !json.Valid(u) {
+					if u := encode.AppendUser(nil, attrs, []*encode.Row{r}, cfg.Insider.NotAppend); !json.Valid(u) {
 						t.Fatalf("user object is not JSON: %s", u)
 					}
 				}
 			}
-			add(g.add(r))
+			if err := bs.Add(r); err != nil {
+				t.Fatal(err)
+			}
 		}
-		add(g.flush())
-		if b := bt.cut(readers.Position{}); b != nil {
-			batches = append(batches, b)
+		// The end of the file and of the input close the open user object
+		// and batch (at the zero position, as a cut there would).
+		if err := bs.EndFile(readers.Position{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := bs.Close(); err != nil {
+			t.Fatal(err)
 		}
 		for _, b := range batches {
-			if b.nUsers() == 0 {
+			if b.NUsers() == 0 {
 				continue
 			}
-			if !json.Valid(b.body) {
-				t.Fatalf("request body is not JSON: %s", b.body)
+			if !json.Valid(b.Body()) {
+				t.Fatalf("request body is not JSON: %s", b.Body())
 			}
-			code, resp := fakeVerdict(t, b.body)
+			code, resp := fakeVerdict(t, b.Body())
 			if code != http.StatusOK || resp.Data.Fail.Count > 0 {
-				t.Fatalf("the stand-in API refuses a body the importer would send (%d): %v\n%s", code, resp.Data.Fail.Errors, b.body)
+				t.Fatalf("the stand-in API refuses a body the importer would send (%d): %v\n%s", code, resp.Data.Fail.Errors, b.Body())
 			}
 		}
 	})

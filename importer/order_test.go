@@ -21,10 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/insider-import/insider-import/checkpoint"
-	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/fakeapi"
 	"github.com/insider-import/insider-import/importer/upsert"
-	"github.com/insider-import/insider-import/readers"
 )
 
 // scatteredUsers writes users×per rows over two files, each user in per
@@ -143,79 +141,6 @@ func TestUsersInOrder(t *testing.T) {
 	t.Logf("%d rows, %d user objects sent in %d requests", users*5, store.users, rep.Requests)
 }
 
-// A user met again while its batch is open joins its earlier user object:
-// one object per user per request, later values winning, events in row
-// order.
-func TestBatcherJoinsUserInOpenBatch(t *testing.T) {
-	cfg := testConfig(t, "http://127.0.0.1:1"+upsert.Path, []string{"x"}, "")
-	cfg.Delivery.BatchUsers = 10
-	mk := func(i int, email, tier string) *unit {
-		r := &encode.Row{Src: readers.Record{Pos: posAt(i)}, Key: []byte(`{"email":"` + email + `"}`),
-			Attrs: [][]byte{nil, []byte(`"` + tier + `"`)}, Evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
-		return &unit{first: r.Src.Pos, rows: []*encode.Row{r}, users: []*encode.Row{r}}
-	}
-	bt := newBatcher(cfg)
-	for i, u := range []*unit{mk(0, "a", "v1"), mk(1, "b", "v1"), mk(2, "a", "v2"), mk(3, "a", "v3")} {
-		require.Nil(t, bt.add(u), "row %d", i)
-	}
-	b := bt.cut(posAt(4))
-	require.Equal(t, 2, b.nUsers())
-	assert.Len(t, b.units, 4, "every row stays in the batch's range")
-	var body struct {
-		Users []struct {
-			Identifiers map[string]string `json:"identifiers"`
-			Attributes  struct {
-				Custom map[string]string `json:"custom"`
-			} `json:"attributes"`
-			Events []map[string]string `json:"events"`
-		} `json:"users"`
-	}
-	require.NoError(t, json.Unmarshal(b.body, &body), "%s", b.body)
-	require.Len(t, body.Users, 2)
-	assert.Equal(t, "a", body.Users[0].Identifiers["email"])
-	assert.Equal(t, "v3", body.Users[0].Attributes.Custom["tier"])
-	assert.Equal(t, []map[string]string{{"event_name": "e0"}, {"event_name": "e2"}, {"event_name": "e3"}}, body.Users[0].Events)
-	assert.Equal(t, "v1", body.Users[1].Attributes.Custom["tier"])
-	// Offsets still cut the body into its users (for splitting).
-	sub := bt.subBody(b, 1, 2)
-	assert.Contains(t, string(sub), `"email":"b"`)
-	assert.NotContains(t, string(sub), `"email":"a"`)
-}
-
-// TestBatcherRebuildsJoinedUsersOnly holds a batch whose users were joined
-// to the body a fresh encoding of its final users gives: joined users are
-// encoded again, the others copied, at the start, middle and end.
-func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
-	cfg := testConfig(t, "http://127.0.0.1:1"+upsert.Path, []string{"x"}, "")
-	cfg.Delivery.BatchUsers = 10
-	mk := func(i int, email string) *unit {
-		r := &encode.Row{Src: readers.Record{Pos: posAt(i)}, Key: []byte(`{"email":"` + email + `"}`),
-			Attrs: [][]byte{nil, []byte(fmt.Sprintf(`"t%d"`, i))}, Evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
-		return &unit{first: r.Src.Pos, rows: []*encode.Row{r}, users: []*encode.Row{r}}
-	}
-	bt := newBatcher(cfg)
-	for i, email := range []string{"a", "b", "c", "b", "d", "e", "d"} {
-		require.Nil(t, bt.add(mk(i, email)), "row %d", i)
-	}
-	// What the final users encode to, before cut releases the rows.
-	want := append([]byte(nil), bt.prefix...)
-	for k, u := range bt.cur.userUnit {
-		if k > 0 {
-			want = append(want, ',')
-		}
-		want = encode.AppendUser(want, bt.attrs, u.users, cfg.Insider.NotAppend)
-	}
-	want = append(want, bt.suffix...)
-	b := bt.cut(posAt(7))
-	require.Equal(t, 5, b.nUsers())
-	assert.Equal(t, string(want), string(b.body))
-	for k := range b.nUsers() {
-		assert.Contains(t, string(bt.subBody(b, k, k+1)), fmt.Sprintf(`"email":"%c"`, "abcde"[k]))
-	}
-}
-
-func posAt(i int) readers.Position { return readers.Position{Index: int64(i), Offset: -1} }
-
 // BenchmarkUsersInOrder measures what keeping users in order costs: 50,000
 // rows into an API that answers in 20ms, 8 workers, 500-user batches,
 // where every user is in 5 rows at random places and every row changes its
@@ -249,61 +174,4 @@ func BenchmarkUsersInOrder(b *testing.B) {
 			b.ReportMetric(float64(reqs), "requests")
 		})
 	}
-}
-
-// A batch waits only for unanswered batches that set one of its users'
-// attributes to another value: an unchanged value or events alone need no
-// order.
-func TestUserOrderWaitsOnlyForChangedValues(t *testing.T) {
-	o := newUserOrder()
-	mk := func(vals ...uint64) *batch { // one user "u", two attributes
-		return &batch{userHash: []uint64{42}, userAttrs: vals, answered: make(chan struct{})}
-	}
-	b1 := mk(1, 0)
-	b2 := mk(1, 0) // same value: no wait
-	b3 := mk(0, 7) // another attribute, first value: no wait
-	b4 := mk(2, 0) // changed: waits for b1 and b2, which set the old value
-	b5 := mk(0, 0) // events only
-	for _, b := range []*batch{b1, b2, b3, b4, b5} {
-		o.dispatch(b)
-	}
-	assert.Empty(t, b1.after)
-	assert.Empty(t, b2.after)
-	assert.Empty(t, b3.after)
-	assert.ElementsMatch(t, []*batch{b1, b2}, b4.after)
-	assert.Empty(t, b5.after)
-	for _, b := range []*batch{b1, b2, b3, b4, b5} {
-		o.answered(b)
-	}
-	assert.Empty(t, o.users, "nothing kept once every batch is answered")
-	b6 := mk(3, 7)
-	o.dispatch(b6)
-	assert.Empty(t, b6.after)
-}
-
-// A batch answered while others are in flight is not followed by a batch
-// dispatched after it, though answered only lists it (userOrder.drop),
-// and the map keeps nothing of it then.
-func TestUserOrderDropsAnsweredBeforeDispatch(t *testing.T) {
-	o := newUserOrder()
-	mk := func(h uint64, val uint64) *batch {
-		return &batch{userHash: []uint64{h}, userAttrs: []uint64{val}, answered: make(chan struct{})}
-	}
-	b1, other := mk(42, 1), mk(7, 1)
-	o.dispatch(b1)
-	o.dispatch(other) // keeps a batch in flight
-	o.answered(b1)
-	b2 := mk(42, 2) // another value for b1's user
-	o.dispatch(b2)
-	assert.Empty(t, b2.after, "b1 was answered")
-	_, held := o.users[42]
-	assert.True(t, held, "b2 holds user 42")
-	b3 := mk(42, 3)
-	o.dispatch(b3)
-	assert.Equal(t, []*batch{b2}, b3.after)
-	for _, b := range []*batch{other, b2, b3} {
-		o.answered(b)
-	}
-	assert.Empty(t, o.users)
-	assert.Empty(t, o.done)
 }

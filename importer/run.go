@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/insider-import/insider-import/checkpoint"
+	"github.com/insider-import/insider-import/importer/batch"
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
@@ -26,13 +27,13 @@ type run struct {
 	s3      readers.S3Options // the config's, with one client for the run
 	tally   *ledger.Tally     // rejects by reason; applies Options.MaxRejects
 	commit  *ledger.Committer
-	order   *userOrder
+	order   *batch.Order
 	sender  *sender
 	rejects *rejects.Writer
 
 	// chunkBufs, arenaBufs and bodies hold record slices, rows' encoding
 	// space and request bodies for reuse (see chunkBuf, arenas,
-	// batcher.bodies).
+	// batch.NewStage).
 	chunkBufs, arenaBufs, bodies sync.Pool
 
 	rowsRead   atomic.Int64
@@ -94,7 +95,7 @@ func (r *run) run(ctx context.Context) error {
 			return readers.Open(ctx, file, r.scanOptions(&at))
 		},
 	})
-	r.order = newUserOrder()
+	r.order = batch.NewOrder()
 	rps := r.cfg.Delivery.RequestsPerSecond / float64(r.opts.ShardCount)
 	r.sender = newSender(r.cfg, r.opts.APIKey, r.opts.HTTPClient, rps, func(msg string, args ...any) { r.log.Warn(msg, args...) })
 
@@ -154,7 +155,7 @@ func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
 	// Two batches wait ready for the workers, listed in flight when queued:
 	// one checkpoint write covers them and those the workers wait to send.
 	// More would only hold more bodies in memory.
-	batches := make(chan *batch, min(workers, 2))
+	batches := make(chan *batch.Batch, min(workers, 2))
 	stage(func() error {
 		defer close(batches)
 		return r.produce(ctx, todo, batches)

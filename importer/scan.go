@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/insider-import/insider-import/importer/batch"
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/readers"
@@ -19,17 +20,17 @@ import (
 // produce reads the files in order and hands batches to the workers. One
 // batch stage takes the rows of every file, so a batch fills up with the
 // rows of as many small files as it takes.
-func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch) error {
+func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch.Batch) error {
 	var held arenas
 	emit := r.emitter(ctx, out)
-	bs := newBatchStage(r.cfg, func(b *batch) error {
+	bs := batch.NewStage(batch.SettingsOf(r.cfg), &r.bodies, func(b *batch.Batch) error {
 		err := emit(b)
-		held.recycle(b.segs[len(b.segs)-1], &r.arenaBufs)
+		seq, end := b.Last()
+		held.recycle(segment{seq: seq, end: end}, &r.arenaBufs)
 		return err
 	})
-	bs.bt.bodies = &r.bodies
 	for i, t := range todo {
-		bs.beginFile(t.file, i)
+		bs.BeginFile(t.file, i)
 		r.begun.Store(int64(i + 1))
 		if err := r.produceFile(ctx, t, bs, &held, i); err != nil {
 			if ctx.Err() != nil {
@@ -38,15 +39,22 @@ func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch) e
 			return err
 		}
 	}
-	if err := bs.close(); err != nil && ctx.Err() == nil {
+	if err := bs.Close(); err != nil && ctx.Err() == nil {
 		return err
 	}
 	return nil
 }
 
+// segment is where a batch just cut ends (batch.Batch.Last): the place of
+// its last file in the reading order, and the position after its last row.
+type segment struct {
+	seq int
+	end readers.Position
+}
+
 // produceFile is the scan stage for one file: its reader, mapped rows in
 // input order, handed to the batch stage (the seq-th file it reads).
-func (r *run) produceFile(ctx context.Context, t fileTask, bs *batchStage, held *arenas, seq int) error {
+func (r *run) produceFile(ctx context.Context, t fileTask, bs *batch.Stage, held *arenas, seq int) error {
 	rd, mp, cur, err := r.openFile(ctx, t)
 	if err != nil {
 		return err
@@ -84,7 +92,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, bs *batchStage, held 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := bs.endFile(end); err != nil {
+	if err := bs.EndFile(end); err != nil {
 		return err
 	}
 	r.commit.FinishFile(t.file, end)
@@ -152,11 +160,11 @@ func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *encode
 // scanRows hands rows to the batch stage, as the resume cursor says:
 // closing the open batch at a recorded boundary, skipping rows an earlier
 // run finished.
-func (r *run) scanRows(rows []*encode.Row, cur *cursor, bs *batchStage) error {
+func (r *run) scanRows(rows []*encode.Row, cur *cursor, bs *batch.Stage) error {
 	for _, rw := range rows {
 		cut, skip := cur.step(rw.Src.Pos.Index)
 		if cut {
-			if err := bs.cut(rw.Src.Pos); err != nil {
+			if err := bs.Cut(rw.Src.Pos); err != nil {
 				return err
 			}
 		}
@@ -168,7 +176,7 @@ func (r *run) scanRows(rows []*encode.Row, cur *cursor, bs *batchStage) error {
 			return err
 		}
 		rw.Tallied = len(rw.Problems) > 0
-		if err := bs.add(rw); err != nil {
+		if err := bs.Add(rw); err != nil {
 			return err
 		}
 	}
@@ -204,11 +212,11 @@ func (c *cursor) step(idx int64) (cut, skip bool) {
 }
 
 // emitter dispatches each closed batch (the checkpoint lists it in flight,
-// userOrder notes whom it follows) and queues it for the workers.
-func (r *run) emitter(ctx context.Context, out chan<- *batch) func(*batch) error {
-	return func(b *batch) error {
-		r.commit.Dispatch(b.rangeOf())
-		r.order.dispatch(b)
+// batch.Order notes whom it follows) and queues it for the workers.
+func (r *run) emitter(ctx context.Context, out chan<- *batch.Batch) func(*batch.Batch) error {
+	return func(b *batch.Batch) error {
+		r.commit.Dispatch(b.Range())
+		r.order.Dispatch(b)
 		select {
 		case out <- b:
 			return nil

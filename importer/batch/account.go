@@ -1,21 +1,21 @@
-package importer
+package batch
 
 import (
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 )
 
-// outcome is what the API said about a batch.
-type outcome struct {
-	failed map[int][]string // by user index: Insider's messages
-	dryRun bool
+// Outcome is what the API said about a batch.
+type Outcome struct {
+	Failed map[int][]string // by user index: Insider's messages
+	DryRun bool             // nothing was sent: the users are counted valid
 }
 
-// account works out what b's outcome means for each of its rows, for the
+// Account works out what b's outcome means for each of its rows, for the
 // ledger: the counts, and by file the rows acknowledged and the rejects to
 // write (rows refused before sending, with their problems; users Insider
 // refused, with its messages).
-func account(b *batch, o outcome) ledger.Outcome {
+func Account(b *Batch, o Outcome) ledger.Outcome {
 	c, recs := countRows(b, o)
 	c = userCounts(c, b, o)
 	if len(b.segs) > 1 {
@@ -25,12 +25,12 @@ func account(b *batch, o outcome) ledger.Outcome {
 }
 
 // countRows counts b's rows and lists its rejects, in input order.
-func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
+func countRows(b *Batch, o Outcome) (ledger.Counts, []ledger.Reject) {
 	// Which user holds a row matters only when Insider refused some: for
 	// a batch taken whole (the usual case) the counts come without a map
 	// from rows to users.
 	var userOf map[*encode.Row]int
-	if len(o.failed) > 0 {
+	if len(o.Failed) > 0 {
 		userOf = make(map[*encode.Row]int, len(b.userUnit))
 		for i, u := range b.userUnit {
 			for _, r := range u.users {
@@ -38,7 +38,7 @@ func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
 			}
 		}
 	}
-	var c Counts
+	var c ledger.Counts
 	var rejects []ledger.Reject
 	for _, u := range b.units {
 		for _, r := range u.rows {
@@ -61,7 +61,7 @@ func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
 				c.RowsNothingToSend++
 				continue
 			}
-			if msgs, failed := o.failed[i]; failed {
+			if msgs, failed := o.Failed[i]; failed {
 				c.RowsRejectedByAPI++
 				c.EventsRejected += int64(len(r.Evs))
 				rejects = append(rejects, ledger.Reject{Pos: r.Src.Pos, Row: r, API: msgs, Tallied: r.Tallied})
@@ -85,12 +85,12 @@ func countRows(b *batch, o outcome) (Counts, []ledger.Reject) {
 }
 
 // userCounts adds the user counts of b's outcome to c.
-func userCounts(c Counts, b *batch, o outcome) Counts {
-	users := int64(b.nUsers())
-	c.UsersRejected = int64(len(o.failed))
+func userCounts(c ledger.Counts, b *Batch, o Outcome) ledger.Counts {
+	users := int64(b.NUsers())
+	c.UsersRejected = int64(len(o.Failed))
 	c.UsersSent = users
 	c.UsersAccepted = users - c.UsersRejected
-	if o.dryRun {
+	if o.DryRun {
 		c.UsersSent, c.UsersAccepted = 0, 0
 		c.UsersValid = users
 	}
@@ -100,7 +100,7 @@ func userCounts(c Counts, b *batch, o outcome) Counts {
 // splitSegs divides the rows of b, a batch over several files, by file
 // (b.segs): the rows acknowledged in each, and its rejects (rejects is in
 // input order, as countRows makes it).
-func splitSegs(b *batch, rejects []ledger.Reject) []ledger.SegmentOutcome {
+func splitSegs(b *Batch, rejects []ledger.Reject) []ledger.SegmentOutcome {
 	out := make([]ledger.SegmentOutcome, len(b.segs))
 	j := 0
 	for k, sg := range b.segs {
@@ -123,12 +123,11 @@ func splitSegs(b *batch, rejects []ledger.Reject) []ledger.SegmentOutcome {
 	return out
 }
 
-// rangeOf is b as the ledger records it, from b.segs (set when it is
-// dispatched).
-func (b *batch) rangeOf() *ledger.Range {
+// setRange records b as the ledger records it (Range), from b.segs, once
+// it is cut.
+func (b *Batch) setRange() {
 	b.lr.Segs = make([]ledger.Segment, len(b.segs))
 	for i, sg := range b.segs {
 		b.lr.Segs[i] = ledger.Segment{File: sg.file, Start: sg.start, End: sg.end}
 	}
-	return &b.lr
 }

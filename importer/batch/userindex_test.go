@@ -1,4 +1,4 @@
-package importer
+package batch
 
 import (
 	"math/rand/v2"

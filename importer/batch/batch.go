@@ -1,4 +1,4 @@
-package importer
+package batch
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/readers"
@@ -96,30 +97,55 @@ func (g *grouper) flush() *unit {
 	return u
 }
 
-// batchStage is the batch stage: rows in input order, file after file,
-// become user objects (grouper), packed into request bodies (batcher), each
+// Settings are the config's inputs of the batch stage.
+type Settings struct {
+	Users int // delivery.batch_users: users per request
+	Bytes int // delivery.batch_bytes: encoded JSON per request
+	// Attributes are the mapping's attributes, in the order of each
+	// row's Attrs.
+	Attributes []config.Field
+	// NotAppend is insider.array_attributes: overwrite.
+	NotAppend bool
+	// ErrorCallbackURL is insider.error_callback_url, sent with every
+	// request.
+	ErrorCallbackURL string
+}
+
+// SettingsOf returns cfg's settings of the batch stage.
+func SettingsOf(cfg *config.Config) Settings {
+	return Settings{Users: cfg.Delivery.BatchUsers, Bytes: cfg.Delivery.BatchBytes, Attributes: cfg.Mapping.Attributes,
+		NotAppend: cfg.Insider.NotAppend, ErrorCallbackURL: cfg.Insider.ErrorCallbackURL}
+}
+
+// Stage is the batch stage: rows in input order, file after file, become
+// user objects (grouper), packed into request bodies (batcher), each
 // closed batch handed to emit. A user object never spans files; a batch
 // does: it holds up to batch_users users from as many files as it takes.
-type batchStage struct {
+type Stage struct {
 	g    grouper
 	bt   *batcher
-	emit func(*batch) error
+	emit func(*Batch) error
 }
 
-func newBatchStage(cfg *Config, emit func(*batch) error) *batchStage {
-	return &batchStage{bt: newBatcher(cfg), emit: emit}
+// NewStage returns a batch stage that hands each closed batch to emit.
+// bodies, if not nil, holds the request bodies of answered batches for
+// reuse (Batch.FreeBody).
+func NewStage(s Settings, bodies *sync.Pool, emit func(*Batch) error) *Stage {
+	bt := newBatcher(s)
+	bt.bodies = bodies
+	return &Stage{bt: bt, emit: emit}
 }
 
-// beginFile says the rows that follow are those of file, the seq-th file
+// BeginFile says the rows that follow are those of file, the seq-th file
 // the stage reads.
-func (s *batchStage) beginFile(file string, seq int) {
+func (s *Stage) BeginFile(file string, seq int) {
 	s.bt.file, s.bt.seq = file, seq
 }
 
-// endFile closes the open user object at the end of the current file (end:
+// EndFile closes the open user object at the end of the current file (end:
 // the position after its last row). The open batch stays open for the
 // rows of the next file; its part in this file ends at end.
-func (s *batchStage) endFile(end readers.Position) error {
+func (s *Stage) EndFile(end readers.Position) error {
 	if u := s.g.flush(); u != nil {
 		if err := s.put(s.bt.add(u)); err != nil {
 			return err
@@ -133,25 +159,25 @@ func (s *batchStage) endFile(end readers.Position) error {
 	return nil
 }
 
-// close closes the open batch after the last file.
-func (s *batchStage) close() error {
+// Close closes the open batch after the last file.
+func (s *Stage) Close() error {
 	if c := s.bt.cur; c != nil {
 		return s.put(s.bt.cut(c.segs[len(c.segs)-1].end))
 	}
 	return nil
 }
 
-// add takes the next row.
-func (s *batchStage) add(rw *encode.Row) error {
+// Add takes the next row.
+func (s *Stage) Add(rw *encode.Row) error {
 	if u := s.g.add(rw); u != nil {
 		return s.put(s.bt.add(u))
 	}
 	return nil
 }
 
-// cut closes the open user object and batch at at (the position of the
+// Cut closes the open user object and batch at at (the position of the
 // next row of the current file); with nothing open it does nothing.
-func (s *batchStage) cut(at readers.Position) error {
+func (s *Stage) Cut(at readers.Position) error {
 	if u := s.g.flush(); u != nil {
 		if err := s.put(s.bt.add(u)); err != nil {
 			return err
@@ -160,7 +186,7 @@ func (s *batchStage) cut(at readers.Position) error {
 	return s.put(s.bt.cut(at))
 }
 
-func (s *batchStage) put(b *batch) error {
+func (s *Stage) put(b *Batch) error {
 	if b == nil {
 		return nil
 	}
@@ -176,11 +202,11 @@ type segment struct {
 	unit       int
 }
 
-// batch is one request's worth of users and the contiguous input range
+// Batch is one request's worth of users and the contiguous input range
 // they came from, with the rows of that range that were rejected before
 // sending: rows [start, end) of one file, or, when it spans files (segs),
 // from start in file to end in the last one, every row between included.
-type batch struct {
+type Batch struct {
 	file       string           // the first file
 	start, end readers.Position // start in file, end in the last file
 	segs       []segment        // by file, in order; one for a batch within one file
@@ -188,12 +214,12 @@ type batch struct {
 	body       []byte
 	userOff    []int // offsets of each user object in body, plus the end
 	userUnit   []*unit
-	userHash   []uint64 // of each user's identifiers (see userOrder)
+	userHash   []uint64 // of each user's identifiers (see Order)
 	// userAttrs holds, for user k, the hash of each attribute's value at
-	// k*nAttrs+i (0: not set by this batch), for userOrder.
+	// k*nAttrs+i (0: not set by this batch), for Order.
 	userAttrs []uint64
 	rows      int64        // rows in the range
-	lr        ledger.Range // the batch as the ledger records it (rangeOf)
+	lr        ledger.Range // the batch as the ledger records it (Range)
 
 	// While the batch is open (its users by hash are in batcher.users):
 	// the sizes of their objects, what merging rows into earlier users
@@ -205,28 +231,28 @@ type batch struct {
 
 	// after are the batches, dispatched earlier and not yet answered, that
 	// hold a user of this one: it is sent only once they are answered
-	// (userOrder). answered is closed when it is.
-	after    []*batch
+	// (Order). answered is closed when it is.
+	after    []*Batch
 	answered chan struct{}
 }
 
-// nUsers is the number of user objects in the request.
-func (b *batch) nUsers() int { return len(b.userUnit) }
+// NUsers is the number of user objects in the request.
+func (b *Batch) NUsers() int { return len(b.userUnit) }
 
 const maxBatchRows = 20_000 // a batch closes after this many rows even with few users
 
-// batcher packs units into batches of at most BatchUsers users and
-// BatchBytes bytes of request body. A user met again while its batch is
+// batcher packs units into batches of at most Settings.Users users and
+// Settings.Bytes bytes of request body. A user met again while its batch is
 // still open joins its earlier user object (later attribute values win,
 // events follow in row order); a batch never holds two objects of one
 // user.
 type batcher struct {
-	cfg    *Config
-	file   string // the file units come from now (batchStage.beginFile)
+	s      Settings
+	file   string // the file units come from now (Stage.BeginFile)
 	seq    int    // and its place in the reading order
 	prefix []byte
 	suffix []byte
-	cur    *batch
+	cur    *Batch
 	// users indexes the open batch's users by hash; hashed is the unit
 	// whose hash was worked out last (hashOf).
 	users  userIndex
@@ -315,8 +341,9 @@ func (bt *batcher) bodiesGet() ([]byte, bool) {
 	return (*p)[:0], true
 }
 
-// freeBody hands the body of an answered batch back for reuse.
-func freeBody(pool *sync.Pool, b *batch) {
+// FreeBody hands the body of an answered batch back for reuse, to pool
+// (the Stage's bodies).
+func (b *Batch) FreeBody(pool *sync.Pool) {
 	if b.body != nil {
 		body := b.body[:0]
 		b.body = nil
@@ -324,9 +351,9 @@ func freeBody(pool *sync.Pool, b *batch) {
 	}
 }
 
-func newBatcher(cfg *Config) *batcher {
-	prefix, suffix := encode.BodyEnds(cfg.Insider.ErrorCallbackURL)
-	return &batcher{cfg: cfg, attrs: encode.KeyedFields(cfg.Mapping.Attributes), prefix: prefix, suffix: suffix}
+func newBatcher(s Settings) *batcher {
+	prefix, suffix := encode.BodyEnds(s.ErrorCallbackURL)
+	return &batcher{s: s, attrs: encode.KeyedFields(s.Attributes), prefix: prefix, suffix: suffix}
 }
 
 // add puts a unit in the current batch, encoding its user object straight
@@ -334,7 +361,7 @@ func newBatcher(cfg *Config) *batcher {
 // already there; if it does not fit, the current batch is closed and
 // returned, and the unit starts the next one. A unit whose user object
 // alone is over the byte limit has its rows rejected.
-func (bt *batcher) add(u *unit) (closed *batch) {
+func (bt *batcher) add(u *unit) (closed *Batch) {
 	if c := bt.cur; c != nil && c.rows+int64(len(u.rows)) > maxBatchRows {
 		closed = bt.cut(u.first)
 	}
@@ -347,9 +374,9 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 		// The per-user slices are sized for a full batch (the index of
 		// its users too): growing them by doubling cost a dozen
 		// allocations a batch.
-		n := bt.cfg.Delivery.BatchUsers
+		n := bt.s.Users
 		bt.users.reset(n)
-		bt.cur = &batch{file: bt.file, start: u.first, segs: []segment{{file: bt.file, seq: bt.seq, start: u.first}},
+		bt.cur = &Batch{file: bt.file, start: u.first, segs: []segment{{file: bt.file, seq: bt.seq, start: u.first}},
 			answered: make(chan struct{}), userOff: make([]int, 0, n+1),
 			userUnit: make([]*unit, 0, n), userHash: make([]uint64, 0, n), userSize: make([]int, 0, n)}
 		// Start at the size the last batch reached: one allocation instead
@@ -363,7 +390,7 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 			for _, r := range u.users {
 				r.Problems = append(r.Problems, encode.Problem{Rule: "size", Msg: fmt.Sprintf(
 					"the user object built from rows %d-%d is %d bytes, over delivery.batch_bytes (%d)",
-					u.first.Row(), u.rows[len(u.rows)-1].Src.Pos.Row(), bt.tooBig, bt.cfg.Delivery.BatchBytes)})
+					u.first.Row(), u.rows[len(u.rows)-1].Src.Pos.Row(), bt.tooBig, bt.s.Bytes)})
 			}
 			u.users = nil
 		}
@@ -371,7 +398,7 @@ func (bt *batcher) add(u *unit) (closed *batch) {
 	c := bt.cur
 	if c.segs[len(c.segs)-1].seq != bt.seq {
 		// The first unit of a later file: the part in the earlier one
-		// ended where that file did (batchStage.endFile).
+		// ended where that file did (Stage.EndFile).
 		c.segs = append(c.segs, segment{file: bt.file, seq: bt.seq, start: u.first, unit: len(c.units)})
 	}
 	c.units = append(c.units, u)
@@ -396,9 +423,9 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 		return false, true
 	}
 	merged := append(prev.users[:len(prev.users):len(prev.users)], u.users...)
-	bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, merged, bt.cfg.Insider.NotAppend)
+	bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, merged, bt.s.NotAppend)
 	grow := len(bt.scratch) - c.userSize[k]
-	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
+	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.s.Bytes {
 		return false, true
 	}
 	prev.users, u.users = merged, nil
@@ -415,16 +442,16 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 // the user and byte limits, and reports whether it did.
 func (bt *batcher) place(u *unit) bool {
 	c := bt.cur
-	if c.nUsers()+1 > bt.cfg.Delivery.BatchUsers {
+	if c.NUsers()+1 > bt.s.Users {
 		return false
 	}
 	mark := len(c.body)
-	if c.nUsers() > 0 {
+	if c.NUsers() > 0 {
 		c.body = append(c.body, ',')
 	}
 	start := len(c.body)
-	c.body = encode.AppendUser(c.body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
-	if len(c.body)+c.extra+len(bt.suffix) > bt.cfg.Delivery.BatchBytes {
+	c.body = encode.AppendUser(c.body, bt.attrs, u.users, bt.s.NotAppend)
+	if len(c.body)+c.extra+len(bt.suffix) > bt.s.Bytes {
 		bt.tooBig = len(c.body) - start
 		c.body = c.body[:mark]
 		return false
@@ -441,7 +468,7 @@ func (bt *batcher) place(u *unit) bool {
 // cut closes the current batch at end (the position of the first row after
 // it, in the current file) and returns it, or nil when there is none. A
 // batch whose last rows are in an earlier file ends where that file did.
-func (bt *batcher) cut(end readers.Position) *batch {
+func (bt *batcher) cut(end readers.Position) *Batch {
 	c := bt.cur
 	if c == nil {
 		return nil
@@ -451,6 +478,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 		sg.end = end
 	}
 	c.end = c.segs[len(c.segs)-1].end
+	c.setRange()
 	if c.joined != nil {
 		// Rows joined earlier users: encode those objects again, into a
 		// body from the pool, and copy the others as they were first
@@ -467,13 +495,13 @@ func (bt *batcher) cut(end readers.Position) *batch {
 			}
 			c.userOff[i] = len(body)
 			if i < len(c.joined) && c.joined[i] {
-				body = encode.AppendUser(body, bt.attrs, u.users, bt.cfg.Insider.NotAppend)
+				body = encode.AppendUser(body, bt.attrs, u.users, bt.s.NotAppend)
 			} else {
 				body = append(body, c.body[from:to]...)
 			}
 		}
 		if bt.bodies != nil {
-			freeBody(bt.bodies, c)
+			c.FreeBody(bt.bodies)
 		}
 		c.body = body
 	}
@@ -481,7 +509,7 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	c.body = append(c.body, bt.suffix...)
 	bt.lastSize = len(c.body)
 	c.userSize, c.joined = nil, nil
-	c.userAttrs = attrHashes(c.userUnit, len(bt.cfg.Mapping.Attributes))
+	c.userAttrs = attrHashes(c.userUnit, len(bt.s.Attributes))
 	// The encoded parts now live in the body; until the batch is answered
 	// a row keeps only what counts need. Event slots stay (their number is
 	// counted), their bytes go, and so do the cells: should Insider reject
@@ -500,10 +528,39 @@ func (bt *batcher) cut(end readers.Position) *batch {
 	return c
 }
 
-// subBody builds a request body holding users [i, j) of b, for splitting a
-// batch the API found too large.
-func (bt *batcher) subBody(b *batch, i, j int) []byte {
-	out := append([]byte(nil), bt.prefix...)
+// Body is the request body: every user object of the batch. It is valid
+// until FreeBody.
+func (b *Batch) Body() []byte { return b.body }
+
+// Range is the batch as the ledger records it: its rows, one segment per
+// file.
+func (b *Batch) Range() *ledger.Range { return &b.lr }
+
+// Last is where the batch ends: the place in the reading order of the
+// last file it holds rows of, and the position after its last row there.
+func (b *Batch) Last() (seq int, end readers.Position) {
+	last := b.segs[len(b.segs)-1]
+	return last.seq, last.end
+}
+
+// What names users [i, j) of the batch by their rows, for messages.
+func (b *Batch) What(i, j int) string {
+	s := fmt.Sprintf("%s rows %d-%d", b.file, b.start.Row(), b.end.Index)
+	if last := b.segs[len(b.segs)-1]; len(b.segs) > 1 {
+		s = fmt.Sprintf("%s row %d to %s row %d (%d files)", b.file, b.start.Row(), last.file, last.end.Index, len(b.segs))
+	}
+	if n := b.NUsers(); j-i < n {
+		s += fmt.Sprintf(" (users %d-%d of %d)", i+1, j, n)
+	}
+	return s
+}
+
+// SubBody builds a request body holding users [i, j) of the batch, for
+// splitting a batch the API found too large: the body's own beginning and
+// end (before its first user and after its last) around those users.
+func (b *Batch) SubBody(i, j int) []byte {
+	prefix, suffix := b.body[:b.userOff[0]], b.body[b.userOff[len(b.userOff)-1]:]
+	out := append([]byte(nil), prefix...)
 	for k := i; k < j; k++ {
 		if k > i {
 			out = append(out, ',')
@@ -514,5 +571,5 @@ func (bt *batcher) subBody(b *batch, i, j int) []byte {
 		}
 		out = append(out, b.body[start:end]...)
 	}
-	return append(out, bt.suffix...)
+	return append(out, suffix...)
 }

@@ -1,4 +1,4 @@
-package importer
+package batch
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// userSeed hashes identifiers for userOrder and the batcher; it is fixed for
+// userSeed hashes identifiers for Order and the batcher; it is fixed for
 // the life of the process.
 var userSeed = maphash.MakeSeed()
 
@@ -33,30 +33,30 @@ func attrHashes(users []*unit, nAttrs int) []uint64 {
 	return out
 }
 
-// userOrder keeps the attribute values of each user reaching Insider in
+// Order keeps the attribute values of each user reaching Insider in
 // input order, across batches, workers and files: Insider keeps the value
 // that arrives last, so a later row must not overtake an earlier one on
 // another worker. A dispatched batch that sets an attribute of a user to
 // another value than a batch still unanswered is sent only after that
-// batch is answered (waitAfter). Events need no order (Insider stores each
+// batch is answered (WaitAfter). Events need no order (Insider stores each
 // once, whenever it arrives), nor does a value sent again unchanged: most
 // users spread over an input wait for nothing. Two users whose hashes
 // collide may wait for each other, which is safe. Memory: one entry per
 // user in flight.
-type userOrder struct {
+type Order struct {
 	mu    sync.Mutex
 	users map[uint64]userRefs // by user: the unanswered batches holding it
 	// done holds the batches answered since dispatch last ran; dispatch
 	// takes their entries out of users first. The workers that answer
 	// batches only list them: a lookup per user there, in a map the
 	// producer's core writes, was 7% of a run's CPU.
-	done []*batch
+	done []*Batch
 	open int // dispatched batches with attributes, not yet answered
 }
 
 // userRef is user k of batch b.
 type userRef struct {
-	b *batch
+	b *Batch
 	k int
 }
 
@@ -67,10 +67,11 @@ type userRefs struct {
 	more  []userRef
 }
 
-func newUserOrder() *userOrder { return &userOrder{users: map[uint64]userRefs{}} }
+// NewOrder returns an Order with no batch in flight.
+func NewOrder() *Order { return &Order{users: map[uint64]userRefs{}} }
 
-// dispatch records b, in dispatch order, and the batches it must wait for.
-func (o *userOrder) dispatch(b *batch) {
+// Dispatch records b, in dispatch order, and the batches it must wait for.
+func (o *Order) Dispatch(b *Batch) {
 	if len(b.userHash) == 0 || len(b.userAttrs) == 0 {
 		return // no attributes mapped: events need no order
 	}
@@ -96,7 +97,7 @@ func (o *userOrder) dispatch(b *batch) {
 
 // follow makes b, whose user k is p's user, wait for p's batch if the two
 // set an attribute of that user to different values.
-func (b *batch) follow(p userRef, k, n int) {
+func (b *Batch) follow(p userRef, k, n int) {
 	if p.b != b && !slices.Contains(b.after, p.b) && conflict(p.b.userAttrs[p.k*n:(p.k+1)*n], b.userAttrs[k*n:(k+1)*n]) {
 		b.after = append(b.after, p.b)
 	}
@@ -113,10 +114,10 @@ func conflict(a, b []uint64) bool {
 	return false
 }
 
-// answered releases the batches waiting for b. Its entries leave users
+// Answered releases the batches waiting for b. Its entries leave users
 // at the next dispatch (drop), before anything can follow it; once no
 // batch is unanswered, all of them at once.
-func (o *userOrder) answered(b *batch) {
+func (o *Order) Answered(b *Batch) {
 	if len(b.userAttrs) == 0 {
 		close(b.answered)
 		return
@@ -135,7 +136,7 @@ func (o *userOrder) answered(b *batch) {
 
 // drop takes the entries of the batches answered since it last ran out of
 // users. It is called with mu held.
-func (o *userOrder) drop() {
+func (o *Order) drop() {
 	for _, b := range o.done {
 		for _, h := range b.userHash {
 			refs, ok := o.users[h]
@@ -157,9 +158,9 @@ func (o *userOrder) drop() {
 	o.done = o.done[:0]
 }
 
-// waitAfter returns once every batch b must follow is answered, or with
+// WaitAfter returns once every batch b must follow is answered, or with
 // ctx's error once the run stops.
-func waitAfter(ctx context.Context, b *batch) error {
+func WaitAfter(ctx context.Context, b *Batch) error {
 	for _, p := range b.after {
 		select {
 		case <-p.answered:

@@ -1,4 +1,4 @@
-package importer
+package batch
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/encode/encodetest"
 )
@@ -14,9 +15,9 @@ import (
 // TestMapRecordMergesAndRejectsPerRow: the rows of one user merge into one
 // user object; a bad row among them is left out, the others still go.
 func TestMapRecordMergesAndRejectsPerRow(t *testing.T) {
-	cfg, err := ParseConfig("t.yaml", []byte("source: {paths: [x.csv]}\n"+encodetest.PurchaseMapping))
+	cfg, err := config.Parse("t.yaml", []byte("source: {paths: [x.csv]}\n"+encodetest.PurchaseMapping), encode.CheckValue)
 	require.NoError(t, err)
-	mp, err := encode.NewMapper(cfg, "x.csv", encodetest.PurchaseHeader, testRef)
+	mp, err := encode.NewMapper(cfg, "x.csv", encodetest.PurchaseHeader, encodetest.Ref)
 	require.NoError(t, err)
 	g := &grouper{}
 	var units []*unit
@@ -26,7 +27,7 @@ func TestMapRecordMergesAndRejectsPerRow(t *testing.T) {
 		{"1", "purchase", "2025-06-01T10:00:00Z", "O-1", "EUR", "2", "1", "", ""},
 		{"2", "store_visit", "2025-06-02T10:00:00Z", "", "", "", "", "", ""},
 	} {
-		if u := g.add(mp.MapRecord(record(int64(i+1), cells...))); u != nil {
+		if u := g.add(mp.MapRecord(encodetest.Record(int64(i+1), cells...))); u != nil {
 			units = append(units, u)
 		}
 	}

@@ -1,0 +1,110 @@
+package batch
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/insider-import/insider-import/importer/config"
+	"github.com/insider-import/insider-import/importer/encode"
+	"github.com/insider-import/insider-import/importer/upsert"
+	"github.com/insider-import/insider-import/readers"
+)
+
+// testSettings are the batch settings of the importer's test config
+// (its testConfig): two attributes, name and custom tier.
+func testSettings(t *testing.T) Settings {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(`
+source: {paths: ["x"]}
+insider: {endpoint: "http://127.0.0.1:1`+upsert.Path+`", partner: acme, array_attributes: overwrite}
+delivery: {batch_users: 7, workers: 3, requests_per_second: 1000, max_attempts: 4}
+mapping:
+  identifiers: {email: email, uuid: id}
+  attributes:
+    name: name
+    custom: {tier: tier}
+  events:
+    - name: purchase
+      timestamp: ts
+      params: {event_group_id: order, currency: cur, unit_sale_price: {column: price, type: number}, quantity: {column: qty, type: integer}}
+`), encode.CheckValue)
+	require.NoError(t, err)
+	return SettingsOf(cfg)
+}
+
+// A user met again while its batch is open joins its earlier user object:
+// one object per user per request, later values winning, events in row
+// order.
+func TestBatcherJoinsUserInOpenBatch(t *testing.T) {
+	s := testSettings(t)
+	s.Users = 10
+	mk := func(i int, email, tier string) *unit {
+		r := &encode.Row{Src: readers.Record{Pos: posAt(i)}, Key: []byte(`{"email":"` + email + `"}`),
+			Attrs: [][]byte{nil, []byte(`"` + tier + `"`)}, Evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
+		return &unit{first: r.Src.Pos, rows: []*encode.Row{r}, users: []*encode.Row{r}}
+	}
+	bt := newBatcher(s)
+	for i, u := range []*unit{mk(0, "a", "v1"), mk(1, "b", "v1"), mk(2, "a", "v2"), mk(3, "a", "v3")} {
+		require.Nil(t, bt.add(u), "row %d", i)
+	}
+	b := bt.cut(posAt(4))
+	require.Equal(t, 2, b.NUsers())
+	assert.Len(t, b.units, 4, "every row stays in the batch's range")
+	var body struct {
+		Users []struct {
+			Identifiers map[string]string `json:"identifiers"`
+			Attributes  struct {
+				Custom map[string]string `json:"custom"`
+			} `json:"attributes"`
+			Events []map[string]string `json:"events"`
+		} `json:"users"`
+	}
+	require.NoError(t, json.Unmarshal(b.body, &body), "%s", b.body)
+	require.Len(t, body.Users, 2)
+	assert.Equal(t, "a", body.Users[0].Identifiers["email"])
+	assert.Equal(t, "v3", body.Users[0].Attributes.Custom["tier"])
+	assert.Equal(t, []map[string]string{{"event_name": "e0"}, {"event_name": "e2"}, {"event_name": "e3"}}, body.Users[0].Events)
+	assert.Equal(t, "v1", body.Users[1].Attributes.Custom["tier"])
+	// Offsets still cut the body into its users (for splitting).
+	sub := b.SubBody(1, 2)
+	assert.Contains(t, string(sub), `"email":"b"`)
+	assert.NotContains(t, string(sub), `"email":"a"`)
+}
+
+// TestBatcherRebuildsJoinedUsersOnly holds a batch whose users were joined
+// to the body a fresh encoding of its final users gives: joined users are
+// encoded again, the others copied, at the start, middle and end.
+func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
+	s := testSettings(t)
+	s.Users = 10
+	mk := func(i int, email string) *unit {
+		r := &encode.Row{Src: readers.Record{Pos: posAt(i)}, Key: []byte(`{"email":"` + email + `"}`),
+			Attrs: [][]byte{nil, []byte(fmt.Sprintf(`"t%d"`, i))}, Evs: [][]byte{[]byte(fmt.Sprintf(`{"event_name":"e%d"}`, i))}}
+		return &unit{first: r.Src.Pos, rows: []*encode.Row{r}, users: []*encode.Row{r}}
+	}
+	bt := newBatcher(s)
+	for i, email := range []string{"a", "b", "c", "b", "d", "e", "d"} {
+		require.Nil(t, bt.add(mk(i, email)), "row %d", i)
+	}
+	// What the final users encode to, before cut releases the rows.
+	want := append([]byte(nil), bt.prefix...)
+	for k, u := range bt.cur.userUnit {
+		if k > 0 {
+			want = append(want, ',')
+		}
+		want = encode.AppendUser(want, bt.attrs, u.users, s.NotAppend)
+	}
+	want = append(want, bt.suffix...)
+	b := bt.cut(posAt(7))
+	require.Equal(t, 5, b.NUsers())
+	assert.Equal(t, string(want), string(b.body))
+	for k := range b.NUsers() {
+		assert.Contains(t, string(b.SubBody(k, k+1)), fmt.Sprintf(`"email":"%c"`, "abcde"[k]))
+	}
+}
+
+func posAt(i int) readers.Position { return readers.Position{Index: int64(i), Offset: -1} }
