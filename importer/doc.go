@@ -14,12 +14,12 @@
 //
 // Run is the entry point; cmd/insider-import wires flags, signals, logging and
 // the progress bar around it. A run is a pipeline of stages, each in its
-// own file, wired in run.go under one errgroup and one context:
+// own file or package, wired in run.go under one errgroup and one context:
 //
-//	plan.go     expand and shard the inputs, load and check the checkpoint,
-//	            open every input once (preflight; the mapping is held
-//	            against Parquet schemas and the first CSV rows by
-//	            encode.SchemaProblems and SampleProblems)
+//	plan.Make   (importer/plan) expand and shard the inputs, load and
+//	            check the checkpoint, open every input once (preflight;
+//	            the mapping is held against Parquet schemas and the first
+//	            CSV rows by encode.SchemaProblems and SampleProblems)
 //	scan.go     one file's reader -> rows in input order (encode.Mapper);
 //	            cursor is where a resumed file stands against the recorded
 //	            ranges; the rows go to batch.Stage (importer/batch: rows ->

@@ -9,6 +9,7 @@ import (
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/ledger"
+	"github.com/insider-import/insider-import/importer/plan"
 )
 
 // Errors Run returns besides config and I/O errors.
@@ -20,8 +21,8 @@ var (
 	// checkpoint is saved and running again resumes.
 	ErrInterrupted = errors.New("interrupted: the checkpoint is saved, run the same command again to resume")
 	// ErrChangedInput: an input differs from the one the checkpoint was
-	// written for.
-	ErrChangedInput = errors.New("an input changed since the checkpoint was written")
+	// written for (see package importer/plan).
+	ErrChangedInput = plan.ErrChangedInput
 	// ErrTooManyRejects: the run stopped early because rows were rejected
 	// systematically (Options.MaxRejects).
 	ErrTooManyRejects = ledger.ErrTooManyRejects

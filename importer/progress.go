@@ -29,7 +29,7 @@ func (r *run) progress(start time.Time) {
 	c := r.commit.Totals()
 	p := Progress{
 		RowsRead: r.rowsRead.Load(), RowsDone: c.RowsRead, RowsRejected: c.RowsRejected + c.RowsRejectedByAPI,
-		EventsSent: c.EventsSent, BytesRead: r.bytesDone.Load() + r.bytesCur.Load(), BytesTotal: r.bytesTotal,
+		EventsSent: c.EventsSent, BytesRead: r.bytesDone.Load() + r.bytesCur.Load(), BytesTotal: r.plan.BytesTotal,
 		Elapsed: time.Since(start), Counts: c,
 	}
 	if r.sender != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
+	"github.com/insider-import/insider-import/importer/plan"
 )
 
 // Counts are the report's counters (see ledger.Counts: the ledger counts
@@ -56,25 +57,17 @@ type Report struct {
 	EventTTLs []EventTTL `json:"event_ttls,omitempty"`
 }
 
-// FileDecisions count the inputs a run did not simply read or resume:
-// changed since the checkpoint and read again from row 1, or left as they
-// are (source.on_change), and those modified too recently (source.min_age).
-type FileDecisions struct {
-	Reimported int64 `json:"files_reimported"`
-	// SkippedChanged counts changed inputs, and partly imported ones that
-	// are gone, left as they are by source.on_change: skip.
-	SkippedChanged int64 `json:"files_skipped_changed"`
-	Waiting        int64 `json:"files_waiting"`
-}
-
-// FileReport is the state of one input at the end of a run.
-type FileReport struct {
-	File         string `json:"file"`
-	State        string `json:"state"` // done, partial, skipped (done earlier), changed, skipped; gone, skipped; waiting
-	RowsAcked    int64  `json:"rows_acked"`
-	RowsRejected int64  `json:"rows_rejected"`
-	Note         string `json:"note,omitempty"`
-}
+// The inputs' part of the report is the plan's (package importer/plan
+// decides what becomes of each input).
+type (
+	// FileDecisions count the inputs a run did not simply read or resume:
+	// changed since the checkpoint and read again from row 1, or left as
+	// they are (source.on_change), and those modified too recently
+	// (source.min_age).
+	FileDecisions = plan.FileDecisions
+	// FileReport is the state of one input at the end of a run.
+	FileReport = plan.FileReport
+)
 
 // maxReasonLines is how many reasons the text summary lists.
 const maxReasonLines = 20
@@ -184,7 +177,9 @@ func (r *run) report(rep *Report, start time.Time, err error) error {
 	}
 	r.reportRejects(rep)
 	rep.Files, rep.FilesNotListed = r.files, r.filesNotListed
-	rep.FileDecisions = r.decided
+	if r.plan != nil {
+		rep.FileDecisions = r.plan.Decided
+	}
 	rep.EventTTLs = encode.EventTTLs(r.cfg, &r.eventNames)
 	if err == nil && (rep.RowsRejected > 0 || rep.RowsRejectedByAPI > 0 || rep.UsersRejected > 0) {
 		err = ErrIncomplete
@@ -244,28 +239,28 @@ func (r *run) fileDone(file string, fs *checkpoint.FileState) {
 
 // fileReports lists the files of todo this run did not finish (those it
 // did are listed as they finish): partial, or not started.
-func (r *run) fileReports(todo []fileTask) {
+func (r *run) fileReports(todo []plan.Task) {
 	begun := int(r.begun.Load())
 	partial := map[string]FileReport{}
 	r.commit.Unfinished(func(f string, fs *checkpoint.FileState) {
 		fr := FileReport{File: f, State: "partial", RowsAcked: fs.RowsAcked, RowsRejected: fs.RowsRejected}
 		if fs.Unreadable != "" {
 			fr.Note = "reading stopped: " + fs.Unreadable
-		} else if r.reimported[f] {
+		} else if r.plan.Reimported[f] {
 			fr.Note = "changed since an earlier run imported it: re-imported from row 1 (source.on_change: reimport)"
 		}
 		partial[f] = fr
 	})
 	for _, t := range todo[:begun] {
-		if fr, ok := partial[t.file]; ok {
+		if fr, ok := partial[t.File]; ok {
 			r.listFile(fr)
 		}
 	}
 	for _, t := range todo[begun:] {
-		if t.resume != nil {
-			r.listFile(FileReport{File: t.file, State: "partial", RowsAcked: t.resume.RowsAcked, RowsRejected: t.resume.RowsRejected})
+		if t.Resume != nil {
+			r.listFile(FileReport{File: t.File, State: "partial", RowsAcked: t.Resume.RowsAcked, RowsRejected: t.Resume.RowsRejected})
 		} else {
-			r.listFile(FileReport{File: t.file, State: "not started"})
+			r.listFile(FileReport{File: t.File, State: "not started"})
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
 	"github.com/insider-import/insider-import/importer/ledger/rejects"
+	"github.com/insider-import/insider-import/importer/plan"
 	"github.com/insider-import/insider-import/readers"
 )
 
@@ -24,8 +25,8 @@ type run struct {
 	opts    Options
 	log     *slog.Logger
 	job     string
-	s3      readers.S3Options // the config's, with one client for the run
-	tally   *ledger.Tally     // rejects by reason; applies Options.MaxRejects
+	plan    *plan.Plan    // the inputs to read, the checkpoint, the options to read with
+	tally   *ledger.Tally // rejects by reason; applies Options.MaxRejects
 	commit  *ledger.Committer
 	order   *batch.Order
 	sender  *sender
@@ -36,23 +37,17 @@ type run struct {
 	// batch.NewStage).
 	chunkBufs, arenaBufs, bodies sync.Pool
 
-	rowsRead   atomic.Int64
-	bytesDone  atomic.Int64 // finished files
-	bytesCur   atomic.Int64 // current file
-	bytesTotal int64
-	begun      atomic.Int64 // how many files of the plan's todo were started
+	rowsRead  atomic.Int64
+	bytesDone atomic.Int64 // finished files
+	bytesCur  atomic.Int64 // current file
+	begun     atomic.Int64 // how many files of the plan's todo were started
 
 	// files are the report's files (see listFile).
 	files          []FileReport
 	filesMu        sync.Mutex
-	filesListed    map[string]int   // by state
-	filesNotListed map[string]int64 // by state
-	parts          map[string]part  // files this shard shares with the others, by row group
-	// decided counts what source.on_change and source.min_age decided
-	// about inputs; reimported lists the files read again from row 1.
-	decided    FileDecisions
-	reimported map[string]bool
-	eventNames encode.EventNames // read from name columns, for the report's TTLs
+	filesListed    map[string]int    // by state
+	filesNotListed map[string]int64  // by state
+	eventNames     encode.EventNames // read from name columns, for the report's TTLs
 }
 
 // Run imports the inputs of cfg. It returns the report and nil, or
@@ -69,42 +64,47 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Report, error) {
 }
 
 func (r *run) run(ctx context.Context) error {
-	p, err := r.plan(ctx)
+	p, err := plan.Make(ctx, r.cfg, plan.Options{
+		Job: r.job, Store: r.opts.Store, Restart: r.opts.Restart, DryRun: r.opts.DryRun,
+		ShardIndex: r.opts.ShardIndex, ShardCount: r.opts.ShardCount, RejectLimit: r.opts.MaxRejects != nil,
+		Now: r.opts.Now, Log: r.log, List: r.listFile,
+	})
+	r.plan = p
 	if err != nil {
 		return err
 	}
-	if err := r.setupRejects(p.state); err != nil {
+	if err := r.setupRejects(p.State); err != nil {
 		return err
 	}
 	// The archive (files finished by earlier runs) served the plan; the
 	// store keeps it, and the ledger hands it only the files it archives
 	// from now on (checkpoint.State.Archived).
-	p.state.Archived = nil
+	p.State.Archived = nil
 	var store checkpoint.Store
 	if !r.opts.DryRun {
 		store = r.opts.Store
 	}
 	r.tally = ledger.NewTally(r.opts.MaxRejects)
 	start := time.Now()
-	r.commit = ledger.NewCommitter(p.state, store, r.rejects, ledger.Options{
+	r.commit = ledger.NewCommitter(p.State, store, r.rejects, ledger.Options{
 		Job: r.job, Where: cmp.Or(r.opts.StoreName, "the checkpoint store"), Interval: r.opts.SaveInterval,
 		Workers: r.workers(), Tally: r.tally, Now: r.opts.Now, FileDone: r.fileDone,
 		Progress: func() { r.progress(start) },
 		Log:      func(msg string, args ...any) { r.log.Warn(msg, args...) },
 		Open: func(ctx context.Context, file string, at readers.Position) (readers.Reader, error) {
-			return readers.Open(ctx, file, r.scanOptions(&at))
+			return readers.Open(ctx, file, p.ScanOptions(&at))
 		},
 	})
 	r.order = batch.NewOrder()
 	rps := r.cfg.Delivery.RequestsPerSecond / float64(r.opts.ShardCount)
 	r.sender = newSender(r.cfg, r.opts.APIKey, r.opts.HTTPClient, rps, func(msg string, args ...any) { r.log.Warn(msg, args...) })
 
-	err = r.pipeline(ctx, p.todo)
+	err = r.pipeline(ctx, p.Todo)
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = ErrInterrupted
 	}
 	cerr := r.commit.Close(ctx)
-	r.fileReports(p.todo)
+	r.fileReports(p.Todo)
 	if cerr != nil {
 		if errors.Is(cerr, checkpoint.ErrLeaseHeld) || err == nil {
 			return cerr
@@ -126,7 +126,7 @@ func (r *run) workers() int {
 // batch), Workers deliver the batches, and the commit stage records and
 // saves. The first error, or ctx (a signal), stops the run: nothing more is
 // read and no request starts; requests on the wire get the grace period.
-func (r *run) pipeline(ctx context.Context, todo []fileTask) error {
+func (r *run) pipeline(ctx context.Context, todo []plan.Task) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	wire, cut := context.WithCancel(context.WithoutCancel(ctx))

@@ -14,13 +14,14 @@ import (
 	"github.com/insider-import/insider-import/importer/batch"
 	"github.com/insider-import/insider-import/importer/encode"
 	"github.com/insider-import/insider-import/importer/ledger"
+	"github.com/insider-import/insider-import/importer/plan"
 	"github.com/insider-import/insider-import/readers"
 )
 
 // produce reads the files in order and hands batches to the workers. One
 // batch stage takes the rows of every file, so a batch fills up with the
 // rows of as many small files as it takes.
-func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch.Batch) error {
+func (r *run) produce(ctx context.Context, todo []plan.Task, out chan<- *batch.Batch) error {
 	var held arenas
 	emit := r.emitter(ctx, out)
 	bs := batch.NewStage(batch.SettingsOf(r.cfg), &r.bodies, func(b *batch.Batch) error {
@@ -30,7 +31,7 @@ func (r *run) produce(ctx context.Context, todo []fileTask, out chan<- *batch.Ba
 		return err
 	})
 	for i, t := range todo {
-		bs.BeginFile(t.file, i)
+		bs.BeginFile(t.File, i)
 		r.begun.Store(int64(i + 1))
 		if err := r.produceFile(ctx, t, bs, &held, i); err != nil {
 			if ctx.Err() != nil {
@@ -54,7 +55,7 @@ type segment struct {
 
 // produceFile is the scan stage for one file: its reader, mapped rows in
 // input order, handed to the batch stage (the seq-th file it reads).
-func (r *run) produceFile(ctx context.Context, t fileTask, bs *batch.Stage, held *arenas, seq int) error {
+func (r *run) produceFile(ctx context.Context, t plan.Task, bs *batch.Stage, held *arenas, seq int) error {
 	rd, mp, cur, err := r.openFile(ctx, t)
 	if err != nil {
 		return err
@@ -81,7 +82,7 @@ func (r *run) produceFile(ctx context.Context, t fileTask, bs *batch.Stage, held
 			// any other (the next run refuses it without --restart).
 			var rf *ReadFailedError
 			if errors.As(c.err, &rf) && !errors.Is(c.err, readers.ErrChanged) {
-				r.commit.Unreadable(t.file, rf.Err.Error())
+				r.commit.Unreadable(t.File, rf.Err.Error())
 			}
 			return c.err
 		}
@@ -95,10 +96,10 @@ func (r *run) produceFile(ctx context.Context, t fileTask, bs *batch.Stage, held
 	if err := bs.EndFile(end); err != nil {
 		return err
 	}
-	r.commit.FinishFile(t.file, end)
-	r.bytesDone.Add(r.partBytes(t.file, rd.Identity().Size))
+	r.commit.FinishFile(t.File, end)
+	r.bytesDone.Add(r.plan.PartBytes(t.File, rd.Identity().Size))
 	r.bytesCur.Store(0)
-	r.log.Info("read to the end", "file", t.file, "rows", end.Index)
+	r.log.Info("read to the end", "file", t.File, "rows", end.Index)
 	return nil
 }
 
@@ -128,32 +129,32 @@ func (h *arenas) recycle(last segment, spare *sync.Pool) {
 
 // openFile opens t where it resumes, and returns its mapper and the resume
 // cursor over the ranges an earlier run recorded.
-func (r *run) openFile(ctx context.Context, t fileTask) (readers.Reader, *encode.Mapper, *cursor, error) {
+func (r *run) openFile(ctx context.Context, t plan.Task) (readers.Reader, *encode.Mapper, *cursor, error) {
 	var start *readers.Position
-	if t.resume != nil && t.resume.Frontier.Index > 0 {
-		p := t.resume.Frontier
+	if t.Resume != nil && t.Resume.Frontier.Index > 0 {
+		p := t.Resume.Frontier
 		start = &p
 	}
-	opts, from := r.partOptions(t.file, start)
-	rd, err := readers.Open(ctx, t.file, opts)
+	opts, from := r.plan.PartOptions(t.File, start)
+	rd, err := readers.Open(ctx, t.File, opts)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ref := r.opts.Now()
-	if t.resume != nil && !t.resume.RefTime.IsZero() {
-		ref = t.resume.RefTime
+	if t.Resume != nil && !t.Resume.RefTime.IsZero() {
+		ref = t.Resume.RefTime
 	}
-	fs, earlier := r.commit.Begin(t.file, rd.Identity(), ref, from)
-	mp, err := encode.NewMapper(r.cfg, t.file, rd.Columns(), fs.RefTime)
+	fs, earlier := r.commit.Begin(t.File, rd.Identity(), ref, from)
+	mp, err := encode.NewMapper(r.cfg, t.File, rd.Columns(), fs.RefTime)
 	if err != nil {
 		rd.Close()
 		return nil, nil, nil, err
 	}
 	mp.Names = &r.eventNames
 	if r.rejects != nil {
-		r.rejects.SetColumns(t.file, rd.Columns())
+		r.rejects.SetColumns(t.File, rd.Columns())
 	}
-	r.log.Info("reading", "file", t.file, "from_row", rd.Pos().Row())
+	r.log.Info("reading", "file", t.File, "from_row", rd.Pos().Row())
 	return rd, mp, &cursor{earlier: earlier}, nil
 }
 
