@@ -10,27 +10,19 @@ import (
 
 	"github.com/insider-import/insider-import/importer/config"
 	"github.com/insider-import/insider-import/importer/encode"
-	"github.com/insider-import/insider-import/importer/upsert"
 	"github.com/insider-import/insider-import/readers"
 )
 
-// testSettings are the batch settings of the importer's test config
-// (its testConfig): two attributes, name and custom tier.
+// testSettings are the batch settings of a mapping of two attributes,
+// name and custom tier (a row's Attrs[0] and Attrs[1]).
 func testSettings(t *testing.T) Settings {
 	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte(`
-source: {paths: ["x"]}
-insider: {endpoint: "http://127.0.0.1:1`+upsert.Path+`", partner: acme, array_attributes: overwrite}
-delivery: {batch_users: 7, workers: 3, requests_per_second: 1000, max_attempts: 4}
+source: {paths: [x]}
+insider: {partner: acme, array_attributes: overwrite}
 mapping:
-  identifiers: {email: email, uuid: id}
-  attributes:
-    name: name
-    custom: {tier: tier}
-  events:
-    - name: purchase
-      timestamp: ts
-      params: {event_group_id: order, currency: cur, unit_sale_price: {column: price, type: number}, quantity: {column: qty, type: integer}}
+  identifiers: {email: email}
+  attributes: {name: name, custom: {tier: tier}}
 `), encode.CheckValue)
 	require.NoError(t, err)
 	return SettingsOf(cfg)
