@@ -14,24 +14,24 @@ import (
 // just under what the server let through in the second before its last
 // 429. Asked for more than their limit, token buckets and fixed or sliding
 // windows all pass about their limit in a second, so a 429 measures the
-// successes per second since a second before it (or since the last cut, if
+// successes per second since a second before it (or the last cut, if
 // nearer) plus its own slot, at most the rate asked and at least half of it
 // or of the last measure, and cuts the rate to 70% of that. t seconds after
-// the first success since the cut, the rate is the measure times
-// 0.95 + 0.0004·t³: just under it, back to it after 5 s, then growing as
-// the cube of the time (CUBIC, as in the AWS SDK's adaptive retry) to find
-// a limit that rose. Before the first 429 the rate starts at 10/s and grows
-// by half a success (slow start). A 429 with no success since the last cut
-// means the window is full: the rate halves each time, a backoff of probes.
-// A Retry-After above a second holds every start.
+// the next success, the rate is the measure × (0.95 + 0.0004·t³): just
+// under it, back at it after 5 s, then convex (CUBIC, as in the AWS SDK's
+// adaptive retry) to find a limit that rose. Before the first 429 the rate
+// starts at 10/s and grows by half a success. A 429 with no success since
+// the cut means a full window: the rate halves each time, a backoff of
+// probes; a Retry-After above a second holds every start.
 type pacer struct {
 	max  float64        // delivery.requests_per_second (per shard)
 	now  func() float64 // seconds since the pacer was made
 	turn sync.Mutex     // held by the request waiting for its start: starts go in turn
 
-	mu                          sync.Mutex
-	rate, seen, last, cut, from float64   // now; the last measure (10 at first); the last start; the last cut (-Inf: none); the first success since (+Inf: none)
-	oks                         []float64 // the successes of the last second, the last one (the pacer's creation at first) last
+	mu               sync.Mutex
+	rate, seen, last float64   // now; the last cut's measure (10 at first); the last start
+	cut, from        float64   // the last cut (-Inf: none); the first success since (+Inf: none)
+	oks              []float64 // the successes of the last second, the last one (at first the start) last
 }
 
 func newPacer(rps float64, t0 time.Time) *pacer {
@@ -54,9 +54,8 @@ func (p *pacer) wait(ctx context.Context) (float64, error) {
 	}
 }
 
-// reserve takes the next start if it is due at now, else returns the
-// seconds until it is. Each start is 1/rate after the real start of the
-// one before: a worker woken late bunches none up.
+// reserve takes the next start if due at now, else returns the seconds until
+// it is: 1/rate after the real start before, so a late worker bunches none up.
 func (p *pacer) reserve(now float64) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
