@@ -22,7 +22,7 @@ import (
 // adaptive retry) to find a limit that rose. Before the first 429 the rate
 // starts at 10/s and grows by half a success. A 429 with no success since
 // the cut means a full window: the rate halves each time, a backoff of
-// probes; a Retry-After above a second holds every start.
+// probes; a Retry-After above a second holds every start until it ends.
 type pacer struct {
 	max  float64        // delivery.requests_per_second (per shard)
 	now  func() float64 // seconds since the pacer was made
@@ -31,7 +31,7 @@ type pacer struct {
 	mu               sync.Mutex
 	rate, seen, last float64   // now; the last cut's measure (10 at first); the last start
 	cut, from        float64   // the last cut (-Inf: none); the first success since (+Inf: none)
-	oks              []float64 // the successes of the last second, the last one (at first the start) last
+	oks              []float64 // when the successes of the last second came, the last one last (at first 0)
 }
 
 func newPacer(rps float64, t0 time.Time) *pacer {
