@@ -16,9 +16,9 @@ import (
 // seconds, as servers send it): whatever the limiter, it settles at 90% of
 // the limit or more with at most 5% 429s, and one early 429 does not pin
 // it; against a window of a minute its probes back off (or wait for the
-// Retry-After) to at most 10% 429s and every window is used. The idea of pacer.go, checked in
-// a moment; TestThrottlingConverges in importer holds the whole import to
-// it against real limiters.
+// Retry-After) to at most 10% 429s and every window is used. The idea of
+// pacer.go, checked in a moment; TestThrottlingConverges in importer holds
+// the whole import to it against real limiters.
 func TestPacerSettlesUnderEveryLimiter(t *testing.T) {
 	for _, c := range []struct {
 		name         string
