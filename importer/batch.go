@@ -324,6 +324,14 @@ func freeBody(pool *sync.Pool, b *batch) {
 	}
 }
 
+// retire frees an answered and accounted batch's body and lets its rows
+// go: userOrder may hold the batch a while longer (it forgets answered
+// batches lazily), and its units would keep whole chunks of rows alive.
+func retire(pool *sync.Pool, b *batch) {
+	freeBody(pool, b)
+	b.units, b.userUnit = nil, nil
+}
+
 func newBatcher(cfg *Config) *batcher {
 	prefix, suffix := encode.BodyEnds(cfg.Insider.ErrorCallbackURL)
 	return &batcher{cfg: cfg, attrs: encode.KeyedFields(cfg.Mapping.Attributes), prefix: prefix, suffix: suffix}

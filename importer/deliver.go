@@ -69,7 +69,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	if r.opts.DryRun {
 		r.order.answered(b)
 		r.commit.Complete(&b.lr, account(b, outcome{dryRun: true}))
-		freeBody(&r.bodies, b)
+		retire(&r.bodies, b)
 		return nil
 	}
 	if err := waitAfter(ctx, b); err != nil {
@@ -90,7 +90,7 @@ func (r *run) deliver(ctx context.Context, b *batch) error {
 	}
 	r.order.answered(b)
 	r.commit.Complete(&b.lr, account(b, o))
-	freeBody(&r.bodies, b)
+	retire(&r.bodies, b)
 	return nil
 }
 
