@@ -70,7 +70,7 @@ func (r *run) deliver(ctx context.Context, b *batch.Batch) error {
 	if r.opts.DryRun {
 		r.order.Answered(b)
 		r.commit.Complete(b.Range(), batch.Account(b, batch.Outcome{DryRun: true}))
-		b.FreeBody(&r.bodies)
+		b.Retire(&r.bodies)
 		return nil
 	}
 	if err := batch.WaitAfter(ctx, b); err != nil {
@@ -91,7 +91,7 @@ func (r *run) deliver(ctx context.Context, b *batch.Batch) error {
 	}
 	r.order.Answered(b)
 	r.commit.Complete(b.Range(), batch.Account(b, o))
-	b.FreeBody(&r.bodies)
+	b.Retire(&r.bodies)
 	return nil
 }
 

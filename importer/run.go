@@ -152,10 +152,12 @@ func (r *run) pipeline(ctx context.Context, todo []plan.Task) error {
 	}
 
 	workers := r.workers()
-	// Two batches wait ready for the workers, listed in flight when queued:
-	// one checkpoint write covers them and those the workers wait to send.
-	// More would only hold more bodies in memory.
-	batches := make(chan *batch.Batch, min(workers, 2))
+	// As many batches as there are workers (at most 16) wait ready for
+	// them, listed in flight when queued: the checkpoint write that
+	// dispatching starts covers them while they wait, so a worker seldom
+	// waits for one (write-ahead). With two, the workers waited for saves
+	// a third of their time and kept the producer waiting.
+	batches := make(chan *batch.Batch, min(workers, 16))
 	stage(func() error {
 		defer close(batches)
 		return r.produce(ctx, todo, batches)

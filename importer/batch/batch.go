@@ -129,7 +129,7 @@ type Stage struct {
 
 // NewStage returns a batch stage that hands each closed batch to emit.
 // bodies, if not nil, holds the request bodies of answered batches for
-// reuse (Batch.FreeBody).
+// reuse (Batch.Retire).
 func NewStage(s Settings, bodies *sync.Pool, emit func(*Batch) error) *Stage {
 	bt := newBatcher(s)
 	bt.bodies = bodies
@@ -341,14 +341,22 @@ func (bt *batcher) bodiesGet() ([]byte, bool) {
 	return (*p)[:0], true
 }
 
-// FreeBody hands the body of an answered batch back for reuse, to pool
-// (the Stage's bodies).
-func (b *Batch) FreeBody(pool *sync.Pool) {
+// freeBody hands the body of an answered batch back for reuse, to pool.
+func (b *Batch) freeBody(pool *sync.Pool) {
 	if b.body != nil {
 		body := b.body[:0]
 		b.body = nil
 		pool.Put(&body)
 	}
+}
+
+// Retire frees an answered and accounted batch's body (to pool, the
+// Stage's bodies) and lets its rows go: Order may hold the batch a while
+// longer (it forgets answered batches lazily), and its units would keep
+// whole chunks of rows alive.
+func (b *Batch) Retire(pool *sync.Pool) {
+	b.freeBody(pool)
+	b.units, b.userUnit = nil, nil
 }
 
 func newBatcher(s Settings) *batcher {
@@ -501,7 +509,7 @@ func (bt *batcher) cut(end readers.Position) *Batch {
 			}
 		}
 		if bt.bodies != nil {
-			c.FreeBody(bt.bodies)
+			c.freeBody(bt.bodies)
 		}
 		c.body = body
 	}
@@ -529,7 +537,7 @@ func (bt *batcher) cut(end readers.Position) *Batch {
 }
 
 // Body is the request body: every user object of the batch. It is valid
-// until FreeBody.
+// until Retire.
 func (b *Batch) Body() []byte { return b.body }
 
 // Range is the batch as the ledger records it: its rows, one segment per

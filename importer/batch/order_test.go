@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A batch waits only for unanswered batches that set one of its users'
@@ -37,8 +38,8 @@ func TestUserOrderWaitsOnlyForChangedValues(t *testing.T) {
 }
 
 // A batch answered while others are in flight is not followed by a batch
-// dispatched after it, though answered only lists it (Order.drop),
-// and the map keeps nothing of it then.
+// dispatched after it, though its entries stay until met (Order), and
+// the map keeps nothing once every batch is answered.
 func TestUserOrderDropsAnsweredBeforeDispatch(t *testing.T) {
 	o := NewOrder()
 	mk := func(h uint64, val uint64) *Batch {
@@ -51,8 +52,9 @@ func TestUserOrderDropsAnsweredBeforeDispatch(t *testing.T) {
 	b2 := mk(42, 2) // another value for b1's user
 	o.Dispatch(b2)
 	assert.Empty(t, b2.after, "b1 was answered")
-	_, held := o.users[42]
+	refs, held := o.users[42]
 	assert.True(t, held, "b2 holds user 42")
+	assert.Equal(t, userRefs{first: userRef{b2, 0}}, refs, "b1's entry is replaced")
 	b3 := mk(42, 3)
 	o.Dispatch(b3)
 	assert.Equal(t, []*Batch{b2}, b3.after)
@@ -60,5 +62,28 @@ func TestUserOrderDropsAnsweredBeforeDispatch(t *testing.T) {
 		o.Answered(b)
 	}
 	assert.Empty(t, o.users)
-	assert.Empty(t, o.done)
+	assert.Zero(t, o.live)
+}
+
+// The entries of answered batches are swept once they outnumber the users
+// in flight: with one batch kept in flight, the map stays bounded however
+// many users pass, and the sweep keeps what is in flight.
+func TestUserOrderSweepsAnsweredEntries(t *testing.T) {
+	o := NewOrder()
+	open := &Batch{userHash: []uint64{1}, userAttrs: []uint64{1}, answered: make(chan struct{})}
+	o.Dispatch(open)
+	for i := range 100 {
+		b := &Batch{answered: make(chan struct{})}
+		for k := range 500 {
+			b.userHash = append(b.userHash, uint64(2+i*500+k))
+			b.userAttrs = append(b.userAttrs, 1)
+		}
+		o.Dispatch(b)
+		o.Answered(b)
+		require.LessOrEqual(t, len(o.users), 2*o.live+sweepAt+500, "after batch %d", i)
+	}
+	assert.Equal(t, 1, o.live)
+	again := &Batch{userHash: []uint64{1}, userAttrs: []uint64{2}, answered: make(chan struct{})}
+	o.Dispatch(again)
+	assert.Equal(t, []*Batch{open}, again.after, "the batch in flight is still followed")
 }

@@ -121,8 +121,22 @@ func (c *Committer) Begin(file string, id readers.Identity, ref time.Time, from 
 func (c *Committer) Unreadable(file, why string) { c.ledger.unreadable(file, why) }
 
 // Dispatch records that r is about to be sent: from now on a checkpoint
-// lists it as in flight.
-func (c *Committer) Dispatch(r *Range) { c.ledger.dispatch(r) }
+// lists it as in flight. It starts a save (spaced by minSaveGap), so the
+// write is under way while r waits for a worker.
+func (c *Committer) Dispatch(r *Range) {
+	c.ledger.dispatch(r)
+	if c.store != nil {
+		c.kickSave()
+	}
+}
+
+// kickSave asks Run for a save without waiting.
+func (c *Committer) kickSave() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
 
 // FinishFile records that file was read to its end, at end.
 func (c *Committer) FinishFile(file string, end readers.Position) { c.ledger.finishFile(file, end) }
@@ -176,10 +190,7 @@ func (c *Committer) WaitDurable(ctx context.Context, r *Range) error {
 		if saved >= r.gen {
 			return nil
 		}
-		select {
-		case c.kick <- struct{}{}:
-		default:
-		}
+		c.kickSave()
 		select {
 		case <-ch:
 		case <-c.dead:
@@ -221,9 +232,9 @@ func (c *Committer) Run(ctx context.Context, senders <-chan struct{}, progressEv
 	}
 }
 
-// gather spaces the saves workers ask for: the batches dispatched
-// meanwhile share the write, a few per save instead of about one (each
-// save is two fsyncs). It waits until minSaveGap has passed since the last
+// gather spaces the saves that dispatches and waiting workers ask for:
+// the batches dispatched meanwhile share the write, many per save instead
+// of about one (each save is two fsyncs). It waits until minSaveGap has passed since the last
 // save or until every worker waits for one (nothing is gained by waiting
 // longer), and returns false if the workers are gone.
 func (c *Committer) gather(senders <-chan struct{}) bool {
