@@ -20,7 +20,7 @@ import (
 // the next success, the rate is the measure × (0.95 + 0.0004·t³): just
 // under it, back at it after 5 s, then convex (CUBIC, as in the AWS SDK's
 // adaptive retry) to find a limit that rose. Before the first 429 the rate
-// starts at 10/s and grows by half a success. A 429 with no success since
+// starts at 10/s and triples with each success. A 429 with no success since
 // the cut means a full window: the rate halves each time, a backoff of
 // probes; a Retry-After above a second holds every start until it ends.
 type pacer struct {
@@ -76,7 +76,7 @@ func (p *pacer) success(start float64) {
 	switch t := now - p.from; {
 	case start <= p.cut: // its rate was judged by the cut
 	case math.IsInf(p.cut, -1):
-		p.rate = min(p.max, p.rate*1.5)
+		p.rate = min(p.max, p.rate*3)
 	default:
 		p.rate = min(p.max, p.seen*(0.95+0.0004*t*t*t))
 	}
