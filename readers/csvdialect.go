@@ -39,7 +39,7 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		if s.carriedCR(seg) {
+		if s.carriedCR(seg, segOff) {
 			s.feedDialect([]byte{'\r'}, segOff-1)
 		}
 		// A line's "\r\n" end is its end; an escaped '\r' is data.

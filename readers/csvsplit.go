@@ -139,10 +139,7 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		if s.carriedCR(seg) {
-			if s.rec.off < 0 {
-				s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
-			}
+		if s.carriedCR(seg, segOff) {
 			s.feed([]byte{'\r'}, segOff-1)
 		}
 		content, nl := s.lineContent(seg, full, eof, 0)
@@ -192,14 +189,22 @@ func (s *csvSplitter) next() (csvRecord, error) {
 }
 
 // carriedCR reports whether a '\r' that ended the last piece of a long
-// line is data: it is, unless this piece starts the "\n" of a "\r\n" or
-// nothing follows (a final '\r' is dropped, as encoding/csv does).
-func (s *csvSplitter) carriedCR(seg []byte) bool {
+// line is data: it is, unless this piece, seg at offset segOff, starts
+// the "\n" of a "\r\n" or nothing follows (a final '\r' is dropped, as
+// encoding/csv does). A '\r' that is data and comes before any record
+// (the one it ended was returned over max bytes, stopOver) starts one.
+func (s *csvSplitter) carriedCR(seg []byte, segOff int64) bool {
 	if !s.pendingCR {
 		return false
 	}
 	s.pendingCR = false
-	return len(seg) > 0 && seg[0] != '\n'
+	if len(seg) == 0 || seg[0] == '\n' {
+		return false
+	}
+	if s.rec.off < 0 {
+		s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
+	}
+	return true
 }
 
 // lineContent is seg, a line or a piece of one, without its line end: the
