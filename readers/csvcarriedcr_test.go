@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -113,6 +114,51 @@ func TestCSVDialectCRAtPieceEnd(t *testing.T) {
 				require.Equal(t, wantPos, pos)
 				require.Equal(t, wantErrs, errs)
 				resumesAtEveryRow(t, p, opts, rows, pos)
+			})
+		}
+	}
+}
+
+// With backslash escapes, a '\r' before a line's '\n' is data only after
+// an odd run of backslashes: `x\\` then "\r\n" is the value x\ and the
+// line's end, `x\` then "\r\n" the value "x\r" (the escaped '\r'). Read
+// buffers of 16 to 40 bytes cut the run and the '\r' apart in every place
+// and read the same records, at the same offsets.
+func TestCSVEscapedCRBeforeLineEnd(t *testing.T) {
+	const pad = "0123456789abcdef\t" // lines longer than the smallest buffer
+	for _, tc := range []struct {
+		data string
+		want [][]string
+	}{
+		{pad + "C:\\\\dir\\\\\r\n2\t3\r\n", [][]string{{pad[:16], `C:\dir\`}, {"2", "3"}}},
+		{pad + "x\\\\\\\\\r\n2\t3\r\n", [][]string{{pad[:16], `x\\`}, {"2", "3"}}},
+		{pad + "x\\\r\n2\t3\r\n", [][]string{{pad[:16], "x\r"}, {"2", "3"}}},
+		{pad + "x\\\\\\\r\n2\t3\r\n", [][]string{{pad[:16], "x\\\r"}, {"2", "3"}}},
+		{pad + "\\\\\r\n\\\\\\\\\r\n", [][]string{{pad[:16], `\`}, {`\\`}}},
+		{pad + "x\\\\\r\r\n2\t3", [][]string{{pad[:16], "x\\\r"}, {"2", "3"}}},
+		{pad + "x\\\\\r", [][]string{{pad[:16], `x\`}}},
+	} {
+		for size := 16; size <= 40; size++ {
+			t.Run(fmt.Sprintf("%q/buf%d", tc.data, size), func(t *testing.T) {
+				sp := newCSVSplitter(nil, '\t', 1<<20)
+				sp.br = bufio.NewReaderSize(&smallReader{data: []byte(tc.data), n: 3}, size)
+				sp.dialect = &csvDialect{escape: '\\'}
+				var got [][]string
+				var offs []int64
+				for {
+					rec, err := sp.next()
+					if err != nil {
+						require.ErrorIs(t, err, io.EOF)
+						break
+					}
+					require.Nil(t, rec.bad)
+					got, offs = append(got, rec.fields), append(offs, rec.off)
+				}
+				require.Equal(t, tc.want, got)
+				require.Equal(t, int64(0), offs[0])
+				if len(offs) > 1 {
+					require.Equal(t, int64(strings.IndexByte(tc.data, '\n')+1), offs[1], "the second record's offset")
+				}
 			})
 		}
 	}

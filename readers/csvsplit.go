@@ -142,7 +142,7 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if s.carriedCR(seg, segOff) {
 			s.feed([]byte{'\r'}, segOff-1)
 		}
-		content, nl := s.lineContent(seg, full, eof, 0)
+		content, nl := s.lineContent(seg, full, eof, false)
 		if s.rec.off < 0 {
 			if s.blank(content, nl) {
 				continue
@@ -210,15 +210,15 @@ func (s *csvSplitter) carriedCR(seg []byte, segOff int64) bool {
 // lineContent is seg, a line or a piece of one, without its line end: the
 // "\n" or "\r\n" of a whole line (nl), a final '\r' of the input (dropped,
 // as encoding/csv does), or a '\r' ending a piece of a long line, held in
-// pendingCR until the next piece says whether a '\n' follows. A '\r' after
-// esc (when not 0) is data, not a line end.
-func (s *csvSplitter) lineContent(seg []byte, full, eof bool, esc byte) (content []byte, nl bool) {
+// pendingCR until the next piece says whether a '\n' follows. An escaped
+// '\r' (escapedCR) is data, not a line end.
+func (s *csvSplitter) lineContent(seg []byte, full, eof, escapedCR bool) (content []byte, nl bool) {
 	content = seg
 	if !full && !eof {
 		nl = true
 		content = content[:len(content)-1]
 	}
-	if n := len(content); n > 0 && content[n-1] == '\r' && (esc == 0 || n < 2 || content[n-2] != esc) {
+	if n := len(content); n > 0 && content[n-1] == '\r' && !escapedCR {
 		content = content[:n-1]
 		s.pendingCR = full
 	}
