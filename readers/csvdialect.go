@@ -39,11 +39,11 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		if s.carriedCR(seg) {
+		if s.carriedCR(seg, segOff) {
 			s.feedDialect([]byte{'\r'}, segOff-1)
 		}
 		// A line's "\r\n" end is its end; an escaped '\r' is data.
-		content, nl := s.lineContent(seg, full, eof, s.dialect.escape)
+		content, nl := s.lineContent(seg, full, eof, s.escapedCR(seg, !full && !eof))
 		if s.rec.off < 0 {
 			if s.blank(content, nl) {
 				continue
@@ -93,6 +93,29 @@ func (s *csvSplitter) nextDialect() (csvRecord, error) {
 		s.text = "" // checkText: nothing to look for
 	}
 	return rec, nil
+}
+
+// escapedCR reports whether seg, a line or a piece of one (nl: ending in
+// its '\n'), ends in a '\r' that an escape makes data: one after an odd
+// run of escapes, counting one left waiting by the piece before (`x\\`
+// then "\r\n" is x\ and a line end; `x\` then "\r\n" is "x\r").
+func (s *csvSplitter) escapedCR(seg []byte, nl bool) bool {
+	esc, n := s.dialect.escape, len(seg)
+	if nl {
+		n--
+	}
+	if esc == 0 || n < 1 || seg[n-1] != '\r' {
+		return false
+	}
+	i := n - 1
+	for i > 0 && seg[i-1] == esc {
+		i--
+	}
+	run := n - 1 - i
+	if i == 0 && s.esc {
+		run++
+	}
+	return run%2 == 1
 }
 
 // feedDialect is feed for a csvDialect: content is one line (or a piece

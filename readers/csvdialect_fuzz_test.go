@@ -43,10 +43,12 @@ var dialectWriters = []struct {
 
 // FuzzCSVDialectRoundTrip writes records as each dialect's writer does
 // and reads them back: the same fields (NULL as the empty text), through
-// a small read buffer that cuts lines into many pieces.
+// a small read buffer that cuts lines into many pieces; lines end in "\r\n"
+// when chunk's top bit is set.
 func FuzzCSVDialectRoundTrip(f *testing.F) {
 	f.Add([]byte("a\xfdb\\c\xfe\xfc\xfdtab\there\xfenew\nline\xfd\"q\"\xfe\\N\xfd"), uint8(3), uint8(7))
 	f.Add([]byte("x\r\xfdy\x00z\xfe\xfd\xfe"), uint8(2), uint8(1))
+	f.Add([]byte("C:\\dir\\\xfdx\\\xfe\\"), uint8(0), uint8(0x80))
 	f.Fuzz(func(t *testing.T, data []byte, ncols, chunk uint8) {
 		cols := int(ncols%4) + 2
 		var recs [][]*string
@@ -75,6 +77,9 @@ func FuzzCSVDialectRoundTrip(f *testing.F) {
 						b.WriteRune(w.opts.Delimiter)
 					}
 					b.WriteString(w.field(fld))
+				}
+				if chunk&0x80 != 0 {
+					b.WriteByte('\r')
 				}
 				b.WriteByte('\n')
 			}

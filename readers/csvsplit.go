@@ -139,13 +139,10 @@ func (s *csvSplitter) next() (csvRecord, error) {
 		if err != nil && !full && !eof {
 			return csvRecord{}, err
 		}
-		if s.carriedCR(seg) {
-			if s.rec.off < 0 {
-				s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
-			}
+		if s.carriedCR(seg, segOff) {
 			s.feed([]byte{'\r'}, segOff-1)
 		}
-		content, nl := s.lineContent(seg, full, eof, 0)
+		content, nl := s.lineContent(seg, full, eof, false)
 		if s.rec.off < 0 {
 			if s.blank(content, nl) {
 				continue
@@ -192,28 +189,36 @@ func (s *csvSplitter) next() (csvRecord, error) {
 }
 
 // carriedCR reports whether a '\r' that ended the last piece of a long
-// line is data: it is, unless this piece starts the "\n" of a "\r\n" or
-// nothing follows (a final '\r' is dropped, as encoding/csv does).
-func (s *csvSplitter) carriedCR(seg []byte) bool {
+// line is data: it is, unless this piece, seg at offset segOff, starts
+// the "\n" of a "\r\n" or nothing follows (a final '\r' is dropped, as
+// encoding/csv does). A '\r' that is data and comes before any record
+// (the one it ended was returned over max bytes, stopOver) starts one.
+func (s *csvSplitter) carriedCR(seg []byte, segOff int64) bool {
 	if !s.pendingCR {
 		return false
 	}
 	s.pendingCR = false
-	return len(seg) > 0 && seg[0] != '\n'
+	if len(seg) == 0 || seg[0] == '\n' {
+		return false
+	}
+	if s.rec.off < 0 {
+		s.rec.off, s.rec.line, s.lineOff = segOff-1, s.line+1, segOff-1
+	}
+	return true
 }
 
 // lineContent is seg, a line or a piece of one, without its line end: the
 // "\n" or "\r\n" of a whole line (nl), a final '\r' of the input (dropped,
 // as encoding/csv does), or a '\r' ending a piece of a long line, held in
-// pendingCR until the next piece says whether a '\n' follows. A '\r' after
-// esc (when not 0) is data, not a line end.
-func (s *csvSplitter) lineContent(seg []byte, full, eof bool, esc byte) (content []byte, nl bool) {
+// pendingCR until the next piece says whether a '\n' follows. An escaped
+// '\r' (escapedCR) is data, not a line end.
+func (s *csvSplitter) lineContent(seg []byte, full, eof, escapedCR bool) (content []byte, nl bool) {
 	content = seg
 	if !full && !eof {
 		nl = true
 		content = content[:len(content)-1]
 	}
-	if n := len(content); n > 0 && content[n-1] == '\r' && (esc == 0 || n < 2 || content[n-2] != esc) {
+	if n := len(content); n > 0 && content[n-1] == '\r' && !escapedCR {
 		content = content[:n-1]
 		s.pendingCR = full
 	}
