@@ -27,7 +27,7 @@ func (r *run) produce(ctx context.Context, todo []plan.Task, out chan<- *batch.B
 	bs := batch.NewStage(batch.SettingsOf(r.cfg), &r.bodies, func(b *batch.Batch) error {
 		err := emit(b)
 		seq, end := b.Last()
-		held.recycle(segment{seq: seq, end: end}, &r.arenaBufs)
+		held.recycle(seq, end, &r.arenaBufs)
 		return err
 	})
 	for i, t := range todo {
@@ -44,13 +44,6 @@ func (r *run) produce(ctx context.Context, todo []plan.Task, out chan<- *batch.B
 		return err
 	}
 	return nil
-}
-
-// segment is where a batch just cut ends (batch.Batch.Last): the place of
-// its last file in the reading order, and the position after its last row.
-type segment struct {
-	seq int
-	end readers.Position
 }
 
 // produceFile is the scan stage for one file: its reader, mapped rows in
@@ -115,12 +108,12 @@ type heldArena struct {
 }
 
 // recycle hands back the encoding space of the arenas whose rows all lie
-// before the end of last, the last segment of a batch just cut: every row
-// before it is encoded into a request body (batches cover the input in
-// order, without gaps).
-func (h *arenas) recycle(last segment, spare *sync.Pool) {
+// before end in the seq-th file, where a batch just cut ends
+// (batch.Batch.Last): every row before it is encoded into a request body
+// (batches cover the input in order, without gaps), to spare.
+func (h *arenas) recycle(seq int, end readers.Position, spare *sync.Pool) {
 	n := 0
-	for n < len(*h) && ((*h)[n].seq < last.seq || (*h)[n].seq == last.seq && (*h)[n].last < last.end.Index) {
+	for n < len(*h) && ((*h)[n].seq < seq || (*h)[n].seq == seq && (*h)[n].last < end.Index) {
 		(*h)[n].a.Recycle(spare)
 		n++
 	}

@@ -244,9 +244,7 @@ func appendNumberAny(dst []byte, s, decimal string) ([]byte, error) {
 	}
 	// Integer part.
 	intStart := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
+	i = skipDigits(s, i)
 	digits := s[intStart:i]
 	trimmed := strings.TrimLeft(digits, "0")
 	if trimmed == "" {
@@ -257,9 +255,7 @@ func appendNumberAny(dst []byte, s, decimal string) ([]byte, error) {
 	if i < len(s) && s[i] == sep {
 		i++
 		fs := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = skipDigits(s, i)
 		frac = s[fs:i]
 	}
 	if digits == "" && frac == "" {
@@ -278,9 +274,7 @@ func appendNumberAny(dst []byte, s, decimal string) ([]byte, error) {
 			i++
 		}
 		ds := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = skipDigits(s, i)
 		if i == ds || i != len(s) {
 			return dst[:start], numberError(s, decimal)
 		}
@@ -310,6 +304,15 @@ func plainInteger(s string) bool {
 	return true
 }
 
+// skipDigits returns the index of the first byte at or after i in s that
+// is not an ASCII digit.
+func skipDigits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
 // plainDecimal reports whether s is number text that appendNumberText
 // would write unchanged: an optional "-", digits without a leading zero
 // (or one "0"), and optionally "." and at least one digit.
@@ -319,9 +322,7 @@ func plainDecimal(s string) bool {
 		i++
 	}
 	start := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
+	i = skipDigits(s, i)
 	if i == start || (s[start] == '0' && i-start > 1) {
 		return false
 	}
@@ -333,9 +334,7 @@ func plainDecimal(s string) bool {
 	}
 	i++
 	frac := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
+	i = skipDigits(s, i)
 	return i == len(s) && i > frac
 }
 

@@ -225,18 +225,14 @@ func looksFloatID(s string) bool {
 		i++
 	}
 	start := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
+	i = skipDigits(s, i)
 	if i == start || i == len(s) {
 		return false
 	}
 	if s[i] == '.' {
 		i++
 		fs := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = skipDigits(s, i)
 		if i == len(s) {
 			return i > fs && strings.Trim(s[fs:], "0") == ""
 		}
@@ -249,8 +245,6 @@ func looksFloatID(s string) bool {
 		i++
 	}
 	es := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
+	i = skipDigits(s, i)
 	return i == len(s) && i > es
 }

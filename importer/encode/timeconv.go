@@ -314,9 +314,7 @@ func parseFraction(s string) (ns int, rest string, ok bool) {
 		return 0, s, true
 	}
 	i := 1
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
+	i = skipDigits(s, i)
 	if i == 1 || i > 10 {
 		return 0, s, false
 	}
