@@ -19,6 +19,10 @@ import (
 // testdata/interop/exports holds (testdata/interop/gen/exports/rows.sql).
 var exportColumns = []string{"order_id", "customer_id", "email", "tier", "opted_in", "amount", "ordered_at", "note", "country"}
 
+// crlfExportColumns are the columns of mariadb_outfile_crlf.txt, the note
+// last (testdata/interop/gen/exports/mariadb.sh).
+var crlfExportColumns = []string{"order_id", "customer_id", "email", "tier", "opted_in", "amount", "ordered_at", "country", "note"}
+
 // exportCase is one export and the options that read it.
 type exportCase struct {
 	name string // file or directory under testdata/interop/exports
@@ -35,6 +39,9 @@ var exportCases = []exportCase{
 	{name: "pg_text_header.txt", opts: Options{Delimiter: '\t', Quote: NoQuote, Escape: '\\'}},
 	{name: "pg_csv.csv", opts: Options{TextNullMarker: true}},
 	{name: "mariadb_outfile.txt", opts: Options{Delimiter: '\t', Quote: NoQuote, Escape: '\\', NoHeader: true, Names: exportColumns}},
+	// The default form with "\r\n" line ends and the note last, ending
+	// in an escaped backslash just before each line end.
+	{name: "mariadb_outfile_crlf.txt", opts: Options{Delimiter: '\t', Quote: NoQuote, Escape: '\\', NoHeader: true, Names: crlfExportColumns}},
 	{name: "mariadb_outfile_enclosed.csv", opts: Options{Escape: '\\', NoHeader: true, Names: exportColumns}},
 	{name: "mariadb_batch.tsv", opts: Options{Delimiter: '\t', Quote: NoQuote, Escape: '\\'}, nulls: []string{"NULL"}},
 	{name: "sqlite_csv.csv", opts: Options{TextNullMarker: true}},

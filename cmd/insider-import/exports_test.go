@@ -33,6 +33,7 @@ var exportSources = map[string]string{
 	"pg_text_header.txt":           `  csv: {delimiter: "\t", quote: "", escape: "\\"}`,
 	"pg_csv.csv":                   `  csv: {null_marker: ""}`,
 	"mariadb_outfile.txt":          `  csv: {delimiter: "\t", quote: "", escape: "\\", header: false, columns: [order_id, customer_id, email, tier, opted_in, amount, ordered_at, note, country]}`,
+	"mariadb_outfile_crlf.txt":     `  csv: {delimiter: "\t", quote: "", escape: "\\", header: false, columns: [order_id, customer_id, email, tier, opted_in, amount, ordered_at, country, note]}`,
 	"mariadb_outfile_enclosed.csv": `  csv: {escape: "\\", header: false, columns: [order_id, customer_id, email, tier, opted_in, amount, ordered_at, note, country]}`,
 	"mariadb_batch.tsv":            "  csv: {delimiter: \"\\t\", quote: \"\", escape: \"\\\\\"}\n  null_values: [NULL]",
 	"sqlite_csv.csv":               `  csv: {null_marker: ""}`,

@@ -39,5 +39,17 @@ for name in "${!forms[@]}"; do
   db x -e "DROP TABLE back"
   cp "$work/files/$name" "$out/$name.$ext"
 done
+# The default form with Windows line ends, the note last and ending in a
+# backslash, which MariaDB writes escaped just before each "\r\n": a
+# reader that takes that backslash for an escape of the '\r' runs lines
+# together or keeps a stray '\r'. The note's line break becomes a space:
+# with "\r\n" lines MariaDB writes a '\n' in a value bare, unescaped,
+# which the reader takes for a line end (it has no "\r\n only" mode).
+crlf="order_id, customer_id, email, tier, opted_in, amount, ordered_at, country, note"
+db x -e "SELECT order_id, customer_id, email, tier, opted_in, amount, ordered_at, country, REPLACE(CONCAT(note, '\\\\'), CHAR(10), ' ') FROM purchases ORDER BY order_id INTO OUTFILE '$work/files/crlf' LINES TERMINATED BY '\r\n'"
+db x -e "CREATE TABLE back LIKE purchases; LOAD DATA INFILE '$work/files/crlf' INTO TABLE back CHARACTER SET utf8mb4 LINES TERMINATED BY '\r\n' ($crlf)"
+db x --batch --raw -N -e "SELECT $json FROM back ORDER BY order_id" >"$out/mariadb_outfile_crlf.txt.jsonl"
+db x -e "DROP TABLE back"
+cp "$work/files/crlf" "$out/mariadb_outfile_crlf.txt"
 db x --batch -e "SELECT $cols FROM purchases ORDER BY order_id" >"$out/mariadb_batch.tsv"
 db x --batch --raw -N -e "SELECT $json FROM purchases ORDER BY order_id" >"$out/mariadb_batch.tsv.jsonl"
