@@ -179,3 +179,43 @@ func TestCSVBadByteInPlainLine(t *testing.T) {
 	assert.Contains(t, perrs[2].Err.Error(), fmt.Sprintf("byte 0xE2 at byte %d ", strings.Index(data, "\xe2\x82")))
 	assert.Equal(t, "4 fields, the header has 3", perrs[3].Err.Error())
 }
+
+// TestPlainFields marks every field of a line plain, and the line
+// printable, when all its bytes are printable ASCII without a backslash
+// (quotes around fields are fine): no field of it needs escaping in JSON.
+// A line with any other byte gets no marks.
+func TestPlainFields(t *testing.T) {
+	for _, tc := range []struct {
+		line  string
+		plain bool
+	}{
+		{"a,b,c", true},
+		{`"quo,ted",x`, true},
+		{"a,b,", true},
+		{"\x7f,x", true},
+		{strings.Repeat("x,", 70) + "y", true},
+		{"Zoë,Smith,Boston", false},
+		{`a,back\slash,c`, false},
+		{"a\tb,c", false},
+		{"0123456789abcdef,0123456789abcdé", false},
+		{"0123456789abcdef,0123456789abc\x01", false},
+		{"0123456789abcdef\x00", false},
+	} {
+		sp := newCSVSplitter(strings.NewReader(tc.line+"\n"), ',', 1<<20)
+		rec, err := sp.next()
+		require.NoError(t, err, tc.line)
+		assert.Equal(t, tc.plain, rec.plain == ^uint64(0), "%q", tc.line)
+		assert.Equal(t, tc.plain, rec.printable, "%q", tc.line)
+		if !tc.plain {
+			assert.Zero(t, rec.plain, "%q", tc.line)
+		}
+		checkPlain(t, sp, &rec)
+	}
+	// A line the general path cuts ("" in a field) gets no marks.
+	sp := newCSVSplitter(strings.NewReader("a,\"say \"\"hi\"\"\"\n"), ',', 1<<20)
+	rec, err := sp.next()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", `say "hi"`}, rec.fields)
+	assert.Zero(t, rec.plain)
+	assert.False(t, rec.printable)
+}

@@ -90,8 +90,8 @@ func tuneGC() {
 }
 
 // startProfile writes a CPU profile of the whole run to the file named by
-// INSIDER_IMPORT_CPUPROFILE, for `go tool pprof`; without it, it does
-// nothing. The returned func stops the profile and closes the file.
+// INSIDER_IMPORT_CPUPROFILE, for `go tool pprof`, and the allocations to
+// that name with ".alloc" added; without it, it does nothing. The returned func stops the profile and closes the file.
 func startProfile() (stop func()) {
 	path := os.Getenv("INSIDER_IMPORT_CPUPROFILE")
 	if path == "" {
@@ -105,7 +105,25 @@ func startProfile() (stop func()) {
 		fmt.Fprintf(os.Stderr, "insider-import: INSIDER_IMPORT_CPUPROFILE: %v\n", err)
 		return func() {}
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		writeAllocProfile(path + ".alloc")
+	}
+}
+
+// writeAllocProfile writes the heap profile (every allocation of the run,
+// sampled: `go tool pprof -sample_index=alloc_space`) next to the CPU
+// profile.
+func writeAllocProfile(path string) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "insider-import: INSIDER_IMPORT_CPUPROFILE: %v\n", err)
+	}
 }
 
 // caught is the first SIGINT or SIGTERM received, if any.

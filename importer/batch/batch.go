@@ -224,10 +224,13 @@ type Batch struct {
 	// While the batch is open (its users by hash are in batcher.users):
 	// the sizes of their objects, what merging rows into earlier users
 	// added, and which users that was (joined[k]; nil when none): their
-	// objects are encoded again at cut.
+	// objects are encoded again at cut. When inexact, the sizes of joined
+	// users, and so extra, are bounds (encode.GrowthBound), never below
+	// the exact ones.
 	userSize []int
 	extra    int
 	joined   []bool
+	inexact  bool
 
 	// after are the batches, dispatched earlier and not yet answered, that
 	// hold a user of this one: it is sent only once they are answered
@@ -431,19 +434,55 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 		return false, true
 	}
 	merged := append(prev.users[:len(prev.users):len(prev.users)], u.users...)
-	bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, merged, bt.s.NotAppend)
-	grow := len(bt.scratch) - c.userSize[k]
-	if len(c.body)+c.extra+grow+len(bt.suffix) > bt.s.Bytes {
-		return false, true
+	// Most joins are far from the byte limit: a bound of what the rows
+	// add decides them without encoding the merged object. Near it, the
+	// sizes are worked out exactly, so the batch closes where it would
+	// with exact sizes throughout.
+	grow, exact := growthBound(bt.attrs, u.users), false
+	if !bt.fits(grow) {
+		bt.exactSizes()
+		bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, merged, bt.s.NotAppend)
+		grow, exact = len(bt.scratch)-c.userSize[k], true
+		if !bt.fits(grow) {
+			return false, true
+		}
 	}
 	prev.users, u.users = merged, nil
 	c.userSize[k] += grow
 	c.extra += grow
+	c.inexact = c.inexact || !exact
 	if len(c.joined) <= k {
 		c.joined = append(c.joined, make([]bool, k+1-len(c.joined))...)
 	}
 	c.joined[k] = true
 	return true, false
+}
+
+// growthBound is encode.GrowthBound; tests make every join exact with it.
+var growthBound = encode.GrowthBound
+
+// fits reports whether the open batch's body, more bytes larger, stays
+// within the byte limit, counting what joins add (extra).
+func (bt *batcher) fits(more int) bool {
+	c := bt.cur
+	return len(c.body)+c.extra+more+len(bt.suffix) <= bt.s.Bytes
+}
+
+// exactSizes makes userSize and extra exact where joins only bounded
+// them (inexact), by encoding the joined user objects.
+func (bt *batcher) exactSizes() {
+	c := bt.cur
+	if !c.inexact {
+		return
+	}
+	for k, j := range c.joined {
+		if j {
+			bt.scratch = encode.AppendUser(bt.scratch[:0], bt.attrs, c.userUnit[k].users, bt.s.NotAppend)
+			c.extra += len(bt.scratch) - c.userSize[k]
+			c.userSize[k] = len(bt.scratch)
+		}
+	}
+	c.inexact = false
 }
 
 // place appends u's user object to the current batch if it fits within
@@ -459,7 +498,10 @@ func (bt *batcher) place(u *unit) bool {
 	}
 	start := len(c.body)
 	c.body = encode.AppendUser(c.body, bt.attrs, u.users, bt.s.NotAppend)
-	if len(c.body)+c.extra+len(bt.suffix) > bt.s.Bytes {
+	if !bt.fits(0) {
+		bt.exactSizes() // it may fit once the joins are sized exactly
+	}
+	if !bt.fits(0) {
 		bt.tooBig = len(c.body) - start
 		c.body = c.body[:mark]
 		return false

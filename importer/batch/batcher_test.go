@@ -3,6 +3,7 @@ package batch
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,3 +101,54 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 }
 
 func posAt(i int) readers.Position { return readers.Position{Index: int64(i), Offset: -1} }
+
+// TestBatcherBoundedJoinsCutAsExact holds the batches that joins sized by
+// a bound (encode.GrowthBound) give to those of joins all sized exactly,
+// under byte limits tight enough that joins meet them often: the same
+// bodies, cut at the same rows, each within the limit.
+func TestBatcherBoundedJoinsCutAsExact(t *testing.T) {
+	s := testSettings(t)
+	s.Users = 6
+	mk := func(i int) *unit {
+		h := uint32(i*2654435761) >> 7
+		r := &encode.Row{Src: readers.Record{Pos: posAt(i)}, Key: []byte(fmt.Sprintf(`{"email":"u%d"}`, h%5))}
+		if h%3 != 0 {
+			r.Attrs = [][]byte{nil, []byte(fmt.Sprintf(`"%s"`, strings.Repeat("t", int(h%17))))}
+		}
+		for e := range h % 4 {
+			r.Evs = append(r.Evs, []byte(fmt.Sprintf(`{"event_name":"e%d_%d"}`, i, e)))
+		}
+		if r.Attrs == nil && r.Evs == nil {
+			r.Evs = [][]byte{[]byte(`{"event_name":"x"}`)}
+		}
+		return &unit{first: r.Src.Pos, rows: []*encode.Row{r}, users: []*encode.Row{r}}
+	}
+	run := func(bytes int) []string {
+		s := s
+		s.Bytes = bytes
+		bt := newBatcher(s)
+		var out []string
+		keep := func(b *Batch) {
+			if b != nil {
+				assert.LessOrEqual(t, len(b.body), bytes)
+				out = append(out, fmt.Sprintf("%d-%d %s", b.start.Index, b.end.Index, b.body))
+			}
+		}
+		for i := range 400 {
+			keep(bt.add(mk(i)))
+		}
+		keep(bt.cut(posAt(400)))
+		return out
+	}
+	for _, limit := range []int{200, 260, 333, 420, 600, 1000, 2000} {
+		bounded := run(limit)
+		growthBound = func([]encode.Field, []*encode.Row) int { return 1 << 40 }
+		exact := run(limit)
+		growthBound = encode.GrowthBound
+		require.Greater(t, len(exact), 10, "limit %d", limit)
+		require.Equal(t, len(exact), len(bounded), "limit %d: batches", limit)
+		for i := range exact {
+			require.Equal(t, exact[i], bounded[i], "limit %d: batch %d", limit, i)
+		}
+	}
+}

@@ -66,6 +66,35 @@ func AppendUser(b []byte, attrs []Field, rows []*Row, notAppend bool) []byte {
 	return append(b, '}')
 }
 
+// GrowthBound is at least what merging rows into the user object of
+// earlier rows of the same user adds to its encoded size (AppendUser):
+// each attribute value with its key and a comma, each event with a comma,
+// and the brackets of an "attributes", "custom" and "events" member the
+// object may not have had.
+func GrowthBound(attrs []Field, rows []*Row) int {
+	n := len(`,"attributes":{}`) + len(`,"custom":{}`) + len(`,"events":[]`)
+	for _, r := range rows {
+		for i, v := range r.Attrs {
+			if v != nil {
+				n += keyBound(&attrs[i]) + 1 + len(v)
+			}
+		}
+		for _, e := range r.Evs {
+			n += len(e) + 1
+		}
+	}
+	return n
+}
+
+// keyBound is at least the size of f's encoded key (appendFieldKey): a
+// name not encoded yet could need six bytes for each of its own.
+func keyBound(f *Field) int {
+	if f.key != "" {
+		return len(f.key)
+	}
+	return 6*len(f.Name) + 3
+}
+
 // BodyEnds returns what a request body holds before its user objects and
 // after them: skip_hook, and the error callback when errorCallbackURL
 // (insider.error_callback_url) is set.
