@@ -389,7 +389,12 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 	s.text = text
 	s.rec.fields, s.rec.nfields = fields, len(fields)
 	if plainLine(line) {
+		// Only the line's own fields: a reader around this one may
+		// add more (partition values).
 		s.rec.plain, s.rec.printable = ^uint64(0), true
+		if n := len(fields); n < 64 {
+			s.rec.plain = 1<<n - 1
+		}
 	}
 	return true
 }
