@@ -237,6 +237,10 @@ type Batch struct {
 	// (Order). answered is closed when it is.
 	after    []*Batch
 	answered chan struct{}
+	// byHash indexes the users by hash for Order, hashDup says two share
+	// one (Batch.indexUsers).
+	byHash  userIndex
+	hashDup bool
 }
 
 // NUsers is the number of user objects in the request.

@@ -31,15 +31,15 @@ func TestUserOrderWaitsOnlyForChangedValues(t *testing.T) {
 	for _, b := range []*Batch{b1, b2, b3, b4, b5} {
 		o.Answered(b)
 	}
-	assert.Empty(t, o.users, "nothing kept once every batch is answered")
+	assert.Empty(t, o.pending, "nothing kept once every batch is answered")
 	b6 := mk(3, 7)
 	o.Dispatch(b6)
 	assert.Empty(t, b6.after)
 }
 
 // A batch answered while others are in flight is not followed by a batch
-// dispatched after it, though its entries stay until met (Order), and
-// the map keeps nothing once every batch is answered.
+// dispatched after it, and is forgotten at once: Order keeps nothing once
+// every batch is answered.
 func TestUserOrderDropsAnsweredBeforeDispatch(t *testing.T) {
 	o := NewOrder()
 	mk := func(h uint64, val uint64) *Batch {
@@ -52,23 +52,19 @@ func TestUserOrderDropsAnsweredBeforeDispatch(t *testing.T) {
 	b2 := mk(42, 2) // another value for b1's user
 	o.Dispatch(b2)
 	assert.Empty(t, b2.after, "b1 was answered")
-	refs, held := o.users[42]
-	assert.True(t, held, "b2 holds user 42")
-	assert.Equal(t, userRefs{first: userRef{b2, 0}}, refs, "b1's entry is replaced")
+	assert.Equal(t, []*Batch{other, b2}, o.pending, "b1 is forgotten")
 	b3 := mk(42, 3)
 	o.Dispatch(b3)
 	assert.Equal(t, []*Batch{b2}, b3.after)
 	for _, b := range []*Batch{other, b2, b3} {
 		o.Answered(b)
 	}
-	assert.Empty(t, o.users)
-	assert.Zero(t, o.live)
+	assert.Empty(t, o.pending)
 }
 
-// The entries of answered batches are swept once they outnumber the users
-// in flight: with one batch kept in flight, the map stays bounded however
-// many users pass, and the sweep keeps what is in flight.
-func TestUserOrderSweepsAnsweredEntries(t *testing.T) {
+// With one batch kept in flight, Order holds only it however many users
+// pass, and still has it followed.
+func TestUserOrderKeepsOnlyBatchesInFlight(t *testing.T) {
 	o := NewOrder()
 	open := &Batch{userHash: []uint64{1}, userAttrs: []uint64{1}, answered: make(chan struct{})}
 	o.Dispatch(open)
@@ -80,10 +76,24 @@ func TestUserOrderSweepsAnsweredEntries(t *testing.T) {
 		}
 		o.Dispatch(b)
 		o.Answered(b)
-		require.LessOrEqual(t, len(o.users), 2*o.live+sweepAt+500, "after batch %d", i)
+		require.Equal(t, []*Batch{open}, o.pending, "after batch %d", i)
 	}
-	assert.Equal(t, 1, o.live)
 	again := &Batch{userHash: []uint64{1}, userAttrs: []uint64{2}, answered: make(chan struct{})}
 	o.Dispatch(again)
 	assert.Equal(t, []*Batch{open}, again.after, "the batch in flight is still followed")
+}
+
+// Two users of one batch whose hashes collide are both looked at: a later
+// batch changing either one's value follows it.
+func TestUserOrderHashCollisionInBatch(t *testing.T) {
+	o := NewOrder()
+	p := &Batch{userHash: []uint64{42, 42}, userAttrs: []uint64{1, 5}, answered: make(chan struct{})}
+	o.Dispatch(p)
+	require.True(t, p.hashDup)
+	same := &Batch{userHash: []uint64{42}, userAttrs: []uint64{1}, answered: make(chan struct{})}
+	o.Dispatch(same)
+	assert.Equal(t, []*Batch{p}, same.after, "differs from the second user's value")
+	unrelated := &Batch{userHash: []uint64{43}, userAttrs: []uint64{9}, answered: make(chan struct{})}
+	o.Dispatch(unrelated)
+	assert.Empty(t, unrelated.after)
 }
