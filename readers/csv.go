@@ -278,7 +278,7 @@ func (c *csvReader) Next(ctx context.Context) (Record, error) {
 		pos.Offset = c.base + rec.off
 	}
 	c.index++
-	out := Record{Pos: pos, Text: rec.fields, Plain: rec.plain}
+	out := Record{Pos: pos, Text: rec.fields}
 	if rec.bad != nil {
 		pe := &ParseError{File: pos.File, Row: pos.Row(), Line: c.lineBase + rec.bad.line, Rule: rec.bad.rule, Err: rec.bad.describe()}
 		return out, pe

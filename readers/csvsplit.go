@@ -88,12 +88,6 @@ type csvRecord struct {
 	// bad, if set, makes the record a reject: a quote out of place, or a
 	// record over max bytes.
 	bad *csvProblem
-	// plain marks the fields that need no escaping in JSON (Record.Plain)
-	// and printable says the line is printable ASCII, so valid UTF-8
-	// without NUL: splitLine sets both for a line of such bytes without a
-	// backslash (plainLine); the other paths leave them unset.
-	plain     uint64
-	printable bool
 }
 
 // csvProblem is what is wrong with one record.
@@ -388,31 +382,7 @@ func (s *csvSplitter) splitLine(line []byte, at int64) bool {
 	}
 	s.text = text
 	s.rec.fields, s.rec.nfields = fields, len(fields)
-	if plainLine(line) {
-		// Only the line's own fields: a reader around this one may
-		// add more (partition values).
-		s.rec.plain, s.rec.printable = ^uint64(0), true
-		if n := len(fields); n < 64 {
-			s.rec.plain = 1<<n - 1
-		}
-	}
 	return true
-}
-
-// unplain8 flags, in the high bit of each of the eight bytes of w, those
-// that are not printable ASCII (under 0x20 or from 0x80 on) or are a
-// backslash, and maybe the byte after one it flags.
-func unplain8(w uint64) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	b := w ^ (ones * '\\')
-	return (w | (w - ones*0x20) | (b-ones)&^b) & highs
-}
-
-// tail8 is the bytes of p, fewer than eight, spaces after them.
-func tail8(p []byte) uint64 {
-	tail := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
-	copy(tail[:], p)
-	return binary.LittleEndian.Uint64(tail[:])
 }
 
 // fieldBounds finds, for splitLine, where each field of line begins
@@ -667,9 +637,6 @@ func trimNull(buf []byte, fieldAt int) []byte {
 // checkText finds the first field of rec holding invalid UTF-8 or a NUL
 // byte: its index, and the offset of the bad byte in the input.
 func (s *csvSplitter) checkText(rec *csvRecord) (field int, off int64, b byte, ok bool) {
-	if rec.printable {
-		return 0, 0, 0, true
-	}
 	if utf8.ValidString(s.text) && strings.IndexByte(s.text, 0) < 0 && runeAligned(rec.fields) {
 		return 0, 0, 0, true
 	}
@@ -721,25 +688,6 @@ func indexFrom(p []byte, from int, c byte) int {
 	for ; i < len(p) && p[i] != c; i++ {
 	}
 	return i
-}
-
-// plainLine reports whether every byte of line is printable ASCII (from
-// 0x20 to 0x7F) and none is a backslash: then every field cut from it by
-// splitLine needs no escaping in JSON, for a field holds no quote there.
-// It reads sixteen bytes a step.
-func plainLine(line []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	var acc uint64
-	i := 0
-	for ; i+16 <= len(line); i += 16 {
-		w, x := binary.LittleEndian.Uint64(line[i:]), binary.LittleEndian.Uint64(line[i+8:])
-		bw, bx := w^(ones*'\\'), x^(ones*'\\')
-		acc |= w | x | (w - ones*0x20) | (x - ones*0x20) | (bw-ones)&^bw | (bx-ones)&^bx
-	}
-	for ; i+8 <= len(line); i += 8 {
-		acc |= unplain8(binary.LittleEndian.Uint64(line[i:]))
-	}
-	return (acc|unplain8(tail8(line[i:])))&highs == 0
 }
 
 func invalidUTF8At(p string) int {

@@ -100,9 +100,6 @@ func (p *partitionReader) Next(ctx context.Context) (Record, error) {
 	if rec.Values != nil {
 		rec.Values = append(rec.Values[:len(rec.Values):len(rec.Values)], p.values...)
 	} else {
-		if n := len(rec.Text); n < 64 {
-			rec.Plain &= 1<<n - 1 // the partition values are not marked plain
-		}
 		rec.Text = append(rec.Text[:len(rec.Text):len(rec.Text)], p.text...)
 	}
 	return rec, nil

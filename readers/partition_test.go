@@ -45,20 +45,6 @@ func TestPartitionColumns(t *testing.T) {
 	assert.Equal(t, rows[1:], rest)
 	assert.Equal(t, pos[1:], rpos)
 
-	// A partition value is not marked plain (Record.Plain), though the
-	// line's own fields are: one with a quote or a backslash would go
-	// unescaped into JSON.
-	qPath := filepath.Join(dir, `note=say%20%22hi%22%5C`, "part-0.csv")
-	require.NoError(t, os.MkdirAll(filepath.Dir(qPath), 0o700))
-	require.NoError(t, os.WriteFile(qPath, []byte("id,v\n1,a\n"), 0o600))
-	r, err = Open(context.Background(), qPath, Options{})
-	require.NoError(t, err)
-	rec, err := r.Next(context.Background())
-	r.Close()
-	require.NoError(t, err)
-	assert.Equal(t, []string{"1", "a", `say "hi"\`}, rec.Text)
-	assert.Equal(t, uint64(0b11), rec.Plain)
-
 	pqPath := filepath.Join(dir, "city=Ankara%20Merkez", "part-0.parquet")
 	require.NoError(t, os.MkdirAll(filepath.Dir(pqPath), 0o700))
 	require.NoError(t, os.WriteFile(pqPath, writeParquetGo(t, 2500, pq.MaxRowsPerRowGroup(1000)), 0o600))

@@ -97,11 +97,6 @@ type Record struct {
 	Pos    Position
 	Text   []string
 	Values []Value
-	// Plain has bit i set when Text[i] needs no escaping in a JSON
-	// string: every byte ASCII from 0x20 on, none a '"' or a '\\'. The CSV
-	// reader sets it for the lines it cuts the usual way; a bit not set
-	// says nothing (0 for the rest, and for Values).
-	Plain uint64
 }
 
 // Len is the number of cells.

@@ -41,10 +41,7 @@ type Value struct {
 	// Wall marks a KindTime that is a wall-clock time with no zone (a
 	// Parquet timestamp not adjusted to UTC): its fields are held as if in
 	// UTC, and a reader of it supplies the zone.
-	Wall bool
-	// Plain says Str needs no escaping in a JSON string (Record.Plain);
-	// false says nothing.
-	Plain bool
+	Wall  bool
 	Str   string
 	Int   int64 // KindInt; KindBool 0/1; KindTime ns since the epoch; KindDate days since the epoch
 	Float float64

@@ -38,13 +38,6 @@ func (m *Mapper) Cell(f *Field, rec *readers.Record, tmp *readers.Value) *reader
 	return v
 }
 
-// plainCell reports whether f's cell in rec needs no escaping in JSON
-// (readers.Record.Plain): the hot loops of the mapper set tmp.Plain with
-// it (Cell, at the budget for inlining, does not).
-func plainCell(f *Field, rec *readers.Record) bool {
-	return f.Value == nil && rec.Plain>>uint(f.col)&1 != 0
-}
-
 // cellText is cell without the Value for text: s for text, v for a typed
 // cell of another kind, or neither for null.
 func (m *Mapper) cellText(f *Field, rec *readers.Record) (s string, v *readers.Value) {
@@ -137,9 +130,6 @@ func appendCell(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 	case config.TypeString:
 		if v.Kind == readers.KindList {
 			return dst, errors.New("a list cannot be a string; declare type: array")
-		}
-		if v.Plain {
-			return appendPlain(dst, v.Str), nil
 		}
 		return appendString(dst, TextOf(v)), nil
 	case config.TypeNumber:
@@ -458,11 +448,7 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 		if it.Kind == readers.KindList {
 			return fmt.Errorf("item %d: a list inside a list", n)
 		}
-		if it.Plain {
-			dst = appendPlain(dst, it.Str)
-		} else {
-			dst = appendString(dst, TextOf(it))
-		}
+		dst = appendString(dst, TextOf(it))
 		return nil
 	}
 	dst = append(dst, '[')
@@ -484,7 +470,7 @@ func appendArray(dst []byte, f *Field, v *readers.Value) ([]byte, error) {
 				part = strings.TrimSpace(part)
 			}
 			if part != "" {
-				it := readers.Value{Kind: readers.KindString, Str: part, Plain: v.Plain}
+				it := readers.Value{Kind: readers.KindString, Str: part}
 				if err := item(&it); err != nil {
 					return dst[:start], err
 				}

@@ -15,14 +15,6 @@ import (
 // UTF-8 becomes U+FFFD).
 func appendString(dst []byte, s string) []byte { return jsonstr.AppendString(dst, s) }
 
-// appendPlain is appendString for a text that needs no escaping (a cell
-// the reader found plain, readers.Record.Plain).
-func appendPlain(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
-}
-
 // appendKey appends "key": to an object, preceded by a comma unless it is
 // the object's first member (jsonstr.AppendKey).
 func appendKey(dst []byte, first bool, key string) []byte { return jsonstr.AppendKey(dst, first, key) }

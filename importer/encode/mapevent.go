@@ -117,7 +117,6 @@ func (m *Mapper) appendParams(r *Row, e *EventSpec, rec *readers.Record, buf []b
 	for i := range e.Params {
 		f := &e.Params[i]
 		v := m.Cell(f, rec, &tmp)
-		tmp.Plain = plainCell(f, rec)
 		if v == nil {
 			continue
 		}

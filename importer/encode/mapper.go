@@ -114,7 +114,6 @@ func (m *Mapper) mapIdentifiers(r *Row, rec *readers.Record, buf []byte) []byte 
 	for i := range m.m.Identifiers {
 		f := &m.m.Identifiers[i]
 		v := m.Cell(f, rec, &tmp)
-		tmp.Plain = plainCell(f, rec)
 		if v == nil {
 			continue
 		}
@@ -132,11 +131,7 @@ func (m *Mapper) mapIdentifiers(r *Row, rec *readers.Record, buf []byte) []byte 
 		}
 		buf = appendFieldKey(buf, first, f)
 		vstart := len(buf)
-		if v.Plain && v.Kind == readers.KindString && s == v.Str {
-			buf = appendPlain(buf, s)
-		} else {
-			buf = appendString(buf, s)
-		}
+		buf = appendString(buf, s)
 		if lower {
 			lowerInPlace(buf[vstart:])
 		}
@@ -205,7 +200,6 @@ func (m *Mapper) mapAttributes(a *RowArena, r *Row, rec *readers.Record, buf []b
 	for i := range m.m.Attributes {
 		f := &m.m.Attributes[i]
 		v := m.Cell(f, rec, &tmp)
-		tmp.Plain = plainCell(f, rec)
 		if v == nil {
 			continue
 		}
