@@ -237,9 +237,10 @@ type Batch struct {
 	// (Order). answered is closed when it is.
 	after    []*Batch
 	answered chan struct{}
-	// byHash indexes the users by hash for Order, hashDup says two share
-	// one (Batch.indexUsers).
+	// byHash and bits index the users by hash for Order, hashDup says
+	// two share one (Batch.indexUsers).
 	byHash  userIndex
+	bits    *userBits
 	hashDup bool
 }
 

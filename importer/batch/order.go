@@ -51,7 +51,18 @@ func attrHashes(users []*unit, nAttrs int) []uint64 {
 type Order struct {
 	mu      sync.Mutex
 	pending []*Batch // dispatched with attributes, not yet answered, in dispatch order
+	// inFlight has the bits of every user of pending (userBits), so that
+	// most users of a dispatched batch, in no batch in flight, are passed
+	// over without a lookup in each.
+	inFlight userBits
 }
+
+// userBits is a set of users by the low bits of their hash: a user whose
+// bit is not set is not in it.
+type userBits [1 << 16 / 64]uint64
+
+func (s *userBits) add(h uint64)      { s[h>>6%uint64(len(s))] |= 1 << (h & 63) }
+func (s *userBits) has(h uint64) bool { return s[h>>6%uint64(len(s))]&(1<<(h&63)) != 0 }
 
 // NewOrder returns an Order with no batch in flight.
 func NewOrder() *Order { return &Order{} }
@@ -65,40 +76,49 @@ func (o *Order) Dispatch(b *Batch) {
 	n := len(b.userAttrs) / len(b.userHash)
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	clear(o.inFlight[:])
 	for _, p := range o.pending {
-		if b.conflicts(p, n) {
-			b.after = append(b.after, p)
+		for i, w := range p.bits {
+			o.inFlight[i] |= w
+		}
+	}
+	for k, h := range b.userHash {
+		if !o.inFlight.has(h) {
+			continue
+		}
+		for _, p := range o.pending {
+			if !slices.Contains(b.after, p) && p.conflicts(h, b.userAttrs[k*n:(k+1)*n]) {
+				b.after = append(b.after, p)
+			}
 		}
 	}
 	o.pending = append(o.pending, b)
 }
 
-// conflicts reports whether b sets an attribute of a user it shares with
-// p to another value than p does (n attributes a user).
-func (b *Batch) conflicts(p *Batch, n int) bool {
-	for k, h := range b.userHash {
-		mine := b.userAttrs[k*n : (k+1)*n]
-		if !p.hashDup {
-			if pk, ok := p.byHash.get(h); ok && conflict(p.userAttrs[pk*n:(pk+1)*n], mine) {
-				return true
-			}
-			continue
-		}
-		for pk, ph := range p.userHash { // two of p's users share a hash
-			if ph == h && conflict(p.userAttrs[pk*n:(pk+1)*n], mine) {
-				return true
-			}
+// conflicts reports whether b sets an attribute of the user of hash h to
+// another value than attrs.
+func (b *Batch) conflicts(h uint64, attrs []uint64) bool {
+	n := len(attrs)
+	if !b.hashDup {
+		k, ok := b.byHash.get(h)
+		return ok && conflict(b.userAttrs[k*n:(k+1)*n], attrs)
+	}
+	for k, bh := range b.userHash { // two of b's users share a hash
+		if bh == h && conflict(b.userAttrs[k*n:(k+1)*n], attrs) {
+			return true
 		}
 	}
 	return false
 }
 
-// indexUsers indexes b's users by hash (byHash), noting whether two of
-// them share one (hashDup): the index then keeps only one of them, and
+// indexUsers indexes b's users by hash (byHash, bits), noting whether two
+// of them share one (hashDup): the index then keeps only one of them, and
 // lookups read userHash whole.
 func (b *Batch) indexUsers() {
 	b.byHash.reset(len(b.userHash))
+	b.bits = new(userBits)
 	for k, h := range b.userHash {
+		b.bits.add(h)
 		if _, ok := b.byHash.get(h); ok {
 			b.hashDup = true
 		}
