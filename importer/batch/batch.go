@@ -394,7 +394,8 @@ func (bt *batcher) add(u *unit) (closed *Batch) {
 		bt.users.reset(n)
 		bt.cur = &Batch{file: bt.file, start: u.first, segs: []segment{{file: bt.file, seq: bt.seq, start: u.first}},
 			answered: make(chan struct{}), userOff: make([]int, 0, n+1),
-			userUnit: make([]*unit, 0, n), userHash: make([]uint64, 0, n), userSize: make([]int, 0, n)}
+			userUnit: make([]*unit, 0, n), userHash: make([]uint64, 0, n), userSize: make([]int, 0, n),
+			userAttrs: make([]uint64, 0, n*len(bt.s.Attributes))}
 		// Start at the size the last batch reached: one allocation instead
 		// of doubling up to a megabyte.
 		if p, ok := bt.bodiesGet(); ok {
@@ -451,6 +452,9 @@ func (bt *batcher) join(u *unit) (joined, clash bool) {
 		if !bt.fits(grow) {
 			return false, true
 		}
+	}
+	if n := len(bt.s.Attributes); n > 0 {
+		hashAttrs(c.userAttrs[k*n:(k+1)*n], u.users) // later rows win
 	}
 	prev.users, u.users = merged, nil
 	c.userSize[k] += grow
@@ -517,6 +521,13 @@ func (bt *batcher) place(u *unit) bool {
 	c.userUnit = append(c.userUnit, u)
 	c.userHash = append(c.userHash, h)
 	c.userSize = append(c.userSize, len(c.body)-start)
+	if n := len(bt.s.Attributes); n > 0 {
+		// Hashed while the rows are at hand (Order).
+		at := len(c.userAttrs)
+		c.userAttrs = slices.Grow(c.userAttrs, n)[:at+n]
+		clear(c.userAttrs[at:])
+		hashAttrs(c.userAttrs[at:], u.users)
+	}
 	return true
 }
 
@@ -564,7 +575,6 @@ func (bt *batcher) cut(end readers.Position) *Batch {
 	c.body = append(c.body, bt.suffix...)
 	bt.lastSize = len(c.body)
 	c.userSize, c.joined = nil, nil
-	c.userAttrs = attrHashes(c.userUnit, len(bt.s.Attributes))
 	// The encoded parts now live in the body; until the batch is answered
 	// a row keeps only what counts need. Event slots stay (their number is
 	// counted), their bytes go, and so do the cells: should Insider reject

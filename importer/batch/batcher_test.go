@@ -92,6 +92,15 @@ func TestBatcherRebuildsJoinedUsersOnly(t *testing.T) {
 		want = encode.AppendUser(want, bt.attrs, u.users, s.NotAppend)
 	}
 	want = append(want, bt.suffix...)
+	// The attribute hashes Order compares, kept up as users were placed
+	// and joined, are those of the final users (the last row wins).
+	n := len(s.Attributes)
+	wantAttrs := make([]uint64, len(bt.cur.userUnit)*n)
+	for k, u := range bt.cur.userUnit {
+		hashAttrs(wantAttrs[k*n:(k+1)*n], u.users)
+	}
+	require.Equal(t, wantAttrs, bt.cur.userAttrs)
+	assert.NotEqual(t, wantAttrs[1*n+1], wantAttrs[3*n+1], "b's tier is t3, d's t6")
 	b := bt.cut(posAt(7))
 	require.Equal(t, 5, b.NUsers())
 	assert.Equal(t, string(want), string(b.body))

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"slices"
 	"sync"
+
+	"github.com/insider-import/insider-import/importer/encode"
 )
 
 // userSeed hashes identifiers for Order and the batcher; it is fixed for
@@ -14,23 +16,17 @@ var userSeed = maphash.MakeSeed()
 // userHash identifies a user by its encoded "identifiers" object.
 func userHash(key []byte) uint64 { return maphash.Bytes(userSeed, key) }
 
-// attrHashes returns, for each user object, the hash of the value each
-// attribute gets (the last row that has it), 0 where none sets it.
-func attrHashes(users []*unit, nAttrs int) []uint64 {
-	if nAttrs == 0 {
-		return nil
-	}
-	out := make([]uint64, len(users)*nAttrs)
-	for k, u := range users {
-		for _, r := range u.users {
-			for i, v := range r.Attrs {
-				if v != nil {
-					out[k*nAttrs+i] = maphash.Bytes(userSeed, v) | 1
-				}
+// hashAttrs sets each attribute's slot of out (by index of the mapping's
+// attributes) that one of rows has a value for to the hash of the value
+// of the last row that has it; a slot of no value stays 0.
+func hashAttrs(out []uint64, rows []*encode.Row) {
+	for _, r := range rows {
+		for i, v := range r.Attrs {
+			if v != nil {
+				out[i] = maphash.Bytes(userSeed, v) | 1
 			}
 		}
 	}
-	return out
 }
 
 // Order keeps the attribute values of each user reaching Insider in
