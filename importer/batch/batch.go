@@ -583,8 +583,10 @@ func (bt *batcher) cut(end readers.Position) *Batch {
 	// identifiers: the space they were encoded in is used again
 	// (encode.RowArena.Recycle). (The units holding users are c.userUnit.)
 	for _, u := range c.units {
-		for _, r := range u.rows {
-			r.Key = nil
+		if len(u.users) != len(u.rows) { // else every row is a user's
+			for _, r := range u.rows {
+				r.Key = nil
+			}
 		}
 		for _, r := range u.users {
 			r.Release()

@@ -30,7 +30,7 @@ type Row struct {
 func (r *Row) Release() {
 	r.Key, r.Attrs = nil, nil
 	clear(r.Evs)
-	r.Src = readers.Record{Pos: r.Src.Pos}
+	r.Src.Text, r.Src.Values = nil, nil // the position stays
 }
 
 // Rules named in Problems, besides Insider's own keys ("regexp(...)",
