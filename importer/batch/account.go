@@ -24,37 +24,48 @@ func Account(b *Batch, o Outcome) ledger.Outcome {
 	return ledger.Outcome{Counts: c, Segs: []ledger.SegmentOutcome{{Acked: c.RowsMapped - c.RowsRejectedByAPI, Rejects: recs}}}
 }
 
+// count adds row r of the batch, at cut, to what countRows returns for a
+// batch taken whole.
+func (b *Batch) count(r *encode.Row) { b.rejected, _ = countRow(&b.counts, b.rejected, r) }
+
+// countRow adds row r to c, and to rejects when it has problems; mapped
+// says it has none.
+func countRow(c *ledger.Counts, rejects []ledger.Reject, r *encode.Row) (_ []ledger.Reject, mapped bool) {
+	c.RowsRead++
+	c.EventsRead += int64(r.EventsRead)
+	if len(r.Problems) > 0 {
+		c.RowsRejected++
+		c.EventsRejected += int64(r.EventsRead)
+		return append(rejects, ledger.Reject{Pos: r.Src.Pos, Row: r, Problems: r.Problems, Tallied: r.Tallied}), false
+	}
+	c.RowsMapped++
+	c.EventsExpired += int64(r.Expired)
+	c.EventsFuture += int64(r.Future)
+	return rejects, true
+}
+
 // countRows counts b's rows and lists its rejects, in input order.
 func countRows(b *Batch, o Outcome) (ledger.Counts, []ledger.Reject) {
-	// Which user holds a row matters only when Insider refused some: for
-	// a batch taken whole (the usual case) the counts come without a map
-	// from rows to users.
-	var userOf map[*encode.Row]int
-	if len(o.Failed) > 0 {
-		userOf = make(map[*encode.Row]int, len(b.userUnit))
-		for i, u := range b.userUnit {
-			for _, r := range u.users {
-				userOf[r] = i
-			}
+	// Which user holds a row matters only when Insider refused some: a
+	// batch taken whole (the usual case) was counted at cut.
+	if len(o.Failed) == 0 {
+		c := b.counts
+		c.RowsNothingToSend = c.RowsMapped - b.userRows
+		return c, b.rejected
+	}
+	userOf := make(map[*encode.Row]int, len(b.userUnit))
+	for i, u := range b.userUnit {
+		for _, r := range u.users {
+			userOf[r] = i
 		}
 	}
 	var c ledger.Counts
 	var rejects []ledger.Reject
 	for _, u := range b.units {
 		for _, r := range u.rows {
-			c.RowsRead++
-			c.EventsRead += int64(r.EventsRead)
-			if len(r.Problems) > 0 {
-				c.RowsRejected++
-				c.EventsRejected += int64(r.EventsRead)
-				rejects = append(rejects, ledger.Reject{Pos: r.Src.Pos, Row: r, Problems: r.Problems, Tallied: r.Tallied})
+			var mapped bool
+			if rejects, mapped = countRow(&c, rejects, r); !mapped {
 				continue
-			}
-			c.RowsMapped++
-			c.EventsExpired += int64(r.Expired)
-			c.EventsFuture += int64(r.Future)
-			if userOf == nil {
-				continue // counted below
 			}
 			i, inUser := userOf[r]
 			if !inUser {
@@ -68,17 +79,6 @@ func countRows(b *Batch, o Outcome) (ledger.Counts, []ledger.Reject) {
 				continue
 			}
 			c.EventsSent += int64(len(r.Evs))
-		}
-	}
-	if userOf == nil {
-		// Rows in user objects have no problems: the mapped rows in none
-		// are the rest.
-		c.RowsNothingToSend = c.RowsMapped
-		for _, u := range b.userUnit {
-			for _, r := range u.users {
-				c.RowsNothingToSend--
-				c.EventsSent += int64(len(r.Evs))
-			}
 		}
 	}
 	return c, rejects

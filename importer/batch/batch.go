@@ -220,6 +220,12 @@ type Batch struct {
 	userAttrs []uint64
 	rows      int64        // rows in the range
 	lr        ledger.Range // the batch as the ledger records it (Range)
+	// At cut, for Account: the counts of the batch taken whole (but
+	// RowsNothingToSend), the rows in user objects, and the rows
+	// rejected before sending, in input order.
+	counts   ledger.Counts
+	userRows int64
+	rejected []ledger.Reject
 
 	// While the batch is open (its users by hash are in batcher.users):
 	// the sizes of their objects, what merging rows into earlier users
@@ -582,13 +588,19 @@ func (bt *batcher) cut(end readers.Position) *Batch {
 	// Rows that send nothing keep their cells for the rejects, not their
 	// identifiers: the space they were encoded in is used again
 	// (encode.RowArena.Recycle). (The units holding users are c.userUnit.)
+	// The same pass counts the rows for Account (countRows), while they
+	// are at hand: once the batch is answered they are out of cache.
 	for _, u := range c.units {
-		if len(u.users) != len(u.rows) { // else every row is a user's
-			for _, r := range u.rows {
+		all := len(u.users) == len(u.rows) // every row is a user's
+		for _, r := range u.rows {
+			c.count(r)
+			if !all {
 				r.Key = nil
 			}
 		}
 		for _, r := range u.users {
+			c.counts.EventsSent += int64(len(r.Evs))
+			c.userRows++
 			r.Release()
 		}
 	}
