@@ -29,14 +29,15 @@ type pacer struct {
 	turn sync.Mutex     // held by the request waiting for its start: starts go in turn
 
 	mu               sync.Mutex
-	rate, seen, last float64   // now; the last cut's measure (10 at first); the last start
-	cut, from        float64   // the last cut (-Inf: none); the first success since (+Inf: none)
-	oks              []float64 // when the successes of the last second came, the last one last (at first 0)
+	rate, seen, last float64       // now; the last cut's measure (10 at first); the last start
+	cut, from        float64       // the last cut (-Inf: none); the first success since (+Inf: none)
+	oks              []float64     // when the successes of the last second came, the last one last (at first 0)
+	rose             chan struct{} // closed when the rate rises, for the start waiting (wait)
 }
 
 func newPacer(rps float64, t0 time.Time) *pacer {
 	return &pacer{max: rps, rate: min(rps, 10), seen: 10, cut: math.Inf(-1), last: math.Inf(-1), oks: []float64{0},
-		now: func() float64 { return time.Since(t0).Seconds() }}
+		rose: make(chan struct{}), now: func() float64 { return time.Since(t0).Seconds() }}
 }
 
 // wait blocks until a request may start and returns its start, which the
@@ -46,9 +47,10 @@ func (p *pacer) wait(ctx context.Context) (float64, error) {
 	defer p.turn.Unlock()
 	for {
 		now := p.now()
-		d := p.reserve(now)
-		// Look again within 50 ms: a success may have raised the rate.
-		if err := ctxsleep.Sleep(ctx, time.Duration(min(d, 0.05)*1e9)); d <= 0 || err != nil {
+		d, rose := p.reserve(now)
+		// Look again once a success raises the rate (in the slow start,
+		// each one does), within 50 ms at the latest.
+		if err := ctxsleep.SleepOr(ctx, time.Duration(min(d, 0.05)*1e9), rose); d <= 0 || err != nil {
 			return now, err
 		}
 	}
@@ -56,14 +58,15 @@ func (p *pacer) wait(ctx context.Context) (float64, error) {
 
 // reserve takes the next start if due at now, else returns the seconds until
 // it is: 1/rate after the real start before, so a late worker bunches none up.
-func (p *pacer) reserve(now float64) float64 {
+// rose is closed once the rate rises (success).
+func (p *pacer) reserve(now float64) (d float64, rose <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	at := p.last + 1/p.rate
 	if at <= now {
 		p.last = max(at, now-0.002) // a start 2 ms late is on time
 	}
-	return at - now
+	return at - now, p.rose
 }
 
 // success records an accepted request started at start.
@@ -73,12 +76,17 @@ func (p *pacer) success(start float64) {
 	now := p.now()
 	p.from = min(p.from, now)
 	p.oks = append(p.oks[sort.SearchFloat64s(p.oks, now-1):], now)
+	was := p.rate
 	switch t := now - p.from; {
 	case start <= p.cut: // its rate was judged by the cut
 	case math.IsInf(p.cut, -1):
 		p.rate = min(p.max, p.rate*3)
 	default:
 		p.rate = min(p.max, p.seen*(0.95+0.0004*t*t*t))
+	}
+	if p.rate >= 1.1*was { // the slow start's, not the regrowth's small steps
+		close(p.rose)
+		p.rose = make(chan struct{})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The pacer on a fake clock, one request at a time answered in 1 ms and
@@ -61,7 +62,7 @@ func TestPacerSettlesUnderEveryLimiter(t *testing.T) {
 				allow, rng := c.allow(), rand.New(rand.NewPCG(1, 2))
 				requests, throttled, settled := 0, 0, 0
 				for clock < 190 {
-					if d := p.reserve(clock); d > 0 {
+					if d, _ := p.reserve(clock); d > 0 {
 						clock += d + rng.Float64()*0.002
 						continue
 					}
@@ -112,4 +113,27 @@ func (p *pacer) current() float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.rate
+}
+
+// In the slow start each success raises the rate: the start waiting for
+// its turn at the old rate is woken to start at the new one, not after a
+// poll (in the pair, 30 ms of a run's first 80).
+func TestPacerWakesTheWaitingStartOnARise(t *testing.T) {
+	clock := 0.0
+	p := newPacer(1000, time.Now())
+	p.now = func() float64 { return clock }
+	d, _ := p.reserve(0)
+	require.LessOrEqual(t, d, 0.0, "the first start is at once")
+	clock = 0.001
+	d, rose := p.reserve(clock)
+	require.Greater(t, d, 0.05, "at 10/s")
+	clock = 0.005
+	p.success(0)
+	select {
+	case <-rose:
+	default:
+		t.Fatal("the rise is not signalled")
+	}
+	later, _ := p.reserve(clock)
+	assert.Less(t, later, d-0.05, "at 30/s")
 }

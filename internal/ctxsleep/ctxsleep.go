@@ -10,7 +10,11 @@ import (
 
 // Sleep waits d, or until ctx is done, and then returns ctx's error. A d of
 // zero or less returns at once with ctx's error, if any.
-func Sleep(ctx context.Context, d time.Duration) error {
+func Sleep(ctx context.Context, d time.Duration) error { return SleepOr(ctx, d, nil) }
+
+// SleepOr is Sleep that also ends, returning nil, once wake is closed (a
+// nil wake never is).
+func SleepOr(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -20,6 +24,8 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
+		return nil
+	case <-wake:
 		return nil
 	}
 }

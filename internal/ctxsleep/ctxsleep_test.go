@@ -18,3 +18,12 @@ func TestSleep(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Minute)
 	assert.ErrorIs(t, Sleep(ctx, 0), context.Canceled)
 }
+
+func TestSleepOrWakes(t *testing.T) {
+	wake := make(chan struct{})
+	time.AfterFunc(10*time.Millisecond, func() { close(wake) })
+	start := time.Now()
+	assert.NoError(t, SleepOr(context.Background(), time.Hour, wake), "the wake ends it")
+	assert.Less(t, time.Since(start), time.Minute)
+	assert.NoError(t, SleepOr(context.Background(), time.Millisecond, nil), "a nil wake never does")
+}
