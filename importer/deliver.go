@@ -46,6 +46,7 @@ func newSender(cfg *Config, key string, client *http.Client, rps float64, log fu
 // the batches left stay in flight and a resume sends them.
 func (r *run) work(ctx context.Context, in <-chan *batch.Batch) error {
 	for b := range in {
+		r.queued.Release(queueWeight(b))
 		if ctx.Err() != nil {
 			continue
 		}

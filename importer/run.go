@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/insider-import/insider-import/checkpoint"
 	"github.com/insider-import/insider-import/importer/batch"
@@ -20,6 +21,14 @@ import (
 	"github.com/insider-import/insider-import/readers"
 )
 
+// queueBytes bounds the request bodies queued for the workers. Eight
+// batches queued made the pair's wall 1.09-1.23x the reference's, where
+// four made it 1.22-1.24x and two 1.26-1.33x, but eight of 1000 users
+// held 35 MiB more waiting on a slow server (Parquet, 1M rows: 242 MiB
+// peak against 220 with four and 208 with two). 4 MiB is eight of the
+// pair's 500-user bodies (360 KB) and four of those.
+const queueBytes = 4 << 20
+
 type run struct {
 	cfg     *Config
 	opts    Options
@@ -29,6 +38,7 @@ type run struct {
 	tally   *ledger.Tally // rejects by reason; applies Options.MaxRejects
 	commit  *ledger.Committer
 	order   *batch.Order
+	queued  *semaphore.Weighted // the request bytes of batches queued for the workers (queueBytes)
 	sender  *sender
 	rejects *rejects.Writer
 
@@ -152,15 +162,14 @@ func (r *run) pipeline(ctx context.Context, todo []plan.Task) error {
 	}
 
 	workers := r.workers()
-	// Up to four batches wait ready for the workers, listed in flight
-	// when queued; dispatching one starts the checkpoint write that
-	// covers it (Committer.Dispatch), so it is under way while the batch
-	// waits. The workers wait for those writes together, 10 ms apart: a
-	// queue of 4 lets the producer run on meanwhile (the pair's wall
-	// 1.22-1.24x the reference's against 1.26-1.33x with 2). 8 was faster
-	// still (1.09-1.23x) but held 35 MiB more waiting on a slow server
-	// (Parquet, 1M rows: 242 MiB against 220 with 4 and 208 with 2).
-	batches := make(chan *batch.Batch, min(workers, 4))
+	// Up to eight batches wait ready for the workers, of at most
+	// queueBytes of request bodies together; each is listed in flight
+	// when queued: dispatching one starts the checkpoint write that covers
+	// it (Committer.Dispatch), so it is under way while the batch waits.
+	// The workers wait for those writes together, 10 ms apart; the queue
+	// lets the producer run on meanwhile.
+	batches := make(chan *batch.Batch, min(workers, 8))
+	r.queued = semaphore.NewWeighted(queueBytes)
 	stage(func() error {
 		defer close(batches)
 		return r.produce(ctx, todo, batches)

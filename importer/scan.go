@@ -211,14 +211,22 @@ func (r *run) emitter(ctx context.Context, out chan<- *batch.Batch) func(*batch.
 	return func(b *batch.Batch) error {
 		r.commit.Dispatch(b.Range())
 		r.order.Dispatch(b)
+		if err := r.queued.Acquire(ctx, queueWeight(b)); err != nil {
+			return err
+		}
 		select {
 		case out <- b:
 			return nil
 		case <-ctx.Done():
+			r.queued.Release(queueWeight(b))
 			return ctx.Err()
 		}
 	}
 }
+
+// queueWeight is what b counts for in the workers' queue (queueBytes):
+// its body, at most all of the queue's room.
+func queueWeight(b *batch.Batch) int64 { return min(int64(len(b.Body())), queueBytes) }
 
 // mapChunks starts reading rd in chunks and mapping them in parallel, and
 // returns the chunks in input order (each ready once its done is closed);
