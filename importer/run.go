@@ -25,8 +25,9 @@ import (
 // batches queued made the pair's wall 1.09-1.23x the reference's, where
 // four made it 1.22-1.24x and two 1.26-1.33x, but eight of 1000 users
 // held 35 MiB more waiting on a slow server (Parquet, 1M rows: 242 MiB
-// peak against 220 with four and 208 with two). 4 MiB is eight of the
-// pair's 500-user bodies (360 KB) and four of those.
+// peak against 220 with four and 208 with two). 4 MiB holds eight of the
+// pair's 500-user bodies (360 KB each) and four of those 1000-user ones
+// (about 1 MB each).
 const queueBytes = 4 << 20
 
 type run struct {

@@ -91,7 +91,8 @@ func tuneGC() {
 
 // startProfile writes a CPU profile of the whole run to the file named by
 // INSIDER_IMPORT_CPUPROFILE, for `go tool pprof`, and the allocations to
-// that name with ".alloc" added; without it, it does nothing. The returned func stops the profile and closes the file.
+// that name with ".alloc" added; without it, it does nothing. The
+// returned func stops the profile and writes the allocations.
 func startProfile() (stop func()) {
 	path := os.Getenv("INSIDER_IMPORT_CPUPROFILE")
 	if path == "" {
